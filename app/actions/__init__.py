@@ -1,0 +1,1 @@
+"""Actions: the base class, the registry and the built-in ``std.*`` actions."""

@@ -1,0 +1,104 @@
+"""The action API: subclass :class:`Action`, take your parameters in ``__init__``, implement ``run``.
+
+A sync action returns its result (or a :class:`Result`). An async action (``is_sync()`` false) only
+starts the work; a third party completes it later through the API, using the ids and URLs found in
+``context.execution``.
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.engine.errors import InputError
+
+
+@dataclass
+class Result:
+    """What ``run`` may return to say more than a plain value: an error or a cancellation."""
+
+    data: Any = None
+    error: Any = None
+    cancel: bool = False
+
+    def is_error(self) -> bool:
+        return self.error is not None
+
+    def to_output(self) -> dict[str, Any]:
+        return {"result": self.error if self.is_error() else self.data}
+
+
+@dataclass(frozen=True)
+class ExecutionContext:
+    """Where an action runs: its ids, and the URLs a third party uses to complete it."""
+
+    action_execution_id: str
+    workflow_name: str | None = None
+    workflow_execution_id: str | None = None
+    task_execution_id: str | None = None
+    task_name: str | None = None
+    callback_base_url: str = ""
+    callback_full_url: str = ""
+    callback_token: str | None = None
+
+    @property
+    def callback_url(self) -> str:
+        """Mistral's relative completion path, for actions written against mistral-lib."""
+        return f"/v2/action_executions/{self.action_execution_id}"
+
+
+@dataclass(frozen=True)
+class ActionContext:
+    execution: ExecutionContext
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+class Action:
+    """Base class of every action."""
+
+    def run(self, context: ActionContext) -> Any:
+        raise NotImplementedError
+
+    def is_sync(self) -> bool:
+        return True
+
+
+class ActionError(Exception):
+    """Raised by an action to fail with a message; the task ends ERROR with it."""
+
+
+def parameters(action_class: type) -> list[inspect.Parameter]:
+    signature = inspect.signature(action_class.__init__)
+    return [
+        p for name, p in signature.parameters.items()
+        if name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    ]
+
+
+def signature_text(action_class: type) -> str:
+    """The ``input`` string Mistral shows for an action, e.g. ``output, delay=0``."""
+    parts = []
+    for param in parameters(action_class):
+        if param.default is inspect.Parameter.empty:
+            parts.append(param.name)
+        else:
+            default = param.default
+            parts.append(f"{param.name}={default!r}" if isinstance(default, str) else f"{param.name}={default}")
+    return ", ".join(parts)
+
+
+def check_input(name: str, action_class: type, given: dict[str, Any]) -> None:
+    """Raise :class:`InputError` if ``given`` does not match the action's parameters."""
+    params = parameters(action_class)
+    accepts_any = any(
+        p.kind == p.VAR_KEYWORD for p in inspect.signature(action_class.__init__).parameters.values()
+    )
+    names = {p.name for p in params}
+    missing = [p.name for p in params if p.default is inspect.Parameter.empty and p.name not in given]
+    unexpected = [] if accepts_any else [key for key in given if key not in names]
+    if missing or unexpected:
+        raise InputError(
+            f"Invalid input [name={name}, class={action_class.__name__}, missing={missing}, "
+            f"unexpected={unexpected}]"
+        )

@@ -1,0 +1,45 @@
+"""Finds action classes by name: the built-ins, then those registered through entry points.
+
+Third-party packages register actions under the ``tramontane.actions`` entry-point group
+(``name = package.module:ActionClass``).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib.metadata import entry_points
+
+from app.actions import std
+from app.actions.base import Action
+
+ENTRY_POINT_GROUP = "tramontane.actions"
+
+BUILTIN: dict[str, type[Action]] = {
+    "std.noop": std.NoopAction,
+    "std.async_noop": std.AsyncNoopAction,
+    "std.echo": std.EchoAction,
+    "std.fail": std.FailAction,
+    "std.sleep": std.SleepAction,
+    "std.test_dict": std.TestDictAction,
+}
+
+# Names the seed document and older Mistral releases use without the ``std.`` prefix.
+ALIASES = {"async_noop": "std.async_noop", "mistral_http": "std.mistral_http"}
+
+
+@lru_cache(maxsize=1)
+def all_actions() -> dict[str, type[Action]]:
+    actions = dict(BUILTIN)
+    for entry in entry_points(group=ENTRY_POINT_GROUP):
+        actions.setdefault(entry.name, entry.load())
+    return actions
+
+
+def find(name: str) -> type[Action] | None:
+    actions = all_actions()
+    return actions.get(name) or actions.get(ALIASES.get(name, ""))
+
+
+def register(name: str, action_class: type[Action]) -> None:
+    """Add an action at run time (tests, embedding applications)."""
+    all_actions()[name] = action_class

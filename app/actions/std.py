@@ -1,0 +1,72 @@
+"""Built-in actions that need nothing but the standard library."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from app.actions.base import Action, ActionContext, ActionError, Result
+
+
+class NoopAction(Action):
+    """Does nothing; result ``null``."""
+
+    def run(self, context: ActionContext) -> Any:
+        return None
+
+
+class AsyncNoopAction(NoopAction):
+    """Sends nothing and waits for a completion through the API."""
+
+    def is_sync(self) -> bool:
+        return False
+
+
+class EchoAction(Action):
+    """Returns ``output``, after ``delay`` seconds."""
+
+    def __init__(self, output: Any, delay: float = 0) -> None:
+        self.output = output
+        self.delay = max(float(delay or 0), 0.0)
+
+    def run(self, context: ActionContext) -> Any:
+        if self.delay:
+            time.sleep(self.delay)
+        return self.output
+
+
+class FailAction(Action):
+    """Fails: with ``error_data`` as the error if given, else with a fixed message."""
+
+    def __init__(self, error_data: Any = None) -> None:
+        self.error_data = error_data
+
+    def run(self, context: ActionContext) -> Any:
+        if self.error_data:
+            return Result(error=self.error_data)
+        raise ActionError("Fail action expected exception.")
+
+
+class SleepAction(Action):
+    """Sleeps ``seconds``; result ``null``."""
+
+    def __init__(self, seconds: float = 1) -> None:
+        self.seconds = max(float(seconds or 0), 0.0)
+
+    def run(self, context: ActionContext) -> Any:
+        time.sleep(self.seconds)
+        return None
+
+
+class TestDictAction(Action):
+    """Returns ``{prefix0: val, ..., prefix<size-1>: val}``."""
+
+    __test__ = False
+
+    def __init__(self, size: int = 0, key_prefix: str = "", val: Any = "") -> None:
+        self.size = int(size)
+        self.key_prefix = key_prefix
+        self.val = val
+
+    def run(self, context: ActionContext) -> Any:
+        return {f"{self.key_prefix}{index}": self.val for index in range(self.size)}

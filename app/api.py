@@ -1,0 +1,55 @@
+"""The REST API v2: one blueprint per resource, and one place mapping errors to HTTP."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify
+from flask.typing import ResponseReturnValue
+from marshmallow import ValidationError
+from werkzeug.exceptions import HTTPException
+
+from app.engine.errors import DSLError, EngineError
+from app.resources import action_executions, executions, root, tasks, workflows
+
+log = logging.getLogger(__name__)
+
+
+def register_api(app: Flask) -> None:
+    for module in (root, workflows, executions, tasks, action_executions):
+        app.register_blueprint(module.blueprint)
+    app.register_error_handler(EngineError, _engine_error)
+    app.register_error_handler(ValidationError, _validation_error)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected_error)
+
+
+def fault(status: int, message: str, **extra: object) -> ResponseReturnValue:
+    body = {"faultcode": "Client" if status < 500 else "Server", "faultstring": message,
+            "debuginfo": None, **extra}
+    return jsonify(body), status
+
+
+def _engine_error(exc: EngineError) -> ResponseReturnValue:
+    if isinstance(exc, DSLError):
+        return fault(exc.http_status, str(exc), errors=exc.problems)
+    return fault(exc.http_status, str(exc))
+
+
+def _validation_error(exc: ValidationError) -> ResponseReturnValue:
+    messages = exc.normalized_messages()
+    if isinstance(messages, dict):
+        problems = [f"{field}: {'; '.join(map(str, errs)) if isinstance(errs, list) else errs}"
+                    for field, errs in messages.items()]
+    else:
+        problems = [str(messages)]
+    return fault(400, "Invalid request: " + "; ".join(problems), errors=problems)
+
+
+def _http_error(exc: HTTPException) -> ResponseReturnValue:
+    return fault(exc.code or 500, exc.description or exc.name)
+
+
+def _unexpected_error(exc: Exception) -> ResponseReturnValue:
+    log.exception("unexpected error")
+    return fault(500, f"Internal error: {exc.__class__.__name__}")

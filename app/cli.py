@@ -1,0 +1,210 @@
+"""The ``tramontane`` command line: run the whole stack, upgrade the database, run single processes."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import socket
+import sys
+from contextlib import ExitStack
+
+import click
+
+from app.config import Settings
+from app.dbtools import upgrade_database
+from app.embedded_redis import EmbeddedRedis, EmbeddedRedisError, port_is_free
+from app.scheduler import run_scheduler
+from app.supervisor import StopSignals, Supervisor, echo_stderr
+
+CELERY_APP = "app.workers.celery_app:celery"
+WSGI_APP = "app.wsgi:application"
+DEFAULT_REDIS_PORT = 6390
+DEFAULT_FLOWER_PORT = 5555
+DEFAULT_WEB_CONCURRENCY = 2
+# Below the supervisor's 25 s grace period, so gunicorn finishes in-flight requests before SIGKILL.
+GUNICORN_GRACEFUL_TIMEOUT = 20
+FLOWER_HOST = "127.0.0.1"
+
+
+@dataclasses.dataclass(frozen=True)
+class StackOptions:
+    host: str
+    concurrency: int
+    flower_port: int | None
+
+
+@click.group()
+def main() -> None:
+    """Tramontane, a workflow service compatible with OpenStack Mistral."""
+
+
+@main.command()
+@click.option("--host", default="0.0.0.0", show_default=True, help="Address the API binds to.")
+@click.option("--concurrency", type=click.IntRange(min=1), default=2, show_default=True,
+              help="Celery worker processes.")
+@click.option("--redis-port", type=click.IntRange(1, 65535), default=None,
+              help=f"Port of the embedded Redis [default: {DEFAULT_REDIS_PORT}, or a free one if taken].")
+@click.option("--flower-port", type=click.IntRange(1, 65535), default=DEFAULT_FLOWER_PORT, show_default=True)
+@click.option("--no-flower", is_flag=True, help="Do not start Flower.")
+def up(host: str, concurrency: int, redis_port: int | None, flower_port: int, no_flower: bool) -> None:
+    """Run the API, a worker, the scheduler and Flower (and Redis unless REDIS_URL is set) until Ctrl-C."""
+    settings = Settings.from_env()
+    options = StackOptions(host, concurrency, None if no_flower else flower_port)
+    _check_ports_free(settings, options)
+    with StopSignals() as signals, ExitStack() as stack:
+        settings = _with_redis(settings, redis_port, stack)
+        upgrade_database(settings)
+        if signals.requested.is_set():
+            return
+        supervisor = Supervisor(child_environment(settings))
+        # Registered after Redis, so unwinding stops the children before the broker they use.
+        stack.callback(supervisor.stop, signals.forced)
+        for name, argv in stack_commands(settings, options).items():
+            supervisor.start(name, argv)
+        exited = supervisor.watch(signals.requested, until=lambda: _api_ready(settings, options))
+        if exited is None and not signals.requested.is_set():
+            _print_banner(settings, options)
+            exited = supervisor.watch(signals.requested)
+        if exited is not None:
+            echo_stderr(f"{exited.describe()}: stopping everything")
+            sys.exit(1)
+        echo_stderr("stopping (press Ctrl-C again to kill at once)")
+
+
+@main.group()
+def db() -> None:
+    """Database schema management."""
+
+
+@db.command()
+def upgrade() -> None:
+    """Create the database or upgrade it to the latest schema."""
+    upgrade_database(Settings.from_env())
+    if _started_as_procfile_release():
+        _hold_until_stopped()
+
+
+@main.command()
+def scheduler() -> None:
+    """Run the scheduler process (durable timers and cron triggers) until SIGTERM or Ctrl-C."""
+    run_scheduler(Settings.from_env())
+
+
+@main.command()
+@click.option("--port", type=click.IntRange(1, 65535), default=DEFAULT_REDIS_PORT, show_default=True)
+def redis(port: int) -> None:
+    """Run a Redis server on 127.0.0.1, with its files in the data folder, until Ctrl-C."""
+    settings = Settings.from_env()
+    server = EmbeddedRedis(settings.data_dir, port)
+    with StopSignals() as signals:
+        _start_redis(server)
+        try:
+            click.echo(f"Redis is ready: REDIS_URL={server.url}")
+            _wait_for(signals)
+        finally:
+            server.stop()
+
+
+def stack_commands(settings: Settings, options: StackOptions) -> dict[str, list[str]]:
+    """The child processes of ``up``, by name, in start order."""
+    python = sys.executable  # the virtualenv's bin directory need not be on PATH
+    level = settings.log_level
+    commands = {
+        "api": [python, "-m", "gunicorn", WSGI_APP, "--bind", f"{options.host}:{settings.port}",
+                "--workers", str(_web_concurrency()), "--graceful-timeout", str(GUNICORN_GRACEFUL_TIMEOUT),
+                "--log-level", level.lower()],
+        "worker": [python, "-m", "celery", "-A", CELERY_APP, "worker", "-E", "--loglevel", level,
+                   "--concurrency", str(options.concurrency)],
+        "scheduler": [python, "-m", "app.scheduler"],
+    }
+    if options.flower_port is not None:
+        commands["flower"] = [python, "-m", "celery", "-A", CELERY_APP, "flower",
+                              f"--address={FLOWER_HOST}", f"--port={options.flower_port}"]
+    return commands
+
+
+def child_environment(settings: Settings) -> dict[str, str]:
+    env = dict(os.environ)
+    env["REDIS_URL"] = settings.redis_url
+    env["DATABASE_URL"] = settings.database_url
+    env["PYTHONUNBUFFERED"] = "1"  # interleave the children's logs as they happen
+    return env
+
+
+def _web_concurrency() -> int:
+    return int(os.environ.get("WEB_CONCURRENCY") or DEFAULT_WEB_CONCURRENCY)
+
+
+def _with_redis(settings: Settings, redis_port: int | None, stack: ExitStack) -> Settings:
+    if settings.redis_url:
+        return settings
+    server = EmbeddedRedis(settings.data_dir, _pick_redis_port(redis_port))
+    _start_redis(server)
+    stack.callback(server.stop)
+    echo_stderr(f"started Redis at {server.url} (files in {server.directory})")
+    return dataclasses.replace(settings, redis_url=server.url)
+
+
+def _start_redis(server: EmbeddedRedis) -> None:
+    """Start-up failures become a clean CLI error instead of a traceback."""
+    try:
+        server.start()
+    except EmbeddedRedisError as error:
+        raise click.ClickException(str(error)) from error
+
+
+def _pick_redis_port(requested: int | None) -> int | None:
+    if requested is not None:
+        return requested
+    return DEFAULT_REDIS_PORT if port_is_free(DEFAULT_REDIS_PORT) else None
+
+
+def _check_ports_free(settings: Settings, options: StackOptions) -> None:
+    # Failing here names the port; failing later shows as a child crash amid other logs.
+    wanted = [("API", options.host, settings.port)]
+    if options.flower_port is not None:
+        wanted.append(("Flower", FLOWER_HOST, options.flower_port))
+    for label, host, port in wanted:
+        if not port_is_free(port, host):
+            raise click.ClickException(f"the {label} port {port} is already in use")
+
+
+def _api_ready(settings: Settings, options: StackOptions) -> bool:
+    host = "127.0.0.1" if options.host in ("0.0.0.0", "") else options.host
+    try:
+        with socket.create_connection((host, settings.port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def _print_banner(settings: Settings, options: StackOptions) -> None:
+    lines = ["", "Tramontane is running.", f"  API:    http://127.0.0.1:{settings.port}/v2"]
+    if settings.public_url != f"http://127.0.0.1:{settings.port}":
+        lines.append(f"  Public: {settings.public_url}/v2")
+    if options.flower_port is not None:
+        lines.append(f"  Flower: http://{FLOWER_HOST}:{options.flower_port}/")
+    lines += [f"  Redis:  {settings.redis_url}", "Press Ctrl-C to stop.", ""]
+    click.echo("\n".join(lines))
+
+
+def _started_as_procfile_release() -> bool:
+    """Whether honcho or foreman runs this as the Procfile's ``release`` process.
+
+    Those runners start every Procfile entry and stop them all as soon as one exits, so a
+    release process that exits after the upgrade would take the whole local stack down. On
+    Heroku (``DYNO`` is set) the release phase must exit.
+    """
+    name = os.environ.get("HONCHO_PROCESS_NAME") or os.environ.get("PS") or ""
+    return name.split(".")[0] == "release" and "DYNO" not in os.environ
+
+
+def _hold_until_stopped() -> None:
+    with StopSignals() as signals:
+        _wait_for(signals)
+
+
+def _wait_for(signals: StopSignals) -> None:
+    # Short timeouts keep the main thread returning to the interpreter, where signal handlers run.
+    while not signals.requested.wait(1.0):
+        pass

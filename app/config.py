@@ -1,0 +1,62 @@
+"""Settings read from the environment, Heroku style.
+
+This is the only module that reads environment variables; everything else receives a
+:class:`Settings` instance.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_PORT = 8989
+
+
+def _default_data_dir() -> Path:
+    return Path(os.environ.get("TRAMONTANE_DATA_DIR") or PROJECT_ROOT / "data")
+
+
+def normalize_database_url(url: str) -> str:
+    """Return a SQLAlchemy URL for ``url``; Heroku's ``postgres://`` becomes psycopg 3's dialect."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = field(default_factory=_default_data_dir)
+    database_url: str = ""
+    redis_url: str = ""
+    port: int = DEFAULT_PORT
+    public_url: str = ""
+    log_level: str = "INFO"
+    run_sync_timeout: float = 60.0
+    worker_heartbeat_seconds: float = 5.0
+
+    @property
+    def broker_url(self) -> str:
+        return self.redis_url or "redis://127.0.0.1:6379/0"
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if environ is None else environ)
+        data_dir = Path(env.get("TRAMONTANE_DATA_DIR") or PROJECT_ROOT / "data")
+        port = int(env.get("PORT") or DEFAULT_PORT)
+        database_url = env.get("DATABASE_URL") or f"sqlite:///{data_dir / 'tramontane.db'}"
+        public_url = (env.get("PUBLIC_URL") or f"http://127.0.0.1:{port}").rstrip("/")
+        if public_url.endswith("/v2"):
+            public_url = public_url[: -len("/v2")]
+        return cls(
+            data_dir=data_dir,
+            database_url=normalize_database_url(database_url),
+            redis_url=env.get("REDIS_URL") or "",
+            port=port,
+            public_url=public_url,
+            log_level=(env.get("LOG_LEVEL") or "INFO").upper(),
+            run_sync_timeout=float(env.get("RUN_SYNC_TIMEOUT") or 60.0),
+            worker_heartbeat_seconds=float(env.get("WORKER_HEARTBEAT_SECONDS") or 5.0),
+        )

@@ -1,0 +1,15 @@
+"""Creating and upgrading the database schema (Alembic through Flask-Migrate)."""
+
+from __future__ import annotations
+
+from flask_migrate import upgrade
+
+from app import MIGRATIONS_DIR, create_app
+from app.config import Settings
+
+
+def upgrade_database(settings: Settings) -> None:
+    """Bring the schema to the newest revision; safe to run on every start."""
+    flask_app = create_app(settings)
+    with flask_app.app_context():
+        upgrade(directory=str(MIGRATIONS_DIR))

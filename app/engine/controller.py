@@ -1,0 +1,118 @@
+"""The direct-workflow controller: which tasks run next after a task completes. Pure.
+
+Given the spec, a completed task's state and the data its conditions see, it returns an
+:class:`Outcome`; the engine service persists it and dispatches the work.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from app.engine import expressions
+from app.engine.commands import Command, Outcome, RunTask, StopWorkflow
+from app.engine.expressions import ExecutionView
+from app.engine.language.spec import TaskSpec, Transition, WorkflowSpec
+from app.engine.states import State
+
+_STOP_STATES = {"fail": State.ERROR.value, "succeed": State.SUCCESS.value, "pause": State.PAUSED.value}
+
+
+def start_commands(spec: WorkflowSpec, context: dict[str, Any]) -> list[Command]:
+    return [RunTask(name, dict(context)) for name in spec.start_tasks()]
+
+
+def after_task(
+    spec: WorkflowSpec,
+    task: TaskSpec,
+    state: str,
+    data: dict[str, Any],
+    outbound: dict[str, Any],
+    view: ExecutionView,
+    task_execution_id: str | None = None,
+) -> Outcome:
+    """Follow the on-* clauses of ``task`` that apply to ``state``."""
+    clauses = spec.clauses(task)
+    if state == State.CANCELLED:
+        return Outcome()
+    selected: list[tuple[str, Transition]] = []
+    if state == State.ERROR:
+        selected += [("on-error", t) for t in clauses["on-error"].transitions]
+    elif state == State.SKIPPED:
+        skip = task.on_skip if task.on_skip is not None else clauses["on-success"]
+        selected += [("on-skip", t) for t in skip.transitions]
+    elif state == State.SUCCESS:
+        selected += [("on-success", t) for t in clauses["on-success"].transitions]
+    if state != State.SKIPPED:
+        selected += [("on-complete", t) for t in clauses["on-complete"].transitions]
+    fired: list[tuple[str, Transition]] = [
+        (key, t) for key, t in selected if _condition_holds(t, data, view)
+    ]
+    error_handled = state == State.ERROR and any(key == "on-error" for key, _ in fired)
+    commands = [_to_command(t, data, outbound, view, task_execution_id) for _, t in fired]
+    kept, backlog = arrange(commands)
+    return Outcome(
+        commands=tuple(kept),
+        fired=tuple(t.target for _, t in fired),
+        error_handled=error_handled,
+        backlog=tuple(backlog),
+    )
+
+
+def arrange(commands: list[Command | None]) -> tuple[list[Command], list[Command]]:
+    """Apply Mistral's ordering rules: drop ``noop``; stop at the first state-changing command.
+
+    Commands before a ``fail``/``succeed``/``pause`` are kept; a ``pause`` keeps the rest as a
+    backlog for the resume.
+    """
+    useful = [c for c in commands if c is not None]
+    for index, command in enumerate(useful):
+        if isinstance(command, StopWorkflow):
+            backlog = useful[index + 1:] if command.state == State.PAUSED else []
+            return useful[: index + 1], backlog
+    return useful, []
+
+
+def _condition_holds(transition: Transition, data: dict[str, Any], view: ExecutionView) -> bool:
+    if transition.condition is None:
+        return True
+    value = transition.condition
+    if isinstance(value, str):
+        value = expressions.evaluate(value, data, view)
+    return bool(value)
+
+
+def _to_command(
+    transition: Transition,
+    data: dict[str, Any],
+    outbound: dict[str, Any],
+    view: ExecutionView,
+    task_execution_id: str | None,
+) -> Command | None:
+    if transition.target == "noop":
+        return None
+    if transition.target in _STOP_STATES:
+        message = expressions.evaluate_recursively(transition.params.get("msg"), data, view)
+        if isinstance(message, (dict, list)):
+            message = json.dumps(message)
+        return StopWorkflow(_STOP_STATES[transition.target], None if message is None else str(message))
+    return RunTask(transition.target, dict(outbound), task_execution_id)
+
+
+def join_decision(join: int | str, inbound: int, fired: int, missed: int) -> str:
+    """``"run"``, ``"wait"`` or ``"error"`` for a join task given its inbound arrivals so far."""
+    needed = inbound if join == "all" else int(join)
+    if fired >= needed:
+        return "run"
+    if inbound - missed < needed:
+        return "error"
+    return "wait"
+
+
+def join_targets_missed(spec: WorkflowSpec, task: TaskSpec, fired: tuple[str, ...]) -> list[str]:
+    """Join tasks that ``task`` could have triggered but did not."""
+    targets = {
+        t.target for clause in spec.clauses(task).values() for t in clause.transitions
+        if t.target in spec.tasks and spec.tasks[t.target].is_join
+    }
+    return sorted(targets - set(fired))

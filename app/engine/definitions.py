@@ -1,0 +1,116 @@
+"""Workflow definitions: create, update, find and delete them from YAML text."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.engine.errors import Conflict, DSLError, NotFound
+from app.engine.language.parser import parse_workflows
+from app.engine.language.spec import WorkflowSpec
+from app.engine.language.yaml_loader import dump_yaml
+from app.models import WorkflowDefinition, utc_now
+
+UUID_PATTERN = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
+
+
+def checksum(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _definition_text(text: str, spec: WorkflowSpec, count: int) -> str:
+    """The stored text of one workflow: the upload itself, or its part when it held several."""
+    if count == 1:
+        return text
+    return dump_yaml({"version": "2.0", spec.name: spec.raw})
+
+
+def validate_workflows(text: str) -> list[WorkflowSpec]:
+    specs = parse_workflows(text)
+    problems = [
+        f"{spec.name}: a workflow name must not look like a UUID"
+        for spec in specs if UUID_PATTERN.match(spec.name)
+    ]
+    if problems:
+        raise DSLError(problems)
+    return specs
+
+
+def create_workflows(session: Session, text: str, namespace: str = "", scope: str = "private",
+                     update: bool = False) -> list[WorkflowDefinition]:
+    """Store every workflow of ``text``; all or none. ``update`` replaces existing ones."""
+    specs = validate_workflows(text)
+    rows = []
+    for spec in specs:
+        existing = find_by_name(session, spec.name, namespace, exact=True)
+        if existing is not None and not update:
+            raise Conflict(f"Duplicate entry for WorkflowDefinition ['name', 'namespace', 'project_id']: "
+                           f"{spec.name}, {namespace}, <default-project>")
+        if existing is None and update:
+            raise NotFound(f"Workflow not found [name={spec.name}, namespace={namespace}]")
+        row = existing or WorkflowDefinition(name=spec.name, namespace=namespace)
+        definition = _definition_text(text, spec, len(specs))
+        row.definition = definition
+        row.spec = {"name": spec.name, **spec.raw}
+        row.tags = list(spec.tags)
+        row.scope = scope
+        row.checksum = checksum(definition)
+        if existing is not None:
+            row.updated_at = utc_now()
+        session.add(row)
+        rows.append(row)
+    session.flush()
+    return rows
+
+
+def find_by_name(session: Session, name: str, namespace: str = "",
+                 exact: bool = False) -> WorkflowDefinition | None:
+    """Find ``name`` in ``namespace``, then (unless ``exact``) in the default namespace."""
+    namespaces = [namespace] if exact or not namespace else [namespace, ""]
+    for candidate in namespaces:
+        row = session.scalars(
+            select(WorkflowDefinition).where(
+                WorkflowDefinition.name == name, WorkflowDefinition.namespace == candidate
+            )
+        ).first()
+        if row is not None:
+            return row
+    return None
+
+
+def get_workflow(session: Session, identifier: str, namespace: str = "") -> WorkflowDefinition:
+    row = session.get(WorkflowDefinition, identifier) if UUID_PATTERN.match(identifier) else None
+    if row is None:
+        row = find_by_name(session, identifier, namespace)
+    if row is None:
+        raise NotFound(f"Workflow not found [workflow_identifier={identifier}, namespace={namespace}]")
+    return row
+
+
+def delete_workflow(session: Session, identifier: str, namespace: str = "") -> None:
+    row = get_workflow(session, identifier, namespace)
+    session.delete(row)
+
+
+def input_text(spec: dict[str, Any]) -> str:
+    """Mistral's ``input`` string of a workflow, e.g. ``name, greeting="hi"``."""
+    parts = []
+    for item in spec.get("input") or []:
+        if isinstance(item, dict):
+            (key, default), = item.items()
+            parts.append(f"{key}={default!r}" if not isinstance(default, str) else f'{key}="{default}"')
+        else:
+            parts.append(str(item))
+    return ", ".join(parts)
+
+
+def interface(spec: dict[str, Any]) -> dict[str, Any]:
+    output = spec.get("output")
+    return {
+        "input": list(spec.get("input") or []),
+        "output": list(output) if isinstance(output, dict) else [],
+    }

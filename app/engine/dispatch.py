@@ -1,0 +1,39 @@
+"""Messages the engine sends after a commit, and the interface of whoever sends them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class RunAction:
+    """Run an action execution that is committed RUNNING."""
+
+    action_execution_id: str
+    action_name: str
+    queue: str | None = None
+
+
+@dataclass(frozen=True)
+class ContinueAfterAction:
+    """An action was completed through the API; its task and workflow go on in a worker."""
+
+    action_execution_id: str
+
+
+Message = RunAction | ContinueAfterAction
+
+
+class Dispatcher(Protocol):
+    def send(self, messages: list[Message]) -> None: ...
+
+
+class CollectingDispatcher:
+    """Keeps messages in a list: for tests and for callers that send them later."""
+
+    def __init__(self) -> None:
+        self.sent: list[Message] = []
+
+    def send(self, messages: list[Message]) -> None:
+        self.sent.extend(messages)

@@ -1,0 +1,50 @@
+"""Errors of the engine layer. The API maps each class to one HTTP status."""
+
+from __future__ import annotations
+
+
+class EngineError(Exception):
+    """Raised when the engine refuses an operation; base of every engine error."""
+
+    http_status = 400
+
+
+class DSLError(EngineError):
+    """Raised when a workflow, workbook or action definition is invalid.
+
+    ``problems`` holds every problem found, each as ``"path: message"``.
+    """
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("Invalid DSL:\n" + "\n".join(self.problems))
+
+
+class InputError(EngineError):
+    """Raised when workflow or action input does not match its declaration."""
+
+
+class ExpressionError(EngineError):
+    """Raised when a YAQL or Jinja expression cannot be parsed or evaluated."""
+
+
+class NotFound(EngineError):
+    """Raised when a requested object does not exist."""
+
+    http_status = 404
+
+
+class Conflict(EngineError):
+    """Raised when an object already exists or is already in a final state."""
+
+    http_status = 409
+
+
+class InvalidStateTransition(EngineError):
+    """Raised when a state change is not allowed by the state machine."""
+
+
+class NotAllowed(EngineError):
+    """Raised when an operation is refused in the object's current state."""
+
+    http_status = 403

@@ -1,0 +1,272 @@
+"""YAQL (``<% %>``) and Jinja2 (``{{ }}``, ``{% %}``) expressions, with Mistral's functions.
+
+Pure module: no I/O. Functions that read the execution (``task()``, ``tasks()``, ``execution()``,
+``env()``, ``global()``) go through an injected read-only :class:`ExecutionView`.
+
+Public API::
+
+    class ExecutionView(Protocol):
+        def task(self, name: str | None) -> dict | None      # Mistral's task() dict
+        def tasks(self, workflow_execution_id=None, recursive=False, state=None, flat=False) -> list[dict]
+        def execution(self) -> dict
+        def env(self) -> dict
+        def global_var(self, name: str) -> Any
+
+    def evaluate(expression: str, data: Mapping[str, Any], view: ExecutionView | None = None) -> Any
+    def evaluate_recursively(obj: Any, data: Mapping[str, Any], view: ExecutionView | None = None) -> Any
+    def validate(text: str) -> list[str]        # syntax problems of every expression in a string
+    def has_expression(text: Any) -> bool
+
+A string that is exactly one expression (surrounding blanks aside) evaluates to the expression's raw
+value; any other string has each expression's value substituted into it.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import Any
+
+import jinja2
+import yaql
+from jinja2.environment import TemplateExpression
+from jinja2.sandbox import SandboxedEnvironment
+from yaql.language import exceptions as yaql_exceptions
+from yaql.language import utils as yaql_utils
+
+from app.engine.errors import ExpressionError
+from app.engine.expression_functions import (
+    MAX_COLLECTION_SIZE,
+    PURE_FUNCTIONS,
+    BoundFunctions,
+    ExecutionView,
+    jinja_globals,
+    to_plain,
+)
+
+__all__ = ["ExecutionView", "evaluate", "evaluate_recursively", "has_expression", "validate"]
+
+MIXING_MESSAGE = "Mixing expression types in a single line is not allowed."
+
+_YAQL_INLINE = re.compile(r"<%(.*?)%>", re.DOTALL)
+_JINJA_INLINE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.DOTALL)
+_JINJA_SINGLE = re.compile(r"\{\{[-+]?(.*?)-?\}\}", re.DOTALL)
+
+# '#' cannot occur in a YAQL variable name, so no expression can reach the bound functions directly.
+_FUNCTIONS_KEY = "$#functions"
+
+_YAQL_OPTIONS: dict[str, Any] = {
+    "yaql.limitIterators": MAX_COLLECTION_SIZE,
+    "yaql.memoryQuota": 128 * 1024 * 1024,
+    "yaql.convertInputData": True,
+    "yaql.convertOutputData": True,
+    "yaql.convertTuplesToLists": True,
+    "yaql.convertSetsToLists": True,
+    "yaql.iterableDicts": False,
+}
+
+# The PLY lexer and parser behind a YAQL engine keep state on themselves, so parsing is serialised.
+_YAQL_PARSE_LOCK = threading.Lock()
+
+_JINJA_ENV = SandboxedEnvironment(
+    undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True, autoescape=False
+)
+
+
+# ---------------------------------------------------------------------------------------------- YAQL
+
+
+@lru_cache(maxsize=1)
+def _yaql_engine() -> Any:
+    factory = yaql.factory.YaqlFactory(keyword_operator="=>", allow_delegates=False)
+    return factory.create(options=_YAQL_OPTIONS)
+
+
+@lru_cache(maxsize=4096)
+def _parse_yaql(expression: str) -> Any:
+    with _YAQL_PARSE_LOCK:
+        return _yaql_engine()(expression)
+
+
+def _bound(context: Any) -> BoundFunctions:
+    functions: BoundFunctions = context[_FUNCTIONS_KEY]
+    return functions
+
+
+def _yaql_env(context: Any) -> Any:
+    return yaql_utils.convert_input_data(_bound(context).env())
+
+
+def _yaql_task(context: Any, name: str | None = None) -> Any:
+    return yaql_utils.convert_input_data(_bound(context).task(name))
+
+
+def _yaql_tasks(
+    context: Any,
+    workflow_execution_id: str | None = None,
+    recursive: bool = False,
+    state: str | None = None,
+    flat: bool = False,
+) -> Any:
+    found = _bound(context).tasks(workflow_execution_id, recursive, state, flat)
+    return yaql_utils.convert_input_data(found)
+
+
+def _yaql_execution(context: Any) -> Any:
+    return yaql_utils.convert_input_data(_bound(context).execution())
+
+
+def _yaql_global(context: Any, name: str) -> Any:
+    return yaql_utils.convert_input_data(_bound(context).global_var(name))
+
+
+@lru_cache(maxsize=1)
+def _yaql_root_context() -> Any:
+    context = yaql.create_context(delegates=False)
+    bound = {
+        "env": _yaql_env,
+        "task": _yaql_task,
+        "tasks": _yaql_tasks,
+        "execution": _yaql_execution,
+        "global": _yaql_global,
+    }
+    for name, function in {**PURE_FUNCTIONS, **bound}.items():
+        context.register_function(function, name=name)
+    return context
+
+
+def _run_yaql(expression: str, data: Any, bound: BoundFunctions) -> Any:
+    expression = expression.strip()
+    try:
+        parsed = _parse_yaql(expression)
+        context = _yaql_root_context().create_child_context()
+        context[_FUNCTIONS_KEY] = bound
+        return parsed.evaluate(data=data, context=context)
+    except Exception as exc:
+        raise ExpressionError(
+            f"Can not evaluate YAQL expression [expression={expression}, error={exc}]"
+        ) from exc
+
+
+def _evaluate_yaql(text: str, data: Any, bound: BoundFunctions) -> Any:
+    matches = list(_YAQL_INLINE.finditer(text))
+    if len(matches) == 1 and matches[0].group(0) == text.strip():
+        return _run_yaql(matches[0].group(1), data, bound)
+    return _YAQL_INLINE.sub(lambda match: str(_run_yaql(match.group(1), data, bound)), text)
+
+
+# --------------------------------------------------------------------------------------------- Jinja
+
+
+@lru_cache(maxsize=4096)
+def _jinja_template(source: str) -> jinja2.Template:
+    return _JINJA_ENV.from_string(source)
+
+
+@lru_cache(maxsize=4096)
+def _jinja_expression(source: str) -> TemplateExpression:
+    return _JINJA_ENV.compile_expression(source, undefined_to_none=False)
+
+
+@lru_cache(maxsize=4096)
+def _single_jinja_expression(stripped: str) -> str | None:
+    """The inner source when ``stripped`` is exactly one ``{{ }}`` block, else None.
+
+    The lexer decides, not a regex, so a ``}}`` inside a string literal cannot fool it.
+    """
+    kinds = [kind for _, kind, _ in _JINJA_ENV.lex(stripped)]
+    if not kinds or kinds[0] != "variable_begin" or kinds[-1] != "variable_end":
+        return None
+    if kinds.count("variable_begin") != 1 or "data" in kinds or "block_begin" in kinds:
+        return None
+    match = _JINJA_SINGLE.fullmatch(stripped)
+    return match.group(1) if match else None
+
+
+def _evaluate_jinja(text: str, data: Any, bound: BoundFunctions) -> Any:
+    context = {**jinja_globals(bound), "_": data}
+    try:
+        inner = _single_jinja_expression(text.strip())
+        if inner is not None:
+            return to_plain(_jinja_expression(inner)(context))
+        return _jinja_template(text).render(context)
+    except Exception as exc:
+        raise ExpressionError(f"Can not evaluate Jinja expression [expression={text}, error={exc}]") from exc
+
+
+# -------------------------------------------------------------------------------------------- Public
+
+
+def _languages(text: str) -> tuple[bool, bool]:
+    return bool(_YAQL_INLINE.search(text)), bool(_JINJA_INLINE.search(text))
+
+
+def has_expression(text: Any) -> bool:
+    """True when ``text`` is a string holding at least one YAQL or Jinja expression."""
+    return isinstance(text, str) and any(_languages(text))
+
+
+def evaluate(expression: str, data: Mapping[str, Any], view: ExecutionView | None = None) -> Any:
+    """Evaluate every expression in ``expression`` against ``data`` (YAQL ``$``, Jinja ``_``).
+
+    A string with no expression, or a non-string, comes back unchanged. Raises
+    :class:`ExpressionError` on a syntax or evaluation error, or when both languages are mixed.
+    """
+    if not isinstance(expression, str):
+        return expression
+    is_yaql, is_jinja = _languages(expression)
+    if is_yaql and is_jinja:
+        raise ExpressionError(MIXING_MESSAGE)
+    if is_yaql:
+        return _evaluate_yaql(expression, data, BoundFunctions(view))
+    if is_jinja:
+        return _evaluate_jinja(expression, data, BoundFunctions(view))
+    return expression
+
+
+def evaluate_recursively(obj: Any, data: Mapping[str, Any], view: ExecutionView | None = None) -> Any:
+    """Return a copy of ``obj`` with every expression in its strings, dict keys and values evaluated."""
+    if isinstance(obj, str):
+        return evaluate(obj, data, view) if has_expression(obj) else obj
+    if isinstance(obj, Mapping):
+        return {
+            _evaluate_key(key, data, view): evaluate_recursively(value, data, view)
+            for key, value in obj.items()
+        }
+    if isinstance(obj, (list, tuple)):
+        return [evaluate_recursively(item, data, view) for item in obj]
+    return obj
+
+
+def _evaluate_key(key: Any, data: Mapping[str, Any], view: ExecutionView | None) -> Any:
+    if not has_expression(key):
+        return key
+    value = evaluate(key, data, view)
+    if isinstance(value, (dict, list)):
+        raise ExpressionError(f"Dictionary key {key!r} evaluated to a {type(value).__name__}")
+    return value
+
+
+def validate(text: str) -> list[str]:
+    """Syntax problems of every expression in ``text``, each a readable sentence; nothing is evaluated."""
+    if not isinstance(text, str):
+        return []
+    is_yaql, is_jinja = _languages(text)
+    if is_yaql and is_jinja:
+        return [MIXING_MESSAGE]
+    problems = []
+    if is_yaql:
+        for match in _YAQL_INLINE.finditer(text):
+            expression = match.group(1).strip()
+            try:
+                _parse_yaql(expression)
+            except yaql_exceptions.YaqlException as exc:
+                problems.append(f"Invalid YAQL expression [expression={expression}, error={exc}]")
+    if is_jinja:
+        try:
+            _jinja_template(text)
+        except jinja2.TemplateSyntaxError as exc:
+            problems.append(f"Invalid Jinja expression [expression={text}, error={exc}]")
+    return problems

@@ -1,0 +1,1 @@
+"""Workflow Language v2: YAML loading, inline parameters, specs and their validation. Pure."""

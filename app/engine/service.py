@@ -1,0 +1,203 @@
+"""The engine service: the only code that changes execution state.
+
+Each public function runs one transaction (retried on transient database errors): lock the
+workflow execution row, load what the step needs, ask the controller, persist, commit, and only
+then hand the resulting messages to the dispatcher.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from app.actions.base import Result
+from app.engine import dataflow
+from app.engine.definitions import get_workflow
+from app.engine.dispatch import ContinueAfterAction, Dispatcher, Message
+from app.engine.errors import Conflict, EngineError, InputError, NotFound
+from app.engine.runtime import Step, spec_of
+from app.engine.states import COMPLETED, State
+from app.engine.transactions import lock_workflow, with_retries
+from app.models import ActionExecution, TaskExecution, WorkflowExecution, new_id, utc_now
+
+log = logging.getLogger(__name__)
+
+COMPLETION_STATES = ("SUCCESS", "ERROR", "CANCELLED", "PAUSED", "RUNNING")
+
+
+class Engine:
+    def __init__(self, session: Session, dispatcher: Dispatcher) -> None:
+        self.session = session
+        self.dispatcher = dispatcher
+
+    def _commit_and_send(self, unit: Any) -> Any:
+        messages: list[Message] = []
+
+        def attempt() -> Any:
+            messages.clear()
+            result, produced = unit()
+            messages.extend(produced)
+            return result
+
+        result = with_retries(self.session, attempt)
+        if messages:
+            self.dispatcher.send(list(messages))
+        return result
+
+    # -- workflows -----------------------------------------------------------------------------
+
+    def start_workflow(self, identifier: str, namespace: str = "", wf_input: dict[str, Any] | None = None,
+                       params: dict[str, Any] | None = None, description: str = "",
+                       execution_id: str | None = None) -> WorkflowExecution:
+        """Create and start an execution; bad input raises before anything is stored."""
+        if execution_id:
+            existing = self.session.get(WorkflowExecution, execution_id)
+            if existing is not None:
+                return existing
+
+        def unit() -> tuple[WorkflowExecution, list[Message]]:
+            definition = get_workflow(self.session, identifier, namespace)
+            wf_ex = WorkflowExecution(
+                id=execution_id or new_id(),
+                workflow_id=definition.id,
+                workflow_name=definition.name,
+                workflow_namespace=definition.namespace,
+                description=description or "",
+                spec=definition.spec,
+                state=State.RUNNING.value,
+                tags=list(definition.tags),
+                params={**(params or {}), "namespace": definition.namespace,
+                        "env": (params or {}).get("env") or {}},
+                context={},
+                runtime_context={},
+                project_id=definition.project_id,
+            )
+            spec = spec_of(wf_ex)
+            wf_ex.input = dataflow.prepare_input(spec, wf_input)
+            step = Step(self.session, wf_ex)
+            try:
+                wf_ex.context = dataflow.evaluate_vars(spec, wf_ex.input, step.view())
+            except EngineError as exc:
+                raise InputError(f"Failed to evaluate workflow vars: {exc}") from exc
+            self.session.add(wf_ex)
+            step.start()
+            return wf_ex, step.messages
+
+        result: WorkflowExecution = self._commit_and_send(unit)
+        return result
+
+    # -- actions -------------------------------------------------------------------------------
+
+    def on_action_result(self, action_execution_id: str, result: Result) -> None:
+        """A worker reports the result of an action it ran (sync, or an async send that failed)."""
+        state = _result_state(result)
+
+        def unit() -> tuple[None, list[Message]]:
+            action = self.session.get(ActionExecution, action_execution_id)
+            if action is None:
+                raise NotFound(f"ActionExecution not found [id={action_execution_id}]")
+            wf_ex = lock_workflow(self.session, action.workflow_execution_id or "")
+            changed = self._set_action_result(action_execution_id, state, result.to_output())
+            if not changed:
+                log.warning("result of action %s ignored: it is already completed", action_execution_id)
+                return None, []
+            if wf_ex is None:
+                return None, []
+            return None, self._continue(wf_ex, action_execution_id)
+
+        self._commit_and_send(unit)
+
+    def complete_action(self, action_execution_id: str, state: str, output: Any) -> ActionExecution:
+        """A third party (or a human) completes an action through the API.
+
+        One short transaction records the result with a compare-and-set; the workflow goes on in a
+        worker.
+        """
+        if state not in COMPLETION_STATES:
+            raise EngineError(f"Error. Expected one of {list(COMPLETION_STATES)}, actual: {state}")
+        if state in ("PAUSED", "RUNNING"):
+            raise EngineError(f"Changing an action execution to {state} is not supported yet.")
+        value = decode_output(output)
+        if state == State.ERROR and value is None:
+            value = "Unknown error"
+        output_dict = {"result": None if state == State.CANCELLED else value}
+
+        def unit() -> tuple[ActionExecution, list[Message]]:
+            action = self.session.get(ActionExecution, action_execution_id)
+            if action is None:
+                raise NotFound(f"ActionExecution not found [id={action_execution_id}]")
+            if action.state in COMPLETED or not self._set_action_result(action_execution_id, state, output_dict):
+                self.session.refresh(action)
+                raise Conflict(f"Action execution {action_execution_id} is already completed "
+                               f"[state={action.state}]; the completion was refused.")
+            self.session.refresh(action)
+            messages: list[Message] = []
+            if action.task_execution_id:
+                messages.append(ContinueAfterAction(action_execution_id))
+            return action, messages
+
+        result: ActionExecution = self._commit_and_send(unit)
+        return result
+
+    def continue_after_action(self, action_execution_id: str) -> None:
+        """Worker side of :meth:`complete_action`: complete the task and follow its transitions."""
+
+        def unit() -> tuple[None, list[Message]]:
+            action = self.session.get(ActionExecution, action_execution_id)
+            if action is None or action.workflow_execution_id is None:
+                return None, []
+            wf_ex = lock_workflow(self.session, action.workflow_execution_id)
+            if wf_ex is None:
+                return None, []
+            return None, self._continue(wf_ex, action_execution_id)
+
+        self._commit_and_send(unit)
+
+    def _set_action_result(self, action_execution_id: str, state: str, output: dict[str, Any]) -> bool:
+        """Compare-and-set: only a RUNNING or PAUSED action can be completed, and only once."""
+        outcome = self.session.execute(
+            update(ActionExecution)
+            .where(ActionExecution.id == action_execution_id,
+                   ActionExecution.state.in_([State.RUNNING.value, State.PAUSED.value]))
+            .values(state=state, output=output, accepted=True, updated_at=utc_now())
+            .execution_options(synchronize_session=False)
+        )
+        return bool(getattr(outcome, "rowcount", 0))
+
+    def _continue(self, wf_ex: WorkflowExecution, action_execution_id: str) -> list[Message]:
+        action = self.session.get(ActionExecution, action_execution_id, populate_existing=True)
+        if action is None or action.task_execution_id is None or action.state not in COMPLETED:
+            return []
+        task = self.session.get(TaskExecution, action.task_execution_id, populate_existing=True)
+        if task is None or task.state in COMPLETED:
+            return []
+        step = Step(self.session, wf_ex)
+        result = (action.output or {}).get("result")
+        state_info = None
+        if action.state == State.ERROR:
+            state_info = result if isinstance(result, str) else json.dumps(result)
+        step.complete_task(task, action.state, result, state_info=state_info)
+        step.drain()
+        return step.messages
+
+
+def _result_state(result: Result) -> str:
+    if result.cancel:
+        return State.CANCELLED.value
+    return State.ERROR.value if result.is_error() else State.SUCCESS.value
+
+
+def decode_output(output: Any) -> Any:
+    """A string holding a JSON object or array is decoded; any other value is kept as it is."""
+    if isinstance(output, str):
+        stripped = output.strip()
+        if stripped[:1] in ("{", "["):
+            try:
+                return json.loads(stripped)
+            except ValueError:
+                return output
+    return output

@@ -1,0 +1,58 @@
+"""Execution states and the transitions allowed between them (Mistral's state machine)."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from app.engine.errors import InvalidStateTransition
+
+
+class State(str, Enum):
+    IDLE = "IDLE"
+    WAITING = "WAITING"
+    RUNNING = "RUNNING"
+    DELAYED = "DELAYED"
+    PAUSED = "PAUSED"
+    SUCCESS = "SUCCESS"
+    CANCELLED = "CANCELLED"
+    ERROR = "ERROR"
+    SKIPPED = "SKIPPED"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+COMPLETED = frozenset({State.SUCCESS, State.ERROR, State.CANCELLED, State.SKIPPED})
+ACTIVE = frozenset({State.RUNNING, State.DELAYED})
+
+_TRANSITIONS: dict[State, frozenset[State]] = {
+    State.IDLE: frozenset({State.RUNNING, State.ERROR, State.CANCELLED}),
+    State.WAITING: frozenset({State.RUNNING, State.ERROR, State.CANCELLED}),
+    State.RUNNING: frozenset(
+        {State.PAUSED, State.DELAYED, State.SUCCESS, State.ERROR, State.CANCELLED}
+    ),
+    State.DELAYED: frozenset({State.RUNNING, State.ERROR, State.CANCELLED}),
+    State.PAUSED: frozenset({State.RUNNING, State.ERROR, State.CANCELLED}),
+    State.SUCCESS: frozenset(),
+    State.CANCELLED: frozenset({State.RUNNING}),
+    State.ERROR: frozenset({State.RUNNING, State.SKIPPED}),
+    State.SKIPPED: frozenset(),
+}
+
+
+def is_completed(state: str) -> bool:
+    return state in COMPLETED
+
+
+def is_valid_transition(current: str, new: str) -> bool:
+    if current == new:
+        return True
+    return State(new) in _TRANSITIONS[State(current)]
+
+
+def check_transition(current: str, new: str, what: str = "execution") -> None:
+    """Raise :class:`InvalidStateTransition` unless ``current -> new`` is allowed."""
+    if not is_valid_transition(current, new):
+        raise InvalidStateTransition(
+            f"Can't change {what} state from {current} to {new}."
+        )

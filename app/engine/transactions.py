@@ -1,0 +1,60 @@
+"""Transactions of the engine: retries on transient database errors, the workflow lock.
+
+The lock order is always the workflow execution row first, so parallel branches never deadlock.
+SQLite has no row locks: there every transaction begins with ``BEGIN IMMEDIATE`` (see
+``app.database``), which serialises writers instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import Session
+
+from app.models import WorkflowExecution
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+_TRANSIENT_MARKERS = (
+    "database is locked", "deadlock detected", "could not serialize", "serialization failure",
+    "lock timeout", "could not obtain lock",
+)
+MAX_ATTEMPTS = 8
+
+
+def is_transient(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return any(marker in text for marker in _TRANSIENT_MARKERS)
+
+
+def with_retries(session: Session, unit: Callable[[], T]) -> T:
+    """Run ``unit`` and commit; on a transient database error roll back and run it again."""
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        try:
+            result = unit()
+            session.commit()
+            return result
+        except (OperationalError, DBAPIError) as exc:
+            session.rollback()
+            if not is_transient(exc) or attempt == MAX_ATTEMPTS:
+                raise
+            delay = min(0.05 * 2 ** attempt, 1.0) * random.uniform(0.5, 1.0)
+            log.warning("transient database error, retrying in %.2fs: %s", delay, exc)
+            time.sleep(delay)
+        except BaseException:
+            session.rollback()
+            raise
+    raise AssertionError("unreachable")
+
+
+def lock_workflow(session: Session, workflow_execution_id: str) -> WorkflowExecution | None:
+    """Load the workflow execution row for update (PostgreSQL row lock; a no-op on SQLite)."""
+    return session.get(
+        WorkflowExecution, workflow_execution_id, with_for_update=True, populate_existing=True
+    )

@@ -1,0 +1,89 @@
+"""Read-only views of an execution for expression functions (``task()``, ``execution()``, ...).
+
+Each call reads only the rows it needs, so expressions never load the whole execution.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.models import TaskExecution, WorkflowExecution
+
+
+def format_time(value: Any) -> str | None:
+    return value.strftime("%Y-%m-%d %H:%M:%S") if value is not None else None
+
+
+def task_as_dict(task: TaskExecution, spec: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {
+        "id": task.id,
+        "name": task.name,
+        "spec": spec or {},
+        "state": task.state,
+        "state_info": task.state_info,
+        "result": task.result,
+        "published": task.published,
+        "type": task.type,
+        "workflow_execution_id": task.workflow_execution_id,
+        "created_at": format_time(task.created_at),
+        "updated_at": format_time(task.updated_at),
+    }
+
+
+class DatabaseExecutionView:
+    """An :class:`app.engine.expressions.ExecutionView` backed by the database session."""
+
+    def __init__(self, session: Session, wf_ex: WorkflowExecution,
+                 current_task: dict[str, Any] | None = None) -> None:
+        self._session = session
+        self._wf_ex = wf_ex
+        self._current_task = current_task
+
+    def _task_spec(self, name: str) -> dict[str, Any]:
+        tasks = self._wf_ex.spec.get("tasks") or {}
+        spec = tasks.get(name)
+        return spec if isinstance(spec, dict) else {}
+
+    def task(self, name: str | None = None) -> dict[str, Any] | None:
+        if name is None or (self._current_task and self._current_task.get("name") == name):
+            return self._current_task
+        row = self._session.scalars(
+            select(TaskExecution)
+            .where(TaskExecution.workflow_execution_id == self._wf_ex.id, TaskExecution.name == name)
+            .order_by(TaskExecution.created_at.desc())
+            .limit(1)
+        ).first()
+        return task_as_dict(row, self._task_spec(name)) if row is not None else None
+
+    def tasks(self, workflow_execution_id: str | None = None, recursive: bool = False,
+              state: str | None = None, flat: bool = False) -> list[dict[str, Any]]:
+        query = select(TaskExecution).where(
+            TaskExecution.workflow_execution_id == (workflow_execution_id or self._wf_ex.id)
+        )
+        if state:
+            query = query.where(TaskExecution.state == state)
+        rows = self._session.scalars(query.order_by(TaskExecution.created_at)).all()
+        return [task_as_dict(row, self._task_spec(row.name)) for row in rows]
+
+    def execution(self) -> dict[str, Any]:
+        wf = self._wf_ex
+        return {
+            "id": wf.id,
+            "name": wf.workflow_name,
+            "spec": wf.spec,
+            "input": wf.input,
+            "params": wf.params,
+            "created_at": format_time(wf.created_at),
+            "updated_at": format_time(wf.updated_at),
+            "root_execution_id": wf.root_execution_id,
+        }
+
+    def env(self) -> dict[str, Any]:
+        env = (self._wf_ex.params or {}).get("env")
+        return env if isinstance(env, dict) else {}
+
+    def global_var(self, name: str) -> Any:
+        return (self._wf_ex.context or {}).get(name)

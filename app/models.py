@@ -1,0 +1,162 @@
+"""Database rows: definitions, executions, timers.
+
+JSON columns hold plain dicts and lists. Timestamps are naive UTC; the API shows them to the second,
+as Mistral does, while the database keeps microseconds so that ordering by time is stable.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+class TimestampMixin:
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utc_now, nullable=False)
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime, default=None, onupdate=utc_now)
+
+
+class WorkflowDefinition(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "workflow_definitions"
+    __table_args__ = (UniqueConstraint("name", "namespace", name="uq_workflow_name_namespace"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(255), nullable=False)
+    namespace: Mapped[str] = mapped_column(String(255), nullable=False, default="")
+    definition: Mapped[str] = mapped_column(Text, nullable=False)
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+    tags: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
+    scope: Mapped[str] = mapped_column(String(16), nullable=False, default="private")
+    project_id: Mapped[str] = mapped_column(String(80), nullable=False, default="<default-project>")
+    checksum: Mapped[str] = mapped_column(String(64), nullable=False)
+
+
+class WorkflowExecution(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "workflow_executions"
+    __table_args__ = (
+        Index("ix_wf_ex_state", "state"),
+        Index("ix_wf_ex_parent_task", "task_execution_id"),
+        Index("ix_wf_ex_root", "root_execution_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    workflow_id: Mapped[str | None] = mapped_column(String(36))
+    workflow_name: Mapped[str] = mapped_column(String(255), nullable=False)
+    workflow_namespace: Mapped[str] = mapped_column(String(255), nullable=False, default="")
+    description: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+    state: Mapped[str] = mapped_column(String(20), nullable=False)
+    state_info: Mapped[str | None] = mapped_column(Text)
+    tags: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
+    input: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
+    # Global data of the workflow: vars, global publishes, execution id.
+    context: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
+    output: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    runtime_context: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
+    task_execution_id: Mapped[str | None] = mapped_column(String(36))
+    root_execution_id: Mapped[str | None] = mapped_column(String(36))
+    project_id: Mapped[str] = mapped_column(String(80), nullable=False, default="<default-project>")
+
+
+class TaskExecution(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "task_executions"
+    __table_args__ = (
+        Index("ix_task_ex_wf_state", "workflow_execution_id", "state"),
+        Index("ix_task_ex_wf_name", "workflow_execution_id", "name"),
+        UniqueConstraint("unique_key", name="uq_task_unique_key"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    workflow_execution_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("workflow_executions.id", ondelete="CASCADE"), nullable=False
+    )
+    name: Mapped[str] = mapped_column(String(255), nullable=False)
+    type: Mapped[str] = mapped_column(String(10), nullable=False, default="ACTION")
+    workflow_name: Mapped[str] = mapped_column(String(255), nullable=False)
+    workflow_namespace: Mapped[str] = mapped_column(String(255), nullable=False, default="")
+    workflow_id: Mapped[str | None] = mapped_column(String(36))
+    state: Mapped[str] = mapped_column(String(20), nullable=False)
+    state_info: Mapped[str | None] = mapped_column(Text)
+    tags: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
+    in_context: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
+    published: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
+    result: Mapped[Any] = mapped_column(JSON, nullable=True)
+    runtime_context: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
+    # Names of the tasks (and engine commands) its transitions fired; None until processed.
+    next_tasks: Mapped[list[str] | None] = mapped_column(JSON)
+    # False for a completed task that started nothing: its outbound context feeds the output.
+    has_next: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    processed: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    error_handled: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    unique_key: Mapped[str | None] = mapped_column(String(255))
+    project_id: Mapped[str] = mapped_column(String(80), nullable=False, default="<default-project>")
+    started_at: Mapped[datetime | None] = mapped_column(DateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    # Declared so that a flush inserts parents before children; never loaded by the engine.
+    workflow_execution: Mapped[WorkflowExecution] = relationship(lazy="raise", passive_deletes=True)
+
+
+class ActionExecution(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "action_executions"
+    __table_args__ = (
+        Index("ix_action_ex_task", "task_execution_id"),
+        Index("ix_action_ex_state", "state"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    task_execution_id: Mapped[str | None] = mapped_column(
+        String(36), ForeignKey("task_executions.id", ondelete="CASCADE")
+    )
+    workflow_execution_id: Mapped[str | None] = mapped_column(String(36))
+    workflow_name: Mapped[str | None] = mapped_column(String(255))
+    workflow_namespace: Mapped[str] = mapped_column(String(255), nullable=False, default="")
+    task_name: Mapped[str | None] = mapped_column(String(255))
+    name: Mapped[str] = mapped_column(String(255), nullable=False)
+    description: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    state: Mapped[str] = mapped_column(String(20), nullable=False)
+    state_info: Mapped[str | None] = mapped_column(Text)
+    tags: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
+    input: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
+    output: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
+    is_sync: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    accepted: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    # Position in a with-items task; None otherwise.
+    item_index: Mapped[int | None] = mapped_column(Integer)
+    # Set by the worker that runs it; lets a redelivered message tell a live run from a dead one.
+    worker_id: Mapped[str | None] = mapped_column(String(255))
+    last_heartbeat: Mapped[datetime | None] = mapped_column(DateTime)
+    project_id: Mapped[str] = mapped_column(String(80), nullable=False, default="<default-project>")
+
+    task_execution: Mapped[TaskExecution | None] = relationship(lazy="raise", passive_deletes=True)
+
+
+class Timer(db.Model):  # type: ignore[name-defined,misc]
+    """A durable delayed job, fired by the scheduler process."""
+
+    __tablename__ = "timers"
+    __table_args__ = (Index("ix_timer_due", "due_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    due_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    kind: Mapped[str] = mapped_column(String(40), nullable=False)
+    target_id: Mapped[str] = mapped_column(String(36), nullable=False)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
+    claimed_by: Mapped[str | None] = mapped_column(String(255))
+    claimed_until: Mapped[datetime | None] = mapped_column(DateTime)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utc_now, nullable=False)

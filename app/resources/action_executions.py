@@ -1,0 +1,85 @@
+"""``/v2/action_executions`` (and the seed's ``/v2/action-executions``): actions and their completion."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, jsonify, request
+from flask.typing import ResponseReturnValue
+
+from app.engine.errors import NotFound
+from app.extensions import db
+from app.models import ActionExecution
+from app.resources.common import engine, json_body, json_text, time_text
+from app.resources.listing import list_rows, select_fields
+from app.resources.tasks import get_task
+from app.schemas import ActionExecutionUpdateSchema
+
+blueprint = Blueprint("action_executions", __name__)
+COLLECTION = "/v2/action_executions"
+COLLECTION_HYPHENATED = "/v2/action-executions"
+
+
+def action_execution_dict(row: ActionExecution, with_output: bool = True) -> dict[str, Any]:
+    item = {
+        "id": row.id,
+        "name": row.name,
+        "workflow_name": row.workflow_name,
+        "workflow_namespace": row.workflow_namespace,
+        "task_name": row.task_name,
+        "task_execution_id": row.task_execution_id,
+        "state": row.state,
+        "state_info": row.state_info,
+        "tags": row.tags,
+        "description": row.description,
+        "project_id": row.project_id,
+        "accepted": row.accepted,
+        "input": json_text(row.input),
+        "params": json_text(row.params),
+        "created_at": time_text(row.created_at),
+        "updated_at": time_text(row.updated_at),
+    }
+    if with_output:
+        item["output"] = json_text(row.output or {})
+    return item
+
+
+def _listing(base_filters: list[Any], collection: str) -> ResponseReturnValue:
+    include_output = request.args.get("include_output", "").lower() == "true"
+    rows, fields, next_link = list_rows(db.session, ActionExecution, collection, base_filters)
+    body: dict[str, Any] = {
+        "action_executions": [select_fields(action_execution_dict(row, include_output), fields)
+                              for row in rows]
+    }
+    if next_link:
+        body["next"] = next_link
+    return jsonify(body)
+
+
+@blueprint.get(COLLECTION)
+def list_action_executions() -> ResponseReturnValue:
+    return _listing([], "action_executions")
+
+
+@blueprint.get("/v2/tasks/<task_id>/action_executions")
+def list_for_task(task_id: str) -> ResponseReturnValue:
+    get_task(task_id)
+    return _listing([ActionExecution.task_execution_id == task_id], f"tasks/{task_id}/action_executions")
+
+
+@blueprint.get(f"{COLLECTION}/<action_execution_id>")
+@blueprint.get(f"{COLLECTION_HYPHENATED}/<action_execution_id>")
+def get(action_execution_id: str) -> ResponseReturnValue:
+    row = db.session.get(ActionExecution, action_execution_id)
+    if row is None:
+        raise NotFound(f"ActionExecution not found [id={action_execution_id}]")
+    return jsonify(action_execution_dict(row))
+
+
+@blueprint.route(f"{COLLECTION}/<action_execution_id>", methods=["PUT", "POST"])
+@blueprint.route(f"{COLLECTION_HYPHENATED}/<action_execution_id>", methods=["PUT", "POST"])
+def complete(action_execution_id: str) -> ResponseReturnValue:
+    """Every completion route: PUT (the Mistral client) and POST (the seed's recipe), both spellings."""
+    body = ActionExecutionUpdateSchema().load(json_body())
+    row = engine().complete_action(action_execution_id, body["state"], body["output"])
+    return jsonify(action_execution_dict(row))

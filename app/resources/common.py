@@ -1,0 +1,52 @@
+"""What every resource module shares: the engine, request parsing, wire formats."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from flask import current_app, request
+
+from app.config import Settings
+from app.engine.dispatch import Dispatcher
+from app.engine.errors import EngineError
+from app.engine.service import Engine
+from app.extensions import db
+
+
+def settings() -> Settings:
+    value: Settings = current_app.config["TRAMONTANE"]
+    return value
+
+
+def engine() -> Engine:
+    dispatcher: Dispatcher | None = current_app.extensions.get("tramontane.dispatcher")
+    if dispatcher is None:
+        raise RuntimeError("no dispatcher is configured for this application")
+    return Engine(db.session, dispatcher)
+
+
+def time_text(value: datetime | None) -> str | None:
+    return value.strftime("%Y-%m-%d %H:%M:%S") if value is not None else None
+
+
+def json_text(value: Any) -> str | None:
+    """Mistral sends JSON-typed fields as JSON strings."""
+    return None if value is None else json.dumps(value)
+
+
+def json_body() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    if body is None:
+        raise EngineError("The request body must be a JSON object.")
+    if not isinstance(body, dict):
+        raise EngineError("The request body must be a JSON object.")
+    return body
+
+
+def text_body() -> str:
+    text = request.get_data(as_text=True)
+    if not text.strip():
+        raise EngineError("The request body must hold the definition (YAML text).")
+    return text

@@ -1,0 +1,47 @@
+"""``GET /``, ``GET /v2`` and ``GET /health``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, jsonify
+from flask.typing import ResponseReturnValue
+from sqlalchemy import text
+
+from app.extensions import db
+from app.resources.common import settings
+from app.health import broker_status
+
+blueprint = Blueprint("root", __name__)
+
+
+@blueprint.get("/")
+def versions() -> ResponseReturnValue:
+    base = settings().public_url
+    return jsonify({"versions": [{
+        "id": "v2.0", "status": "CURRENT",
+        "links": [{"href": f"{base}/v2", "target": "v2", "rel": "self"}],
+    }]})
+
+
+@blueprint.get("/v2")
+@blueprint.get("/v2/")
+def v2_root() -> ResponseReturnValue:
+    return jsonify({"uri": f"{settings().public_url}/v2"})
+
+
+@blueprint.get("/health")
+def health() -> ResponseReturnValue:
+    checks: dict[str, Any] = {"database": _database_status(), "broker": broker_status(settings())}
+    healthy = all(check["ok"] for check in checks.values())
+    return jsonify({"status": "ok" if healthy else "degraded", **checks}), 200 if healthy else 503
+
+
+def _database_status() -> dict[str, Any]:
+    try:
+        db.session.execute(text("SELECT 1"))
+        db.session.rollback()
+        return {"ok": True}
+    except Exception as exc:  # noqa: BLE001 - health reports any failure
+        db.session.rollback()
+        return {"ok": False, "error": str(exc)}

@@ -1,0 +1,64 @@
+"""``/v2/tasks``: task executions."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Blueprint, jsonify
+from flask.typing import ResponseReturnValue
+
+from app.engine.errors import NotFound
+from app.extensions import db
+from app.models import TaskExecution
+from app.resources.common import json_text, time_text
+from app.resources.listing import list_rows, select_fields
+
+blueprint = Blueprint("tasks", __name__, url_prefix="/v2/tasks")
+
+
+def task_dict(row: TaskExecution, with_result: bool = True) -> dict[str, Any]:
+    item = {
+        "id": row.id,
+        "name": row.name,
+        "type": row.type,
+        "workflow_name": row.workflow_name,
+        "workflow_namespace": row.workflow_namespace,
+        "workflow_id": row.workflow_id,
+        "workflow_execution_id": row.workflow_execution_id,
+        "tags": row.tags,
+        "state": row.state,
+        "state_info": row.state_info,
+        "project_id": row.project_id,
+        "runtime_context": json_text(row.runtime_context),
+        "published": json_text(row.published),
+        "processed": row.processed,
+        "created_at": time_text(row.created_at),
+        "updated_at": time_text(row.updated_at),
+        "started_at": time_text(row.started_at),
+        "finished_at": time_text(row.finished_at),
+    }
+    if with_result:
+        item["result"] = json.dumps(row.result)
+    return item
+
+
+def get_task(task_id: str) -> TaskExecution:
+    row = db.session.get(TaskExecution, task_id)
+    if row is None:
+        raise NotFound(f"TaskExecution not found [id={task_id}]")
+    return row
+
+
+@blueprint.get("")
+def list_tasks() -> ResponseReturnValue:
+    rows, fields, next_link = list_rows(db.session, TaskExecution, "tasks")
+    body: dict[str, Any] = {"tasks": [select_fields(task_dict(row, False), fields) for row in rows]}
+    if next_link:
+        body["next"] = next_link
+    return jsonify(body)
+
+
+@blueprint.get("/<task_id>")
+def get(task_id: str) -> ResponseReturnValue:
+    return jsonify(task_dict(get_task(task_id)))

@@ -1,0 +1,96 @@
+"""``/v2/workflows``: workflow definitions uploaded as YAML text."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Blueprint, jsonify, request
+from flask.typing import ResponseReturnValue
+
+from app.engine import definitions
+from app.engine.errors import DSLError, EngineError
+from app.extensions import db
+from app.models import WorkflowDefinition
+from app.resources.common import text_body, time_text
+from app.resources.listing import list_rows, select_fields
+
+blueprint = Blueprint("workflows", __name__, url_prefix="/v2/workflows")
+SCOPES = ("private", "public")
+FIELDS = {"id", "name", "namespace", "input", "interface", "definition", "checksum", "tags", "scope",
+          "project_id", "created_at", "updated_at"}
+
+
+def workflow_dict(row: WorkflowDefinition, interface_as_text: bool = True) -> dict[str, Any]:
+    interface = definitions.interface(row.spec)
+    return {
+        "id": row.id,
+        "name": row.name,
+        "namespace": row.namespace,
+        "input": definitions.input_text(row.spec),
+        "interface": json.dumps(interface) if interface_as_text else interface,
+        "definition": row.definition,
+        "checksum": row.checksum,
+        "tags": row.tags,
+        "scope": row.scope,
+        "project_id": row.project_id,
+        "created_at": time_text(row.created_at),
+        "updated_at": time_text(row.updated_at),
+    }
+
+
+def _scope() -> str:
+    scope = request.args.get("scope") or "private"
+    if scope not in SCOPES:
+        raise EngineError(f"Scope must be one of the following: {', '.join(SCOPES)}; actual: {scope}")
+    return scope
+
+
+@blueprint.post("")
+def create() -> ResponseReturnValue:
+    rows = definitions.create_workflows(db.session, text_body(), request.args.get("namespace") or "", _scope())
+    db.session.commit()
+    return jsonify({"workflows": [workflow_dict(row, interface_as_text=False) for row in rows]}), 201
+
+
+@blueprint.put("")
+def update() -> ResponseReturnValue:
+    rows = definitions.create_workflows(db.session, text_body(), request.args.get("namespace") or "",
+                                        _scope(), update=True)
+    db.session.commit()
+    return jsonify({"workflows": [workflow_dict(row, interface_as_text=False) for row in rows]})
+
+
+@blueprint.post("/validate")
+def validate() -> ResponseReturnValue:
+    try:
+        definitions.validate_workflows(text_body())
+    except DSLError as exc:
+        return jsonify({"valid": False, "error": str(exc), "errors": exc.problems})
+    return jsonify({"valid": True})
+
+
+@blueprint.get("")
+def list_workflows() -> ResponseReturnValue:
+    filters = []
+    if "namespace" in request.args:
+        filters.append(WorkflowDefinition.namespace == request.args["namespace"])
+    rows, fields, next_link = list_rows(db.session, WorkflowDefinition, "workflows", filters,
+                                        allowed_fields=FIELDS)
+    body: dict[str, Any] = {"workflows": [select_fields(workflow_dict(row), fields) for row in rows]}
+    if next_link:
+        body["next"] = next_link
+    return jsonify(body)
+
+
+@blueprint.get("/<identifier>")
+def get(identifier: str) -> ResponseReturnValue:
+    row = definitions.get_workflow(db.session, identifier, request.args.get("namespace") or "")
+    return jsonify(workflow_dict(row))
+
+
+@blueprint.delete("/<identifier>")
+def delete(identifier: str) -> ResponseReturnValue:
+    definitions.delete_workflow(db.session, identifier, request.args.get("namespace") or "")
+    db.session.commit()
+    return "", 204

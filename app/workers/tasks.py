@@ -1,0 +1,41 @@
+"""Celery tasks: ids in, the database decides, the engine does the work."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery.signals import worker_process_init
+
+from app import create_app
+from app.config import Settings
+from app.engine.service import Engine
+from app.extensions import db
+from app.workers import executor
+from app.workers.celery_app import celery
+from app.workers.dispatch import CONTINUE_AFTER_ACTION, RUN_ACTION, CeleryDispatcher
+
+settings = Settings.from_env()
+flask_app = create_app(settings, dispatcher=CeleryDispatcher(celery))
+
+
+@worker_process_init.connect
+def _fresh_connections(**_: Any) -> None:
+    # Connections must not be shared with the parent process after the fork.
+    with flask_app.app_context():
+        db.engine.dispose(close=False)
+
+
+def _engine() -> Engine:
+    return Engine(db.session, CeleryDispatcher(celery))
+
+
+@celery.task(name=RUN_ACTION)
+def run_action(action_execution_id: str) -> None:
+    with flask_app.app_context():
+        executor.run_action(db.session, _engine(), settings, action_execution_id)
+
+
+@celery.task(name=CONTINUE_AFTER_ACTION)
+def continue_after_action(action_execution_id: str) -> None:
+    with flask_app.app_context():
+        _engine().continue_after_action(action_execution_id)
