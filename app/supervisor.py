@@ -225,10 +225,11 @@ class Supervisor:
         """
         if not self._children:
             return
-        for child in self._children:
+        running = self._live_children()
+        for child in running:
             _signal_group(child.pgid, signal.SIGTERM)
-        self.echo(f"stopping {', '.join(c.name for c in self._children)} "
-                  f"(waiting up to {self.stop_timeout:g} s)")
+        if running:
+            self.echo(f"stopping {', '.join(c.name for c in running)} (waiting up to {self.stop_timeout:g} s)")
         remaining = self._wait_for_groups(force)
         for child in remaining:
             self.echo(f"{child.name} did not stop in time: killing its process group")

@@ -10,7 +10,8 @@ from sqlalchemy import text
 
 from app.extensions import db
 from app.resources.common import settings
-from app.health import broker_status
+from app.engine.timers import overdue_count
+from app.health import broker_and_scheduler_status
 
 blueprint = Blueprint("root", __name__)
 
@@ -32,8 +33,13 @@ def v2_root() -> ResponseReturnValue:
 
 @blueprint.get("/health")
 def health() -> ResponseReturnValue:
-    checks: dict[str, Any] = {"database": _database_status(), "broker": broker_status(settings())}
-    healthy = all(check["ok"] for check in checks.values())
+    broker, scheduler = broker_and_scheduler_status(settings())
+    database = _database_status()
+    checks: dict[str, Any] = {"database": database, "broker": broker, "scheduler": scheduler}
+    healthy = database["ok"] and broker["ok"]
+    if database["ok"]:
+        checks["overdue_timers"] = overdue_count(db.session)
+        db.session.rollback()
     return jsonify({"status": "ok" if healthy else "degraded", **checks}), 200 if healthy else 503
 
 

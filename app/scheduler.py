@@ -1,0 +1,90 @@
+"""The scheduler process: fires durable timers and writes a liveness beat.
+
+Run it with ``tramontane scheduler`` (or ``python -m app.scheduler``). Several may run at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+from collections.abc import Callable
+from types import FrameType
+
+import redis
+
+from app import create_app
+from app.config import Settings
+from app.engine import timers
+from app.extensions import db
+from app.health import SCHEDULER_HEARTBEAT_KEY
+from app.models import Timer
+from app.workers.celery_app import celery
+from app.workers.dispatch import CeleryDispatcher
+
+log = logging.getLogger(__name__)
+POLL_SECONDS = 0.2
+
+# Filled by the engine features that create timers (delays, timeouts, cron triggers).
+HANDLERS: dict[str, Callable[[Timer], None]] = {}
+
+
+def run_scheduler(settings: Settings, stop: threading.Event | None = None) -> None:
+    stop = stop or _stop_on_signals()
+    owner = f"{socket.gethostname()}:{os.getpid()}"
+    flask_app = create_app(settings, dispatcher=CeleryDispatcher(celery))
+    beat = redis.Redis.from_url(settings.broker_url, socket_timeout=5)
+    log.info("scheduler %s started", owner)
+    with flask_app.app_context():
+        while not stop.is_set():
+            fired = _fire_due(owner)
+            _beat(beat, owner)
+            if not fired:
+                stop.wait(POLL_SECONDS)
+    log.info("scheduler %s stopped", owner)
+
+
+def _fire_due(owner: str) -> int:
+    try:
+        due = timers.claim_due(db.session, owner)
+    except Exception:  # noqa: BLE001 - the loop must survive a database hiccup
+        log.exception("could not claim timers")
+        db.session.rollback()
+        return 0
+    for timer in due:
+        handler = HANDLERS.get(timer.kind)
+        try:
+            if handler is None:
+                log.error("no handler for timer kind %r; timer %s dropped", timer.kind, timer.id)
+            else:
+                handler(timer)
+            timers.finish(db.session, timer.id, owner)
+        except Exception:  # noqa: BLE001 - the claim expires and the timer fires again
+            log.exception("timer %s (%s) failed", timer.id, timer.kind)
+            db.session.rollback()
+    return len(due)
+
+
+def _beat(client: redis.Redis, owner: str) -> None:
+    try:
+        client.set(SCHEDULER_HEARTBEAT_KEY, f"{owner} {time.time():.0f}", ex=30)
+    except redis.RedisError as exc:
+        log.warning("could not write the scheduler heartbeat: %s", exc)
+
+
+def _stop_on_signals() -> threading.Event:
+    stop = threading.Event()
+
+    def _handler(signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _handler)
+    signal.signal(signal.SIGINT, _handler)
+    return stop
+
+
+if __name__ == "__main__":
+    run_scheduler(Settings.from_env())

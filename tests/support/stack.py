@@ -1,0 +1,158 @@
+"""Real processes for integration tests: gunicorn, a Celery worker and the scheduler."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from app.config import Settings
+from app.embedded_redis import find_free_port
+
+START_TIMEOUT = 60
+
+
+class LiveStack:
+    def __init__(self, settings: Settings, log_dir: Path, worker_concurrency: int = 4) -> None:
+        self.settings = settings
+        self.log_dir = log_dir
+        self.port = find_free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.worker_concurrency = worker_concurrency
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+
+    def environment(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update({
+            "DATABASE_URL": self.settings.database_url,
+            "REDIS_URL": self.settings.broker_url,
+            "TRAMONTANE_DATA_DIR": str(self.settings.data_dir),
+            "PORT": str(self.port),
+            "PUBLIC_URL": self.base_url,
+            "LOG_LEVEL": "INFO",
+        })
+        return env
+
+    def commands(self) -> dict[str, list[str]]:
+        python = sys.executable
+        return {
+            "web": [python, "-m", "gunicorn", "app.wsgi:application", "--bind", f"127.0.0.1:{self.port}",
+                    "--workers", "2", "--graceful-timeout", "5"],
+            "worker": [python, "-m", "celery", "-A", "app.workers.celery_app:celery", "worker", "-E",
+                       "--loglevel", "INFO", "--concurrency", str(self.worker_concurrency),
+                       "--hostname", f"test-{self.port}@%h", "--without-mingle", "--without-gossip"],
+            "scheduler": [python, "-m", "app.scheduler"],
+        }
+
+    def start(self) -> None:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        for name, command in self.commands().items():
+            self.start_process(name, command)
+        self._wait_until_ready()
+
+    def start_process(self, name: str, command: list[str]) -> None:
+        log = (self.log_dir / f"{name}.log").open("ab")
+        self.processes[name] = subprocess.Popen(
+            command, env=self.environment(), stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True, cwd=Path(__file__).resolve().parents[2],
+        )
+
+    def _wait_until_ready(self) -> None:
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            self._check_alive()
+            if self._api_ready() and "ready." in self.log("worker"):
+                return
+            time.sleep(0.2)
+        raise RuntimeError(f"the stack did not start in {START_TIMEOUT}s:\n{self.log_tails()}")
+
+    def _api_ready(self) -> bool:
+        try:
+            return requests.get(f"{self.base_url}/health", timeout=2).status_code == 200
+        except requests.RequestException:
+            return False
+
+    def _check_alive(self) -> None:
+        for name, process in self.processes.items():
+            if process.poll() is not None:
+                raise RuntimeError(f"{name} exited with {process.returncode}:\n{self.log_tails()}")
+
+    def log(self, name: str) -> str:
+        path = self.log_dir / f"{name}.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def log_tails(self, lines: int = 40) -> str:
+        return "\n".join(
+            f"--- {name} ---\n" + "\n".join(self.log(name).splitlines()[-lines:]) for name in self.processes
+        )
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            _signal_group(process, signal.SIGTERM)
+        deadline = time.monotonic() + 20
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=max(deadline - time.monotonic(), 0.1))
+            except subprocess.TimeoutExpired:
+                _signal_group(process, signal.SIGKILL)
+                process.wait()
+        for process in self.processes.values():
+            _signal_group(process, signal.SIGKILL)
+
+    # -- HTTP helpers --------------------------------------------------------------------------
+
+    def url(self, path: str) -> str:
+        return f"{self.base_url}{path}"
+
+    def get(self, path: str, **kwargs: Any) -> requests.Response:
+        return requests.get(self.url(path), timeout=10, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> requests.Response:
+        return requests.post(self.url(path), timeout=10, **kwargs)
+
+    def put(self, path: str, **kwargs: Any) -> requests.Response:
+        return requests.put(self.url(path), timeout=10, **kwargs)
+
+    def create_workflow(self, yaml_text: str, namespace: str = "") -> dict[str, Any]:
+        params = {"namespace": namespace} if namespace else {}
+        response = self.post("/v2/workflows", data=yaml_text, params=params,
+                             headers={"Content-Type": "text/plain"})
+        assert response.status_code == 201, response.text
+        return response.json()["workflows"][0]  # type: ignore[no-any-return]
+
+    def start_execution(self, workflow_name: str, wf_input: dict[str, Any] | None = None,
+                        **extra: Any) -> dict[str, Any]:
+        response = self.post("/v2/executions",
+                             json={"workflow_name": workflow_name, "input": wf_input or {}, **extra})
+        assert response.status_code == 201, response.text
+        return response.json()  # type: ignore[no-any-return]
+
+    def wait_for_state(self, execution_id: str, states: tuple[str, ...] = ("SUCCESS", "ERROR", "CANCELLED"),
+                       timeout: float = 60) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            execution = self.get(f"/v2/executions/{execution_id}").json()
+            if execution["state"] in states:
+                return execution  # type: ignore[no-any-return]
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"execution {execution_id} is {execution['state']} after {timeout}s, "
+                    f"expected {states}\n{self.log_tails()}"
+                )
+            time.sleep(0.05)
+
+    def tasks_of(self, execution_id: str) -> list[dict[str, Any]]:
+        return self.get(f"/v2/executions/{execution_id}/tasks").json()["tasks"]  # type: ignore[no-any-return]
+
+
+def _signal_group(process: subprocess.Popen[bytes], signum: int) -> None:
+    try:
+        os.killpg(process.pid, signum)
+    except ProcessLookupError:
+        pass
