@@ -206,7 +206,7 @@ class Supervisor:
         until: Callable[[], bool] | None = None,
         timeout: float | None = None,
     ) -> ExitedChild | None:
-        """Block until a child exits (returned), ``stop`` is set, ``until()`` is true or ``timeout`` passes."""
+        """Block until a child exits (returned), ``stop`` is set, ``until()`` holds or ``timeout`` passes."""
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             exited = self.exited()
@@ -229,7 +229,8 @@ class Supervisor:
         for child in running:
             _signal_group(child.pgid, signal.SIGTERM)
         if running:
-            self.echo(f"stopping {', '.join(c.name for c in running)} (waiting up to {self.stop_timeout:g} s)")
+            names = ", ".join(child.name for child in running)
+            self.echo(f"stopping {names} (waiting up to {self.stop_timeout:g} s)")
         remaining = self._wait_for_groups(force)
         for child in remaining:
             self.echo(f"{child.name} did not stop in time: killing its process group")

@@ -73,6 +73,15 @@ class Step:
 
     def run_task(self, command: RunTask) -> None:
         task_spec = self.spec.tasks[command.task_name]
+        if task_spec.is_join:
+            self._join_arrival(command.task_name, command.in_context, source=None)
+            return
+        task = self._new_task(command.task_name, State.RUNNING.value, command.in_context)
+        self._start_action(task)
+
+    def _new_task(self, name: str, state: str, in_context: dict[str, Any],
+                  unique_key: str | None = None) -> TaskExecution:
+        task_spec = self.spec.tasks[name]
         task = TaskExecution(
             id=new_id(),
             workflow_execution_id=self.wf_ex.id,
@@ -81,16 +90,66 @@ class Step:
             workflow_name=self.wf_ex.workflow_name,
             workflow_namespace=self.wf_ex.workflow_namespace,
             workflow_id=self.wf_ex.workflow_id,
-            state=State.RUNNING.value,
+            state=state,
             tags=list(task_spec.tags),
-            in_context=command.in_context,
+            in_context=in_context,
             published={},
             runtime_context={},
-            started_at=utc_now(),
+            unique_key=unique_key,
+            started_at=utc_now() if state == State.RUNNING else None,
             project_id=self.wf_ex.project_id,
         )
         self.session.add(task)
-        self._start_action(task)
+        return task
+
+    # -- joins ---------------------------------------------------------------------------------
+
+    def _join_arrival(self, name: str, context: dict[str, Any] | None, source: str | None) -> None:
+        """An inbound task fired into join task ``name`` (``context`` given) or cannot (``source``)."""
+        key = f"join-{self.wf_ex.id}-{name}"
+        task = self.session.scalars(select(TaskExecution).where(TaskExecution.unique_key == key)).first()
+        if task is None:
+            task = self._new_task(name, State.WAITING.value, {}, unique_key=key)
+            task.runtime_context = {"join": {"fired": 0, "missed": []}}
+        elif task.state != State.WAITING:
+            return
+        join = dict(task.runtime_context.get("join") or {"fired": 0, "missed": []})
+        if context is not None:
+            join["fired"] += 1
+            task.in_context = dataflow.merge_dicts(task.in_context, context)
+        elif source is not None and source not in join["missed"]:
+            join["missed"] = [*join["missed"], source]
+        task.runtime_context = {**task.runtime_context, "join": join}
+        self._decide_join(task, join)
+
+    def _decide_join(self, task: TaskExecution, join: dict[str, Any]) -> None:
+        task_spec = self.spec.tasks[task.name]
+        inbound = len(self.spec.inbound(task.name))
+        decision = controller.join_decision(task_spec.join or "all", inbound, join["fired"],
+                                            len(join["missed"]))
+        if decision == "run":
+            task.state = State.RUNNING.value
+            task.state_info = None
+            task.started_at = utc_now()
+            self._start_action(task)
+        elif decision == "error":
+            self.complete_task(task, State.ERROR.value, None,
+                               state_info=f"Failed by tasks: {sorted(join['missed'])}")
+
+    def _resolve_stuck_joins(self) -> bool:
+        """Joins still WAITING when nothing else can run will never run: fail them."""
+        waiting = self.session.scalars(select(TaskExecution).where(
+            TaskExecution.workflow_execution_id == self.wf_ex.id,
+            TaskExecution.state == State.WAITING.value,
+        )).all()
+        for task in waiting:
+            join = dict(task.runtime_context.get("join") or {"fired": 0, "missed": []})
+            arrived = set(join["missed"])
+            join["missed"] = sorted(arrived | (set(self.spec.inbound(task.name)) - arrived))
+            task.runtime_context = {**task.runtime_context, "join": join}
+            self.complete_task(task, State.ERROR.value, None,
+                               state_info=f"Failed by tasks: {join['missed']}")
+        return bool(waiting)
 
     def _start_action(self, task: TaskExecution) -> None:
         task_spec = self.spec.tasks[task.name]
@@ -160,13 +219,28 @@ class Step:
 
     def drain(self) -> None:
         """Follow the transitions of every completed task, and of the tasks they complete."""
-        while self._to_process:
-            task = self._to_process.popleft()
-            if self.wf_ex.state != State.RUNNING:
-                continue
-            self._follow(task)
-        if self.wf_ex.state == State.RUNNING:
-            self._check_completion()
+        while True:
+            while self._to_process:
+                task = self._to_process.popleft()
+                if self.wf_ex.state == State.RUNNING:
+                    self._follow(task)
+            if self.wf_ex.state != State.RUNNING or not self._check_completion():
+                return
+
+    def _check_completion(self) -> bool:
+        """End the workflow if nothing is left to run; True if stuck joins were failed instead."""
+        counts = dict(self.session.execute(
+            select(TaskExecution.state, func.count()).where(
+                TaskExecution.workflow_execution_id == self.wf_ex.id,
+                TaskExecution.state.not_in([s.value for s in COMPLETED]),
+            ).group_by(TaskExecution.state)
+        ).all())
+        if any(state != State.WAITING for state in counts):
+            return False
+        if counts:
+            return self._resolve_stuck_joins()
+        self._finish()
+        return False
 
     def _follow(self, task: TaskExecution) -> None:
         task_spec = self.spec.tasks[task.name]
@@ -182,21 +256,15 @@ class Step:
         task.has_next = any(isinstance(c, RunTask) for c in outcome.commands)
         task.error_handled = outcome.error_handled
         task.processed = True
+        for join_name in controller.join_targets_missed(self.spec, task_spec, outcome.fired):
+            self._join_arrival(join_name, None, source=task.name)
         for command in outcome.commands:
             if isinstance(command, StopWorkflow):
                 self.stop(command.state, command.message)
                 return
             self.run_task(command)
 
-    def _check_completion(self) -> None:
-        incomplete = self.session.scalar(
-            select(func.count()).select_from(TaskExecution).where(
-                TaskExecution.workflow_execution_id == self.wf_ex.id,
-                TaskExecution.state.not_in([s.value for s in COMPLETED]),
-            )
-        )
-        if incomplete:
-            return
+    def _finish(self) -> None:
         failed = self._task_names(State.ERROR.value, error_handled=False)
         if failed:
             self.stop(State.ERROR.value, "Failure caused by error in tasks: " + ", ".join(failed))

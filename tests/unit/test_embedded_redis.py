@@ -14,7 +14,7 @@ from app.embedded_redis import EmbeddedRedis, EmbeddedRedisError, find_free_port
 
 def is_gone(pid: int) -> bool:
     try:
-        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+        return bool(psutil.Process(pid).status() == psutil.STATUS_ZOMBIE)
     except psutil.NoSuchProcess:
         return True
 

@@ -1,0 +1,114 @@
+"""Bad input gets a 4xx JSON error naming the problem, and nothing is half-created."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask.testing import FlaskClient
+
+
+def _post_yaml(client: FlaskClient, text: str):
+    return client.post("/v2/workflows", data=text, content_type="text/plain")
+
+
+def _workflow_names(client: FlaskClient) -> set[str]:
+    return {w["name"] for w in client.get("/v2/workflows").get_json()["workflows"]}
+
+
+def _unique(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:8]}"
+
+
+def test_yaml_syntax_error_names_line_and_column(client: FlaskClient) -> None:
+    response = _post_yaml(client, "version: '2.0'\nwf:\n  tasks: [unclosed\n  other: 1\n")
+    assert response.status_code == 400
+    body = response.get_json()
+    assert "could not be parsed" in body["faultstring"]
+    assert "line 4, column" in body["faultstring"]
+
+
+def test_every_validation_problem_is_reported_at_once_and_nothing_is_stored(client: FlaskClient) -> None:
+    good, bad = _unique("good"), _unique("bad")
+    text = f"""
+version: '2.0'
+{good}:
+  tasks:
+    only:
+      action: std.noop
+{bad}:
+  colour: blue
+  tasks:
+    first:
+      action: std.noop
+      workflow: other
+      on-success: nowhere
+    second:
+      action: std.echo output=<% $.x +  %>
+      unknown-key: 1
+"""
+    response = _post_yaml(client, text)
+    assert response.status_code == 400
+    errors = response.get_json()["errors"]
+    joined = "\n".join(errors)
+    assert f"{bad}.colour: unknown key" in joined
+    assert f"{bad}.tasks.first: 'action' and 'workflow' cannot be used together" in joined
+    assert "Task 'nowhere' not found." in joined
+    assert f"{bad}.tasks.second.unknown-key: unknown key" in joined
+    assert f"{bad}.tasks.second.action" in joined
+    assert len(errors) >= 5
+    assert response.get_json()["faultstring"].count("\n") >= 5
+    assert good not in _workflow_names(client)
+    assert bad not in _workflow_names(client)
+
+
+def test_missing_version_and_empty_body(client: FlaskClient) -> None:
+    response = _post_yaml(client, "wf:\n  tasks:\n    t: {}\n")
+    assert response.status_code == 400
+    assert "version" in response.get_json()["faultstring"]
+    empty = _post_yaml(client, "   ")
+    assert empty.status_code == 400
+    assert "definition" in empty.get_json()["faultstring"]
+
+
+def test_duplicate_workflow_is_a_conflict(client: FlaskClient) -> None:
+    name = _unique("dup")
+    text = f"version: '2.0'\n{name}:\n  tasks:\n    t:\n      action: std.noop\n"
+    assert _post_yaml(client, text).status_code == 201
+    again = _post_yaml(client, text)
+    assert again.status_code == 409
+    assert name in again.get_json()["faultstring"]
+
+
+def test_unknown_workflow_gives_404_and_missing_field_400(client: FlaskClient) -> None:
+    unknown = client.post("/v2/executions", json={"workflow_name": "no_such_workflow"})
+    assert unknown.status_code == 404
+    assert "no_such_workflow" in unknown.get_json()["faultstring"]
+    missing = client.post("/v2/executions", json={"input": {}})
+    assert missing.status_code == 400
+    assert "Workflow ID or workflow name must be provided" in missing.get_json()["faultstring"]
+    not_json = client.post("/v2/executions", data="{oops", content_type="application/json")
+    assert not_json.status_code == 400
+    bad_input = client.post("/v2/executions", json={"workflow_name": "x", "input": "[1, 2]"})
+    assert bad_input.status_code == 400
+    assert "input" in bad_input.get_json()["faultstring"]
+
+
+def test_invalid_workflow_input_is_rejected_before_anything_is_stored(client: FlaskClient) -> None:
+    name = _unique("needs_input")
+    text = f"version: '2.0'\n{name}:\n  input: [required_one]\n  tasks:\n    t:\n      action: std.noop\n"
+    assert _post_yaml(client, text).status_code == 201
+    before = len(client.get(f"/v2/executions?workflow_name={name}").get_json()["executions"])
+    response = client.post("/v2/executions", json={"workflow_name": name, "input": {"stray": 1}})
+    assert response.status_code == 400
+    fault = response.get_json()["faultstring"]
+    assert "missing=['required_one']" in fault
+    assert "unexpected=['stray']" in fault
+    after = len(client.get(f"/v2/executions?workflow_name={name}").get_json()["executions"])
+    assert before == after == 0
+
+
+def test_unknown_execution_and_task_are_404(client: FlaskClient) -> None:
+    assert client.get("/v2/executions/nope").status_code == 404
+    assert client.get("/v2/tasks/nope").status_code == 404
+    assert client.get("/v2/workflows/nope").status_code == 404
+    assert client.get("/v2/no-such-resource").get_json()["faultstring"]

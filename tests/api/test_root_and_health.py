@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+from dataclasses import replace
+
+from flask.testing import FlaskClient
+
+from app import create_app
+from app.config import Settings
+from app.embedded_redis import find_free_port
+
+
+def test_versions_document_points_at_public_url(client: FlaskClient, settings: Settings) -> None:
+    body = client.get("/").get_json()
+    assert body["versions"][0]["id"] == "v2.0"
+    assert body["versions"][0]["links"][0]["href"] == f"{settings.public_url}/v2"
+    assert client.get("/v2").get_json() == {"uri": f"{settings.public_url}/v2"}
+
+
+def test_health_reports_database_and_broker(client: FlaskClient) -> None:
+    response = client.get("/health")
+    body = response.get_json()
+    assert response.status_code == 200
+    assert body["database"] == {"ok": True}
+    assert body["broker"] == {"ok": True}
+    assert "scheduler" in body
+
+
+def test_health_is_degraded_when_the_broker_is_unreachable(settings: Settings) -> None:
+    broken = replace(settings, redis_url=f"redis://127.0.0.1:{find_free_port()}/0")
+    response = create_app(broken).test_client().get("/health")
+    assert response.status_code == 503
+    assert response.get_json()["broker"]["ok"] is False
