@@ -39,7 +39,8 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--host", default="0.0.0.0", show_default=True, help="Address the API binds to.")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address the API binds to (0.0.0.0 to accept other machines).")
 @click.option("--concurrency", type=click.IntRange(min=1), default=2, show_default=True,
               help="Celery worker processes.")
 @click.option("--redis-port", type=click.IntRange(1, 65535), default=None,
@@ -78,7 +79,11 @@ def db() -> None:
 
 @db.command()
 def upgrade() -> None:
-    """Create the database or upgrade it to the latest schema."""
+    """Create the database or upgrade it to the latest schema.
+
+    As the Procfile's release process under honcho or foreman it then waits for SIGTERM, since
+    those runners stop every process once one exits.
+    """
     upgrade_database(Settings.from_env())
     if _started_as_procfile_release():
         _hold_until_stopped()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask_migrate import upgrade
 
-from app import MIGRATIONS_DIR, create_app
 from app.config import Settings
+from app.factory import MIGRATIONS_DIR, create_app
 
 
 def upgrade_database(settings: Settings) -> None:

@@ -1,8 +1,10 @@
 """Flask extensions, created unbound and attached to an app by ``create_app``."""
 
+from typing import cast
+
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Session
 
 
 class Base(DeclarativeBase):
@@ -11,3 +13,8 @@ class Base(DeclarativeBase):
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
+
+
+def session() -> Session:
+    """The request's (or task's) session, typed as a plain SQLAlchemy session."""
+    return cast(Session, db.session)

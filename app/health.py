@@ -23,7 +23,8 @@ def broker_and_scheduler_status(settings: Settings) -> tuple[dict[str, Any], dic
         return {"ok": False, "error": str(exc)}, {"ok": False, "error": "broker unreachable"}
     if beat is None:
         return {"ok": True}, {"ok": False, "error": "no scheduler heartbeat"}
-    owner, _, stamp = beat.decode().rpartition(" ")
+    text = beat.decode() if isinstance(beat, bytes) else str(beat)
+    owner, _, stamp = text.rpartition(" ")
     age = time.time() - float(stamp)
     return {"ok": True}, {"ok": age < SCHEDULER_STALE_SECONDS, "last_beat_seconds_ago": round(age, 1),
                           "owner": owner}

@@ -7,7 +7,7 @@ as Mistral does, while the database keeps microseconds so that ordering by time 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
@@ -21,7 +21,7 @@ def new_id() -> str:
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 class TimestampMixin:
@@ -29,7 +29,7 @@ class TimestampMixin:
     updated_at: Mapped[datetime | None] = mapped_column(DateTime, default=None, onupdate=utc_now)
 
 
-class WorkflowDefinition(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
+class WorkflowDefinition(TimestampMixin, db.Model):  # type: ignore[name-defined]
     __tablename__ = "workflow_definitions"
     __table_args__ = (UniqueConstraint("name", "namespace", name="uq_workflow_name_namespace"),)
 
@@ -44,7 +44,7 @@ class WorkflowDefinition(TimestampMixin, db.Model):  # type: ignore[name-defined
     checksum: Mapped[str] = mapped_column(String(64), nullable=False)
 
 
-class WorkflowExecution(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
+class WorkflowExecution(TimestampMixin, db.Model):  # type: ignore[name-defined]
     __tablename__ = "workflow_executions"
     __table_args__ = (
         Index("ix_wf_ex_state", "state"),
@@ -72,7 +72,7 @@ class WorkflowExecution(TimestampMixin, db.Model):  # type: ignore[name-defined,
     project_id: Mapped[str] = mapped_column(String(80), nullable=False, default="<default-project>")
 
 
-class TaskExecution(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
+class TaskExecution(TimestampMixin, db.Model):  # type: ignore[name-defined]
     __tablename__ = "task_executions"
     __table_args__ = (
         Index("ix_task_ex_wf_state", "workflow_execution_id", "state"),
@@ -111,7 +111,7 @@ class TaskExecution(TimestampMixin, db.Model):  # type: ignore[name-defined,misc
     workflow_execution: Mapped[WorkflowExecution] = relationship(lazy="raise", passive_deletes=True)
 
 
-class ActionExecution(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
+class ActionExecution(TimestampMixin, db.Model):  # type: ignore[name-defined]
     __tablename__ = "action_executions"
     __table_args__ = (
         Index("ix_action_ex_task", "task_execution_id"),
@@ -146,7 +146,7 @@ class ActionExecution(TimestampMixin, db.Model):  # type: ignore[name-defined,mi
     task_execution: Mapped[TaskExecution | None] = relationship(lazy="raise", passive_deletes=True)
 
 
-class Timer(db.Model):  # type: ignore[name-defined,misc]
+class Timer(db.Model):  # type: ignore[name-defined]
     """A durable delayed job, fired by the scheduler process."""
 
     __tablename__ = "timers"

@@ -16,10 +16,10 @@ from types import FrameType
 
 import redis
 
-from app import create_app
 from app.config import Settings
 from app.engine import timers
-from app.extensions import db
+from app.extensions import db, session
+from app.factory import create_app
 from app.health import SCHEDULER_HEARTBEAT_KEY
 from app.models import Timer
 from app.workers.celery_app import celery
@@ -49,7 +49,7 @@ def run_scheduler(settings: Settings, stop: threading.Event | None = None) -> No
 
 def _fire_due(owner: str) -> int:
     try:
-        due = timers.claim_due(db.session, owner)
+        due = timers.claim_due(session(), owner)
     except Exception:  # noqa: BLE001 - the loop must survive a database hiccup
         log.exception("could not claim timers")
         db.session.rollback()
@@ -61,7 +61,7 @@ def _fire_due(owner: str) -> int:
                 log.error("no handler for timer kind %r; timer %s dropped", timer.kind, timer.id)
             else:
                 handler(timer)
-            timers.finish(db.session, timer.id, owner)
+            timers.finish(session(), timer.id, owner)
         except Exception:  # noqa: BLE001 - the claim expires and the timer fires again
             log.exception("timer %s (%s) failed", timer.id, timer.kind)
             db.session.rollback()

@@ -1,6 +1,6 @@
 """The WSGI application for gunicorn: ``gunicorn app.wsgi:application``."""
 
-from app import create_app
+from app.factory import create_app
 from app.workers.celery_app import celery
 from app.workers.dispatch import CeleryDispatcher
 

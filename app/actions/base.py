@@ -69,10 +69,10 @@ class ActionError(Exception):
 
 
 def parameters(action_class: type) -> list[inspect.Parameter]:
-    signature = inspect.signature(action_class.__init__)
+    signature = inspect.signature(action_class)
     return [
-        p for name, p in signature.parameters.items()
-        if name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+        p for p in signature.parameters.values()
+        if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
     ]
 
 
@@ -84,7 +84,8 @@ def signature_text(action_class: type) -> str:
             parts.append(param.name)
         else:
             default = param.default
-            parts.append(f"{param.name}={default!r}" if isinstance(default, str) else f"{param.name}={default}")
+            shown = repr(default) if isinstance(default, str) else str(default)
+            parts.append(f"{param.name}={shown}")
     return ", ".join(parts)
 
 
@@ -92,7 +93,7 @@ def check_input(name: str, action_class: type, given: dict[str, Any]) -> None:
     """Raise :class:`InputError` if ``given`` does not match the action's parameters."""
     params = parameters(action_class)
     accepts_any = any(
-        p.kind == p.VAR_KEYWORD for p in inspect.signature(action_class.__init__).parameters.values()
+        p.kind == p.VAR_KEYWORD for p in inspect.signature(action_class).parameters.values()
     )
     names = {p.name for p in params}
     missing = [p.name for p in params if p.default is inspect.Parameter.empty and p.name not in given]

@@ -42,7 +42,7 @@ class ExecutionView(Protocol):
 
 
 def to_plain(obj: Any) -> Any:
-    """Return ``obj`` as plain JSON-like Python (dict, list, scalars), whatever mapping/sequence type it is."""
+    """Return ``obj`` as plain JSON-like Python (dict, list, scalars), whatever its container types."""
     if isinstance(obj, (str, int, float, bool)) or obj is None:
         # str subclasses such as Jinja's Markup must not leak out of the module
         return str(obj) if isinstance(obj, str) and type(obj) is not str else obj
@@ -84,7 +84,7 @@ def json_dump(data: Any) -> str:
 
 
 def yaml_parse(text: str) -> Any:
-    return yaml.load(text, Loader=_NoAliasLoader)  # a SafeLoader subclass, so safe
+    return yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader subclass
 
 
 def yaml_dump(data: Any) -> str:

@@ -130,7 +130,9 @@ class Engine:
             action = self.session.get(ActionExecution, action_execution_id)
             if action is None:
                 raise NotFound(f"ActionExecution not found [id={action_execution_id}]")
-            if action.state in COMPLETED or not self._set_action_result(action_execution_id, state, output_dict):
+            changed = action.state not in COMPLETED and self._set_action_result(
+                action_execution_id, state, output_dict)
+            if not changed:
                 self.session.refresh(action)
                 raise Conflict(f"Action execution {action_execution_id} is already completed "
                                f"[state={action.state}]; the completion was refused.")

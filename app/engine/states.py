@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 from app.engine.errors import InvalidStateTransition
 
 
-class State(str, Enum):
+class State(StrEnum):
     IDLE = "IDLE"
     WAITING = "WAITING"
     RUNNING = "RUNNING"

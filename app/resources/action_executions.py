@@ -8,7 +8,7 @@ from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from app.engine.errors import NotFound
-from app.extensions import db
+from app.extensions import db, session
 from app.models import ActionExecution
 from app.resources.common import engine, json_body, json_text, time_text
 from app.resources.listing import list_rows, select_fields
@@ -46,7 +46,7 @@ def action_execution_dict(row: ActionExecution, with_output: bool = True) -> dic
 
 def _listing(base_filters: list[Any], collection: str) -> ResponseReturnValue:
     include_output = request.args.get("include_output", "").lower() == "true"
-    rows, fields, next_link = list_rows(db.session, ActionExecution, collection, base_filters)
+    rows, fields, next_link = list_rows(session(), ActionExecution, collection, base_filters)
     body: dict[str, Any] = {
         "action_executions": [select_fields(action_execution_dict(row, include_output), fields)
                               for row in rows]

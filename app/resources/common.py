@@ -12,7 +12,7 @@ from app.config import Settings
 from app.engine.dispatch import Dispatcher
 from app.engine.errors import EngineError
 from app.engine.service import Engine
-from app.extensions import db
+from app.extensions import session
 
 
 def settings() -> Settings:
@@ -24,7 +24,7 @@ def engine() -> Engine:
     dispatcher: Dispatcher | None = current_app.extensions.get("tramontane.dispatcher")
     if dispatcher is None:
         raise RuntimeError("no dispatcher is configured for this application")
-    return Engine(db.session, dispatcher)
+    return Engine(session(), dispatcher)
 
 
 def time_text(value: datetime | None) -> str | None:

@@ -10,7 +10,7 @@ from sqlalchemy import delete as sql_delete
 
 from app.engine.errors import NotAllowed, NotFound
 from app.engine.states import COMPLETED
-from app.extensions import db
+from app.extensions import db, session
 from app.models import TaskExecution, WorkflowExecution
 from app.resources.common import engine, json_body, json_text, time_text
 from app.resources.listing import list_rows, select_fields
@@ -73,7 +73,7 @@ def create() -> ResponseReturnValue:
 @blueprint.get("")
 def list_executions() -> ResponseReturnValue:
     include_output = request.args.get("include_output", "").lower() == "true"
-    rows, fields, next_link = list_rows(db.session, WorkflowExecution, "executions",
+    rows, fields, next_link = list_rows(session(), WorkflowExecution, "executions",
                                         allowed_fields=FIELDS)
     items = [select_fields(execution_dict(row, include_output), fields) for row in rows]
     body: dict[str, Any] = {"executions": items}
@@ -97,7 +97,7 @@ def get(execution_id: str) -> ResponseReturnValue:
 def list_tasks(execution_id: str) -> ResponseReturnValue:
     get_execution(execution_id)
     rows, fields, next_link = list_rows(
-        db.session, TaskExecution, f"executions/{execution_id}/tasks",
+        session(), TaskExecution, f"executions/{execution_id}/tasks",
         [TaskExecution.workflow_execution_id == execution_id],
     )
     body: dict[str, Any] = {"tasks": [select_fields(task_dict(row, False), fields) for row in rows]}

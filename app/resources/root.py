@@ -8,10 +8,10 @@ from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 from sqlalchemy import text
 
-from app.extensions import db
-from app.resources.common import settings
 from app.engine.timers import overdue_count
+from app.extensions import db, session
 from app.health import broker_and_scheduler_status
+from app.resources.common import settings
 
 blueprint = Blueprint("root", __name__)
 
@@ -38,7 +38,7 @@ def health() -> ResponseReturnValue:
     checks: dict[str, Any] = {"database": database, "broker": broker, "scheduler": scheduler}
     healthy = database["ok"] and broker["ok"]
     if database["ok"]:
-        checks["overdue_timers"] = overdue_count(db.session)
+        checks["overdue_timers"] = overdue_count(session())
         db.session.rollback()
     return jsonify({"status": "ok" if healthy else "degraded", **checks}), 200 if healthy else 503
 

@@ -9,7 +9,7 @@ from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 
 from app.engine.errors import NotFound
-from app.extensions import db
+from app.extensions import db, session
 from app.models import TaskExecution
 from app.resources.common import json_text, time_text
 from app.resources.listing import list_rows, select_fields
@@ -52,7 +52,7 @@ def get_task(task_id: str) -> TaskExecution:
 
 @blueprint.get("")
 def list_tasks() -> ResponseReturnValue:
-    rows, fields, next_link = list_rows(db.session, TaskExecution, "tasks")
+    rows, fields, next_link = list_rows(session(), TaskExecution, "tasks")
     body: dict[str, Any] = {"tasks": [select_fields(task_dict(row, False), fields) for row in rows]}
     if next_link:
         body["next"] = next_link

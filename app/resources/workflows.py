@@ -10,7 +10,7 @@ from flask.typing import ResponseReturnValue
 
 from app.engine import definitions
 from app.engine.errors import DSLError, EngineError
-from app.extensions import db
+from app.extensions import db, session
 from app.models import WorkflowDefinition
 from app.resources.common import text_body, time_text
 from app.resources.listing import list_rows, select_fields
@@ -48,14 +48,14 @@ def _scope() -> str:
 
 @blueprint.post("")
 def create() -> ResponseReturnValue:
-    rows = definitions.create_workflows(db.session, text_body(), request.args.get("namespace") or "", _scope())
+    rows = definitions.create_workflows(session(), text_body(), request.args.get("namespace") or "", _scope())
     db.session.commit()
     return jsonify({"workflows": [workflow_dict(row, interface_as_text=False) for row in rows]}), 201
 
 
 @blueprint.put("")
 def update() -> ResponseReturnValue:
-    rows = definitions.create_workflows(db.session, text_body(), request.args.get("namespace") or "",
+    rows = definitions.create_workflows(session(), text_body(), request.args.get("namespace") or "",
                                         _scope(), update=True)
     db.session.commit()
     return jsonify({"workflows": [workflow_dict(row, interface_as_text=False) for row in rows]})
@@ -75,7 +75,7 @@ def list_workflows() -> ResponseReturnValue:
     filters = []
     if "namespace" in request.args:
         filters.append(WorkflowDefinition.namespace == request.args["namespace"])
-    rows, fields, next_link = list_rows(db.session, WorkflowDefinition, "workflows", filters,
+    rows, fields, next_link = list_rows(session(), WorkflowDefinition, "workflows", filters,
                                         allowed_fields=FIELDS)
     body: dict[str, Any] = {"workflows": [select_fields(workflow_dict(row), fields) for row in rows]}
     if next_link:
@@ -85,12 +85,12 @@ def list_workflows() -> ResponseReturnValue:
 
 @blueprint.get("/<identifier>")
 def get(identifier: str) -> ResponseReturnValue:
-    row = definitions.get_workflow(db.session, identifier, request.args.get("namespace") or "")
+    row = definitions.get_workflow(session(), identifier, request.args.get("namespace") or "")
     return jsonify(workflow_dict(row))
 
 
 @blueprint.delete("/<identifier>")
 def delete(identifier: str) -> ResponseReturnValue:
-    definitions.delete_workflow(db.session, identifier, request.args.get("namespace") or "")
+    definitions.delete_workflow(session(), identifier, request.args.get("namespace") or "")
     db.session.commit()
     return "", 204

@@ -6,10 +6,10 @@ from typing import Any
 
 from celery.signals import worker_process_init
 
-from app import create_app
 from app.config import Settings
 from app.engine.service import Engine
-from app.extensions import db
+from app.extensions import db, session
+from app.factory import create_app
 from app.workers import executor
 from app.workers.celery_app import celery
 from app.workers.dispatch import CONTINUE_AFTER_ACTION, RUN_ACTION, CeleryDispatcher
@@ -26,13 +26,13 @@ def _fresh_connections(**_: Any) -> None:
 
 
 def _engine() -> Engine:
-    return Engine(db.session, CeleryDispatcher(celery))
+    return Engine(session(), CeleryDispatcher(celery))
 
 
 @celery.task(name=RUN_ACTION)
 def run_action(action_execution_id: str) -> None:
     with flask_app.app_context():
-        executor.run_action(db.session, _engine(), settings, action_execution_id)
+        executor.run_action(session(), _engine(), settings, action_execution_id)
 
 
 @celery.task(name=CONTINUE_AFTER_ACTION)

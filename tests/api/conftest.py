@@ -6,9 +6,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from app import create_app
 from app.config import Settings
 from app.engine.dispatch import CollectingDispatcher
+from app.factory import create_app
 
 
 @pytest.fixture(scope="session")

@@ -4,9 +4,9 @@ from dataclasses import replace
 
 from flask.testing import FlaskClient
 
-from app import create_app
 from app.config import Settings
 from app.embedded_redis import find_free_port
+from app.factory import create_app
 
 
 def test_versions_document_points_at_public_url(client: FlaskClient, settings: Settings) -> None:

@@ -13,7 +13,14 @@ from app.engine import expressions
 from app.engine.errors import DSLError
 from app.engine.language.inline import InlineSyntaxError, split_command
 from app.engine.language.spec import (
-    ENGINE_COMMANDS, POLICY_KEYS, REQUIRED, OnClause, TaskSpec, Transition, WithItems, WorkflowSpec,
+    ENGINE_COMMANDS,
+    POLICY_KEYS,
+    REQUIRED,
+    OnClause,
+    TaskSpec,
+    Transition,
+    WithItems,
+    WorkflowSpec,
 )
 from app.engine.language.yaml_loader import load_yaml
 
@@ -175,7 +182,8 @@ def _parse_task(name: str, raw: Any, path: str, problems: Problems) -> TaskSpec:
     if "action" in raw and "workflow" in raw:
         problems.add(path, "'action' and 'workflow' cannot be used together")
     command = raw.get("workflow") or raw.get("action")
-    target_name, inline = None, {}
+    target_name: str | None = None
+    inline: dict[str, Any] = {}
     if command is not None:
         key = "workflow" if "workflow" in raw else "action"
         if not isinstance(command, str) or not command.strip():

@@ -1,0 +1,50 @@
+"""The Flask application factory."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from app.api import register_api
+from app.config import Settings
+from app.database import configure_sqlite, engine_options
+from app.engine.dispatch import Dispatcher
+from app.extensions import db, migrate
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+DISPATCHER_KEY = "tramontane.dispatcher"
+
+
+def create_app(settings: Settings | None = None, config: dict[str, Any] | None = None,
+               dispatcher: Dispatcher | None = None) -> Flask:
+    """Build the Flask application. Nothing touches the database here: see ``tramontane db upgrade``.
+
+    ``dispatcher`` sends the engine's messages after each commit (Celery in production).
+    """
+    settings = settings or Settings.from_env()
+    flask_app = Flask(__name__)
+    flask_app.config.update(
+        SQLALCHEMY_DATABASE_URI=settings.database_url,
+        SQLALCHEMY_ENGINE_OPTIONS=engine_options(settings.database_url),
+        SQLALCHEMY_TRACK_MODIFICATIONS=False,
+        JSON_SORT_KEYS=False,
+        MAX_CONTENT_LENGTH=16 * 1024 * 1024,
+        TRAMONTANE=settings,
+    )
+    flask_app.config.update(config or {})
+    flask_app.json.sort_keys = False  # type: ignore[attr-defined]
+    logging.basicConfig(level=settings.log_level,
+                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    if settings.database_url.startswith("sqlite"):
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db.init_app(flask_app)
+    migrate.init_app(flask_app, db, directory=str(MIGRATIONS_DIR))
+    flask_app.extensions[DISPATCHER_KEY] = dispatcher
+    with flask_app.app_context():
+        if settings.database_url.startswith("sqlite"):
+            configure_sqlite(db.engine)
+    register_api(flask_app)
+    return flask_app
