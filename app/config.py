@@ -36,6 +36,11 @@ class Settings:
     log_level: str = "INFO"
     run_sync_timeout: float = 60.0
     worker_heartbeat_seconds: float = 5.0
+    http_allowed_hosts: tuple[str, ...] = ()
+    http_denied_cidrs: tuple[str, ...] = ()
+    http_connect_timeout: float = 10.0
+    http_read_timeout: float = 60.0
+    http_max_response_bytes: int = 5 * 1024 * 1024
 
     @property
     def broker_url(self) -> str:
@@ -59,4 +64,11 @@ class Settings:
             log_level=(env.get("LOG_LEVEL") or "INFO").upper(),
             run_sync_timeout=float(env.get("RUN_SYNC_TIMEOUT") or 60.0),
             worker_heartbeat_seconds=float(env.get("WORKER_HEARTBEAT_SECONDS") or 5.0),
+            http_allowed_hosts=tuple(
+                h.strip() for h in (env.get("HTTP_ALLOWED_HOSTS") or "").split(",") if h.strip()),
+            http_denied_cidrs=tuple(
+                c.strip() for c in (env.get("HTTP_DENIED_CIDRS") or "").split(",") if c.strip()),
+            http_connect_timeout=float(env.get("HTTP_CONNECT_TIMEOUT") or 10.0),
+            http_read_timeout=float(env.get("HTTP_READ_TIMEOUT") or 60.0),
+            http_max_response_bytes=int(env.get("HTTP_MAX_RESPONSE_BYTES") or 5 * 1024 * 1024),
         )

@@ -114,7 +114,7 @@ class TaskExecution(TimestampMixin, db.Model):  # type: ignore[name-defined]
 class ActionExecution(TimestampMixin, db.Model):  # type: ignore[name-defined]
     __tablename__ = "action_executions"
     __table_args__ = (
-        Index("ix_action_ex_task", "task_execution_id"),
+        Index("ix_action_ex_task", "task_execution_id", "state", "item_index"),
         Index("ix_action_ex_state", "state"),
     )
 

@@ -11,25 +11,24 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Callable
 from types import FrameType
 
 import redis
 
 from app.config import Settings
 from app.engine import timers
+from app.engine.runtime import COMPLETE_TASK, CONTINUE_TASK, TASK_TIMEOUT
+from app.engine.service import Engine
 from app.extensions import db, session
 from app.factory import create_app
 from app.health import SCHEDULER_HEARTBEAT_KEY
-from app.models import Timer
 from app.workers.celery_app import celery
 from app.workers.dispatch import CeleryDispatcher
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 0.2
 
-# Filled by the engine features that create timers (delays, timeouts, cron triggers).
-HANDLERS: dict[str, Callable[[Timer], None]] = {}
+ENGINE_TIMER_KINDS = (CONTINUE_TASK, COMPLETE_TASK, TASK_TIMEOUT)
 
 
 def run_scheduler(settings: Settings, stop: threading.Event | None = None) -> None:
@@ -54,13 +53,13 @@ def _fire_due(owner: str) -> int:
         log.exception("could not claim timers")
         db.session.rollback()
         return 0
+    engine = Engine(session(), CeleryDispatcher(celery))
     for timer in due:
-        handler = HANDLERS.get(timer.kind)
         try:
-            if handler is None:
-                log.error("no handler for timer kind %r; timer %s dropped", timer.kind, timer.id)
+            if timer.kind in ENGINE_TIMER_KINDS:
+                engine.fire_timer(timer.id)
             else:
-                handler(timer)
+                log.error("no handler for timer kind %r; timer %s dropped", timer.kind, timer.id)
             timers.finish(session(), timer.id, owner)
         except Exception:  # noqa: BLE001 - the claim expires and the timer fires again
             log.exception("timer %s (%s) failed", timer.id, timer.kind)

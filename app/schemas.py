@@ -57,3 +57,13 @@ class ActionExecutionUpdateSchema(Schema):
 
     state = fields.String(required=True)
     output = fields.Raw(load_default=None, allow_none=True)
+
+
+class ExecutionUpdateSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    state = fields.String(load_default=None, allow_none=True)
+    description = fields.String(load_default=None, allow_none=True)
+    state_info = fields.String(load_default=None, allow_none=True)
+    params = JsonDict(load_default=dict)

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import inspect
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.engine.errors import InputError
+
+if TYPE_CHECKING:  # egress imports this module for ActionError
+    from app.actions.egress import EgressPolicy
 
 
 @dataclass
@@ -52,6 +55,8 @@ class ExecutionContext:
 class ActionContext:
     execution: ExecutionContext
     settings: dict[str, Any] = field(default_factory=dict)
+    # Outbound HTTP policy; None means the default one (see app.actions.egress).
+    egress: EgressPolicy | None = None
 
 
 class Action:

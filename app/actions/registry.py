@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from importlib.metadata import entry_points
 
-from app.actions import std
+from app.actions import email, http, javascript, ssh, std
 from app.actions.base import Action
 
 ENTRY_POINT_GROUP = "tramontane.actions"
@@ -21,6 +21,12 @@ BUILTIN: dict[str, type[Action]] = {
     "std.fail": std.FailAction,
     "std.sleep": std.SleepAction,
     "std.test_dict": std.TestDictAction,
+    "std.http": http.HTTPAction,
+    "std.mistral_http": http.MistralHTTPAction,
+    "std.email": email.SendEmailAction,
+    "std.ssh": ssh.SSHAction,
+    "std.js": javascript.JavaScriptAction,
+    "std.javascript": javascript.JavaScriptAction,
 }
 
 # Names the seed document and older Mistral releases use without the ``std.`` prefix.

@@ -13,6 +13,7 @@ class RunTask:
     task_name: str
     in_context: dict[str, Any] = field(default_factory=dict)
     triggered_by: str | None = None
+    source: str | None = None
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from typing import Any
 
 from app.engine import expressions
 from app.engine.commands import Command, Outcome, RunTask, StopWorkflow
+from app.engine.errors import EngineError
 from app.engine.expressions import ExecutionView
 from app.engine.language.spec import TaskSpec, Transition, WorkflowSpec
 from app.engine.states import State
@@ -49,7 +50,7 @@ def after_task(
         (key, t) for key, t in selected if _condition_holds(t, data, view)
     ]
     error_handled = state == State.ERROR and any(key == "on-error" for key, _ in fired)
-    commands = [_to_command(t, data, outbound, view, task_execution_id) for _, t in fired]
+    commands = [_to_command(t, data, outbound, view, task_execution_id, task.name) for _, t in fired]
     kept, backlog = arrange(commands)
     return Outcome(
         commands=tuple(kept),
@@ -88,6 +89,7 @@ def _to_command(
     outbound: dict[str, Any],
     view: ExecutionView,
     task_execution_id: str | None,
+    source: str,
 ) -> Command | None:
     if transition.target == "noop":
         return None
@@ -96,7 +98,7 @@ def _to_command(
         if isinstance(message, (dict, list)):
             message = json.dumps(message)
         return StopWorkflow(_STOP_STATES[transition.target], None if message is None else str(message))
-    return RunTask(transition.target, dict(outbound), task_execution_id)
+    return RunTask(transition.target, dict(outbound), task_execution_id, source)
 
 
 def join_decision(join: int | str, inbound: int, fired: int, missed: int) -> str:
@@ -116,3 +118,38 @@ def join_targets_missed(spec: WorkflowSpec, task: TaskSpec, fired: tuple[str, ..
         if t.target in spec.tasks and spec.tasks[t.target].is_join
     }
     return sorted(targets - set(fired))
+
+
+def reverse_plan(spec: WorkflowSpec, target: str | None) -> list[str]:
+    """The tasks a reverse workflow runs to reach ``target``: its ``requires`` closure."""
+    if not target or target not in spec.tasks:
+        raise EngineError(f"Invalid task name [task_name={target}] for reverse workflow '{spec.name}'")
+    order: list[str] = []
+    seen: set[str] = set()
+    stack = [target]
+    while stack:
+        name = stack.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        order.append(name)
+        stack.extend(_requires(spec, name))
+    return order
+
+
+def _requires(spec: WorkflowSpec, name: str) -> list[str]:
+    task = spec.tasks[name]
+    return list(dict.fromkeys([*task.requires, *(r for r in spec.default_requires if r != name)]))
+
+
+def reverse_start(spec: WorkflowSpec, target: str | None) -> list[Command]:
+    return [RunTask(name, {}) for name in reverse_plan(spec, target) if not _requires(spec, name)]
+
+
+def reverse_next(spec: WorkflowSpec, target: str | None, succeeded: set[str], started: set[str],
+                 context: dict[str, Any]) -> list[Command]:
+    """Tasks of the plan whose requirements all succeeded and that have not started yet."""
+    return [
+        RunTask(name, dict(context)) for name in reverse_plan(spec, target)
+        if name not in started and all(req in succeeded for req in _requires(spec, name))
+    ]

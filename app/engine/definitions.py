@@ -13,7 +13,7 @@ from app.engine.errors import Conflict, DSLError, NotFound
 from app.engine.language.parser import parse_workflows
 from app.engine.language.spec import WorkflowSpec
 from app.engine.language.yaml_loader import dump_yaml
-from app.models import WorkflowDefinition, utc_now
+from app.models import WorkflowDefinition, WorkflowExecution, utc_now
 
 UUID_PATTERN = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 
@@ -114,3 +114,15 @@ def interface(spec: dict[str, Any]) -> dict[str, Any]:
         "input": list(spec.get("input") or []),
         "output": list(output) if isinstance(output, dict) else [],
     }
+
+
+def resolve_for_execution(session: Session, name: str, parent: WorkflowExecution) -> WorkflowDefinition:
+    """Find the workflow a task of ``parent`` names: its own workbook first, then its namespace."""
+    candidates = [name]
+    if "." in parent.workflow_name and not name.startswith(parent.workflow_name.rsplit(".", 1)[0] + "."):
+        candidates.insert(0, f"{parent.workflow_name.rsplit('.', 1)[0]}.{name}")
+    for candidate in candidates:
+        row = find_by_name(session, candidate, parent.workflow_namespace)
+        if row is not None:
+            return row
+    raise NotFound(f"Workflow not found [workflow_name={name}, namespace={parent.workflow_namespace}]")

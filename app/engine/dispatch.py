@@ -22,7 +22,14 @@ class ContinueAfterAction:
     action_execution_id: str
 
 
-Message = RunAction | ContinueAfterAction
+@dataclass(frozen=True)
+class ContinueParent:
+    """A sub-workflow ended; the task that started it completes in its own transaction."""
+
+    workflow_execution_id: str
+
+
+Message = RunAction | ContinueAfterAction | ContinueParent
 
 
 class Dispatcher(Protocol):

@@ -1,7 +1,8 @@
 """One engine step inside one transaction: complete tasks, ask the controller, start what follows.
 
 A :class:`Step` works on one locked workflow execution. It never commits; it collects the messages
-to send once the caller has committed.
+to send once the caller has committed. Starting the work of a task (actions, with-items,
+sub-workflows) lives in :mod:`app.engine.launch`, joins in :mod:`app.engine.joins`.
 """
 
 from __future__ import annotations
@@ -9,23 +10,26 @@ from __future__ import annotations
 from collections import OrderedDict, deque
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from app.actions import registry
-from app.actions.base import check_input
-from app.engine import controller, dataflow, expressions
-from app.engine.commands import RunTask, StopWorkflow
-from app.engine.dispatch import Message, RunAction
+from app.engine import controller, dataflow, expressions, joins, launch, timers
+from app.engine.commands import Command, RunTask, StopWorkflow
+from app.engine.dispatch import ContinueParent, Message
 from app.engine.errors import EngineError
 from app.engine.language.parser import Problems, parse_workflow
 from app.engine.language.spec import WorkflowSpec
+from app.engine.policies import Policies
 from app.engine.states import COMPLETED, State
 from app.engine.views import DatabaseExecutionView, task_as_dict
 from app.models import ActionExecution, TaskExecution, WorkflowExecution, new_id, utc_now
 
 _SPEC_CACHE: OrderedDict[str, WorkflowSpec] = OrderedDict()
 _SPEC_CACHE_SIZE = 512
+
+CONTINUE_TASK = "continue_task"
+COMPLETE_TASK = "complete_task"
+TASK_TIMEOUT = "task_timeout"
 
 
 def spec_of(wf_ex: WorkflowExecution) -> WorkflowSpec:
@@ -45,11 +49,12 @@ def spec_of(wf_ex: WorkflowExecution) -> WorkflowSpec:
 
 
 class Step:
-    def __init__(self, session: Session, wf_ex: WorkflowExecution) -> None:
+    def __init__(self, session: Session, wf_ex: WorkflowExecution,
+                 messages: list[Message] | None = None) -> None:
         self.session = session
         self.wf_ex = wf_ex
         self.spec = spec_of(wf_ex)
-        self.messages: list[Message] = []
+        self.messages: list[Message] = messages if messages is not None else []
         self._to_process: deque[TaskExecution] = deque()
 
     # -- views and data ------------------------------------------------------------------------
@@ -63,24 +68,47 @@ class Step:
     def data(self, context: dict[str, Any]) -> dict[str, Any]:
         return dataflow.expression_data(self.wf_ex.input, self.wf_ex.context, context)
 
+    def policies(self, task: TaskExecution, extra: dict[str, Any] | None = None) -> Policies:
+        data = self.data({**task.in_context, **task.published, **(extra or {})})
+        return Policies(self.spec, self.spec.tasks[task.name], data, self.view(task))
+
+    def set_runtime(self, task: TaskExecution, **values: Any) -> None:
+        # JSON columns are replaced, not mutated, so the change is always written.
+        task.runtime_context = {**task.runtime_context, **values}
+
     # -- starting ------------------------------------------------------------------------------
 
     def start(self) -> None:
-        for command in controller.start_commands(self.spec, {}):
-            if isinstance(command, RunTask):
-                self.run_task(command)
+        if self.spec.type == "reverse":
+            self.run_commands(controller.reverse_start(self.spec, self.wf_ex.params.get("task_name")))
+        else:
+            self.run_commands(controller.start_commands(self.spec, {}))
         self.drain()
+
+    def run_commands(self, commands: list[Command] | tuple[Command, ...]) -> None:
+        for index, command in enumerate(commands):
+            if isinstance(command, StopWorkflow):
+                self.stop(command.state, command.message)
+                if command.state == State.PAUSED:
+                    self.save_backlog(list(commands[index + 1:]))
+                return
+            self.run_task(command)
+
+    def save_backlog(self, commands: list[Command]) -> None:
+        backlog = [{"task_name": c.task_name, "in_context": c.in_context, "triggered_by": c.triggered_by}
+                   for c in commands if isinstance(c, RunTask)]
+        self.wf_ex.runtime_context = {**self.wf_ex.runtime_context, "backlog": backlog}
 
     def run_task(self, command: RunTask) -> None:
         task_spec = self.spec.tasks[command.task_name]
         if task_spec.is_join:
-            self._join_arrival(command.task_name, command.in_context, source=None)
+            joins.arrival(self, command.task_name, command.in_context, source=command.source)
             return
-        task = self._new_task(command.task_name, State.RUNNING.value, command.in_context)
-        self._start_action(task)
+        task = self.new_task(command.task_name, State.RUNNING.value, command.in_context)
+        self.begin(task)
 
-    def _new_task(self, name: str, state: str, in_context: dict[str, Any],
-                  unique_key: str | None = None) -> TaskExecution:
+    def new_task(self, name: str, state: str, in_context: dict[str, Any],
+                 unique_key: str | None = None) -> TaskExecution:
         task_spec = self.spec.tasks[name]
         task = TaskExecution(
             id=new_id(),
@@ -102,120 +130,118 @@ class Step:
         self.session.add(task)
         return task
 
-    # -- joins ---------------------------------------------------------------------------------
-
-    def _join_arrival(self, name: str, context: dict[str, Any] | None, source: str | None) -> None:
-        """An inbound task fired into join task ``name`` (``context`` given) or cannot (``source``)."""
-        key = f"join-{self.wf_ex.id}-{name}"
-        task = self.session.scalars(select(TaskExecution).where(TaskExecution.unique_key == key)).first()
-        if task is None:
-            task = self._new_task(name, State.WAITING.value, {}, unique_key=key)
-            task.runtime_context = {"join": {"fired": 0, "missed": []}}
-        elif task.state != State.WAITING:
-            return
-        join = dict(task.runtime_context.get("join") or {"fired": 0, "missed": []})
-        if context is not None:
-            join["fired"] += 1
-            task.in_context = dataflow.merge_dicts(task.in_context, context)
-        elif source is not None and source not in join["missed"]:
-            join["missed"] = [*join["missed"], source]
-        task.runtime_context = {**task.runtime_context, "join": join}
-        self._decide_join(task, join)
-
-    def _decide_join(self, task: TaskExecution, join: dict[str, Any]) -> None:
-        task_spec = self.spec.tasks[task.name]
-        inbound = len(self.spec.inbound(task.name))
-        decision = controller.join_decision(task_spec.join or "all", inbound, join["fired"],
-                                            len(join["missed"]))
-        if decision == "run":
-            task.state = State.RUNNING.value
-            task.state_info = None
-            task.started_at = utc_now()
-            self._start_action(task)
-        elif decision == "error":
-            self.complete_task(task, State.ERROR.value, None,
-                               state_info=f"Failed by tasks: {sorted(join['missed'])}")
-
-    def _resolve_stuck_joins(self) -> bool:
-        """Joins still WAITING when nothing else can run will never run: fail them."""
-        waiting = self.session.scalars(select(TaskExecution).where(
-            TaskExecution.workflow_execution_id == self.wf_ex.id,
-            TaskExecution.state == State.WAITING.value,
-        )).all()
-        for task in waiting:
-            join = dict(task.runtime_context.get("join") or {"fired": 0, "missed": []})
-            arrived = set(join["missed"])
-            join["missed"] = sorted(arrived | (set(self.spec.inbound(task.name)) - arrived))
-            task.runtime_context = {**task.runtime_context, "join": join}
-            self.complete_task(task, State.ERROR.value, None,
-                               state_info=f"Failed by tasks: {join['missed']}")
-        return bool(waiting)
-
-    def _start_action(self, task: TaskExecution) -> None:
-        task_spec = self.spec.tasks[task.name]
-        view = self.view(task)
-        data = self.data(task.in_context)
+    def begin(self, task: TaskExecution) -> None:
+        """Apply the before-start policies, then start the task's work."""
+        rc = task.runtime_context
         try:
-            name = dataflow.action_name(task_spec, data, view)
-            action_class = registry.find(name)
-            if action_class is None:
-                raise EngineError(f"Failed to find action [action_name={name}, namespace="
-                                  f"{self.wf_ex.workflow_namespace}]")
-            action_input = dataflow.task_input(task_spec, data, view)
-            check_input(name, action_class, action_input)
-            is_sync = bool(action_class(**action_input).is_sync())
-            queue = expressions.evaluate_recursively(task_spec.target, data, view)
-        except Exception as exc:  # noqa: BLE001 - any failure to prepare the action fails the task
+            policies = self.policies(task)
+            if not rc.get("pause_before_done") and policies.pause_before():
+                self.set_runtime(task, pause_before_done=True)
+                task.state, task.state_info = State.IDLE.value, "Set by 'pause-before' policy"
+                self.stop(State.PAUSED.value, None)
+                return
+            timeout = policies.seconds("timeout")
+            if timeout and not rc.get("timeout_scheduled"):
+                self.set_runtime(task, timeout_scheduled=True)
+                timers.schedule(self.session, TASK_TIMEOUT, task.id, timeout, {"timeout": timeout})
+            wait = policies.seconds("wait-before")
+            if wait and not rc.get("wait_before_done"):
+                self.set_runtime(task, wait_before_done=True)
+                self.delay(task, wait, f"Delayed by 'wait-before' policy [delay={_number(wait)}]")
+                return
+        except EngineError as exc:
             self.complete_task(task, State.ERROR.value, None, state_info=str(exc))
             return
-        action = ActionExecution(
-            id=new_id(),
-            task_execution_id=task.id,
-            workflow_execution_id=self.wf_ex.id,
-            workflow_name=self.wf_ex.workflow_name,
-            workflow_namespace=self.wf_ex.workflow_namespace,
-            task_name=task.name,
-            name=name,
-            state=State.RUNNING.value,
-            input=action_input,
-            is_sync=is_sync,
-            accepted=False,
-            project_id=self.wf_ex.project_id,
-        )
-        self.session.add(action)
-        self.messages.append(RunAction(action.id, name, str(queue) if queue else None))
+        task.state, task.state_info = State.RUNNING.value, None
+        launch.start_work(self, task)
+
+    def delay(self, task: TaskExecution, seconds: float, reason: str, kind: str = CONTINUE_TASK) -> None:
+        task.state, task.state_info = State.DELAYED.value, reason
+        timers.schedule(self.session, kind, task.id, seconds)
 
     # -- completing ----------------------------------------------------------------------------
 
     def complete_task(self, task: TaskExecution, state: str, result: Any,
                       state_info: str | None = None) -> None:
-        """Record the end of ``task``; its transitions are followed by :meth:`drain`."""
+        """Record the end of ``task`` after its after-completion policies; :meth:`drain` follows it."""
+        task.result, task.state, task.state_info = result, state, state_info
+        if state in (State.SUCCESS, State.ERROR) and not self._after_policies(task):
+            return
         task_spec = self.spec.tasks[task.name]
-        task.result = result
-        task.state_info = state_info
-        if state in (State.SUCCESS, State.ERROR):
-            state = self._publish(task, state)
-        task.state = state
+        if task.state in (State.SUCCESS, State.ERROR):
+            self._publish(task)
         task.finished_at = utc_now()
         if task_spec.keep_result is False:
             task.result = None
         self._to_process.append(task)
 
-    def _publish(self, task: TaskExecution, state: str) -> str:
+    def _after_policies(self, task: TaskExecution) -> bool:
+        """wait-after, fail-on and retry; False when the task is not complete after all."""
+        rc = task.runtime_context
+        try:
+            policies = self.policies(task)
+            wait = policies.seconds("wait-after")
+            if wait and not rc.get("wait_after_done"):
+                pending = {"state": task.state, "result": task.result, "state_info": task.state_info}
+                self.set_runtime(task, wait_after_done=True, pending_completion=pending)
+                self.delay(task, wait, f"Delayed by 'wait-after' policy [delay={_number(wait)}]",
+                           kind=COMPLETE_TASK)
+                return False
+            if task.state == State.SUCCESS and policies.fails_on():
+                task.state, task.state_info = State.ERROR.value, "Failed by 'fail-on' policy"
+            retry = policies.retry()
+        except EngineError as exc:
+            task.state, task.state_info = State.ERROR.value, str(exc)
+            return True
+        if retry is None or rc.get("timed_out") or not self._should_retry(task, retry, policies):
+            return True
+        self._retry(task, retry.delay)
+        return False
+
+    def _should_retry(self, task: TaskExecution, retry: Any, policies: Policies) -> bool:
+        if int(task.runtime_context.get("retry_no", 0)) >= retry.count:
+            return False
+        try:
+            if task.state == State.ERROR and retry.break_on is not None and policies.condition(retry.break_on):
+                return False
+            if retry.continue_on is not None:
+                return policies.condition(retry.continue_on)
+        except EngineError as exc:
+            task.state, task.state_info = State.ERROR.value, str(exc)
+            return False
+        return task.state == State.ERROR
+
+    def _retry(self, task: TaskExecution, delay: float) -> None:
+        self.session.execute(
+            update(ActionExecution).where(ActionExecution.task_execution_id == task.id)
+            .values(accepted=False).execution_options(synchronize_session=False)
+        )
+        retry_no = int(task.runtime_context.get("retry_no", 0)) + 1
+        self.set_runtime(task, retry_no=retry_no, wait_after_done=False, with_items=None)
+        task.result = None
+        if delay:
+            self.delay(task, delay, f"Delayed by 'retry' policy [delay={_number(delay)}]")
+        else:
+            task.state, task.state_info = State.RUNNING.value, None
+            launch.start_work(self, task)
+
+    def _publish(self, task: TaskExecution) -> None:
         task_spec = self.spec.tasks[task.name]
-        task.state = state
         clauses = self.spec.clauses(task_spec)
         try:
             branch, global_ = dataflow.publish(
-                task_spec, state, clauses, self.data(task.in_context), self.view(task)
+                task_spec, task.state, clauses, self.data(task.in_context), self.view(task)
             )
         except EngineError as exc:
-            task.state_info = f"Failed to publish variables: {exc}"
-            return State.ERROR.value
+            task.state, task.state_info = State.ERROR.value, f"Failed to publish variables: {exc}"
+            return
         task.published = branch
         if global_:
             self.wf_ex.context = {**self.wf_ex.context, **global_}
-        return state
+
+    def requeue(self, task: TaskExecution) -> None:
+        """Follow a task that completed while the workflow was not running."""
+        self._to_process.append(task)
 
     def drain(self) -> None:
         """Follow the transitions of every completed task, and of the tasks they complete."""
@@ -224,31 +250,34 @@ class Step:
                 task = self._to_process.popleft()
                 if self.wf_ex.state == State.RUNNING:
                     self._follow(task)
-            if self.wf_ex.state != State.RUNNING or not self._check_completion():
+            if self.wf_ex.state != State.RUNNING:
                 return
+            counts = self._incomplete_counts()
+            if any(state != State.WAITING for state in counts):
+                return
+            if not counts:
+                self._finish()
+                return
+            joins.fail_stuck(self)
 
-    def _check_completion(self) -> bool:
-        """End the workflow if nothing is left to run; True if stuck joins were failed instead."""
-        counts = dict(self.session.execute(
+    def _incomplete_counts(self) -> dict[str, int]:
+        rows = self.session.execute(
             select(TaskExecution.state, func.count()).where(
                 TaskExecution.workflow_execution_id == self.wf_ex.id,
                 TaskExecution.state.not_in([s.value for s in COMPLETED]),
             ).group_by(TaskExecution.state)
-        ).all())
-        if any(state != State.WAITING for state in counts):
-            return False
-        if counts:
-            return self._resolve_stuck_joins()
-        self._finish()
-        return False
+        ).all()
+        return {state: count for state, count in rows}
 
     def _follow(self, task: TaskExecution) -> None:
         task_spec = self.spec.tasks[task.name]
         outbound = {**task.in_context, **task.published}
         try:
-            outcome = controller.after_task(
-                self.spec, task_spec, task.state, self.data(outbound), outbound, self.view(task), task.id
-            )
+            if self.spec.type == "reverse":
+                outcome = controller.Outcome(commands=tuple(self._reverse_next(task, outbound)))
+            else:
+                outcome = controller.after_task(self.spec, task_spec, task.state, self.data(outbound),
+                                                outbound, self.view(task), task.id)
         except EngineError as exc:
             self.stop(State.ERROR.value, f"Failed to evaluate transitions of task '{task.name}': {exc}")
             return
@@ -257,12 +286,34 @@ class Step:
         task.error_handled = outcome.error_handled
         task.processed = True
         for join_name in controller.join_targets_missed(self.spec, task_spec, outcome.fired):
-            self._join_arrival(join_name, None, source=task.name)
-        for command in outcome.commands:
-            if isinstance(command, StopWorkflow):
-                self.stop(command.state, command.message)
-                return
-            self.run_task(command)
+            joins.arrival(self, join_name, None, source=task.name)
+        self.run_commands(outcome.commands)
+        if outcome.backlog and self.wf_ex.state == State.PAUSED:
+            self.save_backlog(list(outcome.backlog))
+
+    def _reverse_next(self, task: TaskExecution, outbound: dict[str, Any]) -> list[Command]:
+        if task.state != State.SUCCESS:
+            return []
+        succeeded = set(self.session.scalars(select(TaskExecution.name).where(
+            TaskExecution.workflow_execution_id == self.wf_ex.id, TaskExecution.state == State.SUCCESS.value,
+        )))
+        started = set(self.session.scalars(select(TaskExecution.name).where(
+            TaskExecution.workflow_execution_id == self.wf_ex.id)))
+        return controller.reverse_next(self.spec, self.wf_ex.params.get("task_name"), succeeded, started,
+                                       self._outbound_of_succeeded())
+
+    def _outbound_of_succeeded(self) -> dict[str, Any]:
+        context: dict[str, Any] = {}
+        for in_context, published in self.session.execute(
+            select(TaskExecution.in_context, TaskExecution.published).where(
+                TaskExecution.workflow_execution_id == self.wf_ex.id,
+                TaskExecution.state == State.SUCCESS.value,
+            ).order_by(TaskExecution.created_at)
+        ):
+            context = dataflow.merge_dicts(context, {**in_context, **published})
+        return context
+
+    # -- ending --------------------------------------------------------------------------------
 
     def _finish(self) -> None:
         failed = self._task_names(State.ERROR.value, error_handled=False)
@@ -283,9 +334,9 @@ class Step:
             query = query.where(TaskExecution.error_handled == error_handled)
         return sorted(set(self.session.scalars(query)))
 
-    # -- ending --------------------------------------------------------------------------------
-
     def final_context(self) -> dict[str, Any]:
+        if self.spec.type == "reverse":
+            return self._outbound_of_succeeded()
         rows = self.session.execute(
             select(TaskExecution.in_context, TaskExecution.published).where(
                 TaskExecution.workflow_execution_id == self.wf_ex.id,
@@ -301,27 +352,40 @@ class Step:
     def stop(self, state: str, message: str | None) -> None:
         """End (or pause) the workflow with ``state``."""
         wf = self.wf_ex
-        wf.state = state
-        wf.state_info = message
+        wf.state, wf.state_info = state, message
         if state == State.PAUSED:
             return
         if state == State.SUCCESS:
-            context = self.final_context()
-            try:
-                wf.output = dataflow.workflow_output(self.spec, self.data(context), context, self.view())
-            except EngineError as exc:
-                wf.state = State.ERROR.value
-                wf.state_info = f"Failed to evaluate expression in output: {exc}"
-                wf.output = {"result": wf.state_info}
-            return
+            self._succeed()
+        else:
+            wf.output = self._failure_output(state, message)
+        if wf.task_execution_id:
+            self.messages.append(ContinueParent(wf.id))
+
+    def _succeed(self) -> None:
+        wf = self.wf_ex
+        context = self.final_context()
+        try:
+            wf.output = dataflow.workflow_output(self.spec, self.data(context), context, self.view())
+        except EngineError as exc:
+            wf.state = State.ERROR.value
+            wf.state_info = f"Failed to evaluate expression in output: {exc}"
+            wf.output = {"result": wf.state_info}
+
+    def _failure_output(self, state: str, message: str | None) -> dict[str, Any]:
         output: dict[str, Any] = {"result": message}
-        if state == State.ERROR and self.spec.output_on_error:
-            try:
-                extra = expressions.evaluate_recursively(
-                    self.spec.output_on_error, self.data(self.final_context()), self.view()
-                )
-                output.update(extra if isinstance(extra, dict) else {"output": extra})
-            except EngineError as exc:
-                wf.state_info = f"Failed to evaluate expression in output-on-error! {exc}"
-                output = {"result": wf.state_info}
-        wf.output = output
+        if state != State.ERROR or not self.spec.output_on_error:
+            return output
+        try:
+            extra = expressions.evaluate_recursively(
+                self.spec.output_on_error, self.data(self.final_context()), self.view()
+            )
+        except EngineError as exc:
+            self.wf_ex.state_info = f"Failed to evaluate expression in output-on-error! {exc}"
+            return {"result": self.wf_ex.state_info}
+        output.update(extra if isinstance(extra, dict) else {"output": extra})
+        return output
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)

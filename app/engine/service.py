@@ -11,22 +11,23 @@ import json
 import logging
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
 from app.actions.base import Result
-from app.engine import dataflow
+from app.engine import control, dataflow, launch
 from app.engine.definitions import get_workflow
 from app.engine.dispatch import ContinueAfterAction, Dispatcher, Message
-from app.engine.errors import Conflict, EngineError, InputError, NotFound
-from app.engine.runtime import Step, spec_of
-from app.engine.states import COMPLETED, State
+from app.engine.errors import Conflict, EngineError, InputError, InvalidStateTransition, NotFound
+from app.engine.runtime import COMPLETE_TASK, CONTINUE_TASK, TASK_TIMEOUT, Step, spec_of
+from app.engine.states import COMPLETED, State, check_transition
 from app.engine.transactions import lock_workflow, with_retries
-from app.models import ActionExecution, TaskExecution, WorkflowExecution, new_id, utc_now
+from app.models import ActionExecution, TaskExecution, Timer, WorkflowExecution, new_id, utc_now
 
 log = logging.getLogger(__name__)
 
 COMPLETION_STATES = ("SUCCESS", "ERROR", "CANCELLED", "PAUSED", "RUNNING")
+EXECUTION_CONTROL_STATES = ("RUNNING", "PAUSED", "SUCCESS", "ERROR", "CANCELLED")
 
 
 class Engine:
@@ -120,7 +121,7 @@ class Engine:
         if state not in COMPLETION_STATES:
             raise EngineError(f"Error. Expected one of {list(COMPLETION_STATES)}, actual: {state}")
         if state in ("PAUSED", "RUNNING"):
-            raise EngineError(f"Changing an action execution to {state} is not supported yet.")
+            return self._pause_or_resume_action(action_execution_id, state)
         value = decode_output(output)
         if state == State.ERROR and value is None:
             value = "Unknown error"
@@ -141,6 +142,37 @@ class Engine:
             if action.task_execution_id:
                 messages.append(ContinueAfterAction(action_execution_id))
             return action, messages
+
+        result: ActionExecution = self._commit_and_send(unit)
+        return result
+
+    def _pause_or_resume_action(self, action_execution_id: str, state: str) -> ActionExecution:
+        """An async action paused (or resumed) by its third party pauses (resumes) task and workflow."""
+
+        def unit() -> tuple[ActionExecution, list[Message]]:
+            action = self.session.get(ActionExecution, action_execution_id)
+            if action is None:
+                raise NotFound(f"ActionExecution not found [id={action_execution_id}]")
+            wf_ex = lock_workflow(self.session, action.workflow_execution_id or "")
+            self.session.refresh(action)
+            if action.state in COMPLETED:
+                raise Conflict(f"Action execution {action_execution_id} is already completed "
+                               f"[state={action.state}]; the update was refused.")
+            if state == State.PAUSED and action.is_sync:
+                raise InvalidStateTransition("Only an asynchronous action can be paused.")
+            check_transition(action.state, state, "action execution")
+            action.state = state
+            task = self.session.get(TaskExecution, action.task_execution_id) if action.task_execution_id else None
+            if task is None or wf_ex is None:
+                return action, []
+            step = Step(self.session, wf_ex)
+            if state == State.PAUSED:
+                task.state = State.PAUSED.value
+                control.pause(step)
+            else:
+                task.state = State.RUNNING.value
+                control.resume(step)
+            return action, step.messages
 
         result: ActionExecution = self._commit_and_send(unit)
         return result
@@ -175,17 +207,104 @@ class Engine:
         if action is None or action.task_execution_id is None or action.state not in COMPLETED:
             return []
         task = self.session.get(TaskExecution, action.task_execution_id, populate_existing=True)
-        if task is None or task.state in COMPLETED:
+        if task is None or task.state in COMPLETED or not action.accepted:
             return []
         step = Step(self.session, wf_ex)
-        result = (action.output or {}).get("result")
-        state_info = None
-        if action.state == State.ERROR:
-            state_info = result if isinstance(result, str) else json.dumps(result)
-        step.complete_task(task, action.state, result, state_info=state_info)
+        if step.spec.tasks[task.name].with_items is not None:
+            launch.item_completed(step, task, action)
+        else:
+            result = (action.output or {}).get("result")
+            state_info = None
+            if action.state == State.ERROR:
+                state_info = result if isinstance(result, str) else json.dumps(result)
+            step.complete_task(task, action.state, result, state_info=state_info)
         step.drain()
         return step.messages
 
+    # -- sub-workflows -------------------------------------------------------------------------
+
+    def continue_parent(self, child_execution_id: str) -> None:
+        """A sub-workflow ended: complete the task that started it."""
+
+        def unit() -> tuple[None, list[Message]]:
+            child = self.session.get(WorkflowExecution, child_execution_id)
+            if child is None or child.task_execution_id is None or child.state not in COMPLETED:
+                return None, []
+            task = self.session.get(TaskExecution, child.task_execution_id)
+            if task is None:
+                return None, []
+            parent = lock_workflow(self.session, task.workflow_execution_id)
+            self.session.refresh(task)
+            if parent is None or task.state in COMPLETED:
+                return None, []
+            step = Step(self.session, parent)
+            step.complete_task(task, child.state, child.output,
+                               state_info=None if child.state == State.SUCCESS else child.state_info)
+            step.drain()
+            return None, step.messages
+
+        self._commit_and_send(unit)
+
+    # -- control -------------------------------------------------------------------------------
+
+    def _with_locked_workflow(self, execution_id: str, action: Any) -> WorkflowExecution:
+        def unit() -> tuple[WorkflowExecution, list[Message]]:
+            wf_ex = lock_workflow(self.session, execution_id)
+            if wf_ex is None:
+                raise NotFound(f"WorkflowExecution not found [id={execution_id}]")
+            step = Step(self.session, wf_ex)
+            action(step)
+            return wf_ex, step.messages
+
+        result: WorkflowExecution = self._commit_and_send(unit)
+        return result
+
+    def update_execution(self, execution_id: str, state: str | None, description: str | None,
+                         env: dict[str, Any] | None, state_info: str | None) -> WorkflowExecution:
+        """``PUT /v2/executions/<id>``: pause, resume, stop, describe, or change the env."""
+        if state is None and description is None and env is None:
+            raise EngineError("The property state, description, or env is not provided for update.")
+        if state is not None and description is not None:
+            raise EngineError("The property description must be updated alone.")
+        if env is not None and state not in (None, State.RUNNING):
+            raise EngineError("The property env can only be updated with the state RUNNING or alone.")
+        if state is not None and state not in EXECUTION_CONTROL_STATES:
+            raise EngineError(f"Cannot change state to {state}. Allowed: {list(EXECUTION_CONTROL_STATES)}")
+
+        def apply(step: Step) -> None:
+            wf = step.wf_ex
+            if description is not None:
+                wf.description = description
+            if env is not None:
+                wf.params = {**wf.params, "env": {**(wf.params.get("env") or {}), **env}}
+            if state is not None:
+                _change_state(step, state, state_info)
+
+        return self._with_locked_workflow(execution_id, apply)
+
+    # -- timers --------------------------------------------------------------------------------
+
+    def fire_timer(self, timer_id: str) -> None:
+        """Fire a durable timer; deleting its row in the same transaction makes it fire once."""
+
+        def unit() -> tuple[None, list[Message]]:
+            timer = self.session.get(Timer, timer_id)
+            if timer is None:
+                return None, []
+            task = self.session.get(TaskExecution, timer.target_id)
+            wf_ex = lock_workflow(self.session, task.workflow_execution_id) if task else None
+            deleted = self.session.execute(
+                delete(Timer).where(Timer.id == timer_id).execution_options(synchronize_session=False)
+            )
+            if not getattr(deleted, "rowcount", 0) or task is None or wf_ex is None:
+                return None, []
+            self.session.refresh(task)
+            step = Step(self.session, wf_ex)
+            _fire(step, task, timer.kind, timer.payload)
+            step.drain()
+            return None, step.messages
+
+        self._commit_and_send(unit)
 
 def _result_state(result: Result) -> str:
     if result.cancel:
@@ -203,3 +322,49 @@ def decode_output(output: Any) -> Any:
             except ValueError:
                 return output
     return output
+
+
+def _change_state(step: Step, state: str, state_info: str | None) -> None:
+    wf = step.wf_ex
+    if state == State.PAUSED:
+        if wf.state in COMPLETED:
+            raise InvalidStateTransition(f"Can't change workflow execution state from {wf.state} to PAUSED.")
+        control.pause(step)
+    elif state == State.RUNNING:
+        control.resume(step)
+    elif wf.state in COMPLETED:
+        return
+    elif state == State.CANCELLED:
+        control.cancel(step, state_info)
+    else:
+        step.stop(state, state_info)
+
+
+def _fire(step: Step, task: TaskExecution, kind: str, payload: dict[str, Any]) -> None:
+    if kind == CONTINUE_TASK and task.state == State.DELAYED:
+        if step.wf_ex.state == State.RUNNING:
+            step.begin(task)
+        else:
+            task.state, task.state_info = State.IDLE.value, "Delay ended while the workflow was not running"
+    elif kind == COMPLETE_TASK and task.state == State.DELAYED:
+        pending = task.runtime_context.get("pending_completion") or {}
+        step.complete_task(task, pending.get("state", State.SUCCESS.value), pending.get("result"),
+                           pending.get("state_info"))
+    elif kind == TASK_TIMEOUT and task.state not in COMPLETED:
+        timeout = payload.get("timeout")
+        step.session.execute(
+            update(ActionExecution)
+            .where(ActionExecution.task_execution_id == task.id,
+                   ActionExecution.state.in_([State.RUNNING.value, State.PAUSED.value, State.IDLE.value]))
+            .values(state=State.ERROR.value, output={"result": f"Timed out after {timeout} seconds"},
+                    updated_at=utc_now())
+            .execution_options(synchronize_session=False)
+        )
+        step.set_runtime(task, timed_out=True)
+        step.complete_task(task, State.ERROR.value, None,
+                           state_info=f"Task timed out [timeout(s)={_seconds(timeout)}].")
+
+
+def _seconds(value: Any) -> str:
+    number = float(value or 0)
+    return str(int(number)) if number.is_integer() else str(number)

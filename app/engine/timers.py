@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
-from app.models import Timer, new_id, utc_now
+from app.models import TaskExecution, Timer, new_id, utc_now
 
 CLAIM_SECONDS = 60
 TimerHandler = Callable[[Timer], None]
@@ -62,3 +62,10 @@ def finish(session: Session, timer_id: str, owner: str) -> None:
 def overdue_count(session: Session, grace_seconds: float = 30) -> int:
     limit = utc_now() - timedelta(seconds=grace_seconds)
     return len(session.scalars(select(Timer.id).where(Timer.due_at < limit).limit(1000)).all())
+
+
+def cancel_for_workflow(session: Session, workflow_execution_id: str) -> None:
+    """Drop the timers of every task of a workflow that ends early."""
+    task_ids = select(TaskExecution.id).where(TaskExecution.workflow_execution_id == workflow_execution_id)
+    session.execute(delete(Timer).where(Timer.target_id.in_(task_ids)).execution_options(
+        synchronize_session=False))

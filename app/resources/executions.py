@@ -8,14 +8,14 @@ from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import delete as sql_delete
 
-from app.engine.errors import NotAllowed, NotFound
+from app.engine.errors import EngineError, NotAllowed, NotFound
 from app.engine.states import COMPLETED
 from app.extensions import db, session
 from app.models import TaskExecution, WorkflowExecution
 from app.resources.common import engine, json_body, json_text, time_text
 from app.resources.listing import list_rows, select_fields
 from app.resources.tasks import task_dict
-from app.schemas import ExecutionCreateSchema
+from app.schemas import ExecutionCreateSchema, ExecutionUpdateSchema
 
 blueprint = Blueprint("executions", __name__, url_prefix="/v2/executions")
 FIELDS = {"id", "workflow_id", "workflow_name", "workflow_namespace", "description", "tags", "params",
@@ -68,6 +68,16 @@ def create() -> ResponseReturnValue:
         identifier, body["workflow_namespace"] or "", wf_input, params, description, body["id"]
     )
     return jsonify(execution_dict(wf_ex)), 201
+
+
+@blueprint.put("/<execution_id>")
+def update(execution_id: str) -> ResponseReturnValue:
+    body = ExecutionUpdateSchema().load(json_body())
+    env = body["params"].get("env") if body["params"] else None
+    if env is not None and not isinstance(env, dict):
+        raise EngineError("params.env must be a JSON object")
+    wf_ex = engine().update_execution(execution_id, body["state"], body["description"], env, body["state_info"])
+    return jsonify(execution_dict(wf_ex))
 
 
 @blueprint.get("")

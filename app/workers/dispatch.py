@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from celery import Celery
 
-from app.engine.dispatch import ContinueAfterAction, Message, RunAction
+from app.engine.dispatch import ContinueAfterAction, ContinueParent, Message, RunAction
 
 RUN_ACTION = "tramontane.run_action"
 CONTINUE_AFTER_ACTION = "tramontane.continue_after_action"
+CONTINUE_PARENT = "tramontane.continue_parent"
 
 
 class CeleryDispatcher:
@@ -26,3 +27,5 @@ class CeleryDispatcher:
                 )
             elif isinstance(message, ContinueAfterAction):
                 self.celery.send_task(CONTINUE_AFTER_ACTION, args=(message.action_execution_id,))
+            elif isinstance(message, ContinueParent):
+                self.celery.send_task(CONTINUE_PARENT, args=(message.workflow_execution_id,))

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from app.actions import registry
+from app.actions import egress, registry
 from app.actions.base import ActionContext, ExecutionContext, Result
 from app.config import Settings
 from app.engine.service import Engine
@@ -65,7 +65,7 @@ def _execute(action: ActionExecution, settings: Settings) -> tuple[Result, bool]
         task_name=action.task_name,
         callback_base_url=settings.public_url,
         callback_full_url=f"{settings.public_url}/v2/action_executions/{action.id}",
-    ))
+    ), egress=egress.policy_from_settings(settings))
     is_sync = True
     try:
         instance = action_class(**action.input)

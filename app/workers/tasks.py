@@ -12,7 +12,7 @@ from app.extensions import db, session
 from app.factory import create_app
 from app.workers import executor
 from app.workers.celery_app import celery
-from app.workers.dispatch import CONTINUE_AFTER_ACTION, RUN_ACTION, CeleryDispatcher
+from app.workers.dispatch import CONTINUE_AFTER_ACTION, CONTINUE_PARENT, RUN_ACTION, CeleryDispatcher
 
 settings = Settings.from_env()
 flask_app = create_app(settings, dispatcher=CeleryDispatcher(celery))
@@ -39,3 +39,9 @@ def run_action(action_execution_id: str) -> None:
 def continue_after_action(action_execution_id: str) -> None:
     with flask_app.app_context():
         _engine().continue_after_action(action_execution_id)
+
+
+@celery.task(name=CONTINUE_PARENT)
+def continue_parent(workflow_execution_id: str) -> None:
+    with flask_app.app_context():
+        _engine().continue_parent(workflow_execution_id)

@@ -44,7 +44,8 @@ def outcome(task: str, state: str, data: dict[str, Any]) -> controller.Outcome:
 
 def test_conditions_pick_the_branch_and_on_complete_follows() -> None:
     result = outcome("start", "SUCCESS", {"n": 42})
-    assert result.commands == (RunTask("big", {"n": 42}), RunTask("audit", {"n": 42}))
+    assert result.commands == (RunTask("big", {"n": 42}, source="start"),
+                               RunTask("audit", {"n": 42}, source="start"))
     assert result.fired == ("big", "audit")
 
 
@@ -57,7 +58,7 @@ def test_noop_in_on_error_marks_the_error_handled() -> None:
 def test_pause_keeps_later_commands_as_backlog() -> None:
     result = outcome("small", "SUCCESS", {})
     assert result.commands == (StopWorkflow("PAUSED", "check"),)
-    assert result.backlog == (RunTask("after_pause", {}),)
+    assert result.backlog == (RunTask("after_pause", {}, source="small"),)
 
 
 def test_fail_first_discards_the_rest_and_evaluates_its_message() -> None:

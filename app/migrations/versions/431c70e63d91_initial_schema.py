@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 936488450a41
+Revision ID: 431c70e63d91
 Revises: 
-Create Date: 2026-11-26 23:12:34.724186
+Create Date: 2026-11-26 23:23:31.200901
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '936488450a41'
+revision = '431c70e63d91'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -135,7 +135,7 @@ def upgrade():
     )
     with op.batch_alter_table('action_executions', schema=None) as batch_op:
         batch_op.create_index('ix_action_ex_state', ['state'], unique=False)
-        batch_op.create_index('ix_action_ex_task', ['task_execution_id'], unique=False)
+        batch_op.create_index('ix_action_ex_task', ['task_execution_id', 'state', 'item_index'], unique=False)
 
     # ### end Alembic commands ###
 

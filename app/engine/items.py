@@ -1,0 +1,35 @@
+"""``with-items``: the list of iteration values of a task. Pure."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.engine import expressions
+from app.engine.errors import InputError
+from app.engine.expressions import ExecutionView
+from app.engine.language.spec import WithItems
+
+MAX_ITEMS = 100_000
+
+
+def expand(with_items: WithItems, data: dict[str, Any], view: ExecutionView) -> list[dict[str, Any]]:
+    """One dict of iteration variables per item: ``[{"x": 1, "y": "a"}, ...]``."""
+    columns: list[tuple[str, list[Any]]] = []
+    for name, source in with_items.variables:
+        values = expressions.evaluate_recursively(source, data, view)
+        if not isinstance(values, (list, tuple)):
+            raise InputError(
+                f"Wrong input format for: {name}={values!r}. "
+                "List type is expected for each with-items variable."
+            )
+        columns.append((name, list(values)))
+    lengths = {len(values) for _, values in columns}
+    if len(lengths) > 1:
+        raise InputError(
+            f"Wrong input format for: {dict((n, len(v)) for n, v in columns)}. "
+            "All arrays must have the same length."
+        )
+    count = lengths.pop() if lengths else 0
+    if count > MAX_ITEMS:
+        raise InputError(f"with-items has {count} items; at most {MAX_ITEMS} are allowed.")
+    return [{name: values[index] for name, values in columns} for index in range(count)]

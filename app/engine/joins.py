@@ -1,0 +1,65 @@
+"""Join tasks: one execution per workflow that waits until enough inbound tasks have fired into it.
+
+Arrivals are counted in the join task's ``runtime_context`` so that each inbound completion costs
+the same whatever the width of the join.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+
+from app.engine import controller, dataflow
+from app.engine.states import State
+from app.models import TaskExecution, utc_now
+
+if TYPE_CHECKING:
+    from app.engine.runtime import Step
+
+
+def arrival(step: Step, name: str, context: dict[str, Any] | None, source: str | None) -> None:
+    """Inbound task ``source`` fired into join ``name`` (``context`` given), or never will (None)."""
+    key = f"join-{step.wf_ex.id}-{name}"
+    task = step.session.scalars(select(TaskExecution).where(TaskExecution.unique_key == key)).first()
+    if task is None:
+        task = step.new_task(name, State.WAITING.value, {}, unique_key=key)
+        step.set_runtime(task, join={"fired": [], "missed": []})
+    elif task.state != State.WAITING:
+        return
+    join = dict(task.runtime_context.get("join") or {"fired": [], "missed": []})
+    if context is not None:
+        join["fired"] = [*join["fired"], source]
+        task.in_context = dataflow.merge_dicts(task.in_context, context)
+    elif source not in join["missed"]:
+        join["missed"] = [*join["missed"], source]
+    step.set_runtime(task, join=join)
+    _decide(step, task, join)
+
+
+def _decide(step: Step, task: TaskExecution, join: dict[str, Any]) -> None:
+    task_spec = step.spec.tasks[task.name]
+    inbound = len(step.spec.inbound(task.name))
+    decision = controller.join_decision(task_spec.join or "all", inbound, len(join["fired"]),
+                                        len(join["missed"]))
+    if decision == "run":
+        task.started_at = utc_now()
+        step.begin(task)
+    elif decision == "error":
+        step.complete_task(task, State.ERROR.value, None, state_info=f"Failed by tasks: {sorted(join['missed'])}")
+    else:
+        arrived = set(join["fired"]) | set(join["missed"])
+        task.state_info = f"Blocked by tasks: {[n for n in step.spec.inbound(task.name) if n not in arrived]}"
+
+
+def fail_stuck(step: Step) -> None:
+    """Joins still WAITING when nothing else can run will never run: they fail."""
+    waiting = step.session.scalars(select(TaskExecution).where(
+        TaskExecution.workflow_execution_id == step.wf_ex.id,
+        TaskExecution.state == State.WAITING.value,
+    )).all()
+    for task in waiting:
+        join = dict(task.runtime_context.get("join") or {"fired": [], "missed": []})
+        missed = sorted(set(step.spec.inbound(task.name)) - set(join["fired"]))
+        step.set_runtime(task, join={**join, "missed": missed})
+        step.complete_task(task, State.ERROR.value, None, state_info=f"Failed by tasks: {missed}")

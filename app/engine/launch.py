@@ -1,0 +1,155 @@
+"""Starting the work of a task: one action, the items of a with-items task, or a sub-workflow."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+
+from app.actions import registry
+from app.actions.base import check_input
+from app.engine import dataflow, expressions, items, subworkflows
+from app.engine.dispatch import RunAction
+from app.engine.errors import EngineError
+from app.engine.states import State
+from app.models import ActionExecution, TaskExecution, new_id
+
+if TYPE_CHECKING:
+    from app.engine.runtime import Step
+
+
+def start_work(step: Step, task: TaskExecution) -> None:
+    task_spec = step.spec.tasks[task.name]
+    try:
+        if task_spec.with_items is not None:
+            _start_items(step, task)
+        elif task_spec.workflow:
+            subworkflows.start(step, task, dataflow.task_input(task_spec, step.data(task.in_context),
+                                                               step.view(task)))
+        else:
+            _start_single_action(step, task)
+    except EngineError as exc:
+        step.complete_task(task, State.ERROR.value, None, state_info=str(exc))
+
+
+def _resolve(step: Step, task: TaskExecution, data: dict[str, Any]) -> tuple[str, type, Any]:
+    task_spec = step.spec.tasks[task.name]
+    name = dataflow.action_name(task_spec, data, step.view(task))
+    action_class = registry.find(name)
+    if action_class is None:
+        raise EngineError(f"Failed to find action [action_name={name}, namespace={step.wf_ex.workflow_namespace}]")
+    queue = expressions.evaluate_recursively(task_spec.target, data, step.view(task))
+    return name, action_class, queue
+
+
+def _prepared_input(step: Step, task: TaskExecution, name: str, action_class: type,
+                    data: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    task_spec = step.spec.tasks[task.name]
+    action_input = dataflow.task_input(task_spec, data, step.view(task))
+    defaults = (step.view().env().get("__actions") or {}).get(name) or {}
+    action_input = {**defaults, **action_input}
+    check_input(name, action_class, action_input)
+    try:
+        is_sync = bool(action_class(**action_input).is_sync())
+    except Exception as exc:  # noqa: BLE001 - a constructor's failure is the task's failure
+        raise EngineError(f"Failed to create action {name}: {exc}") from exc
+    return action_input, is_sync
+
+
+def _start_single_action(step: Step, task: TaskExecution) -> None:
+    data = step.data(task.in_context)
+    name, action_class, queue = _resolve(step, task, data)
+    action_input, is_sync = _prepared_input(step, task, name, action_class, data)
+    _add_action(step, task, name, action_input, is_sync, queue, index=None, run=True)
+
+
+def _add_action(step: Step, task: TaskExecution, name: str, action_input: dict[str, Any], is_sync: bool,
+                queue: Any, index: int | None, run: bool) -> ActionExecution:
+    wf = step.wf_ex
+    action = ActionExecution(
+        id=new_id(),
+        task_execution_id=task.id,
+        workflow_execution_id=wf.id,
+        workflow_name=wf.workflow_name,
+        workflow_namespace=wf.workflow_namespace,
+        task_name=task.name,
+        name=name,
+        state=State.RUNNING.value if run else State.IDLE.value,
+        input=action_input,
+        params={"target": str(queue)} if queue else {},
+        is_sync=is_sync,
+        accepted=False,
+        item_index=index,
+        project_id=wf.project_id,
+    )
+    step.session.add(action)
+    if run:
+        step.messages.append(RunAction(action.id, name, str(queue) if queue else None))
+    return action
+
+
+# -- with-items -------------------------------------------------------------------------------------
+
+
+def _start_items(step: Step, task: TaskExecution) -> None:
+    task_spec = step.spec.tasks[task.name]
+    assert task_spec.with_items is not None
+    data = step.data(task.in_context)
+    values = items.expand(task_spec.with_items, data, step.view(task))
+    if not values:
+        step.complete_task(task, State.SUCCESS.value, [])
+        return
+    if task_spec.workflow:
+        raise EngineError("with-items over a sub-workflow is not supported yet")
+    name, action_class, queue = _resolve(step, task, {**data, **values[0]})
+    capacity = step.policies(task).concurrency() or len(values)
+    for index, item in enumerate(values):
+        action_input, is_sync = _prepared_input(step, task, name, action_class, {**data, **item})
+        _add_action(step, task, name, action_input, is_sync, queue, index, run=index < capacity)
+    step.set_runtime(task, with_items={"count": len(values), "done": 0})
+
+
+def item_completed(step: Step, task: TaskExecution, action: ActionExecution) -> None:
+    """One item ended: start the next idle one, and complete the task after the last."""
+    progress = dict(task.runtime_context.get("with_items") or {})
+    progress["done"] = int(progress.get("done", 0)) + 1
+    step.set_runtime(task, with_items=progress)
+    if step.wf_ex.state == State.RUNNING:
+        _start_next_item(step, task)
+    if progress["done"] < int(progress.get("count", 0)):
+        return
+    rows = step.session.execute(
+        select(ActionExecution.state, ActionExecution.output).where(
+            ActionExecution.task_execution_id == task.id, ActionExecution.accepted.is_(True),
+        ).order_by(ActionExecution.item_index)
+    ).all()
+    states = {state for state, _ in rows}
+    results = [(output or {}).get("result") for _, output in rows]
+    if State.CANCELLED in states:
+        step.complete_task(task, State.CANCELLED.value, results)
+    elif State.ERROR in states:
+        step.complete_task(task, State.ERROR.value, results, state_info="One or more actions had failed.")
+    else:
+        step.complete_task(task, State.SUCCESS.value, results)
+
+
+def _start_next_item(step: Step, task: TaskExecution) -> None:
+    action = step.session.scalars(
+        select(ActionExecution).where(
+            ActionExecution.task_execution_id == task.id, ActionExecution.state == State.IDLE.value,
+        ).order_by(ActionExecution.item_index).limit(1)
+    ).first()
+    if action is not None:
+        action.state = State.RUNNING.value
+        step.messages.append(RunAction(action.id, action.name, (action.params or {}).get("target")))
+
+
+def start_idle_items(step: Step, task: TaskExecution) -> None:
+    """After a resume: refill the with-items window up to its concurrency."""
+    progress = task.runtime_context.get("with_items") or {}
+    capacity = step.policies(task).concurrency() or int(progress.get("count", 0))
+    running = step.session.scalars(select(ActionExecution.id).where(
+        ActionExecution.task_execution_id == task.id, ActionExecution.state == State.RUNNING.value,
+    )).all()
+    for _ in range(max(capacity - len(running), 0)):
+        _start_next_item(step, task)

@@ -1,0 +1,57 @@
+"""Sub-workflows: a task whose work is another workflow execution.
+
+The child starts in the parent's transaction. When it ends, the parent's task completes in a
+separate transaction (a ``ContinueParent`` message), so no transaction ever holds two workflow
+locks taken bottom-up.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from app.engine import dataflow, definitions, expressions
+from app.engine.errors import EngineError
+from app.engine.states import State
+from app.models import TaskExecution, WorkflowExecution, new_id
+
+if TYPE_CHECKING:
+    from app.engine.runtime import Step
+
+MAX_DEPTH = 20
+
+
+def start(step: Step, task: TaskExecution, child_input: dict[str, Any]) -> WorkflowExecution:
+    parent = step.wf_ex
+    depth = int(parent.params.get("depth", 0)) + 1
+    if depth > MAX_DEPTH:
+        raise EngineError(f"Sub-workflows are nested more than {MAX_DEPTH} levels deep.")
+    task_spec = step.spec.tasks[task.name]
+    name = str(task_spec.workflow)
+    if expressions.has_expression(name):
+        name = str(expressions.evaluate(name, step.data(task.in_context), step.view(task)))
+    definition = definitions.resolve_for_execution(step.session, name, parent)
+    child = WorkflowExecution(
+        id=new_id(),
+        workflow_id=definition.id,
+        workflow_name=definition.name,
+        workflow_namespace=definition.namespace,
+        description="",
+        spec=definition.spec,
+        state=State.RUNNING.value,
+        tags=list(definition.tags),
+        params={
+            "env": step.view().env(), "namespace": definition.namespace, "task_execution_id": task.id,
+            "root_execution_id": parent.root_execution_id or parent.id, "depth": depth,
+        },
+        context={},
+        runtime_context={},
+        task_execution_id=task.id,
+        root_execution_id=parent.root_execution_id or parent.id,
+        project_id=parent.project_id,
+    )
+    child_step = type(step)(step.session, child, step.messages)
+    child.input = dataflow.prepare_input(child_step.spec, child_input)
+    child.context = dataflow.evaluate_vars(child_step.spec, child.input, child_step.view())
+    step.session.add(child)
+    child_step.start()
+    return child
