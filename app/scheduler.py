@@ -54,17 +54,19 @@ def _fire_due(owner: str) -> int:
         db.session.rollback()
         return 0
     engine = Engine(session(), CeleryDispatcher(celery))
-    for timer in due:
+    # Plain values: firing a timer deletes its row, which expires the loaded objects.
+    claimed = [(timer.id, timer.kind) for timer in due]
+    for timer_id, kind in claimed:
         try:
-            if timer.kind in ENGINE_TIMER_KINDS:
-                engine.fire_timer(timer.id)
+            if kind in ENGINE_TIMER_KINDS:
+                engine.fire_timer(timer_id)
             else:
-                log.error("no handler for timer kind %r; timer %s dropped", timer.kind, timer.id)
-            timers.finish(session(), timer.id, owner)
+                log.error("no handler for timer kind %r; timer %s dropped", kind, timer_id)
+            timers.finish(session(), timer_id, owner)
         except Exception:  # noqa: BLE001 - the claim expires and the timer fires again
-            log.exception("timer %s (%s) failed", timer.id, timer.kind)
+            log.exception("timer %s (%s) failed", timer_id, kind)
             db.session.rollback()
-    return len(due)
+    return len(claimed)
 
 
 def _beat(client: redis.Redis, owner: str) -> None:
