@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
-# Test command: set up .venv when needed, install the dev dependencies, then run pytest.
+# Test command: set up .venv (dev dependencies) and .venv-cli (the pinned `mistral` CLI) when needed,
+# then run pytest with MISTRAL_CLI pointing at that CLI.
 # Arguments are passed to pytest (e.g. `./test.sh -x tests/unit`).
 set -euo pipefail
 cd "$(dirname "$0")"
 
 VENV=.venv
 STAMP="$VENV/.installed-test"
+# python-mistralclient (the `mistral` CLI the tests drive) lives in its own virtualenv, so that its
+# pins never constrain ours (DECISIONS.md, "Tests and CI").
+CLI_VENV=.venv-cli
+CLI_STAMP="$CLI_VENV/.installed-cli"
 
-ensure_venv() {
-    if [ -x "$VENV/bin/python" ]; then
-        return
-    fi
+find_python() {
     local python
     python="$(command -v python3.11 || command -v python3 || true)"
     if [ -z "$python" ]; then
@@ -21,7 +23,17 @@ ensure_venv() {
         echo "test.sh: $python is older than Python 3.11" >&2
         exit 1
     fi
-    "$python" -m venv "$VENV"
+    echo "$python"
+}
+
+ensure_venv() {
+    local venv="$1"
+    if [ -x "$venv/bin/python" ]; then
+        return
+    fi
+    local python
+    python="$(find_python)"
+    "$python" -m venv "$venv"
 }
 
 # The stamp holds a hash of the install inputs, so pip only runs again when one of them changed.
@@ -47,6 +59,19 @@ ensure_installed() {
     echo "$wanted" >"$STAMP"
 }
 
-ensure_venv
+ensure_cli_installed() {
+    local wanted
+    wanted="$(inputs_hash requirements-cli.txt)"
+    if [ -f "$CLI_STAMP" ] && [ "$(cat "$CLI_STAMP")" = "$wanted" ]; then
+        return
+    fi
+    "$CLI_VENV/bin/python" -m pip install --disable-pip-version-check -r requirements-cli.txt
+    echo "$wanted" >"$CLI_STAMP"
+}
+
+ensure_venv "$VENV"
 ensure_installed
+ensure_venv "$CLI_VENV"
+ensure_cli_installed
+export MISTRAL_CLI="$PWD/$CLI_VENV/bin/mistral"
 exec "$VENV/bin/pytest" "$@"

@@ -10,13 +10,15 @@ from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
 from app.engine.errors import DSLError, EngineError
-from app.resources import action_executions, executions, root, tasks, workflows
+from app.resources import (
+    action_executions, actions, environments, executions, root, tasks, workbooks, workflows,
+)
 
 log = logging.getLogger(__name__)
 
 
 def register_api(app: Flask) -> None:
-    for module in (root, workflows, executions, tasks, action_executions):
+    for module in (root, workflows, workbooks, actions, environments, executions, tasks, action_executions):
         app.register_blueprint(module.blueprint)
     app.register_error_handler(EngineError, _engine_error)
     app.register_error_handler(ValidationError, _validation_error)

@@ -42,6 +42,7 @@ class WorkflowDefinition(TimestampMixin, db.Model):  # type: ignore[name-defined
     scope: Mapped[str] = mapped_column(String(16), nullable=False, default="private")
     project_id: Mapped[str] = mapped_column(String(80), nullable=False, default="<default-project>")
     checksum: Mapped[str] = mapped_column(String(64), nullable=False)
+    workbook_name: Mapped[str | None] = mapped_column(String(255))
 
 
 class WorkflowExecution(TimestampMixin, db.Model):  # type: ignore[name-defined]
@@ -160,3 +161,66 @@ class Timer(db.Model):  # type: ignore[name-defined]
     claimed_by: Mapped[str | None] = mapped_column(String(255))
     claimed_until: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utc_now, nullable=False)
+
+
+class Workbook(TimestampMixin, db.Model):  # type: ignore[name-defined]
+    __tablename__ = "workbooks"
+    __table_args__ = (UniqueConstraint("name", "namespace", name="uq_workbook_name_namespace"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(255), nullable=False)
+    namespace: Mapped[str] = mapped_column(String(255), nullable=False, default="")
+    definition: Mapped[str] = mapped_column(Text, nullable=False)
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+    tags: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
+    scope: Mapped[str] = mapped_column(String(16), nullable=False, default="private")
+    project_id: Mapped[str] = mapped_column(String(80), nullable=False, default="<default-project>")
+
+
+class ActionDefinition(TimestampMixin, db.Model):  # type: ignore[name-defined]
+    """An ad-hoc action: a base action with preset input and an output transformation."""
+
+    __tablename__ = "action_definitions"
+    __table_args__ = (UniqueConstraint("name", "namespace", name="uq_action_name_namespace"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(255), nullable=False)
+    namespace: Mapped[str] = mapped_column(String(255), nullable=False, default="")
+    definition: Mapped[str] = mapped_column(Text, nullable=False)
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+    input: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    description: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    tags: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
+    scope: Mapped[str] = mapped_column(String(16), nullable=False, default="private")
+    workbook_name: Mapped[str | None] = mapped_column(String(255))
+    project_id: Mapped[str] = mapped_column(String(80), nullable=False, default="<default-project>")
+
+
+class Environment(TimestampMixin, db.Model):  # type: ignore[name-defined]
+    __tablename__ = "environments"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(255), nullable=False, unique=True)
+    description: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    variables: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
+    scope: Mapped[str] = mapped_column(String(16), nullable=False, default="private")
+    project_id: Mapped[str] = mapped_column(String(80), nullable=False, default="<default-project>")
+
+
+class CronTrigger(TimestampMixin, db.Model):  # type: ignore[name-defined]
+    __tablename__ = "cron_triggers"
+    __table_args__ = (Index("ix_cron_next", "next_execution_time"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(255), nullable=False, unique=True)
+    pattern: Mapped[str | None] = mapped_column(String(100))
+    workflow_name: Mapped[str] = mapped_column(String(255), nullable=False)
+    workflow_id: Mapped[str | None] = mapped_column(String(36))
+    workflow_namespace: Mapped[str] = mapped_column(String(255), nullable=False, default="")
+    workflow_input: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
+    workflow_params: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
+    first_execution_time: Mapped[datetime | None] = mapped_column(DateTime)
+    next_execution_time: Mapped[datetime | None] = mapped_column(DateTime)
+    remaining_executions: Mapped[int | None] = mapped_column(Integer)
+    scope: Mapped[str] = mapped_column(String(16), nullable=False, default="private")
+    project_id: Mapped[str] = mapped_column(String(80), nullable=False, default="<default-project>")

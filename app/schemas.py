@@ -67,3 +67,10 @@ class ExecutionUpdateSchema(Schema):
     description = fields.String(load_default=None, allow_none=True)
     state_info = fields.String(load_default=None, allow_none=True)
     params = JsonDict(load_default=dict)
+
+
+class EnvironmentSchema(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=255))
+    description = fields.String(load_default=None, allow_none=True)
+    variables = JsonDict(load_default=dict)
+    scope = fields.String(load_default="private")

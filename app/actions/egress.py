@@ -176,15 +176,16 @@ def policy_from_settings(settings: Settings) -> EgressPolicy:
 
 def _open_socket(conn: HTTPConnection, policy: EgressPolicy) -> socket.socket:
     """urllib3's ``_new_conn`` with the policy between resolution and connect."""
+    port = conn.port or conn.default_port
     try:
-        addresses = policy.resolve(conn._dns_host, conn.port or 80)
+        addresses = policy.resolve(conn._dns_host, port)
     except socket.gaierror as exc:
         raise NameResolutionError(conn.host, conn, exc) from exc
-    error: Exception | None = None
+    error: Exception = NewConnectionError(conn, f"No address to connect to for {conn.host}")
     for address in addresses:
         try:
             return urllib3_connection.create_connection(
-                (address, conn.port or 80), conn.timeout,
+                (address, port), conn.timeout,
                 source_address=conn.source_address, socket_options=conn.socket_options,
             )
         except TimeoutError as exc:
@@ -194,7 +195,6 @@ def _open_socket(conn: HTTPConnection, policy: EgressPolicy) -> socket.socket:
         except OSError as exc:
             error = NewConnectionError(conn, f"Failed to establish a new connection to {address}: {exc}")
             error.__cause__ = exc
-    assert error is not None  # resolve() never returns an empty list
     raise error
 
 

@@ -88,7 +88,8 @@ class SSHAction(Action):
             return _key_from_text(self.private_key, passphrase)
         if self.private_key_filename:
             try:
-                return paramiko.PKey.from_path(_key_path(self.private_key_filename), passphrase)
+                return paramiko.PKey.from_path(_key_path(self.private_key_filename),
+                                               passphrase.encode() if passphrase else None)
             except (OSError, paramiko.SSHException, ValueError) as exc:
                 raise ActionError(f"std.ssh: cannot load private key {self.private_key_filename!r}: "
                                   f"{exc}") from exc

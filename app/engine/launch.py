@@ -6,9 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from app.actions import registry
-from app.actions.base import check_input
-from app.engine import dataflow, expressions, items, subworkflows
+from app.engine import adhoc, dataflow, expressions, items, subworkflows
+from app.engine.adhoc import ResolvedAction
 from app.engine.dispatch import RunAction
 from app.engine.errors import EngineError
 from app.engine.states import State
@@ -32,40 +31,37 @@ def start_work(step: Step, task: TaskExecution) -> None:
         step.complete_task(task, State.ERROR.value, None, state_info=str(exc))
 
 
-def _resolve(step: Step, task: TaskExecution, data: dict[str, Any]) -> tuple[str, type, Any]:
+def _resolve(step: Step, task: TaskExecution, data: dict[str, Any]) -> tuple[ResolvedAction, Any]:
     task_spec = step.spec.tasks[task.name]
-    name = dataflow.action_name(task_spec, data, step.view(task))
-    action_class = registry.find(name)
-    if action_class is None:
-        raise EngineError(f"Failed to find action [action_name={name}, namespace={step.wf_ex.workflow_namespace}]")
-    queue = expressions.evaluate_recursively(task_spec.target, data, step.view(task))
-    return name, action_class, queue
+    view = step.view(task)
+    name = dataflow.action_name(task_spec, data, view)
+    given = dataflow.task_input(task_spec, data, view)
+    defaults = (view.env().get("__actions") or {}).get(name) or {}
+    resolved = adhoc.resolve(step.session, name, {**defaults, **given}, step.wf_ex.workflow_namespace,
+                             step.wf_ex.runtime_context.get("workbook"), view)
+    queue = expressions.evaluate_recursively(task_spec.target, data, view)
+    return resolved, queue
 
 
-def _prepared_input(step: Step, task: TaskExecution, name: str, action_class: type,
-                    data: dict[str, Any]) -> tuple[dict[str, Any], bool]:
-    task_spec = step.spec.tasks[task.name]
-    action_input = dataflow.task_input(task_spec, data, step.view(task))
-    defaults = (step.view().env().get("__actions") or {}).get(name) or {}
-    action_input = {**defaults, **action_input}
-    check_input(name, action_class, action_input)
+def _is_sync(resolved: ResolvedAction) -> bool:
     try:
-        is_sync = bool(action_class(**action_input).is_sync())
+        return bool(resolved.action_class(**resolved.base_input).is_sync())
     except Exception as exc:  # noqa: BLE001 - a constructor's failure is the task's failure
-        raise EngineError(f"Failed to create action {name}: {exc}") from exc
-    return action_input, is_sync
+        raise EngineError(f"Failed to create action {resolved.name}: {exc}") from exc
 
 
 def _start_single_action(step: Step, task: TaskExecution) -> None:
-    data = step.data(task.in_context)
-    name, action_class, queue = _resolve(step, task, data)
-    action_input, is_sync = _prepared_input(step, task, name, action_class, data)
-    _add_action(step, task, name, action_input, is_sync, queue, index=None, run=True)
+    resolved, queue = _resolve(step, task, step.data(task.in_context))
+    _add_action(step, task, resolved, queue, index=None, run=True)
 
 
-def _add_action(step: Step, task: TaskExecution, name: str, action_input: dict[str, Any], is_sync: bool,
-                queue: Any, index: int | None, run: bool) -> ActionExecution:
+def _add_action(step: Step, task: TaskExecution, resolved: ResolvedAction, queue: Any, index: int | None,
+                run: bool) -> ActionExecution:
     wf = step.wf_ex
+    name = resolved.name
+    params = resolved.params()
+    if queue:
+        params["target"] = str(queue)
     action = ActionExecution(
         id=new_id(),
         task_execution_id=task.id,
@@ -75,9 +71,9 @@ def _add_action(step: Step, task: TaskExecution, name: str, action_input: dict[s
         task_name=task.name,
         name=name,
         state=State.RUNNING.value if run else State.IDLE.value,
-        input=action_input,
-        params={"target": str(queue)} if queue else {},
-        is_sync=is_sync,
+        input=resolved.given,
+        params=params,
+        is_sync=_is_sync(resolved),
         accepted=False,
         item_index=index,
         project_id=wf.project_id,
@@ -101,11 +97,10 @@ def _start_items(step: Step, task: TaskExecution) -> None:
         return
     if task_spec.workflow:
         raise EngineError("with-items over a sub-workflow is not supported yet")
-    name, action_class, queue = _resolve(step, task, {**data, **values[0]})
     capacity = step.policies(task).concurrency() or len(values)
     for index, item in enumerate(values):
-        action_input, is_sync = _prepared_input(step, task, name, action_class, {**data, **item})
-        _add_action(step, task, name, action_input, is_sync, queue, index, run=index < capacity)
+        resolved, queue = _resolve(step, task, {**data, **item})
+        _add_action(step, task, resolved, queue, index, run=index < capacity)
     step.set_runtime(task, with_items={"count": len(values), "done": 0})
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
 from app.actions.base import Result
-from app.engine import control, dataflow, launch
+from app.engine import adhoc, control, dataflow, environments, launch
 from app.engine.definitions import get_workflow
 from app.engine.dispatch import ContinueAfterAction, Dispatcher, Message
 from app.engine.errors import Conflict, EngineError, InputError, InvalidStateTransition, NotFound
@@ -62,6 +62,8 @@ class Engine:
 
         def unit() -> tuple[WorkflowExecution, list[Message]]:
             definition = get_workflow(self.session, identifier, namespace)
+            given = dict(params or {})
+            env = environments.resolve(self.session, given.get("env"), bool(given.get("evaluate_env", True)))
             wf_ex = WorkflowExecution(
                 id=execution_id or new_id(),
                 workflow_id=definition.id,
@@ -71,10 +73,9 @@ class Engine:
                 spec=definition.spec,
                 state=State.RUNNING.value,
                 tags=list(definition.tags),
-                params={**(params or {}), "namespace": definition.namespace,
-                        "env": (params or {}).get("env") or {}},
+                params={**given, "namespace": definition.namespace, "env": env},
                 context={},
-                runtime_context={},
+                runtime_context={"workbook": definition.workbook_name} if definition.workbook_name else {},
                 project_id=definition.project_id,
             )
             spec = spec_of(wf_ex)
@@ -102,7 +103,8 @@ class Engine:
             if action is None:
                 raise NotFound(f"ActionExecution not found [id={action_execution_id}]")
             wf_ex = lock_workflow(self.session, action.workflow_execution_id or "")
-            changed = self._set_action_result(action_execution_id, state, result.to_output())
+            final_state, output = self._shaped_output(action, state, result.to_output())
+            changed = self._set_action_result(action_execution_id, final_state, output)
             if not changed:
                 log.warning("result of action %s ignored: it is already completed", action_execution_id)
                 return None, []
@@ -131,8 +133,9 @@ class Engine:
             action = self.session.get(ActionExecution, action_execution_id)
             if action is None:
                 raise NotFound(f"ActionExecution not found [id={action_execution_id}]")
+            final_state, shaped = self._shaped_output(action, state, output_dict)
             changed = action.state not in COMPLETED and self._set_action_result(
-                action_execution_id, state, output_dict)
+                action_execution_id, final_state, shaped)
             if not changed:
                 self.session.refresh(action)
                 raise Conflict(f"Action execution {action_execution_id} is already completed "
@@ -190,6 +193,17 @@ class Engine:
             return None, self._continue(wf_ex, action_execution_id)
 
         self._commit_and_send(unit)
+
+    def _shaped_output(self, action: ActionExecution, state: str,
+                       output: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        """Apply an ad-hoc action's ``output`` to a successful result (sync or async alike)."""
+        outputs = (action.params or {}).get("output")
+        if state != State.SUCCESS or not outputs:
+            return state, output
+        try:
+            return state, {"result": adhoc.transform_output(outputs, output.get("result"), None)}
+        except EngineError as exc:
+            return State.ERROR.value, {"result": f"Failed to transform the output of {action.name}: {exc}"}
 
     def _set_action_result(self, action_execution_id: str, state: str, output: dict[str, Any]) -> bool:
         """Compare-and-set: only a RUNNING or PAUSED action can be completed, and only once."""

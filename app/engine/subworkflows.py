@@ -44,7 +44,7 @@ def start(step: Step, task: TaskExecution, child_input: dict[str, Any]) -> Workf
             "root_execution_id": parent.root_execution_id or parent.id, "depth": depth,
         },
         context={},
-        runtime_context={},
+        runtime_context={"workbook": definition.workbook_name} if definition.workbook_name else {},
         task_execution_id=task.id,
         root_execution_id=parent.root_execution_id or parent.id,
         project_id=parent.project_id,

@@ -50,3 +50,17 @@ def text_body() -> str:
     if not text.strip():
         raise EngineError("The request body must hold the definition (YAML text).")
     return text
+
+
+SCOPES = ("private", "public")
+
+
+def namespace_arg() -> str:
+    return request.args.get("namespace") or ""
+
+
+def scope_arg() -> str:
+    scope = request.args.get("scope") or "private"
+    if scope not in SCOPES:
+        raise EngineError(f"Scope must be one of the following: {', '.join(SCOPES)}; actual: {scope}")
+    return scope

@@ -9,7 +9,7 @@ from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from app.engine import definitions
-from app.engine.errors import DSLError, EngineError
+from app.engine.errors import Conflict, DSLError, EngineError
 from app.extensions import db, session
 from app.models import WorkflowDefinition
 from app.resources.common import text_body, time_text
@@ -59,6 +59,34 @@ def update() -> ResponseReturnValue:
                                         _scope(), update=True)
     db.session.commit()
     return jsonify({"workflows": [workflow_dict(row, interface_as_text=False) for row in rows]})
+
+
+@blueprint.put("/<identifier>")
+def update_one(identifier: str) -> ResponseReturnValue:
+    """``mistral workflow-update --id <id>`` sends ``PUT /v2/workflows/<id>?namespace=&scope=`` and
+    reads back one flat workflow, not the ``{"workflows": [...]}`` envelope."""
+    text = text_body()
+    row = definitions.get_workflow(session(), identifier, request.args.get("namespace") or "")
+    specs = definitions.validate_workflows(text)
+    if len(specs) != 1:
+        raise EngineError("More than one workflow is not supported for update with identifier. "
+                          f"[identifier: {identifier}]")
+    _rename(row, specs[0].name)
+    # The row keeps its own namespace: the client sends an empty one with an id.
+    updated, = definitions.create_workflows(session(), text, row.namespace, _scope(), update=True)
+    db.session.commit()
+    return jsonify(workflow_dict(updated, interface_as_text=False))
+
+
+def _rename(row: WorkflowDefinition, name: str) -> None:
+    """As in Mistral, an update by id may rename the workflow (unless the name is taken)."""
+    if name == row.name:
+        return
+    if definitions.find_by_name(session(), name, row.namespace, exact=True) is not None:
+        raise Conflict(f"Duplicate entry for WorkflowDefinition ['name', 'namespace', 'project_id']: "
+                       f"{name}, {row.namespace}, {row.project_id}")
+    row.name = name
+    session().flush()
 
 
 @blueprint.post("/validate")

@@ -54,9 +54,12 @@ def _claim(session: Session, action_execution_id: str) -> bool:
 
 
 def _execute(action: ActionExecution, settings: Settings) -> tuple[Result, bool]:
-    action_class = registry.find(action.name)
+    # An ad-hoc action runs its registered base with the input its layers computed.
+    base_name = (action.params or {}).get("base") or action.name
+    base_input = (action.params or {}).get("base_input", action.input)
+    action_class = registry.find(base_name)
     if action_class is None:
-        return Result(error=f"Failed to find action [action_name={action.name}]"), True
+        return Result(error=f"Failed to find action [action_name={base_name}]"), True
     context = ActionContext(ExecutionContext(
         action_execution_id=action.id,
         workflow_name=action.workflow_name,
@@ -68,7 +71,7 @@ def _execute(action: ActionExecution, settings: Settings) -> tuple[Result, bool]
     ), egress=egress.policy_from_settings(settings))
     is_sync = True
     try:
-        instance = action_class(**action.input)
+        instance = action_class(**base_input)
         is_sync = bool(instance.is_sync())
         value = instance.run(context)
     except Exception as exc:  # noqa: BLE001 - an action's failure is its result

@@ -119,6 +119,9 @@ class LiveStack:
     def put(self, path: str, **kwargs: Any) -> requests.Response:
         return requests.put(self.url(path), timeout=10, **kwargs)
 
+    def delete(self, path: str, **kwargs: Any) -> requests.Response:
+        return requests.delete(self.url(path), timeout=10, **kwargs)
+
     def create_workflow(self, yaml_text: str, namespace: str = "") -> dict[str, Any]:
         params = {"namespace": namespace} if namespace else {}
         response = self.post("/v2/workflows", data=yaml_text, params=params,

@@ -41,7 +41,8 @@ class Mailbox:
     def authenticate(self, server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
         assert isinstance(data, LoginPassword)
         self.logins.append((data.login, data.password))
-        return AuthResult(success=data.password == b"s3cret")
+        # handled=False lets the server send the 535 reply itself.
+        return AuthResult(success=data.password == b"s3cret", handled=False)
 
 
 def free_port() -> int:
@@ -57,7 +58,8 @@ def self_signed(directory: Path) -> tuple[Path, Path]:
     certificate = (
         x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=1))
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
         .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
                        critical=False)
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
@@ -86,7 +88,8 @@ def tls_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tupl
     server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     server_context.load_cert_chain(cert_path, key_path)
     # The action verifies certificates; the test CA stands in for the system store.
-    monkeypatch.setattr(email_action, "_tls_context", lambda: ssl.create_default_context(cafile=str(cert_path)))
+    monkeypatch.setattr(email_action, "_tls_context",
+                        lambda: ssl.create_default_context(cafile=str(cert_path)))
     mailbox = Mailbox()
     port = free_port()
     controller = Controller(mailbox, hostname="127.0.0.1", port=port, tls_context=server_context,
@@ -96,10 +99,12 @@ def tls_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tupl
     controller.stop()
 
 
-def test_sends_plain_message_with_defaults_and_bcc_in_envelope_only(plain_server: tuple[str, Mailbox]) -> None:
+def test_sends_plain_message_with_defaults_and_bcc_in_envelope_only(
+        plain_server: tuple[str, Mailbox]) -> None:
     server, mailbox = plain_server
     action = SendEmailAction(from_addr="wf@example.test", to_addrs=["a@example.test", "b@example.test"],
-                             smtp_server=server, cc_addrs=["c@example.test"], bcc_addrs=["hidden@example.test"],
+                             smtp_server=server, cc_addrs=["c@example.test"],
+                             bcc_addrs=["hidden@example.test"],
                              reply_to=["replies@example.test"])
 
     assert action.run(CONTEXT) is None
@@ -143,7 +148,8 @@ def test_wrong_password_is_an_action_error(tls_server: tuple[str, Mailbox]) -> N
     assert mailbox.envelopes == []
 
 
-def test_untrusted_certificate_is_refused(tls_server: tuple[str, Mailbox], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_untrusted_certificate_is_refused(tls_server: tuple[str, Mailbox],
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
     server, mailbox = tls_server
     monkeypatch.setattr(email_action, "_tls_context", ssl.create_default_context)
     with pytest.raises(ActionError, match="CERTIFICATE_VERIFY_FAILED"):

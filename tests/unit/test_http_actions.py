@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -21,6 +23,7 @@ from app.actions.http import HTTPAction, MistralHTTPAction
 from app.config import Settings
 from app.models import ActionExecution
 from app.workers.executor import _execute
+from tests.unit.test_email_action import self_signed
 
 
 @dataclass
@@ -50,7 +53,8 @@ class Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         self.server.recorded.append(Recorded(  # type: ignore[attr-defined]
-            self.command, parts.path, parts.query, dict(self.headers.items()), list(self.headers.items()), body
+            self.command, parts.path, parts.query, dict(self.headers.items()), list(self.headers.items()),
+            body,
         ))
         query = {key: values[0] for key, values in parse_qs(parts.query).items()}
         route = getattr(self, "route_" + parts.path.strip("/").split("/")[0].replace("-", "_"), None)
@@ -106,8 +110,7 @@ def server() -> Iterator[ThreadingHTTPServer]:
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     httpd.daemon_threads = True
     httpd.recorded = []  # type: ignore[attr-defined]
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
     yield httpd
     httpd.shutdown()
     httpd.server_close()
@@ -123,13 +126,13 @@ def third_party(server: ThreadingHTTPServer) -> ThirdParty:
 
 def context(policy: EgressPolicy | None = None, **ids: Any) -> ActionContext:
     execution = ExecutionContext(
-        action_execution_id=ids.get("action_execution_id", "ae-1"),
+        action_execution_id="ae-1",
         workflow_name=ids.get("workflow_name", "wb.wf"),
         workflow_execution_id=ids.get("workflow_execution_id", "wf-1"),
         task_execution_id=ids.get("task_execution_id", "t-1"),
         task_name="one_plus_two",
-        callback_base_url=ids.get("callback_base_url", "http://tramontane.test:8989"),
-        callback_full_url=ids.get("callback_full_url", "http://tramontane.test:8989/v2/action_executions/ae-1"),
+        callback_base_url="http://tramontane.test:8989",
+        callback_full_url="http://tramontane.test:8989/v2/action_executions/ae-1",
     )
     return ActionContext(execution, egress=policy)
 
@@ -208,8 +211,6 @@ def test_executor_passes_callback_urls_and_policy(third_party: ThirdParty) -> No
     assert is_sync and "more than the limit of 100 bytes" in result.error
 
 
-# ------------------------------------------------------------------------------------ std.http
-
 
 def test_http_result_describes_the_response(third_party: ThirdParty) -> None:
     result = HTTPAction(url=f"{third_party.url}/echo", params={"q": "x"}, auth="user:secret").run(context())
@@ -278,6 +279,27 @@ def test_action_signatures_match_mistral() -> None:
     assert registry.find("std.http") is HTTPAction
 
 
+def test_https_goes_through_the_guarded_connection(tmp_path: Path) -> None:
+    cert_path, key_path = self_signed(tmp_path)
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls.load_cert_chain(cert_path, key_path)
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.recorded = []  # type: ignore[attr-defined]
+    httpd.socket = tls.wrap_socket(httpd.socket, server_side=True)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    url = f"https://127.0.0.1:{httpd.server_address[1]}/echo"
+    try:
+        assert HTTPAction(url=url, verify=str(cert_path)).run(context())["status"] == 200
+        with pytest.raises(ActionError, match="CERTIFICATE_VERIFY_FAILED"):
+            HTTPAction(url=url).run(context())
+        with pytest.raises(EgressDenied, match="127.0.0.0/8"):
+            no_loopback = EgressPolicy.create(denied_cidrs=["127.0.0.0/8"])
+            HTTPAction(url=url, verify=str(cert_path)).run(context(no_loopback))
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
 # ------------------------------------------------------------------------------ outbound policy
 
 
@@ -328,16 +350,16 @@ def test_allow_list_admits_only_listed_hosts_and_wins_over_deny(third_party: Thi
     with pytest.raises(EgressDenied, match="'127.0.0.1' is not in the allowed hosts"):
         HTTPAction(url=f"http://localhost:{port}/redirect?to={third_party.url}/echo").run(context(policy))
     assert len(third_party.requests) == 2
-
-
-def test_allow_list_wildcard() -> None:
-    policy = EgressPolicy.create(allowed_hosts=["*.example.org", "API.example.com."])
-    assert policy.is_listed("a.b.example.org") and policy.is_listed("api.example.com")
-    assert not policy.is_listed("example.org.evil.test") and not policy.is_listed("xexample.org")
+    wildcard = EgressPolicy.create(allowed_hosts=["*.example.org", "API.example.com."])
+    assert wildcard.is_listed("a.b.example.org") and wildcard.is_listed("api.example.com")
+    assert not wildcard.is_listed("example.org.evil.test") and not wildcard.is_listed("xexample.org")
 
 
 def test_proxied_request_checks_the_target(third_party: ThirdParty) -> None:
     proxies = {"http": third_party.url}
+    # The test server plays the proxy: it receives the absolute URL of the origin.
+    via_proxy = HTTPAction(url="http://localhost:9/echo", proxies=proxies).run(context())
+    assert via_proxy["status"] == 200 and third_party.requests.pop().headers["Host"] == "localhost:9"
     with pytest.raises(EgressDenied, match="169.254.169.254"):
         HTTPAction(url="http://169.254.169.254/", proxies=proxies).run(context())
     with pytest.raises(EgressDenied, match="proxy scheme 'socks5'"):
@@ -353,10 +375,11 @@ def test_response_cap_on_content_length_and_streamed_body(third_party: ThirdPart
         HTTPAction(url=f"{third_party.url}/big?n=4001").run(context(policy))
     with pytest.raises(ResponseTooLarge, match="larger than the limit of 4000 bytes"):
         HTTPAction(url=f"{third_party.url}/stream?n=50000").run(context(policy))
-    assert HTTPAction(url=f"{third_party.url}/big?n=9000", method="HEAD").run(context(policy))["status"] == 200
+    head = HTTPAction(url=f"{third_party.url}/big?n=9000", method="HEAD").run(context(policy))
+    assert head["status"] == 200
 
 
-def test_policy_from_settings_is_built_once_and_adds_to_defaults() -> None:
+def test_policy_from_settings_is_built_once_adds_to_defaults_and_allows_loopback() -> None:
     settings = Settings.from_env({
         "HTTP_ALLOWED_HOSTS": "", "HTTP_DENIED_CIDRS": " 127.0.0.0/8, 10.0.0.0/8 ",
         "HTTP_CONNECT_TIMEOUT": "3", "HTTP_READ_TIMEOUT": "7", "HTTP_MAX_RESPONSE_BYTES": "1024",
@@ -369,11 +392,7 @@ def test_policy_from_settings_is_built_once_and_adds_to_defaults() -> None:
     assert {"127.0.0.0/8", "10.0.0.0/8", "169.254.0.0/16", "fe80::/10"} <= networks
     allowed = Settings.from_env({"HTTP_ALLOWED_HOSTS": "a.example, b.example"})
     assert egress.policy_from_settings(allowed).allowed_hosts == ("a.example", "b.example")
-
-
-def test_default_policy_allows_loopback() -> None:
     defaults = egress.policy_from_settings(Settings())
-    assert defaults == EgressPolicy()
-    assert defaults.resolve("127.0.0.1", 80) == ["127.0.0.1"]
+    assert defaults == EgressPolicy() and defaults.resolve("127.0.0.1", 80) == ["127.0.0.1"]
     with pytest.raises(ValueError, match="Invalid CIDR"):
         EgressPolicy.create(denied_cidrs=["not-a-network"])

@@ -77,7 +77,7 @@ def parse_workflow(name: str, raw: Any, path: str, problems: Problems) -> Workfl
         return None
     if " " in name:
         problems.add(path, "a workflow name must not contain spaces")
-    _check_keys(raw, WORKFLOW_KEYS, path, problems)
+    check_keys(raw, WORKFLOW_KEYS, path, problems)
     wf_type = raw.get("type", "direct")
     if wf_type not in ("direct", "reverse"):
         problems.add(f"{path}.type", f"must be 'direct' or 'reverse', not {wf_type!r}")
@@ -85,7 +85,7 @@ def parse_workflow(name: str, raw: Any, path: str, problems: Problems) -> Workfl
     if not isinstance(defaults, dict):
         problems.add(f"{path}.task-defaults", "must be a mapping")
         defaults = {}
-    _check_keys(defaults, TASK_DEFAULT_KEYS, f"{path}.task-defaults", problems)
+    check_keys(defaults, TASK_DEFAULT_KEYS, f"{path}.task-defaults", problems)
     tasks_raw = raw.get("tasks")
     if not isinstance(tasks_raw, dict) or not tasks_raw:
         problems.add(f"{path}.tasks", "is required and must be a non-empty mapping")
@@ -97,8 +97,8 @@ def parse_workflow(name: str, raw: Any, path: str, problems: Problems) -> Workfl
     spec = WorkflowSpec(
         name=name,
         type=wf_type,
-        input=_parse_input_decl(raw.get("input"), f"{path}.input", problems),
-        vars=_mapping(raw.get("vars"), f"{path}.vars", problems),
+        input=parse_input_decl(raw.get("input"), f"{path}.input", problems),
+        vars=to_mapping(raw.get("vars"), f"{path}.vars", problems),
         output=raw.get("output"),
         output_on_error=raw.get("output-on-error"),
         tasks=tasks,
@@ -109,7 +109,7 @@ def parse_workflow(name: str, raw: Any, path: str, problems: Problems) -> Workfl
                                           problems),
         default_requires=_name_list(defaults.get("requires"), f"{path}.task-defaults.requires", problems),
         default_policies={k: v for k, v in defaults.items() if k in POLICY_KEYS},
-        tags=_tags(raw.get("tags"), f"{path}.tags", problems),
+        tags=string_list(raw.get("tags"), f"{path}.tags", problems),
         description=str(raw.get("description") or ""),
         raw=raw,
     )
@@ -118,13 +118,13 @@ def parse_workflow(name: str, raw: Any, path: str, problems: Problems) -> Workfl
     return spec
 
 
-def _check_keys(raw: dict[str, Any], allowed: set[str], path: str, problems: Problems) -> None:
+def check_keys(raw: dict[str, Any], allowed: set[str], path: str, problems: Problems) -> None:
     for key in raw:
         if key not in allowed:
             problems.add(f"{path}.{key}", "unknown key")
 
 
-def _mapping(value: Any, path: str, problems: Problems) -> dict[str, Any]:
+def to_mapping(value: Any, path: str, problems: Problems) -> dict[str, Any]:
     if value is None:
         return {}
     if not isinstance(value, dict):
@@ -133,7 +133,7 @@ def _mapping(value: Any, path: str, problems: Problems) -> dict[str, Any]:
     return value
 
 
-def _tags(value: Any, path: str, problems: Problems) -> tuple[str, ...]:
+def string_list(value: Any, path: str, problems: Problems) -> tuple[str, ...]:
     if value is None:
         return ()
     if not isinstance(value, list) or not all(isinstance(tag, str) for tag in value):
@@ -153,7 +153,7 @@ def _name_list(value: Any, path: str, problems: Problems) -> tuple[str, ...]:
     return ()
 
 
-def _parse_input_decl(value: Any, path: str, problems: Problems) -> tuple[tuple[str, Any], ...]:
+def parse_input_decl(value: Any, path: str, problems: Problems) -> tuple[tuple[str, Any], ...]:
     if value is None:
         return ()
     if not isinstance(value, list):
@@ -178,7 +178,7 @@ def _parse_task(name: str, raw: Any, path: str, problems: Problems) -> TaskSpec:
     if not isinstance(raw, dict):
         problems.add(path, "a task must be a mapping")
         return TaskSpec(name=name)
-    _check_keys(raw, TASK_KEYS, path, problems)
+    check_keys(raw, TASK_KEYS, path, problems)
     if "action" in raw and "workflow" in raw:
         problems.add(path, "'action' and 'workflow' cannot be used together")
     command = raw.get("workflow") or raw.get("action")
@@ -202,9 +202,9 @@ def _parse_task(name: str, raw: Any, path: str, problems: Problems) -> TaskSpec:
         workflow=target_name if "workflow" in raw else None,
         inline_input=inline,
         input=task_input,
-        publish=_mapping(raw.get("publish"), f"{path}.publish", problems),
-        publish_on_error=_mapping(raw.get("publish-on-error"), f"{path}.publish-on-error", problems),
-        publish_on_skip=_mapping(raw.get("publish-on-skip"), f"{path}.publish-on-skip", problems),
+        publish=to_mapping(raw.get("publish"), f"{path}.publish", problems),
+        publish_on_error=to_mapping(raw.get("publish-on-error"), f"{path}.publish-on-error", problems),
+        publish_on_skip=to_mapping(raw.get("publish-on-skip"), f"{path}.publish-on-skip", problems),
         with_items=_parse_with_items(raw.get("with-items"), f"{path}.with-items", problems),
         join=_parse_join(raw.get("join"), f"{path}.join", problems),
         on_success=_parse_clause(raw.get("on-success"), f"{path}.on-success", problems),
@@ -215,7 +215,7 @@ def _parse_task(name: str, raw: Any, path: str, problems: Problems) -> TaskSpec:
         policies={key: raw[key] for key in POLICY_KEYS if key in raw},
         keep_result=raw.get("keep-result", True),
         target=raw.get("target"),
-        tags=_tags(raw.get("tags"), f"{path}.tags", problems),
+        tags=string_list(raw.get("tags"), f"{path}.tags", problems),
         description=str(raw.get("description") or ""),
         raw=raw,
     )
@@ -260,8 +260,8 @@ def _parse_clause(value: Any, path: str, problems: Problems) -> OnClause:
         extra = set(value) - {"publish", "next"}
         for key in extra:
             problems.add(f"{path}.{key}", "unknown key (expected 'publish' and 'next')")
-        publish = _mapping(value.get("publish"), f"{path}.publish", problems)
-        _check_keys(publish, {"branch", "global", "atomic"}, f"{path}.publish", problems)
+        publish = to_mapping(value.get("publish"), f"{path}.publish", problems)
+        check_keys(publish, {"branch", "global", "atomic"}, f"{path}.publish", problems)
         nxt = _parse_clause(value.get("next"), f"{path}.next", problems)
         return OnClause(nxt.transitions, publish.get("branch"), publish.get("global"))
     items = value if isinstance(value, list) else [value]

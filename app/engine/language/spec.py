@@ -148,3 +148,26 @@ class WorkflowSpec:
 
     def start_tasks(self) -> list[str]:
         return [name for name in self.tasks if name not in self._inbound_map]
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    """An ad-hoc action: ``base`` run with ``base-input``; ``output`` reshapes the base's result."""
+
+    name: str
+    base: str
+    base_input: dict[str, Any] = field(default_factory=dict)
+    input: tuple[tuple[str, Any], ...] = ()
+    output: Any = None
+    description: str = ""
+    tags: tuple[str, ...] = ()
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class WorkbookSpec:
+    name: str
+    workflows: tuple[WorkflowSpec, ...] = ()
+    actions: tuple[ActionSpec, ...] = ()
+    description: str = ""
+    tags: tuple[str, ...] = ()

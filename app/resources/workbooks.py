@@ -1,0 +1,70 @@
+"""``/v2/workbooks``: a workbook groups workflows and ad-hoc actions under one name."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, jsonify, request
+from flask.typing import ResponseReturnValue
+
+from app.engine import catalog
+from app.engine.errors import DSLError
+from app.extensions import session
+from app.models import Workbook
+from app.resources.common import namespace_arg, scope_arg, text_body, time_text
+from app.resources.listing import list_rows, select_fields
+
+blueprint = Blueprint("workbooks", __name__, url_prefix="/v2/workbooks")
+
+
+def workbook_dict(row: Workbook) -> dict[str, Any]:
+    return {
+        "id": row.id, "name": row.name, "namespace": row.namespace, "definition": row.definition,
+        "tags": row.tags, "scope": row.scope, "project_id": row.project_id,
+        "created_at": time_text(row.created_at), "updated_at": time_text(row.updated_at),
+    }
+
+
+@blueprint.post("")
+def create() -> ResponseReturnValue:
+    row = catalog.save_workbook(session(), text_body(), namespace_arg(), scope_arg())
+    session().commit()
+    return jsonify(workbook_dict(row)), 201
+
+
+@blueprint.put("")
+def update() -> ResponseReturnValue:
+    row = catalog.save_workbook(session(), text_body(), namespace_arg(), scope_arg(), update=True)
+    session().commit()
+    return jsonify(workbook_dict(row))
+
+
+@blueprint.post("/validate")
+def validate() -> ResponseReturnValue:
+    try:
+        catalog.validate_workbook(text_body())
+    except DSLError as exc:
+        return jsonify({"valid": False, "error": str(exc), "errors": exc.problems})
+    return jsonify({"valid": True})
+
+
+@blueprint.get("")
+def list_workbooks() -> ResponseReturnValue:
+    filters = [Workbook.namespace == request.args["namespace"]] if "namespace" in request.args else []
+    rows, fields, next_link = list_rows(session(), Workbook, "workbooks", filters)
+    body: dict[str, Any] = {"workbooks": [select_fields(workbook_dict(row), fields) for row in rows]}
+    if next_link:
+        body["next"] = next_link
+    return jsonify(body)
+
+
+@blueprint.get("/<name>")
+def get(name: str) -> ResponseReturnValue:
+    return jsonify(workbook_dict(catalog.get_workbook(session(), name, namespace_arg())))
+
+
+@blueprint.delete("/<name>")
+def delete(name: str) -> ResponseReturnValue:
+    catalog.delete_workbook(session(), name, namespace_arg())
+    session().commit()
+    return "", 204

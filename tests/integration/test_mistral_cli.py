@@ -1,0 +1,425 @@
+"""The real ``mistral`` CLI of python-mistralclient works unchanged against the live service.
+
+Every test runs the CLI as an integrator would (``mistral --os-mistral-url <url>/v2 ...``, no
+Keystone) and checks what it prints: cliff's ``-f json`` for list and show commands, the raw text for
+the ``*-get-input/-output/-result/-published/-definition`` commands.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.cli import MistralCli
+from tests.support.stack import LiveStack
+
+TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$")
+DURATION = re.compile(r"^\d+:\d\d:\d\d$")
+
+HELLO = """\
+version: '2.0'
+cli_hello:
+  description: Says hello.
+  input:
+    - name
+    - greeting: Hello
+  tasks:
+    greet:
+      action: std.echo output="<% $.greeting %>, <% $.name %>"
+      publish:
+        message: <% task().result %>
+  output:
+    message: <% $.message %>
+"""
+
+HELLO_UPDATED = HELLO.replace("cli_hello:\n", "cli_hello:\n  tags: [cli, updated]\n").replace(
+    "greeting: Hello", "greeting: Bonjour")
+
+GREET = """\
+version: '2.0'
+cli_greet:
+  input:
+    - name
+  tasks:
+    greet:
+      action: std.echo output="Hello, <% $.name %> from <% env().place %>"
+      publish:
+        greeting: <% task().result %>
+  output:
+    greeting: <% $.greeting %>
+"""
+
+WAITING = """\
+version: '2.0'
+cli_waiting:
+  tasks:
+    wait_for_human:
+      action: std.async_noop
+      publish:
+        answer: <% task().result %>
+  output:
+    answer: <% $.answer %>
+"""
+
+INVALID = """\
+version: '2.0'
+cli_broken:
+  tasks:
+    first:
+      action: std.echo output=1
+      on-success: [nowhere]
+"""
+
+
+@pytest.fixture(scope="module")
+def cli(stack: LiveStack, tmp_path_factory: pytest.TempPathFactory) -> MistralCli:
+    return MistralCli(stack.base_url, tmp_path_factory.mktemp("mistral-cli"))
+
+
+def _write(cli: MistralCli, name: str, text: str) -> str:
+    path = Path(cli.workdir) / name
+    path.write_text(text)
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def greet_workflow(cli: MistralCli) -> str:
+    cli.ok("workflow-create", _write(cli, "greet.yaml", GREET))
+    return "cli_greet"
+
+
+@pytest.fixture(scope="module")
+def waiting_workflow(cli: MistralCli) -> str:
+    cli.ok("workflow-create", _write(cli, "waiting.yaml", WAITING))
+    return "cli_waiting"
+
+
+def _wait_for(cli: MistralCli, execution_id: str, states: tuple[str, ...] = ("SUCCESS", "ERROR", "CANCELLED"),
+              timeout: float = 60) -> dict[str, Any]:
+    """Poll ``execution-get`` (the CLI, not the HTTP API) until the execution reaches ``states``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        shown: dict[str, Any] = cli.json("execution-get", execution_id)
+        if shown["State"] in states:
+            return shown
+        if time.monotonic() > deadline:
+            raise AssertionError(f"execution {execution_id} is {shown['State']} after {timeout}s")
+        time.sleep(0.1)
+
+
+def _running_action(cli: MistralCli, execution_id: str) -> dict[str, Any]:
+    """The RUNNING action execution of the execution's only task, through task-list and
+    action-execution-list."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        tasks = cli.json("task-list", execution_id)
+        if tasks:
+            actions = cli.json("action-execution-list", tasks[0]["ID"])
+            if actions and actions[0]["State"] == "RUNNING":
+                return actions[0]  # type: ignore[no-any-return]
+        time.sleep(0.1)
+    raise AssertionError("no RUNNING action execution appeared")
+
+
+def _printed_json(result_stdout: str) -> Any:
+    return json.loads(result_stdout)
+
+
+# -- workflows ------------------------------------------------------------------------------------
+
+
+def test_workflow_create_list_get_and_definition(cli: MistralCli) -> None:
+    path = _write(cli, "hello.yaml", HELLO)
+    created = cli.json("workflow-create", path)
+    assert len(created) == 1
+    row = created[0]
+    assert row["Name"] == "cli_hello"
+    assert row["Namespace"] == ""
+    assert row["Input"] == 'name, greeting="Hello"'
+    assert row["Scope"] == "private"
+    assert row["Tags"] == "<none>"
+    assert TIMESTAMP.match(row["Created at"])
+
+    listed = cli.json("workflow-list")
+    mine = [item for item in listed if item["Name"] == "cli_hello"]
+    assert len(mine) == 1 and mine[0]["ID"] == row["ID"]
+    assert set(mine[0]) == {"ID", "Name", "Namespace", "Project ID", "Tags", "Input", "Scope",
+                            "Created at", "Updated at"}
+
+    by_name = cli.json("workflow-get", "cli_hello")
+    by_id = cli.json("workflow-get", row["ID"])
+    assert by_name == by_id
+    assert by_name["ID"] == row["ID"] and by_name["Input"] == 'name, greeting="Hello"'
+
+    definition = cli.ok("workflow-get-definition", "cli_hello")
+    assert definition.stdout == HELLO
+
+    table = cli.ok("workflow-get", "cli_hello")
+    assert "cli_hello" in table.stdout and "| Input" in table.stdout
+
+
+def test_workflow_validate_valid_and_invalid(cli: MistralCli) -> None:
+    valid = cli.json("workflow-validate", _write(cli, "valid.yaml", HELLO))
+    assert valid == {"Valid": True, "Error": None}
+
+    invalid = cli.json("workflow-validate", _write(cli, "invalid.yaml", INVALID))
+    assert invalid["Valid"] is False
+    assert "nowhere" in invalid["Error"]
+
+    not_yaml = cli.json("workflow-validate", _write(cli, "not-yaml.yaml", "version: '2.0'\n: [\n"))
+    assert not_yaml["Valid"] is False and not_yaml["Error"]
+
+
+def test_workflow_create_duplicate_is_reported(cli: MistralCli) -> None:
+    path = _write(cli, "dup.yaml", HELLO.replace("cli_hello", "cli_dup"))
+    cli.ok("workflow-create", path)
+    again = cli.run("workflow-create", path)
+    assert again.exit_code != 0
+    assert "Duplicate" in again.stderr
+
+
+def test_workflow_update_by_name_and_by_id(cli: MistralCli) -> None:
+    text = HELLO.replace("cli_hello", "cli_upd")
+    created = cli.json("workflow-create", _write(cli, "upd.yaml", text))[0]
+    assert created["Updated at"] is None
+
+    updated = cli.json("workflow-update", _write(cli, "upd2.yaml", HELLO_UPDATED.replace("cli_hello", "cli_upd")))
+    assert len(updated) == 1
+    assert updated[0]["ID"] == created["ID"]
+    assert updated[0]["Tags"] == "cli, updated"
+    assert updated[0]["Input"] == 'name, greeting="Bonjour"'
+    assert TIMESTAMP.match(updated[0]["Updated at"])
+    assert "Bonjour" in cli.ok("workflow-get-definition", "cli_upd").stdout
+
+    by_id = cli.json("workflow-update", "--id", created["ID"], _write(cli, "upd3.yaml", text))
+    assert [row["ID"] for row in by_id] == [created["ID"]]
+    assert by_id[0]["Input"] == 'name, greeting="Hello"'
+    assert cli.ok("workflow-get-definition", created["ID"]).stdout == text
+
+    renamed = cli.json("workflow-update", "--id", created["ID"],
+                       _write(cli, "upd5.yaml", text.replace("cli_upd", "cli_upd_renamed")))
+    assert [(row["ID"], row["Name"]) for row in renamed] == [(created["ID"], "cli_upd_renamed")]
+
+    missing = cli.run("workflow-update", _write(cli, "upd4.yaml", HELLO.replace("cli_hello", "cli_nope")))
+    assert missing.exit_code != 0 and "not found" in missing.stderr
+
+
+def test_workflow_namespace_and_delete(cli: MistralCli) -> None:
+    text = HELLO.replace("cli_hello", "cli_spaced")
+    created = cli.json("workflow-create", "--namespace", "cli-ns", _write(cli, "ns.yaml", text))[0]
+    assert created["Namespace"] == "cli-ns"
+    shown = cli.json("workflow-get", "cli_spaced", "--namespace", "cli-ns")
+    assert shown["ID"] == created["ID"] and shown["Namespace"] == "cli-ns"
+    absent = cli.run("workflow-get", "cli_spaced")
+    assert absent.exit_code != 0 and "not found" in absent.stderr
+    listed = cli.json("workflow-list", "--filter", "namespace=cli-ns")
+    assert [row["Name"] for row in listed] == ["cli_spaced"]
+
+    deleted = cli.ok("workflow-delete", "cli_spaced", "--namespace", "cli-ns")
+    assert "Request to delete workflow cli_spaced has been accepted." in deleted.stdout
+    gone = cli.run("workflow-get", "cli_spaced", "--namespace", "cli-ns")
+    assert gone.exit_code != 0 and "not found" in gone.stderr
+
+    cli.ok("workflow-create", _write(cli, "del.yaml", HELLO.replace("cli_hello", "cli_del")))
+    row_id = cli.json("workflow-get", "cli_del")["ID"]
+    assert "has been accepted" in cli.ok("workflow-delete", row_id).stdout
+    assert all(row["Name"] != "cli_del" for row in cli.json("workflow-list"))
+    again = cli.run("workflow-delete", "cli_del")
+    assert again.exit_code != 0 and "not found" in again.stdout + again.stderr
+
+
+# -- executions, tasks, action executions ---------------------------------------------------------
+
+
+def test_execution_create_with_input_and_params_then_read_everything(cli: MistralCli,
+                                                                      greet_workflow: str) -> None:
+    created = cli.json("execution-create", greet_workflow, '{"name": "World"}', '{"env": {"place": "Lyon"}}',
+                       "-d", "from the CLI")
+    assert created["Workflow name"] == "cli_greet"
+    assert created["Description"] == "from the CLI"
+    assert created["State"] in ("RUNNING", "SUCCESS")
+    assert created["Task Execution ID"] == "<none>" and created["Root Execution ID"] == "<none>"
+    assert TIMESTAMP.match(created["Created at"])
+    execution_id = created["ID"]
+
+    done = _wait_for(cli, execution_id)
+    assert done["State"] == "SUCCESS", done
+    assert done["Workflow ID"] == cli.json("workflow-get", "cli_greet")["ID"]
+    assert done["Workflow namespace"] == ""
+    assert DURATION.match(done["Duration"])
+
+    assert _printed_json(cli.ok("execution-get-input", execution_id).stdout) == {"name": "World"}
+    assert _printed_json(cli.ok("execution-get-output", execution_id).stdout) == {
+        "greeting": "Hello, World from Lyon"}
+
+    listed = cli.json("execution-list")
+    mine = [row for row in listed if row["ID"] == execution_id]
+    assert len(mine) == 1 and mine[0]["State"] == "SUCCESS"
+    assert mine[0]["Workflow name"] == "cli_greet"
+    oldest_first = cli.json("execution-list", "--oldest")
+    assert [row["ID"] for row in oldest_first] == [row["ID"] for row in listed]
+    filtered = cli.json("execution-list", "--filter", "workflow_name=cli_greet", "--filter", "state=SUCCESS")
+    assert execution_id in [row["ID"] for row in filtered]
+    assert {row["Workflow name"] for row in filtered} == {"cli_greet"}
+
+    tasks = cli.json("task-list", execution_id)
+    assert [(task["Name"], task["State"]) for task in tasks] == [("greet", "SUCCESS")]
+    task = tasks[0]
+    assert task["Workflow Execution ID"] == execution_id
+    assert TIMESTAMP.match(task["Started at"]) and TIMESTAMP.match(task["Finished at"])
+    assert DURATION.match(task["Duration"])
+    assert task["ID"] in [row["ID"] for row in cli.json("task-list")]
+
+    shown = cli.json("task-get", task["ID"])
+    assert shown["Name"] == "greet" and shown["Workflow name"] == "cli_greet" and shown["State"] == "SUCCESS"
+    assert _printed_json(cli.ok("task-get-result", task["ID"]).stdout) == "Hello, World from Lyon"
+    assert _printed_json(cli.ok("task-get-published", task["ID"]).stdout) == {
+        "greeting": "Hello, World from Lyon"}
+
+    actions = cli.json("action-execution-list", task["ID"])
+    assert len(actions) == 1
+    action = actions[0]
+    assert action["Name"] == "std.echo" and action["State"] == "SUCCESS" and action["Accepted"] is True
+    assert action["Task name"] == "greet" and action["Task ID"] == task["ID"]
+    assert action["Workflow name"] == "cli_greet"
+    assert action["ID"] in [row["ID"] for row in cli.json("action-execution-list")]
+
+    detail = cli.json("action-execution-get", action["ID"])
+    assert detail["State"] == "SUCCESS" and detail["State info"] is None
+    assert _printed_json(cli.ok("action-execution-get-input", action["ID"]).stdout) == {
+        "output": "Hello, World from Lyon"}
+    assert _printed_json(cli.ok("action-execution-get-output", action["ID"]).stdout) == {
+        "result": "Hello, World from Lyon"}
+
+    deleted = cli.ok("execution-delete", execution_id)
+    assert f"Request to delete execution {execution_id} has been accepted." in deleted.stdout
+    gone = cli.run("execution-get", execution_id)
+    assert gone.exit_code != 0 and "not found" in gone.stderr
+
+
+def test_execution_create_with_defaults_and_unknown_workflow(cli: MistralCli) -> None:
+    cli.ok("workflow-create", _write(cli, "hello2.yaml", HELLO.replace("cli_hello", "cli_hello2")))
+    created = cli.json("execution-create", "cli_hello2", '{"name": "Ada"}')
+    done = _wait_for(cli, created["ID"])
+    assert done["State"] == "SUCCESS"
+    assert _printed_json(cli.ok("execution-get-output", created["ID"]).stdout) == {"message": "Hello, Ada"}
+
+    by_id = cli.json("execution-create", cli.json("workflow-get", "cli_hello2")["ID"], '{"name": "Bob"}')
+    assert by_id["Workflow name"] == "cli_hello2"
+    _wait_for(cli, by_id["ID"])
+
+    unknown = cli.run("execution-create", "cli_no_such_workflow", "{}")
+    assert unknown.exit_code != 0 and "not found" in unknown.stderr
+
+
+def test_execution_update_pause_resume_cancel(cli: MistralCli, waiting_workflow: str) -> None:
+    created = cli.json("execution-create", waiting_workflow)
+    execution_id = created["ID"]
+    _running_action(cli, execution_id)
+
+    paused = cli.json("execution-update", execution_id, "-s", "PAUSED")
+    assert paused["ID"] == execution_id and paused["State"] == "PAUSED"
+    assert cli.json("execution-get", execution_id)["State"] == "PAUSED"
+
+    resumed = cli.json("execution-update", execution_id, "-s", "RUNNING")
+    assert resumed["State"] == "RUNNING"
+
+    described = cli.json("execution-update", execution_id, "-d", "waiting for Bob")
+    assert described["Description"] == "waiting for Bob" and described["State"] == "RUNNING"
+
+    refused = cli.run("execution-delete", execution_id)
+    assert refused.exit_code != 0 and "Only completed executions can be deleted" in refused.stdout
+
+    cancelled = cli.json("execution-update", execution_id, "-s", "CANCELLED")
+    assert cancelled["State"] == "CANCELLED"
+    assert [task["State"] for task in cli.json("task-list", execution_id)] == ["CANCELLED"]
+
+    invalid = cli.run("execution-update", execution_id, "-s", "PAUSED")
+    assert invalid.exit_code != 0 and "CANCELLED" in invalid.stderr
+
+    assert "has been accepted" in cli.ok("execution-delete", execution_id).stdout
+
+
+def test_execution_delete_force(cli: MistralCli, waiting_workflow: str) -> None:
+    execution_id = cli.json("execution-create", waiting_workflow)["ID"]
+    _running_action(cli, execution_id)
+    assert "has been accepted" in cli.ok("execution-delete", "--force", execution_id).stdout
+    assert execution_id not in [row["ID"] for row in cli.json("execution-list")]
+
+
+def test_action_execution_update_success_output_3_as_the_seed_writes_it(cli: MistralCli,
+                                                                        waiting_workflow: str) -> None:
+    execution_id = cli.json("execution-create", waiting_workflow)["ID"]
+    action = _running_action(cli, execution_id)
+    assert action["Name"] == "std.async_noop" and action["Accepted"] is False
+    assert _wait_for(cli, execution_id, ("RUNNING",))["State"] == "RUNNING"
+
+    updated = cli.ok("action-execution-update", action["ID"], "--state", "SUCCESS", "--output", "3")
+    assert "SUCCESS" in updated.stdout and action["ID"] in updated.stdout
+
+    done = _wait_for(cli, execution_id)
+    assert done["State"] == "SUCCESS"
+    assert _printed_json(cli.ok("execution-get-output", execution_id).stdout) == {"answer": 3}
+    assert _printed_json(cli.ok("action-execution-get-output", action["ID"]).stdout) == {"result": 3}
+    task_id = cli.json("task-list", execution_id)[0]["ID"]
+    assert _printed_json(cli.ok("task-get-result", task_id).stdout) == 3
+    assert _printed_json(cli.ok("task-get-published", task_id).stdout) == {"answer": 3}
+    accepted = cli.json("action-execution-get", action["ID"])
+    assert accepted["State"] == "SUCCESS" and accepted["Accepted"] is True
+
+    late = cli.run("action-execution-update", action["ID"], "--state", "SUCCESS", "--output", "4")
+    assert late.exit_code != 0 and "already completed" in late.stderr
+
+
+def test_action_execution_update_with_an_object_output(cli: MistralCli, waiting_workflow: str) -> None:
+    execution_id = cli.json("execution-create", waiting_workflow)["ID"]
+    action = _running_action(cli, execution_id)
+    updated = cli.json("action-execution-update", action["ID"], "--state", "SUCCESS", "--output", '{"a": 1}')
+    assert updated["ID"] == action["ID"] and updated["State"] == "SUCCESS"
+    assert _wait_for(cli, execution_id)["State"] == "SUCCESS"
+    assert _printed_json(cli.ok("execution-get-output", execution_id).stdout) == {"answer": {"a": 1}}
+
+
+def test_action_execution_update_error_fails_the_workflow(cli: MistralCli, waiting_workflow: str) -> None:
+    execution_id = cli.json("execution-create", waiting_workflow)["ID"]
+    action = _running_action(cli, execution_id)
+    updated = cli.json("action-execution-update", action["ID"], "--state", "ERROR")
+    assert updated["State"] == "ERROR"
+    done = _wait_for(cli, execution_id)
+    assert done["State"] == "ERROR"
+    task = cli.json("task-get", cli.json("task-list", execution_id)[0]["ID"])
+    assert task["State"] == "ERROR" and task["State info"] == "Unknown error"
+
+    execution_id = cli.json("execution-create", waiting_workflow)["ID"]
+    action = _running_action(cli, execution_id)
+    cli.ok("action-execution-update", action["ID"], "--state", "ERROR", "--output", '"rejected by Bob"')
+    assert _wait_for(cli, execution_id)["State"] == "ERROR"
+    task = cli.json("task-get", cli.json("task-list", execution_id)[0]["ID"])
+    assert task["State info"] == "rejected by Bob"
+
+
+def test_action_execution_pause_and_resume(cli: MistralCli, waiting_workflow: str) -> None:
+    execution_id = cli.json("execution-create", waiting_workflow)["ID"]
+    action = _running_action(cli, execution_id)
+    paused = cli.json("action-execution-update", action["ID"], "--state", "PAUSED")
+    assert paused["State"] == "PAUSED"
+    assert cli.json("execution-get", execution_id)["State"] == "PAUSED"
+    resumed = cli.json("action-execution-update", action["ID"], "--state", "RUNNING")
+    assert resumed["State"] == "RUNNING"
+    assert cli.json("execution-get", execution_id)["State"] == "RUNNING"
+    cli.ok("action-execution-update", action["ID"], "--state", "SUCCESS", "--output", '"done"')
+    assert _wait_for(cli, execution_id)["State"] == "SUCCESS"
+    assert _printed_json(cli.ok("execution-get-output", execution_id).stdout) == {"answer": "done"}
+
+
+def test_unknown_ids_are_reported_by_the_cli(cli: MistralCli) -> None:
+    missing = "00000000-0000-0000-0000-000000000000"
+    for command in ("execution-get", "task-get", "action-execution-get"):
+        result = cli.run(command, missing)
+        assert result.exit_code != 0, result.describe()
+        assert "not found" in result.stderr, result.describe()
