@@ -11,7 +11,14 @@ from werkzeug.exceptions import HTTPException
 
 from app.engine.errors import DSLError, EngineError
 from app.resources import (
-    action_executions, actions, environments, executions, root, tasks, workbooks, workflows,
+    action_executions,
+    actions,
+    environments,
+    executions,
+    root,
+    tasks,
+    workbooks,
+    workflows,
 )
 
 log = logging.getLogger(__name__)

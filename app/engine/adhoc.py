@@ -84,5 +84,5 @@ def transform_output(outputs: list[Any], value: Any, view: ExecutionView | None)
     """Apply the ad-hoc ``output`` expressions, innermost first, with ``$`` = the result so far."""
     for output in outputs or []:
         if output is not None:
-            value = expressions.evaluate_recursively(output, value, view)  # type: ignore[arg-type]
+            value = expressions.evaluate_recursively(output, value, view)
     return value

@@ -11,7 +11,7 @@ from app.engine.errors import Conflict, EngineError, NotFound
 from app.engine.language.documents import parse_actions, parse_workbook
 from app.engine.language.spec import ActionSpec
 from app.engine.language.yaml_loader import dump_yaml
-from app.models import ActionDefinition, WorkflowDefinition, Workbook, utc_now
+from app.models import ActionDefinition, Workbook, WorkflowDefinition, utc_now
 
 
 def _check_not_builtin(name: str) -> None:

@@ -7,7 +7,13 @@ from typing import Any
 from app.engine.errors import DSLError
 from app.engine.language.inline import InlineSyntaxError, split_command
 from app.engine.language.parser import (
-    Problems, check_keys, check_version, parse_input_decl, parse_workflow, string_list, to_mapping,
+    Problems,
+    check_keys,
+    check_version,
+    parse_input_decl,
+    parse_workflow,
+    string_list,
+    to_mapping,
 )
 from app.engine.language.spec import ActionSpec, WorkbookSpec
 from app.engine.language.yaml_loader import load_yaml
