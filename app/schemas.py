@@ -74,3 +74,14 @@ class EnvironmentSchema(Schema):
     description = fields.String(load_default=None, allow_none=True)
     variables = JsonDict(load_default=dict)
     scope = fields.String(load_default="private")
+
+
+class TaskUpdateSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    state = fields.String(load_default=None, allow_none=True)
+    reset = fields.Boolean(load_default=None, allow_none=True)
+    env = JsonDict(load_default=dict)
+    name = fields.String(load_default=None, allow_none=True)
+    workflow_name = fields.String(load_default=None, allow_none=True)

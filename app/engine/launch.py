@@ -104,14 +104,19 @@ def _start_items(step: Step, task: TaskExecution) -> None:
     step.set_runtime(task, with_items={"count": len(values), "done": 0})
 
 
-def item_completed(step: Step, task: TaskExecution, action: ActionExecution) -> None:
+def item_completed(step: Step, task: TaskExecution) -> None:
     """One item ended: start the next idle one, and complete the task after the last."""
     progress = dict(task.runtime_context.get("with_items") or {})
     progress["done"] = int(progress.get("done", 0)) + 1
     step.set_runtime(task, with_items=progress)
     if step.wf_ex.state == State.RUNNING:
         _start_next_item(step, task)
-    if progress["done"] < int(progress.get("count", 0)):
+    finish_items_if_done(step, task)
+
+
+def finish_items_if_done(step: Step, task: TaskExecution) -> None:
+    progress = task.runtime_context.get("with_items") or {}
+    if int(progress.get("done", 0)) < int(progress.get("count", 0)):
         return
     rows = step.session.execute(
         select(ActionExecution.state, ActionExecution.output).where(

@@ -168,7 +168,7 @@ class Step:
         if state in (State.SUCCESS, State.ERROR) and not self._after_policies(task):
             return
         task_spec = self.spec.tasks[task.name]
-        if task.state in (State.SUCCESS, State.ERROR):
+        if task.state in (State.SUCCESS, State.ERROR, State.SKIPPED):
             self._publish(task)
         task.finished_at = utc_now()
         if task_spec.keep_result is False:

@@ -15,7 +15,7 @@ from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
 from app.actions.base import Result
-from app.engine import adhoc, control, dataflow, environments, launch
+from app.engine import adhoc, control, dataflow, environments, launch, rerun
 from app.engine.definitions import get_workflow
 from app.engine.dispatch import ContinueAfterAction, Dispatcher, Message
 from app.engine.errors import Conflict, EngineError, InputError, InvalidStateTransition, NotFound
@@ -225,7 +225,7 @@ class Engine:
             return []
         step = Step(self.session, wf_ex)
         if step.spec.tasks[task.name].with_items is not None:
-            launch.item_completed(step, task, action)
+            launch.item_completed(step, task)
         else:
             result = (action.output or {}).get("result")
             state_info = None
@@ -295,6 +295,56 @@ class Engine:
                 _change_state(step, state, state_info)
 
         return self._with_locked_workflow(execution_id, apply)
+
+    # -- tasks ---------------------------------------------------------------------------------
+
+    def update_task(self, task_id: str, state: str | None, reset: bool | None,
+                    env: dict[str, Any] | None) -> TaskExecution:
+        """``PUT /v2/tasks/<id>``: rerun a failed task (``RUNNING``) or skip it (``SKIPPED``)."""
+        if state not in (State.RUNNING, State.SKIPPED):
+            raise EngineError("Invalid task state. Only updating task to RUNNING or SKIPPED is supported.")
+
+        def unit() -> tuple[TaskExecution, list[Message]]:
+            task = self.session.get(TaskExecution, task_id)
+            if task is None:
+                raise NotFound(f"TaskExecution not found [id={task_id}]")
+            chain = self._lock_ancestry(task.workflow_execution_id)
+            self.session.refresh(task)
+            wf_ex = chain[-1][0]
+            step = Step(self.session, wf_ex)
+            if state == State.RUNNING:
+                rerun.check_rerun(step, task, reset)
+            if env:
+                wf_ex.params = {**wf_ex.params, "env": {**(wf_ex.params.get("env") or {}), **env}}
+            for workflow, parent_task in chain:
+                if workflow.state in (State.ERROR, State.CANCELLED):
+                    rerun.reopen(workflow, parent_task)
+            if state == State.RUNNING:
+                rerun.rerun(step, task, bool(reset))
+            else:
+                rerun.skip(step, task)
+            return task, step.messages
+
+        result: TaskExecution = self._commit_and_send(unit)
+        return result
+
+    def _lock_ancestry(self, workflow_execution_id: str) -> list[tuple[WorkflowExecution, TaskExecution | None]]:
+        """Lock a workflow and its ancestors root first (the engine's lock order)."""
+        ids: list[str] = []
+        current: str | None = workflow_execution_id
+        while current and len(ids) <= 50:
+            ids.append(current)
+            row = self.session.get(WorkflowExecution, current)
+            parent_task = self.session.get(TaskExecution, row.task_execution_id) if row and row.task_execution_id else None
+            current = parent_task.workflow_execution_id if parent_task else None
+        chain: list[tuple[WorkflowExecution, TaskExecution | None]] = []
+        for wf_id in reversed(ids):
+            wf = lock_workflow(self.session, wf_id)
+            if wf is None:
+                raise NotFound(f"WorkflowExecution not found [id={wf_id}]")
+            parent_task = self.session.get(TaskExecution, wf.task_execution_id) if wf.task_execution_id else None
+            chain.append((wf, parent_task))
+        return chain
 
     # -- timers --------------------------------------------------------------------------------
 

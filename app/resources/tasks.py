@@ -8,11 +8,12 @@ from typing import Any
 from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 
-from app.engine.errors import NotFound
+from app.engine.errors import EngineError, NotFound
 from app.extensions import db, session
 from app.models import TaskExecution
-from app.resources.common import json_text, time_text
+from app.resources.common import engine, json_body, json_text, time_text
 from app.resources.listing import list_rows, select_fields
+from app.schemas import TaskUpdateSchema
 
 blueprint = Blueprint("tasks", __name__, url_prefix="/v2/tasks")
 
@@ -62,3 +63,15 @@ def list_tasks() -> ResponseReturnValue:
 @blueprint.get("/<task_id>")
 def get(task_id: str) -> ResponseReturnValue:
     return jsonify(task_dict(get_task(task_id)))
+
+
+@blueprint.put("/<task_id>")
+def update(task_id: str) -> ResponseReturnValue:
+    """Rerun a failed task (``{"state": "RUNNING", "reset": true}``) or skip it (``SKIPPED``)."""
+    body = TaskUpdateSchema().load(json_body())
+    task = get_task(task_id)
+    for key in ("name", "workflow_name"):
+        if body[key] and body[key] != getattr(task, key):
+            raise EngineError(f"Task {key} does not match: {body[key]} != {getattr(task, key)}")
+    updated = engine().update_task(task_id, body["state"], body["reset"], body["env"] or None)
+    return jsonify(task_dict(updated))

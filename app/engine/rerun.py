@@ -1,0 +1,90 @@
+"""Rerunning and skipping a failed task (``PUT /v2/tasks/<id>``). Runs inside a Step."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select, update
+
+from app.engine import launch
+from app.engine.dispatch import RunAction
+from app.engine.errors import EngineError
+from app.engine.states import State
+from app.models import ActionExecution, TaskExecution, WorkflowExecution, new_id
+
+if TYPE_CHECKING:
+    from app.engine.runtime import Step
+
+_RESET_RUNTIME = {"retry_no": 0, "timed_out": False, "wait_after_done": False, "wait_before_done": False,
+                  "timeout_scheduled": False}
+
+
+def check_rerun(step: Step, task: TaskExecution, reset: bool | None) -> None:
+    if task.state != State.ERROR:
+        raise EngineError("The current task execution must be in ERROR for rerun. "
+                          "Only updating task to rerun is supported.")
+    if reset is None:
+        raise EngineError("Reset field is mandatory to rerun task.")
+    if not reset and step.spec.tasks[task.name].with_items is None:
+        raise EngineError("Only with-items task has the option to not reset.")
+
+
+def reopen(wf: WorkflowExecution, parent_task: TaskExecution | None) -> None:
+    """A workflow (or an ancestor of one) that ended goes back to RUNNING for a rerun."""
+    wf.state, wf.state_info, wf.output = State.RUNNING.value, None, None
+    if parent_task is not None:
+        parent_task.state, parent_task.state_info = State.RUNNING.value, None
+        parent_task.finished_at, parent_task.processed = None, False
+
+
+def rerun(step: Step, task: TaskExecution, reset: bool) -> None:
+    task.state, task.state_info, task.finished_at = State.RUNNING.value, None, None
+    task.processed, task.error_handled, task.next_tasks, task.has_next = False, False, None, False
+    task.result = None
+    step.set_runtime(task, **_RESET_RUNTIME)
+    if reset:
+        _refuse_old_actions(step, task, only_failed=False)
+        step.set_runtime(task, with_items=None)
+        step.begin(task)
+    else:
+        _rerun_failed_items(step, task)
+    step.drain()
+
+
+def _refuse_old_actions(step: Step, task: TaskExecution, only_failed: bool) -> None:
+    query = update(ActionExecution).where(ActionExecution.task_execution_id == task.id)
+    if only_failed:
+        query = query.where(ActionExecution.state.in_([State.ERROR.value, State.CANCELLED.value]))
+    step.session.execute(query.values(accepted=False).execution_options(synchronize_session=False))
+
+
+def _rerun_failed_items(step: Step, task: TaskExecution) -> None:
+    failed = step.session.scalars(select(ActionExecution).where(
+        ActionExecution.task_execution_id == task.id, ActionExecution.accepted.is_(True),
+        ActionExecution.state.in_([State.ERROR.value, State.CANCELLED.value]),
+    ).order_by(ActionExecution.item_index)).all()
+    progress = dict(task.runtime_context.get("with_items") or {})
+    progress["done"] = int(progress.get("done", 0)) - len(failed)
+    step.set_runtime(task, with_items=progress)
+    capacity = step.policies(task).concurrency() or len(failed)
+    for position, old in enumerate(failed):
+        old.accepted = False
+        fresh = ActionExecution(
+            id=new_id(), task_execution_id=task.id, workflow_execution_id=old.workflow_execution_id,
+            workflow_name=old.workflow_name, workflow_namespace=old.workflow_namespace, task_name=old.task_name,
+            name=old.name, input=old.input, params=old.params, is_sync=old.is_sync, accepted=False,
+            item_index=old.item_index, project_id=old.project_id,
+            state=State.RUNNING.value if position < capacity else State.IDLE.value,
+        )
+        step.session.add(fresh)
+        if position < capacity:
+            step.messages.append(RunAction(fresh.id, fresh.name, (fresh.params or {}).get("target")))
+    launch.finish_items_if_done(step, task)
+
+
+def skip(step: Step, task: TaskExecution) -> None:
+    if task.state != State.ERROR:
+        raise EngineError("Only a task in ERROR can be skipped.")
+    task.processed, task.error_handled = False, False
+    step.complete_task(task, State.SKIPPED.value, task.result)
+    step.drain()
