@@ -88,13 +88,18 @@ class EgressPolicy:
     read_timeout: float = DEFAULT_READ_TIMEOUT
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
 
+    def __post_init__(self) -> None:
+        # Matching compares normalised names, so entries are stored the same way.
+        hosts = tuple(_normal_host(h) for h in self.allowed_hosts if h.strip())
+        object.__setattr__(self, "allowed_hosts", hosts)
+
     @classmethod
     def create(cls, allowed_hosts: Iterable[str] = (), denied_cidrs: Iterable[str] = (),
                connect_timeout: float = DEFAULT_CONNECT_TIMEOUT, read_timeout: float = DEFAULT_READ_TIMEOUT,
                max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES) -> EgressPolicy:
         """A policy that denies ``denied_cidrs`` on top of the defaults."""
         return cls(
-            allowed_hosts=tuple(_normal_host(h) for h in allowed_hosts if h.strip()),
+            allowed_hosts=tuple(allowed_hosts),
             denied_networks=parse_networks((*DEFAULT_DENIED_CIDRS, *denied_cidrs)),
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,

@@ -45,10 +45,11 @@ class JavaScriptAction(Action):
             engine_class = load_engine()
         except ImportError as exc:
             raise ActionError(ENGINE_MISSING) from exc
-        engine = engine_class()
-        try:
-            text = engine.eval(program(self.script, self.context), timeout_sec=SCRIPT_TIMEOUT_SECONDS,
-                               max_memory=SCRIPT_MAX_MEMORY_BYTES)
-        except Exception as exc:  # noqa: BLE001 - the engine's errors have no common importable base
-            raise ActionError(f"JavaScript error: {exc}") from exc
+        # Closed at once: each V8 isolate holds native memory and an event-loop thread.
+        with engine_class() as engine:
+            try:
+                text = engine.eval(program(self.script, self.context), timeout_sec=SCRIPT_TIMEOUT_SECONDS,
+                                   max_memory=SCRIPT_MAX_MEMORY_BYTES)
+            except Exception as exc:  # noqa: BLE001 - the engine's errors have no common importable base
+                raise ActionError(f"JavaScript error: {exc}") from exc
         return json.loads(text)[0]

@@ -7,47 +7,28 @@ then hand the resulting messages to the dispatcher.
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
 from sqlalchemy import delete, update
-from sqlalchemy.orm import Session
 
-from app.actions.base import Result
-from app.engine import adhoc, control, dataflow, environments, launch, rerun
+from app.engine import control, dataflow, environments, rerun
+from app.engine.action_service import ActionService
 from app.engine.definitions import get_workflow
-from app.engine.dispatch import ContinueAfterAction, Dispatcher, Message
-from app.engine.errors import Conflict, EngineError, InputError, InvalidStateTransition, NotFound
+from app.engine.dispatch import Message
+from app.engine.errors import EngineError, InputError, InvalidStateTransition, NotFound
 from app.engine.runtime import COMPLETE_TASK, CONTINUE_TASK, TASK_TIMEOUT, Step, spec_of
-from app.engine.states import COMPLETED, State, check_transition
-from app.engine.transactions import lock_workflow, with_retries
+from app.engine.states import COMPLETED, State
+from app.engine.transactions import lock_workflow
 from app.models import ActionExecution, TaskExecution, Timer, WorkflowExecution, new_id, utc_now
 
 log = logging.getLogger(__name__)
 
-COMPLETION_STATES = ("SUCCESS", "ERROR", "CANCELLED", "PAUSED", "RUNNING")
 EXECUTION_CONTROL_STATES = ("RUNNING", "PAUSED", "SUCCESS", "ERROR", "CANCELLED")
 
 
-class Engine:
-    def __init__(self, session: Session, dispatcher: Dispatcher) -> None:
-        self.session = session
-        self.dispatcher = dispatcher
-
-    def _commit_and_send(self, unit: Any) -> Any:
-        messages: list[Message] = []
-
-        def attempt() -> Any:
-            messages.clear()
-            result, produced = unit()
-            messages.extend(produced)
-            return result
-
-        result = with_retries(self.session, attempt)
-        if messages:
-            self.dispatcher.send(list(messages))
-        return result
+class Engine(ActionService):
+    """Every operation that changes execution state; each one is one transaction."""
 
     # -- workflows -----------------------------------------------------------------------------
 
@@ -91,149 +72,6 @@ class Engine:
 
         result: WorkflowExecution = self._commit_and_send(unit)
         return result
-
-    # -- actions -------------------------------------------------------------------------------
-
-    def on_action_result(self, action_execution_id: str, result: Result) -> None:
-        """A worker reports the result of an action it ran (sync, or an async send that failed)."""
-        state = _result_state(result)
-
-        def unit() -> tuple[None, list[Message]]:
-            action = self.session.get(ActionExecution, action_execution_id)
-            if action is None:
-                raise NotFound(f"ActionExecution not found [id={action_execution_id}]")
-            wf_ex = lock_workflow(self.session, action.workflow_execution_id or "")
-            final_state, output = self._shaped_output(action, state, result.to_output())
-            changed = self._set_action_result(action_execution_id, final_state, output)
-            if not changed:
-                log.warning("result of action %s ignored: it is already completed", action_execution_id)
-                return None, []
-            if wf_ex is None:
-                return None, []
-            return None, self._continue(wf_ex, action_execution_id)
-
-        self._commit_and_send(unit)
-
-    def complete_action(self, action_execution_id: str, state: str, output: Any) -> ActionExecution:
-        """A third party (or a human) completes an action through the API.
-
-        One short transaction records the result with a compare-and-set; the workflow goes on in a
-        worker.
-        """
-        if state not in COMPLETION_STATES:
-            raise EngineError(f"Error. Expected one of {list(COMPLETION_STATES)}, actual: {state}")
-        if state in ("PAUSED", "RUNNING"):
-            return self._pause_or_resume_action(action_execution_id, state)
-        value = decode_output(output)
-        if state == State.ERROR and value is None:
-            value = "Unknown error"
-        output_dict = {"result": None if state == State.CANCELLED else value}
-
-        def unit() -> tuple[ActionExecution, list[Message]]:
-            action = self.session.get(ActionExecution, action_execution_id)
-            if action is None:
-                raise NotFound(f"ActionExecution not found [id={action_execution_id}]")
-            final_state, shaped = self._shaped_output(action, state, output_dict)
-            changed = action.state not in COMPLETED and self._set_action_result(
-                action_execution_id, final_state, shaped)
-            if not changed:
-                self.session.refresh(action)
-                raise Conflict(f"Action execution {action_execution_id} is already completed "
-                               f"[state={action.state}]; the completion was refused.")
-            self.session.refresh(action)
-            messages: list[Message] = []
-            if action.task_execution_id:
-                messages.append(ContinueAfterAction(action_execution_id))
-            return action, messages
-
-        result: ActionExecution = self._commit_and_send(unit)
-        return result
-
-    def _pause_or_resume_action(self, action_execution_id: str, state: str) -> ActionExecution:
-        """An async action paused (or resumed) by its third party pauses (resumes) task and workflow."""
-
-        def unit() -> tuple[ActionExecution, list[Message]]:
-            action = self.session.get(ActionExecution, action_execution_id)
-            if action is None:
-                raise NotFound(f"ActionExecution not found [id={action_execution_id}]")
-            wf_ex = lock_workflow(self.session, action.workflow_execution_id or "")
-            self.session.refresh(action)
-            if action.state in COMPLETED:
-                raise Conflict(f"Action execution {action_execution_id} is already completed "
-                               f"[state={action.state}]; the update was refused.")
-            if state == State.PAUSED and action.is_sync:
-                raise InvalidStateTransition("Only an asynchronous action can be paused.")
-            check_transition(action.state, state, "action execution")
-            action.state = state
-            task = self.session.get(TaskExecution, action.task_execution_id) if action.task_execution_id else None
-            if task is None or wf_ex is None:
-                return action, []
-            step = Step(self.session, wf_ex)
-            if state == State.PAUSED:
-                task.state = State.PAUSED.value
-                control.pause(step)
-            else:
-                task.state = State.RUNNING.value
-                control.resume(step)
-            return action, step.messages
-
-        result: ActionExecution = self._commit_and_send(unit)
-        return result
-
-    def continue_after_action(self, action_execution_id: str) -> None:
-        """Worker side of :meth:`complete_action`: complete the task and follow its transitions."""
-
-        def unit() -> tuple[None, list[Message]]:
-            action = self.session.get(ActionExecution, action_execution_id)
-            if action is None or action.workflow_execution_id is None:
-                return None, []
-            wf_ex = lock_workflow(self.session, action.workflow_execution_id)
-            if wf_ex is None:
-                return None, []
-            return None, self._continue(wf_ex, action_execution_id)
-
-        self._commit_and_send(unit)
-
-    def _shaped_output(self, action: ActionExecution, state: str,
-                       output: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        """Apply an ad-hoc action's ``output`` to a successful result (sync or async alike)."""
-        outputs = (action.params or {}).get("output")
-        if state != State.SUCCESS or not outputs:
-            return state, output
-        try:
-            return state, {"result": adhoc.transform_output(outputs, output.get("result"), None)}
-        except EngineError as exc:
-            return State.ERROR.value, {"result": f"Failed to transform the output of {action.name}: {exc}"}
-
-    def _set_action_result(self, action_execution_id: str, state: str, output: dict[str, Any]) -> bool:
-        """Compare-and-set: only a RUNNING or PAUSED action can be completed, and only once."""
-        outcome = self.session.execute(
-            update(ActionExecution)
-            .where(ActionExecution.id == action_execution_id,
-                   ActionExecution.state.in_([State.RUNNING.value, State.PAUSED.value]))
-            .values(state=state, output=output, accepted=True, updated_at=utc_now())
-            .execution_options(synchronize_session=False)
-        )
-        return bool(getattr(outcome, "rowcount", 0))
-
-    def _continue(self, wf_ex: WorkflowExecution, action_execution_id: str) -> list[Message]:
-        action = self.session.get(ActionExecution, action_execution_id, populate_existing=True)
-        if action is None or action.task_execution_id is None or action.state not in COMPLETED:
-            return []
-        task = self.session.get(TaskExecution, action.task_execution_id, populate_existing=True)
-        if task is None or task.state in COMPLETED or not action.accepted:
-            return []
-        step = Step(self.session, wf_ex)
-        if step.spec.tasks[task.name].with_items is not None:
-            launch.item_completed(step, task)
-        else:
-            result = (action.output or {}).get("result")
-            state_info = None
-            if action.state == State.ERROR:
-                state_info = result if isinstance(result, str) else json.dumps(result)
-            step.complete_task(task, action.state, result, state_info=state_info)
-        step.drain()
-        return step.messages
 
     # -- sub-workflows -------------------------------------------------------------------------
 
@@ -335,7 +173,8 @@ class Engine:
         while current and len(ids) <= 50:
             ids.append(current)
             row = self.session.get(WorkflowExecution, current)
-            parent_task = self.session.get(TaskExecution, row.task_execution_id) if row and row.task_execution_id else None
+            parent_id = row.task_execution_id if row else None
+            parent_task = self.session.get(TaskExecution, parent_id) if parent_id else None
             current = parent_task.workflow_execution_id if parent_task else None
         chain: list[tuple[WorkflowExecution, TaskExecution | None]] = []
         for wf_id in reversed(ids):
@@ -369,24 +208,6 @@ class Engine:
             return None, step.messages
 
         self._commit_and_send(unit)
-
-def _result_state(result: Result) -> str:
-    if result.cancel:
-        return State.CANCELLED.value
-    return State.ERROR.value if result.is_error() else State.SUCCESS.value
-
-
-def decode_output(output: Any) -> Any:
-    """A string holding a JSON object or array is decoded; any other value is kept as it is."""
-    if isinstance(output, str):
-        stripped = output.strip()
-        if stripped[:1] in ("{", "["):
-            try:
-                return json.loads(stripped)
-            except ValueError:
-                return output
-    return output
-
 
 def _change_state(step: Step, state: str, state_info: str | None) -> None:
     wf = step.wf_ex

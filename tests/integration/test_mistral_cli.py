@@ -66,6 +66,28 @@ cli_waiting:
     answer: <% $.answer %>
 """
 
+NESTED = """\
+version: '2.0'
+cli_child:
+  input: [x]
+  tasks:
+    double:
+      action: std.echo output=<% $.x * 2 %>
+      publish: {doubled: <% task().result %>}
+  output: {doubled: <% $.doubled %>}
+cli_parent:
+  input: [x]
+  vars: {unit: items}
+  tasks:
+    call:
+      workflow: cli_child x=<% $.x %>
+      on-success:
+        publish:
+          branch: {local: <% task().result.doubled %>}
+          global: {shared: <% task().result.doubled %>}
+  output: {doubled: <% $.local %>}
+"""
+
 INVALID = """\
 version: '2.0'
 cli_broken:
@@ -317,6 +339,74 @@ def test_execution_create_with_defaults_and_unknown_workflow(cli: MistralCli) ->
     assert unknown.exit_code != 0 and "not found" in unknown.stderr
 
 
+def test_sub_workflows_published_and_list_options(cli: MistralCli) -> None:
+    created = cli.json("workflow-create", "--public", _write(cli, "nested.yaml", NESTED))
+    assert sorted((row["Name"], row["Scope"]) for row in created) == [
+        ("cli_child", "public"), ("cli_parent", "public")]
+
+    parent_id = cli.json("execution-create", "cli_parent", '{"x": 21}')["ID"]
+    assert _wait_for(cli, parent_id)["State"] == "SUCCESS"
+    assert _printed_json(cli.ok("execution-get-output", parent_id).stdout) == {"doubled": 42}
+    assert _printed_json(cli.ok("execution-get-published", parent_id).stdout) == {"shared": 42}
+    task = cli.json("task-list", parent_id)[0]
+    assert _printed_json(cli.ok("task-get-result", task["ID"]).stdout) == {"doubled": 42}
+    assert _printed_json(cli.ok("task-get-published", task["ID"]).stdout.split("\n}\n")[0] + "}") == {
+        "local": 42}
+
+    children = cli.json("execution-list", "--task", task["ID"])
+    assert [row["Workflow name"] for row in children] == ["cli_child"]
+    child = children[0]
+    assert child["Task Execution ID"] == task["ID"] and child["Root Execution ID"] == parent_id
+    assert cli.json("execution-get", child["ID"])["Root Execution ID"] == parent_id
+    roots = [row["ID"] for row in cli.json("execution-list", "--rootsonly")]
+    assert parent_id in roots and child["ID"] not in roots
+
+    # Pagination the way the client does it: oldest first, one per page, then from a marker.
+    second_id = cli.json("execution-create", "cli_parent", '{"x": 1}')["ID"]
+    _wait_for(cli, second_id)
+    first_page = cli.json("execution-list", "--filter", "workflow_name=cli_parent", "--oldest", "--limit", "1")
+    assert [row["ID"] for row in first_page] == [parent_id]
+    next_page = cli.json("execution-list", "--filter", "workflow_name=cli_parent", "--limit", "1",
+                         "--marker", parent_id)
+    assert [row["ID"] for row in next_page] == [second_id]
+    newest = cli.json("execution-list", "--filter", "workflow_name=cli_parent", "--limit", "1")
+    assert [row["ID"] for row in newest] == [second_id]
+    by_name = cli.json("execution-list", "--filter", "workflow_name=in:cli_parent,cli_child",
+                       "--sort_keys", "workflow_name", "--sort_dirs", "desc")
+    names = [row["Workflow name"] for row in by_name]
+    assert names == sorted(names, reverse=True) and set(names) == {"cli_parent", "cli_child"}
+
+
+def test_execution_create_from_a_source_execution_and_env_update(cli: MistralCli, greet_workflow: str) -> None:
+    source = cli.json("execution-create", greet_workflow, '{"name": "Eve"}', '{"env": {"place": "Oslo"}}')
+    assert _wait_for(cli, source["ID"])["State"] == "SUCCESS"
+    copy = cli.json("execution-create", "-s", source["ID"], "-d", "again")
+    assert copy["ID"] != source["ID"] and copy["Workflow name"] == "cli_greet"
+    assert copy["Description"] == f"again Based on the execution '{source['ID']}'"
+    assert _wait_for(cli, copy["ID"])["State"] == "SUCCESS"
+    assert _printed_json(cli.ok("execution-get-input", copy["ID"]).stdout) == {"name": "Eve"}
+    assert _printed_json(cli.ok("execution-get-output", copy["ID"]).stdout) == {
+        "greeting": "Hello, Eve from Oslo"}
+
+
+def test_execution_update_env_then_resume(cli: MistralCli, stack: LiveStack) -> None:
+    text = WAITING.replace("cli_waiting", "cli_env_wait").replace(
+        "answer: <% task().result %>", "answer: <% task().result %>\n        place: <% env().place %>").replace(
+        "answer: <% $.answer %>", "answer: <% $.answer %>\n    place: <% $.place %>")
+    cli.ok("workflow-create", _write(cli, "env-wait.yaml", text))
+    execution_id = cli.json("execution-create", "cli_env_wait", "{}", '{"env": {"place": "Rome"}}')["ID"]
+    action = _running_action(cli, execution_id)
+    assert cli.json("execution-update", execution_id, "-s", "PAUSED")["State"] == "PAUSED"
+    resumed = cli.json("execution-update", execution_id, "-s", "RUNNING", "-e", '{"place": "Paris"}')
+    assert resumed["State"] == "RUNNING"
+    params = json.loads(stack.get(f"/v2/executions/{execution_id}").json()["params"])
+    assert params["env"] == {"place": "Paris"}
+    cli.ok("action-execution-update", action["ID"], "--state", "SUCCESS", "--output", '"ok"')
+    assert _wait_for(cli, execution_id)["State"] == "SUCCESS"
+    assert _printed_json(cli.ok("execution-get-output", execution_id).stdout) == {
+        "answer": "ok", "place": "Paris"}
+
+
 def test_execution_update_pause_resume_cancel(cli: MistralCli, waiting_workflow: str) -> None:
     created = cli.json("execution-create", waiting_workflow)
     execution_id = created["ID"]
@@ -357,6 +447,9 @@ def test_action_execution_update_success_output_3_as_the_seed_writes_it(cli: Mis
     execution_id = cli.json("execution-create", waiting_workflow)["ID"]
     action = _running_action(cli, execution_id)
     assert action["Name"] == "std.async_noop" and action["Accepted"] is False
+    waiting = cli.json("action-execution-list", "--filter", "state=RUNNING")
+    assert action["ID"] in [row["ID"] for row in waiting]
+    assert {row["State"] for row in waiting} == {"RUNNING"}
     assert _wait_for(cli, execution_id, ("RUNNING",))["State"] == "RUNNING"
 
     updated = cli.ok("action-execution-update", action["ID"], "--state", "SUCCESS", "--output", "3")

@@ -1,0 +1,246 @@
+"""``python -m bench``: run issue 7's scenarios (and optionally the scale and soak runs).
+
+Prints one JSON line per scenario on stdout; progress and errors go to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench import report
+from bench.client import ApiClient
+from bench.database import DEFAULT_NAME, is_postgres
+from bench.floor import Floor
+from bench.memory import RssSampler, StackProcesses, mib, snapshot
+from bench.processes import ProcessGroup
+from bench.profiling import WorkerProfile
+from bench.scenarios import Driver, Scenario, scale_pairs, standard
+from bench.stack import BenchStack, start_floor_worker
+
+STANDARD = ("seq50", "items200", "fan50", "conc20", "async100")
+REST_SETTLE_SECONDS = 3.0
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    target = parser.add_argument_group("what to measure")
+    target.add_argument("--url", help="a running Tramontane (no stack is started; no memory figures)")
+    target.add_argument("--redis-url", help="with --url: its broker, for the floor (no floor without it)")
+    target.add_argument("--database-url", help="PostgreSQL server to use instead of SQLite (the bench "
+                        "creates its own database there, see --bench-database)")
+    target.add_argument("--bench-database", default=DEFAULT_NAME,
+                        help="name of the database the bench creates and drops on that server")
+    runs = parser.add_argument_group("what to run")
+    runs.add_argument("--scenarios", default=",".join(STANDARD),
+                      help="comma-separated subset of the standard scenarios ('' for none)")
+    runs.add_argument("--repeat", type=int, default=5, help="timed repetitions per scenario")
+    runs.add_argument("--warmup", type=int, default=1, help="untimed repetitions first")
+    runs.add_argument("--scale", action="store_true", help="also the 1,000 / 10,000 sizes of issue 3")
+    runs.add_argument("--scale-repeat", type=int, default=1, help="repetitions of each large size")
+    runs.add_argument("--soak", type=float, default=0, metavar="SECONDS", help="then repeat conc20 so long")
+    runs.add_argument("--soak-sample", type=float, default=30, metavar="SECONDS", help="RSS sample period")
+    tuning = parser.add_argument_group("details")
+    tuning.add_argument("--poll-interval", type=float, default=0.015, help="completion polling, seconds")
+    tuning.add_argument("--timeout", type=float, default=1800, help="longest wait for one repetition")
+    tuning.add_argument("--log-level", default="INFO", help="of the stack and the floor worker")
+    tuning.add_argument("--profile", type=Path, metavar="DIR", help="py-spy the worker into DIR/<scenario>.txt")
+    tuning.add_argument("--keep-temp", action="store_true", help="keep the data and logs folder")
+    args = parser.parse_args(argv)
+    if args.database_url and not is_postgres(args.database_url):
+        parser.error("--database-url must be a postgresql:// URL (SQLite is the default)")
+    if args.url and args.database_url:
+        parser.error("--database-url starts a stack; it cannot be combined with --url")
+    unknown = set(_names(args.scenarios)) - set(STANDARD)
+    if unknown:
+        parser.error(f"unknown scenarios: {', '.join(sorted(unknown))}")
+    return args
+
+
+def _names(text: str) -> list[str]:
+    return [name.strip() for name in text.split(",") if name.strip()]
+
+
+@dataclass
+class Bench:
+    args: argparse.Namespace
+    driver: Driver
+    floor: Floor | None
+    processes: StackProcesses | None
+    worker_pid: int | None
+
+    def times(self, run: Callable[[], float], repeat: int, warmup: int = 0) -> list[float]:
+        measured = []
+        for index in range(warmup + repeat):
+            self.driver.settle()
+            elapsed = run()
+            if index >= warmup:
+                measured.append(elapsed)
+        return measured
+
+    def profile(self, name: str) -> WorkerProfile:
+        return WorkerProfile(self.args.profile, name, self.worker_pid)
+
+
+def run_standard(bench: Bench, names: list[str]) -> None:
+    for scenario in standard(bench.driver, bench.floor):
+        if scenario.name not in names:
+            continue
+        report.progress(f"{scenario.name}: {bench.args.warmup} warm-up + {bench.args.repeat} timed runs")
+        with bench.profile(scenario.name):
+            times, floor_times = _interleaved(bench, scenario)
+        record: dict[str, Any] = {"scenario": scenario.name, "repeats": bench.args.repeat,
+                                  **report.summary(times)}
+        record["per_task_ms"] = report.per_task_ms(record["median_s"], scenario.tasks)
+        if floor_times:
+            floor = report.summary(floor_times)
+            record["floor"] = {"shape": scenario.floor_shape, **floor}
+            record["ratio"] = report.ratio(record["median_s"], floor["median_s"])
+        else:
+            record["floor"] = record["ratio"] = None
+        record["loadavg_1m"] = round(os.getloadavg()[0], 2)
+        report.emit(record)
+
+
+def _interleaved(bench: Bench, scenario: Scenario) -> tuple[list[float], list[float]]:
+    """Alternate floor and scenario runs, so a change in the machine's load hits both alike."""
+    times: list[float] = []
+    floor_times: list[float] = []
+    for index in range(bench.args.warmup + bench.args.repeat):
+        floor_elapsed = bench.times(scenario.floor, 1)[0] if scenario.floor else None
+        elapsed = bench.times(scenario.run, 1)[0]
+        if index < bench.args.warmup:
+            continue
+        times.append(elapsed)
+        if floor_elapsed is not None:
+            floor_times.append(floor_elapsed)
+    return times, floor_times
+
+
+def run_scale(bench: Bench) -> None:
+    for small, large in scale_pairs(bench.driver):
+        report.progress(f"scale: {small.name} ({bench.args.repeat} runs), {large.name} "
+                        f"({bench.args.scale_repeat} runs)")
+        small_median = report.summary(bench.times(small.run, bench.args.repeat, bench.args.warmup))
+        with bench.profile(large.name):
+            large_median = report.summary(bench.times(large.run, bench.args.scale_repeat))
+        small_per_task = report.per_task_ms(small_median["median_s"], small.tasks)
+        large_per_task = report.per_task_ms(large_median["median_s"], large.tasks)
+        report.emit({
+            "scenario": f"scale_{large.name}",
+            "small": {"name": small.name, "tasks": small.tasks, **small_median, "per_task_ms": small_per_task},
+            "large": {"name": large.name, "tasks": large.tasks, **large_median, "per_task_ms": large_per_task},
+            "per_task_ratio": report.ratio(large_per_task, small_per_task),
+        })
+
+
+def run_soak(bench: Bench, processes: StackProcesses) -> None:
+    """Repeat conc20 for --soak seconds; one RSS line per --soak-sample seconds, then a summary."""
+    report.progress(f"soak: conc20 repeated for {bench.args.soak:g} s")
+    started = time.monotonic()
+    next_sample, rounds, totals = started, 0, []
+    while time.monotonic() - started < bench.args.soak:
+        bench.driver.settle()
+        bench.driver.run_concurrent(20, 5)
+        rounds += 1
+        if time.monotonic() >= next_sample:
+            bench.driver.settle()
+            sizes = processes.rss()
+            totals.append(mib(sum(sizes.values())))
+            report.emit({"scenario": "soak_sample", "elapsed_s": round(time.monotonic() - started, 1),
+                         "rounds": rounds, "rss_total_mib": totals[-1],
+                         "rss_mib": {label: mib(size) for label, size in sizes.items()}})
+            next_sample += bench.args.soak_sample
+    report.emit({"scenario": "soak", "seconds": bench.args.soak, "rounds": rounds,
+                 "rss_total_first_mib": totals[0], "rss_total_last_mib": totals[-1],
+                 "rss_total_max_mib": max(totals), "growth_mib": round(totals[-1] - totals[0], 1)})
+
+
+def measure(bench: Bench) -> None:
+    sampler = None
+    rest_before = None
+    if bench.processes is not None:
+        time.sleep(REST_SETTLE_SECONDS)
+        rest_before = snapshot(bench.processes)
+        sampler = RssSampler(bench.processes)
+        sampler.sample()
+        sampler.start()
+    run_standard(bench, _names(bench.args.scenarios))
+    if bench.args.scale:
+        run_scale(bench)
+    if sampler is not None and bench.processes is not None:
+        sampler.stop()
+        bench.driver.settle()
+        time.sleep(REST_SETTLE_SECONDS)
+        report.emit({"scenario": "memory", "rest_before": rest_before,
+                     "peak_rss_mib": {label: mib(size) for label, size in sampler.peaks.items()},
+                     "peak_rss_total_mib": mib(sampler.peak_total),
+                     "rest_after": snapshot(bench.processes)})
+    if bench.args.soak and bench.processes is not None:
+        run_soak(bench, bench.processes)
+
+
+def _start(args: argparse.Namespace, data_dir: Path, stack: ExitStack) -> tuple[str, str | None, BenchStack | None]:
+    """Start our own stack unless --url names one; return its URL, its broker and the stack."""
+    if args.url:
+        return args.url, args.redis_url, None
+    bench_stack = BenchStack(data_dir, args.database_url, args.bench_database, args.log_level)
+    stack.callback(bench_stack.stop)
+    report.progress(f"starting the stack ({bench_stack.database_kind}) in {data_dir}")
+    bench_stack.start()
+    return bench_stack.base_url, bench_stack.redis_url, bench_stack
+
+
+def _start_floor(args: argparse.Namespace, redis_url: str | None, data_dir: Path,
+                 stack: ExitStack) -> Floor | None:
+    if not redis_url:
+        report.progress("no --redis-url: the floor is not measured")
+        return None
+    group = ProcessGroup(data_dir)
+    stack.callback(group.stop)
+    start_floor_worker(group, redis_url, args.log_level, concurrency=2)
+    floor = Floor(redis_url)
+    floor.ready()
+    return floor
+
+
+def run(args: argparse.Namespace, data_dir: Path) -> None:
+    with ExitStack() as stack:
+        base_url, redis_url, bench_stack = _start(args, data_dir, stack)
+        floor = _start_floor(args, redis_url, data_dir, stack)
+        client = ApiClient(base_url, args.poll_interval)
+        driver = Driver(client, redis_url, args.timeout)
+        driver.run_chain(1)  # the worker answers: the stack is ready
+        processes = StackProcesses(bench_stack.pids()) if bench_stack else None
+        report.emit({
+            "bench": "tramontane", "target": args.url or "own stack",
+            "database": bench_stack.database_kind if bench_stack else "unknown",
+            "machine": report.machine(), "loadavg_1m": round(os.getloadavg()[0], 2),
+            "repeat": args.repeat, "warmup": args.warmup,
+            "completion": f"polling GET /v2/executions/<id> (batches: GET /v2/executions?description=..."
+                          f"&state=RUNNING) every {args.poll_interval * 1000:g} ms",
+            "floor_completion": "BLPOP on a Redis list the last task pushes to",
+        })
+        worker_pid = bench_stack.processes.pids.get("worker") if bench_stack else None
+        measure(Bench(args, driver, floor, processes, worker_pid))
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    data_dir = Path(tempfile.mkdtemp(prefix="tramontane-bench-"))
+    try:
+        run(args, data_dir)
+    except Exception as error:  # noqa: BLE001 - report with the logs' location, then fail
+        report.progress(f"failed: {error}; logs kept in {data_dir}")
+        sys.exit(1)
+    if not args.keep_temp:
+        shutil.rmtree(data_dir, ignore_errors=True)
