@@ -20,5 +20,9 @@ setup(
     include_package_data=True,
     package_data={"app": ["migrations/*", "migrations/versions/*.py"]},
     install_requires=requirements(),
+    extras_require={
+        # std.js / std.javascript run scripts in an embedded V8.
+        "javascript": ["mini-racer==0.14.1"],
+    },
     entry_points={"console_scripts": ["tramontane=app.cli:main"]},
 )

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.cli import MistralCli
+from tests.support.cli import MistralCli, cli_path
 from tests.support.stack import LiveStack
 
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$")
@@ -150,6 +150,17 @@ def _running_action(cli: MistralCli, execution_id: str) -> dict[str, Any]:
 
 def _printed_json(result_stdout: str) -> Any:
     return json.loads(result_stdout)
+
+
+def _printed_documents(result_stdout: str) -> list[Any]:
+    """``task-get-published`` prints ``published`` and then, when there is one, ``published_global``."""
+    decoder, documents, index = json.JSONDecoder(), [], 0
+    while result_stdout[index:].strip():
+        while result_stdout[index].isspace():
+            index += 1
+        document, index = decoder.raw_decode(result_stdout, index)
+        documents.append(document)
+    return documents
 
 
 # -- workflows ------------------------------------------------------------------------------------
@@ -350,8 +361,7 @@ def test_sub_workflows_published_and_list_options(cli: MistralCli) -> None:
     assert _printed_json(cli.ok("execution-get-published", parent_id).stdout) == {"shared": 42}
     task = cli.json("task-list", parent_id)[0]
     assert _printed_json(cli.ok("task-get-result", task["ID"]).stdout) == {"doubled": 42}
-    assert _printed_json(cli.ok("task-get-published", task["ID"]).stdout.split("\n}\n")[0] + "}") == {
-        "local": 42}
+    assert _printed_documents(cli.ok("task-get-published", task["ID"]).stdout)[0] == {"local": 42}
 
     children = cli.json("execution-list", "--task", task["ID"])
     assert [row["Workflow name"] for row in children] == ["cli_child"]
@@ -516,3 +526,9 @@ def test_unknown_ids_are_reported_by_the_cli(cli: MistralCli) -> None:
         result = cli.run(command, missing)
         assert result.exit_code != 0, result.describe()
         assert "not found" in result.stderr, result.describe()
+
+
+def test_a_missing_cli_fails_with_a_clear_message(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("MISTRAL_CLI", str(tmp_path / "no-such-mistral"))
+    with pytest.raises(pytest.fail.Exception, match="mistral CLI was not found .*test.sh"):
+        cli_path()
