@@ -36,6 +36,8 @@ class Settings:
     log_level: str = "INFO"
     run_sync_timeout: float = 60.0
     worker_heartbeat_seconds: float = 5.0
+    # An action RUNNING but claimed by no worker for this long lost its message: it is sent again.
+    lost_message_seconds: float = 60.0
     http_allowed_hosts: tuple[str, ...] = ()
     http_denied_cidrs: tuple[str, ...] = ()
     http_connect_timeout: float = 10.0
@@ -64,6 +66,7 @@ class Settings:
             log_level=(env.get("LOG_LEVEL") or "INFO").upper(),
             run_sync_timeout=float(env.get("RUN_SYNC_TIMEOUT") or 60.0),
             worker_heartbeat_seconds=float(env.get("WORKER_HEARTBEAT_SECONDS") or 5.0),
+            lost_message_seconds=float(env.get("LOST_MESSAGE_SECONDS") or 60.0),
             http_allowed_hosts=tuple(
                 h.strip() for h in (env.get("HTTP_ALLOWED_HOSTS") or "").split(",") if h.strip()),
             http_denied_cidrs=tuple(

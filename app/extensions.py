@@ -16,5 +16,5 @@ migrate = Migrate()
 
 
 def session() -> Session:
-    """The request's (or task's) session, typed as a plain SQLAlchemy session."""
-    return cast(Session, db.session)
+    """The session of the current app context (the scoped session's current one)."""
+    return cast(Session, db.session())

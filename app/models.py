@@ -137,6 +137,8 @@ class ActionExecution(TimestampMixin, db.Model):  # type: ignore[name-defined]
     params: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
     is_sync: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
     accepted: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    # True once its completion has been applied to its task: a repeated continuation is a no-op.
+    processed: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     # Position in a with-items task; None otherwise.
     item_index: Mapped[int | None] = mapped_column(Integer)
     # Set by the worker that runs it; lets a redelivered message tell a live run from a dead one.

@@ -11,6 +11,7 @@ import signal
 import socket
 import threading
 import time
+from functools import partial
 from types import FrameType
 
 import redis
@@ -19,6 +20,8 @@ from app.config import Settings
 from app.engine import timers
 from app.engine.runtime import COMPLETE_TASK, CONTINUE_TASK, TASK_TIMEOUT
 from app.engine.service import Engine
+from app.engine.sweeper import Sweeper
+from app.engine.transactions import with_retries
 from app.extensions import db, session
 from app.factory import create_app
 from app.health import SCHEDULER_HEARTBEAT_KEY
@@ -27,6 +30,7 @@ from app.workers.dispatch import CeleryDispatcher
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 0.2
+SWEEP_SECONDS = 2.0
 
 ENGINE_TIMER_KINDS = (CONTINUE_TASK, COMPLETE_TASK, TASK_TIMEOUT)
 
@@ -38,8 +42,14 @@ def run_scheduler(settings: Settings, stop: threading.Event | None = None) -> No
     beat = redis.Redis.from_url(settings.broker_url, socket_timeout=5)
     log.info("scheduler %s started", owner)
     with flask_app.app_context():
+        sweeper = Sweeper(session(), CeleryDispatcher(celery), settings.worker_heartbeat_seconds,
+                          settings.lost_message_seconds)
+        next_sweep = 0.0
         while not stop.is_set():
             fired = _fire_due(owner)
+            if time.monotonic() >= next_sweep:
+                _sweep(sweeper)
+                next_sweep = time.monotonic() + SWEEP_SECONDS
             _beat(beat, owner)
             if not fired:
                 stop.wait(POLL_SECONDS)
@@ -48,25 +58,31 @@ def run_scheduler(settings: Settings, stop: threading.Event | None = None) -> No
 
 def _fire_due(owner: str) -> int:
     try:
-        due = timers.claim_due(session(), owner)
+        claimed = with_retries(session(), lambda: timers.claim_due(session(), owner))
     except Exception:  # noqa: BLE001 - the loop must survive a database hiccup
         log.exception("could not claim timers")
         db.session.rollback()
         return 0
     engine = Engine(session(), CeleryDispatcher(celery))
-    # Plain values: firing a timer deletes its row, which expires the loaded objects.
-    claimed = [(timer.id, timer.kind) for timer in due]
     for timer_id, kind in claimed:
         try:
             if kind in ENGINE_TIMER_KINDS:
                 engine.fire_timer(timer_id)
             else:
                 log.error("no handler for timer kind %r; timer %s dropped", kind, timer_id)
-            timers.finish(session(), timer_id, owner)
+            with_retries(session(), partial(timers.finish, session(), timer_id, owner))
         except Exception:  # noqa: BLE001 - the claim expires and the timer fires again
             log.exception("timer %s (%s) failed", timer_id, kind)
             db.session.rollback()
     return len(claimed)
+
+
+def _sweep(sweeper: Sweeper) -> None:
+    try:
+        sweeper.sweep()
+    except Exception:  # noqa: BLE001 - the next sweep tries again
+        log.exception("sweep failed")
+        db.session.rollback()
 
 
 def _beat(client: redis.Redis, owner: str) -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import report
-from bench.client import ApiClient
+from bench.client import ApiClient, BenchError
 from bench.database import DEFAULT_NAME, is_postgres
 from bench.floor import Floor
 from bench.memory import RssSampler, StackProcesses, mib, snapshot
@@ -96,8 +96,12 @@ def run_standard(bench: Bench, names: list[str]) -> None:
         if scenario.name not in names:
             continue
         report.progress(f"{scenario.name}: {bench.args.warmup} warm-up + {bench.args.repeat} timed runs")
-        with bench.profile(scenario.name):
-            times, floor_times = _interleaved(bench, scenario)
+        try:
+            with bench.profile(scenario.name):
+                times, floor_times = _interleaved(bench, scenario)
+        except BenchError as error:
+            _failed(scenario.name, error)
+            continue
         record: dict[str, Any] = {"scenario": scenario.name, "repeats": bench.args.repeat,
                                   **report.summary(times)}
         record["per_task_ms"] = report.per_task_ms(record["median_s"], scenario.tasks)
@@ -126,13 +130,23 @@ def _interleaved(bench: Bench, scenario: Scenario) -> tuple[list[float], list[fl
     return times, floor_times
 
 
+def _failed(name: str, error: BenchError) -> None:
+    """A scenario the service cannot run is a result too: say so and go on with the others."""
+    report.progress(f"{name} failed: {error}")
+    report.emit({"scenario": name, "error": str(error)[:300]})
+
+
 def run_scale(bench: Bench) -> None:
     for small, large in scale_pairs(bench.driver):
         report.progress(f"scale: {small.name} ({bench.args.repeat} runs), {large.name} "
                         f"({bench.args.scale_repeat} runs)")
-        small_median = report.summary(bench.times(small.run, bench.args.repeat, bench.args.warmup))
-        with bench.profile(large.name):
-            large_median = report.summary(bench.times(large.run, bench.args.scale_repeat))
+        try:
+            small_median = report.summary(bench.times(small.run, bench.args.repeat, bench.args.warmup))
+            with bench.profile(large.name):
+                large_median = report.summary(bench.times(large.run, bench.args.scale_repeat))
+        except BenchError as error:
+            _failed(f"scale_{large.name}", error)
+            continue
         small_per_task = report.per_task_ms(small_median["median_s"], small.tasks)
         large_per_task = report.per_task_ms(large_median["median_s"], large.tasks)
         report.emit({

@@ -12,9 +12,15 @@ from collections import Counter
 from pathlib import Path
 
 
+def _function(frame: str) -> str:
+    # "name (path/file.py:123)" -> "name (path/file.py)": lines of one function add up.
+    head, colon, line = frame.rpartition(":")
+    return f"{head})" if colon and line.rstrip(")").isdigit() else frame
+
+
 def _frames(line: str) -> tuple[list[str], int]:
     stack, _, count = line.rpartition(" ")
-    return stack.split(";"), int(count)
+    return [_function(frame) for frame in stack.split(";")], int(count)
 
 
 def tally(path: Path, keep: str) -> tuple[Counter[str], Counter[str], int]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import shutil
 import signal
 import subprocess
+import sys
 from pathlib import Path
 from types import TracebackType
 
@@ -24,7 +25,7 @@ class WorkerProfile:
         self._process: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> WorkerProfile:
-        executable = shutil.which("py-spy")
+        executable = _py_spy()
         if self.output is None or self.pid is None:
             return self
         if executable is None:
@@ -49,3 +50,9 @@ class WorkerProfile:
         except subprocess.TimeoutExpired:
             self._process.kill()
             self._process.wait()
+
+
+def _py_spy() -> str | None:
+    # The venv's bin folder need not be on PATH (the Makefile calls .venv/bin/python directly).
+    beside = Path(sys.executable).with_name("py-spy")
+    return str(beside) if beside.exists() else shutil.which("py-spy")

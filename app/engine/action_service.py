@@ -173,8 +173,11 @@ class ActionService:
         action = self.session.get(ActionExecution, action_execution_id, populate_existing=True)
         if action is None or action.task_execution_id is None or action.state not in COMPLETED:
             return []
+        if action.processed or not action.accepted:
+            return []
+        action.processed = True
         task = self.session.get(TaskExecution, action.task_execution_id, populate_existing=True)
-        if task is None or task.state in COMPLETED or not action.accepted:
+        if task is None or task.state in COMPLETED:
             return []
         step = Step(self.session, wf_ex)
         if step.spec.tasks[task.name].with_items is not None:

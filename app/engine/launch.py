@@ -52,14 +52,16 @@ def _is_sync(resolved: ResolvedAction) -> bool:
 
 def _start_single_action(step: Step, task: TaskExecution) -> None:
     resolved, queue = _resolve(step, task, step.data(task.in_context))
-    _add_action(step, task, resolved, queue, index=None, run=True)
+    _add_action(step, task, resolved, queue, index=None, run=True, safe_rerun=step.policies(task).safe_rerun())
 
 
 def _add_action(step: Step, task: TaskExecution, resolved: ResolvedAction, queue: Any, index: int | None,
-                run: bool) -> ActionExecution:
+                run: bool, safe_rerun: bool) -> ActionExecution:
     wf = step.wf_ex
     name = resolved.name
     params = resolved.params()
+    if safe_rerun:
+        params["safe_rerun"] = True
     if queue:
         params["target"] = str(queue)
     action = ActionExecution(
@@ -97,10 +99,12 @@ def _start_items(step: Step, task: TaskExecution) -> None:
         return
     if task_spec.workflow:
         raise EngineError("with-items over a sub-workflow is not supported yet")
-    capacity = step.policies(task).concurrency() or len(values)
+    policies = step.policies(task)
+    capacity = policies.concurrency() or len(values)
+    safe_rerun = policies.safe_rerun()
     for index, item in enumerate(values):
         resolved, queue = _resolve(step, task, {**data, **item})
-        _add_action(step, task, resolved, queue, index, run=index < capacity)
+        _add_action(step, task, resolved, queue, index, run=index < capacity, safe_rerun=safe_rerun)
     step.set_runtime(task, with_items={"count": len(values), "done": 0})
 
 

@@ -29,18 +29,19 @@ def schedule(session: Session, kind: str, target_id: str, delay_seconds: float,
     return timer
 
 
-def claim_due(session: Session, owner: str, now: datetime | None = None, limit: int = 100) -> list[Timer]:
-    """Claim up to ``limit`` due timers for ``owner`` and commit the claims."""
+def claim_due(session: Session, owner: str, now: datetime | None = None,
+              limit: int = 100) -> list[tuple[str, str]]:
+    """Claim up to ``limit`` due timers for ``owner``; returns their (id, kind). The caller commits."""
     now = now or utc_now()
-    candidates = session.scalars(
-        select(Timer.id).where(
+    candidates = session.execute(
+        select(Timer.id, Timer.kind).where(
             Timer.due_at <= now,
             or_(Timer.claimed_until.is_(None), Timer.claimed_until < now),
         ).order_by(Timer.due_at).limit(limit)
     ).all()
     claimed = []
     until = now + timedelta(seconds=CLAIM_SECONDS)
-    for timer_id in candidates:
+    for timer_id, kind in candidates:
         outcome = session.execute(
             update(Timer)
             .where(Timer.id == timer_id, or_(Timer.claimed_until.is_(None), Timer.claimed_until < now))
@@ -48,15 +49,13 @@ def claim_due(session: Session, owner: str, now: datetime | None = None, limit: 
             .execution_options(synchronize_session=False)
         )
         if getattr(outcome, "rowcount", 0):
-            claimed.append(timer_id)
-    session.commit()
-    return list(session.scalars(select(Timer).where(Timer.id.in_(claimed)))) if claimed else []
+            claimed.append((timer_id, kind))
+    return claimed
 
 
 def finish(session: Session, timer_id: str, owner: str) -> None:
-    """Remove a fired timer, unless another scheduler took it over meanwhile."""
+    """Remove a fired timer, unless another scheduler took it over meanwhile. The caller commits."""
     session.execute(delete(Timer).where(Timer.id == timer_id, Timer.claimed_by == owner))
-    session.commit()
 
 
 def overdue_count(session: Session, grace_seconds: float = 30) -> int:

@@ -1,7 +1,7 @@
 """Transactions of the engine: retries on transient database errors, the workflow lock.
 
 The lock order is always the workflow execution row first, so parallel branches never deadlock.
-SQLite has no row locks: there every transaction begins with ``BEGIN IMMEDIATE`` (see
+SQLite has no row locks: there every write unit begins with ``BEGIN IMMEDIATE`` (see
 ``app.database``), which serialises writers instead.
 """
 
@@ -16,6 +16,7 @@ from typing import TypeVar
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
+from app.database import immediate_transactions
 from app.models import WorkflowExecution
 
 log = logging.getLogger(__name__)
@@ -34,11 +35,16 @@ def is_transient(exc: BaseException) -> bool:
 
 
 def with_retries(session: Session, unit: Callable[[], T]) -> T:
-    """Run ``unit`` and commit; on a transient database error roll back and run it again."""
+    """Run ``unit`` in a write transaction of its own and commit; on a transient database error roll
+    back and run it again."""
+    if session.in_transaction():
+        # A read transaction left open by the caller would make the unit's writes deferred.
+        session.commit()
     for attempt in range(1, MAX_ATTEMPTS + 1):
         try:
-            result = unit()
-            session.commit()
+            with immediate_transactions():
+                result = unit()
+                session.commit()
             return result
         except (OperationalError, DBAPIError) as exc:
             session.rollback()

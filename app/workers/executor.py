@@ -9,6 +9,7 @@ import json
 import logging
 import os
 import socket
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import update
@@ -19,41 +20,107 @@ from app.actions.base import ActionContext, ExecutionContext, Result
 from app.config import Settings
 from app.engine.service import Engine
 from app.engine.states import State
+from app.engine.sweeper import DELIVERED
+from app.engine.transactions import with_retries
 from app.models import ActionExecution, utc_now
+from app.workers.heartbeat import Heartbeat
 
 log = logging.getLogger(__name__)
-WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
 
 
-def run_action(session: Session, engine: Engine, settings: Settings, action_execution_id: str) -> None:
-    action = session.get(ActionExecution, action_execution_id)
-    if action is None:
-        log.warning("action execution %s does not exist; message dropped", action_execution_id)
+NOT_SAFE_TO_RERUN = ("Request to run an action was redelivered, but it cannot be re-run safely: its "
+                     "worker stopped responding while running it and the task's safe-rerun is false.")
+
+
+def worker_id() -> str:
+    # Per process: the pool children of one Celery worker each run actions of their own.
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@dataclass(frozen=True)
+class ActionRun:
+    """What a worker needs to run one action, read before the claim's transaction ends."""
+
+    id: str
+    name: str
+    input: dict[str, Any]
+    params: dict[str, Any]
+    workflow_name: str | None
+    workflow_execution_id: str | None
+    task_execution_id: str | None
+    task_name: str | None
+
+
+def run_action(session: Session, engine: Engine, settings: Settings, action_execution_id: str,
+               heartbeat: Heartbeat | None = None) -> None:
+    decision, run = with_retries(session, lambda: _take(session, settings, action_execution_id))
+    if decision == "fail":
+        engine.on_action_result(action_execution_id, Result(error=NOT_SAFE_TO_RERUN))
+    if run is None:
         return
-    if action.state != State.RUNNING or not _claim(session, action_execution_id):
-        log.info("action execution %s is %s or already taken; message dropped",
-                 action_execution_id, action.state)
-        session.rollback()
-        return
-    session.commit()
-    result, is_sync = _execute(action, settings)
+    if heartbeat is not None:
+        heartbeat.add(run.id)
+    try:
+        result, is_sync = _execute(run, settings)
+    finally:
+        if heartbeat is not None:
+            heartbeat.discard(run.id)
     if is_sync or result.is_error() or result.cancel:
-        engine.on_action_result(action_execution_id, result)
+        engine.on_action_result(run.id, result)
+    else:
+        with_retries(session, lambda: _mark_delivered(session, run.id))
 
 
-def _claim(session: Session, action_execution_id: str) -> bool:
+def _take(session: Session, settings: Settings, action_execution_id: str) -> tuple[str, ActionRun | None]:
+    """Claim the action; a claimed one is re-run only if its worker died and the task allows it."""
+    action = session.get(ActionExecution, action_execution_id)
+    if action is None or action.state != State.RUNNING:
+        log.info("action execution %s is %s; message dropped", action_execution_id,
+                 action.state if action else "unknown")
+        return "drop", None
+    if action.worker_id is not None:
+        if action.worker_id == DELIVERED or _is_alive(action, settings):
+            log.info("action execution %s is being run by %s; message dropped", action.id, action.worker_id)
+            return "drop", None
+        if not (action.params or {}).get("safe_rerun"):
+            return "fail", None
+        log.warning("re-running action execution %s: its worker %s died", action.id, action.worker_id)
+    if not _claim(session, action.id, action.worker_id):
+        return "drop", None
+    return "run", ActionRun(action.id, action.name, dict(action.input), dict(action.params or {}),
+                            action.workflow_name, action.workflow_execution_id, action.task_execution_id,
+                            action.task_name)
+
+
+def _is_alive(action: ActionExecution, settings: Settings) -> bool:
+    if action.last_heartbeat is None:
+        return False
+    silence = (utc_now() - action.last_heartbeat).total_seconds()
+    return silence < 3 * settings.worker_heartbeat_seconds
+
+
+def _claim(session: Session, action_execution_id: str, previous_worker: str | None) -> bool:
+    owner = (ActionExecution.worker_id.is_(None) if previous_worker is None
+             else ActionExecution.worker_id == previous_worker)
     claimed = session.execute(
         update(ActionExecution)
-        .where(ActionExecution.id == action_execution_id,
-               ActionExecution.state == State.RUNNING.value,
-               ActionExecution.worker_id.is_(None))
-        .values(worker_id=WORKER_ID, last_heartbeat=utc_now())
+        .where(ActionExecution.id == action_execution_id, ActionExecution.state == State.RUNNING.value, owner)
+        .values(worker_id=worker_id(), last_heartbeat=utc_now())
         .execution_options(synchronize_session=False)
     )
     return bool(getattr(claimed, "rowcount", 0))
 
 
-def _execute(action: ActionExecution, settings: Settings) -> tuple[Result, bool]:
+def _mark_delivered(session: Session, action_execution_id: str) -> None:
+    session.execute(
+        update(ActionExecution)
+        .where(ActionExecution.id == action_execution_id, ActionExecution.worker_id == worker_id())
+        .values(worker_id=DELIVERED, updated_at=utc_now())
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _execute(action: ActionRun, settings: Settings) -> tuple[Result, bool]:
     # An ad-hoc action runs its registered base with the input its layers computed.
     base_name = (action.params or {}).get("base") or action.name
     base_input = (action.params or {}).get("base_input", action.input)

@@ -13,9 +13,14 @@ from app.factory import create_app
 from app.workers import executor
 from app.workers.celery_app import celery
 from app.workers.dispatch import CONTINUE_AFTER_ACTION, CONTINUE_PARENT, RUN_ACTION, CeleryDispatcher
+from app.workers.heartbeat import Heartbeat
 
 settings = Settings.from_env()
 flask_app = create_app(settings, dispatcher=CeleryDispatcher(celery))
+
+
+with flask_app.app_context():
+    heartbeat = Heartbeat(db.engine, settings.worker_heartbeat_seconds)
 
 
 @worker_process_init.connect
@@ -23,6 +28,7 @@ def _fresh_connections(**_: Any) -> None:
     # Connections must not be shared with the parent process after the fork.
     with flask_app.app_context():
         db.engine.dispose(close=False)
+    heartbeat.start()
 
 
 def _engine() -> Engine:
@@ -32,7 +38,8 @@ def _engine() -> Engine:
 @celery.task(name=RUN_ACTION)
 def run_action(action_execution_id: str) -> None:
     with flask_app.app_context():
-        executor.run_action(session(), _engine(), settings, action_execution_id)
+        heartbeat.start()
+        executor.run_action(session(), _engine(), settings, action_execution_id, heartbeat)
 
 
 @celery.task(name=CONTINUE_AFTER_ACTION)

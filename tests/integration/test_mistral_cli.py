@@ -104,20 +104,22 @@ def cli(stack: LiveStack, tmp_path_factory: pytest.TempPathFactory) -> MistralCl
 
 
 def _write(cli: MistralCli, name: str, text: str) -> str:
-    path = Path(cli.workdir) / name
+    path = cli.workdir / name
     path.write_text(text)
     return str(path)
 
 
+# Shared workflows are uploaded over HTTP (workflow-create has its own tests), so that a missing CLI
+# fails each test instead of erroring a fixture.
 @pytest.fixture(scope="module")
-def greet_workflow(cli: MistralCli) -> str:
-    cli.ok("workflow-create", _write(cli, "greet.yaml", GREET))
+def greet_workflow(stack: LiveStack) -> str:
+    stack.create_workflow(GREET)
     return "cli_greet"
 
 
 @pytest.fixture(scope="module")
-def waiting_workflow(cli: MistralCli) -> str:
-    cli.ok("workflow-create", _write(cli, "waiting.yaml", WAITING))
+def waiting_workflow(stack: LiveStack) -> str:
+    stack.create_workflow(WAITING)
     return "cli_waiting"
 
 
@@ -143,7 +145,7 @@ def _running_action(cli: MistralCli, execution_id: str) -> dict[str, Any]:
         if tasks:
             actions = cli.json("action-execution-list", tasks[0]["ID"])
             if actions and actions[0]["State"] == "RUNNING":
-                return actions[0]  # type: ignore[no-any-return]
+                return actions[0]
         time.sleep(0.1)
     raise AssertionError("no RUNNING action execution appeared")
 

@@ -59,7 +59,6 @@ class MistralCli:
         self.url = f"{base_url}/v2"
         # The client reads ``--output 3`` as a file name first: run where no such file exists.
         self.workdir = workdir
-        self.executable = cli_path()
 
     def environment(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.upper().startswith(_AUTH_PREFIXES)}
@@ -69,7 +68,9 @@ class MistralCli:
     def run(self, *args: str, output_format: str | None = None) -> CliResult:
         """Run one command; ``output_format`` ("json", "value", ...) is cliff's ``-f`` for the
         commands that have formatters (list and show commands)."""
-        command = [str(self.executable), "--os-mistral-url", self.url, *args]
+        # Looked up here, not in a fixture, so that a missing CLI fails each test (rather than
+        # erroring its setup) with the message of cli_path().
+        command = [str(cli_path()), "--os-mistral-url", self.url, *args]
         if output_format is not None:
             command += ["-f", output_format]
         completed = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT,

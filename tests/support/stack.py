@@ -19,8 +19,10 @@ START_TIMEOUT = 60
 
 
 class LiveStack:
-    def __init__(self, settings: Settings, log_dir: Path, worker_concurrency: int = 4) -> None:
+    def __init__(self, settings: Settings, log_dir: Path, worker_concurrency: int = 4,
+                 extra_env: dict[str, str] | None = None) -> None:
         self.settings = settings
+        self.extra_env = dict(extra_env or {})
         self.log_dir = log_dir
         self.port = find_free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
@@ -37,6 +39,7 @@ class LiveStack:
             "PUBLIC_URL": self.base_url,
             "LOG_LEVEL": "INFO",
         })
+        env.update(self.extra_env)
         return env
 
     def commands(self) -> dict[str, list[str]]:
@@ -91,6 +94,15 @@ class LiveStack:
         return "\n".join(
             f"--- {name} ---\n" + "\n".join(self.log(name).splitlines()[-lines:]) for name in self.processes
         )
+
+    def kill(self, name: str, signum: int = signal.SIGKILL) -> None:
+        """Signal a whole process group (a Celery worker and its pool children) and wait for it."""
+        process = self.processes[name]
+        _signal_group(process, signum)
+        process.wait(timeout=30)
+
+    def restart(self, name: str) -> None:
+        self.start_process(name, self.commands()[name])
 
     def stop(self) -> None:
         for process in self.processes.values():

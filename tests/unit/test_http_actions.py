@@ -21,8 +21,7 @@ from app.actions.base import ActionContext, ActionError, ExecutionContext, Resul
 from app.actions.egress import EgressDenied, EgressPolicy, ResponseTooLarge
 from app.actions.http import HTTPAction, MistralHTTPAction
 from app.config import Settings
-from app.models import ActionExecution
-from app.workers.executor import _execute
+from app.workers.executor import ActionRun, _execute
 from tests.unit.test_email_action import self_signed
 
 
@@ -196,8 +195,9 @@ def test_mistral_http_connection_refused_raises() -> None:
 
 def test_executor_passes_callback_urls_and_policy(third_party: ThirdParty) -> None:
     settings = Settings(public_url="http://svc.test:8989", http_max_response_bytes=100)
-    row = ActionExecution(id="ae-77", name="mistral_http", state="RUNNING", workflow_name="wf",
-                          input={"url": third_party.url, "params": {"a": 1, "b": 2}})
+    row = ActionRun(id="ae-77", name="mistral_http", input={"url": third_party.url, "params": {"a": 1, "b": 2}},
+                    params={}, workflow_name="wf", workflow_execution_id=None, task_execution_id=None,
+                    task_name=None)
 
     result, is_sync = _execute(row, settings)
     assert (result.data, result.error, is_sync) == (None, None, False)
@@ -205,8 +205,8 @@ def test_executor_passes_callback_urls_and_policy(third_party: ThirdParty) -> No
     assert headers["Mistral-Callback-URL"] == "http://svc.test:8989"
     assert headers["Mistral-Callback-Full-URL"] == "http://svc.test:8989/v2/action_executions/ae-77"
 
-    sync_row = ActionExecution(id="ae-78", name="std.http", state="RUNNING",
-                               input={"url": f"{third_party.url}/big?n=500"})
+    sync_row = ActionRun(id="ae-78", name="std.http", input={"url": f"{third_party.url}/big?n=500"}, params={},
+                         workflow_name=None, workflow_execution_id=None, task_execution_id=None, task_name=None)
     result, is_sync = _execute(sync_row, settings)
     assert is_sync and "more than the limit of 100 bytes" in result.error
 

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 1bbca3bb4358
+Revision ID: 96310efcf5cd
 Revises: 
-Create Date: 2026-11-26 23:26:50.705309
+Create Date: 2026-11-26 23:37:27.429709
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '1bbca3bb4358'
+revision = '96310efcf5cd'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -190,6 +190,7 @@ def upgrade():
     sa.Column('params', sa.JSON(), nullable=False),
     sa.Column('is_sync', sa.Boolean(), nullable=False),
     sa.Column('accepted', sa.Boolean(), nullable=False),
+    sa.Column('processed', sa.Boolean(), nullable=False),
     sa.Column('item_index', sa.Integer(), nullable=True),
     sa.Column('worker_id', sa.String(length=255), nullable=True),
     sa.Column('last_heartbeat', sa.DateTime(), nullable=True),

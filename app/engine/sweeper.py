@@ -1,0 +1,138 @@
+"""The sweeper: finds work the database says is due but that no message is carrying any more.
+
+Redis may lose messages (restarted empty) and workers may die mid-action. The database is the
+source of truth, so the scheduler periodically re-dispatches from it:
+
+- actions RUNNING but never claimed by a worker for a while: their message was lost;
+- actions claimed by a worker whose heartbeat stopped: re-run (safe-rerun) or failed;
+- actions completed through the API whose continuation never ran;
+- sub-workflows that ended while their parent task still runs.
+
+Every re-dispatched message is idempotent, so a duplicate costs a no-op.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from app.actions.base import Result
+from app.engine.dispatch import ContinueAfterAction, ContinueParent, Dispatcher, Message, RunAction
+from app.engine.service import Engine
+from app.engine.states import COMPLETED, State
+from app.engine.transactions import with_retries
+from app.models import ActionExecution, TaskExecution, WorkflowExecution, utc_now
+
+log = logging.getLogger(__name__)
+
+DELIVERED = "delivered"
+BATCH = 500
+WORKER_DIED = ("The worker running this action stopped responding and the task's safe-rerun is false, "
+               "so the action was not run again.")
+
+
+class Sweeper:
+    def __init__(self, session: Session, dispatcher: Dispatcher, heartbeat_seconds: float,
+                 lost_after_seconds: float = 60.0, continuation_after_seconds: float = 10.0) -> None:
+        self.session = session
+        self.dispatcher = dispatcher
+        self.stale_after = timedelta(seconds=3 * heartbeat_seconds)
+        self.lost_after = timedelta(seconds=lost_after_seconds)
+        self.continuation_after = timedelta(seconds=continuation_after_seconds)
+
+    def sweep(self) -> int:
+        """One pass; returns how many items were re-dispatched or failed."""
+        count = self._unclaimed_actions() + self._dead_workers() + self._lost_continuations()
+        count += self._ended_children()
+        return count
+
+    def _send(self, messages: list[Message]) -> int:
+        if messages:
+            self.dispatcher.send(messages)
+        return len(messages)
+
+    def _touch(self, ids: list[str]) -> None:
+        self.session.execute(
+            update(ActionExecution).where(ActionExecution.id.in_(ids)).values(updated_at=utc_now())
+            .execution_options(synchronize_session=False)
+        )
+
+    def _unclaimed_actions(self) -> int:
+        return self._send(with_retries(self.session, self._find_unclaimed))
+
+    def _find_unclaimed(self) -> list[Message]:
+        limit = utc_now() - self.lost_after
+        rows = self.session.execute(select(ActionExecution.id, ActionExecution.name, ActionExecution.params).where(
+            ActionExecution.state == State.RUNNING.value, ActionExecution.worker_id.is_(None),
+            func.coalesce(ActionExecution.updated_at, ActionExecution.created_at) < limit,
+        ).limit(BATCH)).all()
+        if not rows:
+            return []
+        self._touch([row.id for row in rows])
+        log.warning("re-dispatching %d actions whose message was lost", len(rows))
+        return [RunAction(row.id, row.name, (row.params or {}).get("target")) for row in rows]
+
+    def _dead_workers(self) -> int:
+        messages, doomed = with_retries(self.session, self._find_dead)
+        sent = self._send(messages)
+        engine = Engine(self.session, self.dispatcher)
+        for action_id in doomed:
+            log.warning("action %s lost its worker; failing it", action_id)
+            engine.on_action_result(action_id, Result(error=WORKER_DIED))
+        return sent + len(doomed)
+
+    def _find_dead(self) -> tuple[list[Message], list[str]]:
+        limit = utc_now() - self.stale_after
+        rows = self.session.execute(
+            select(ActionExecution.id, ActionExecution.name, ActionExecution.params,
+                   ActionExecution.worker_id).where(
+                ActionExecution.state == State.RUNNING.value, ActionExecution.worker_id.is_not(None),
+                ActionExecution.worker_id != DELIVERED, ActionExecution.last_heartbeat < limit,
+            ).limit(BATCH)
+        ).all()
+        messages: list[Message] = []
+        doomed = []
+        for row in rows:
+            if (row.params or {}).get("safe_rerun"):
+                released = self.session.execute(
+                    update(ActionExecution).where(ActionExecution.id == row.id,
+                                                  ActionExecution.worker_id == row.worker_id)
+                    .values(worker_id=None, updated_at=utc_now()).execution_options(synchronize_session=False)
+                )
+                if getattr(released, "rowcount", 0):
+                    messages.append(RunAction(row.id, row.name, (row.params or {}).get("target")))
+            else:
+                doomed.append(row.id)
+        return messages, doomed
+
+    def _lost_continuations(self) -> int:
+        return self._send(with_retries(self.session, self._find_lost_continuations))
+
+    def _find_lost_continuations(self) -> list[Message]:
+        limit = utc_now() - self.continuation_after
+        ids = self.session.scalars(select(ActionExecution.id).where(
+            ActionExecution.state.in_([s.value for s in COMPLETED]), ActionExecution.accepted.is_(True),
+            ActionExecution.processed.is_(False), ActionExecution.task_execution_id.is_not(None),
+            ActionExecution.updated_at < limit,
+        ).limit(BATCH)).all()
+        if not ids:
+            return []
+        self._touch(list(ids))
+        return [ContinueAfterAction(action_id) for action_id in ids]
+
+    def _ended_children(self) -> int:
+        return self._send(with_retries(self.session, self._find_ended_children))
+
+    def _find_ended_children(self) -> list[Message]:
+        limit = utc_now() - self.continuation_after
+        ids = self.session.scalars(
+            select(WorkflowExecution.id).join(TaskExecution, TaskExecution.id == WorkflowExecution.task_execution_id)
+            .where(WorkflowExecution.state.in_([s.value for s in COMPLETED]),
+                   TaskExecution.state == State.RUNNING.value,
+                   WorkflowExecution.updated_at < limit)
+            .limit(BATCH)
+        ).all()
+        return [ContinueParent(child_id) for child_id in ids]

@@ -1,0 +1,83 @@
+"""Render the benchmark's JSON lines as the Markdown tables of docs/benchmarks.md.
+
+``python -m bench > run.jsonl; python -m bench.table run.jsonl``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+
+def _records(path: Path) -> list[dict[str, Any]]:
+    lines = path.read_text().splitlines()
+    return [json.loads(line) for line in lines if line.startswith("{")]
+
+
+def _short(error: str) -> str:
+    return error.split("<html>")[0].strip().replace("|", "/")
+
+
+def scenarios(records: list[dict[str, Any]]) -> list[str]:
+    rows = ["| scenario | median s | min s | max s | ms/task | floor median s | floor min-max s | ratio | load |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in records:
+        floor = r.get("floor")
+        if "error" in r and not r["scenario"].startswith("scale_"):
+            rows.append(f"| {r['scenario']} | failed: {_short(r['error'])} | | | | | | | |")
+        if "median_s" not in r or floor is None:
+            continue
+        rows.append(f"| {r['scenario']} | {r['median_s']:.3f} | {r['min_s']:.3f} | {r['max_s']:.3f} | "
+                    f"{r['per_task_ms']:.1f} | {floor['median_s']:.3f} | {floor['min_s']:.3f}-"
+                    f"{floor['max_s']:.3f} | {r['ratio']:.2f} | {r['loadavg_1m']} |")
+    return rows
+
+
+def scale(records: list[dict[str, Any]]) -> list[str]:
+    rows = ["| shape | small | s | ms/task | large | s | ms/task | large/small |",
+            "|---|---|---:|---:|---|---:|---:|---:|"]
+    for r in records:
+        if not r.get("scenario", "").startswith("scale_"):
+            continue
+        if "error" in r:
+            rows.append(f"| {r['scenario'][6:]} | | | | | failed: {_short(r['error'])} | | |")
+            continue
+        small, large = r["small"], r["large"]
+        rows.append(f"| {r['scenario'][6:]} | {small['name']} | {small['median_s']:.3f} | "
+                    f"{small['per_task_ms']:.1f} | {large['name']} | {large['median_s']:.3f} | "
+                    f"{large['per_task_ms']:.1f} | {r['per_task_ratio']:.2f} |")
+    return rows
+
+
+def memory(records: list[dict[str, Any]]) -> list[str]:
+    rows = ["| process | RSS at rest before MiB | peak RSS MiB | RSS at rest after MiB |",
+            "|---|---:|---:|---:|"]
+    for r in records:
+        if r.get("scenario") != "memory":
+            continue
+        before, after = r["rest_before"], r["rest_after"]
+        for label, peak in r["peak_rss_mib"].items():
+            rows.append(f"| {label} | {before['rss_mib'].get(label, '')} | {peak} | "
+                        f"{after['rss_mib'].get(label, '')} |")
+        rows.append(f"| **total RSS** | {before['rss_total_mib']} | {r['peak_rss_total_mib']} | "
+                    f"{after['rss_total_mib']} |")
+        rows.append(f"| total PSS | {before['pss_total_mib']} | | {after['pss_total_mib']} |")
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("files", type=Path, nargs="+")
+    args = parser.parse_args()
+    for path in args.files:
+        records = _records(path)
+        print(f"<!-- {path} -->")
+        for table in (scenarios(records), scale(records), memory(records)):
+            if len(table) > 2:
+                print("\n".join(table) + "\n")
+
+
+if __name__ == "__main__":
+    main()
