@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, g, jsonify, request
+from flask import Flask, jsonify
 from flask.typing import ResponseReturnValue
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
-from app.database import immediate_transactions
 from app.engine.errors import DSLError, EngineError
 from app.resources import (
     action_executions,
@@ -28,28 +27,10 @@ log = logging.getLogger(__name__)
 def register_api(app: Flask) -> None:
     for module in (root, workflows, workbooks, actions, environments, executions, tasks, action_executions):
         app.register_blueprint(module.blueprint)
-    app.before_request(_writes_take_the_lock_first)
-    app.teardown_request(_release_write_mode)
     app.register_error_handler(EngineError, _engine_error)
     app.register_error_handler(ValidationError, _validation_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)
-
-
-_WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
-
-
-def _writes_take_the_lock_first() -> None:
-    # On SQLite a request that writes begins its transaction IMMEDIATE (see app.database).
-    if request.method in _WRITE_METHODS:
-        g.write_mode = immediate_transactions()
-        g.write_mode.__enter__()
-
-
-def _release_write_mode(_exc: BaseException | None) -> None:
-    mode = g.pop("write_mode", None)
-    if mode is not None:
-        mode.__exit__(None, None, None)
 
 
 def fault(status: int, message: str, **extra: object) -> ResponseReturnValue:

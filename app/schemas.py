@@ -85,3 +85,14 @@ class TaskUpdateSchema(Schema):
     env = JsonDict(load_default=dict)
     name = fields.String(load_default=None, allow_none=True)
     workflow_name = fields.String(load_default=None, allow_none=True)
+
+
+class RunActionSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    name = fields.String(required=True, validate=validate.Length(min=1, max=255))
+    input = JsonDict(load_default=dict)
+    params = JsonDict(load_default=dict)
+    workflow_namespace = fields.String(load_default="", allow_none=True)
+    description = fields.String(load_default="", allow_none=True)

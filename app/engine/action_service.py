@@ -14,12 +14,12 @@ from sqlalchemy.orm import Session
 
 from app.actions.base import Result
 from app.engine import adhoc, control, launch
-from app.engine.dispatch import ContinueAfterAction, Dispatcher, Message
+from app.engine.dispatch import ActionDone, ContinueAfterAction, Dispatcher, Message, RunAction
 from app.engine.errors import Conflict, EngineError, InvalidStateTransition, NotFound
 from app.engine.runtime import Step
 from app.engine.states import COMPLETED, State, check_transition
 from app.engine.transactions import lock_workflow, with_retries
-from app.models import ActionExecution, TaskExecution, WorkflowExecution, utc_now
+from app.models import ActionExecution, TaskExecution, WorkflowExecution, new_id, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -62,10 +62,31 @@ class ActionService:
                 log.warning("result of action %s ignored: it is already completed", action_execution_id)
                 return None, []
             if wf_ex is None:
-                return None, []
+                return None, [ActionDone(action_execution_id)]
             return None, self._continue(wf_ex, action_execution_id)
 
         self._commit_and_send(unit)
+
+    def run_action(self, name: str, action_input: dict[str, Any], params: dict[str, Any], namespace: str = "",
+                   description: str = "") -> ActionExecution:
+        """Run an action outside any workflow (``POST /v2/action_executions``)."""
+        def unit() -> tuple[ActionExecution, list[Message]]:
+            resolved = adhoc.resolve(self.session, name, action_input, namespace, None, NO_EXECUTION)
+            is_sync = _is_sync_action(resolved)
+            if params.get("run_sync") and not is_sync:
+                raise EngineError(f"Action does not support synchronous execution: {name} is asynchronous.")
+            target = params.get("target")
+            action = ActionExecution(
+                id=new_id(), name=name, workflow_namespace=namespace, description=description or "",
+                state=State.RUNNING.value, input=resolved.given,
+                params={**resolved.params(), **{k: v for k, v in params.items() if k != "base"}},
+                is_sync=is_sync, accepted=False,
+            )
+            self.session.add(action)
+            return action, [RunAction(action.id, name, str(target) if target else None)]
+
+        result: ActionExecution = self._commit_and_send(unit)
+        return result
 
     def complete_action(self, action_execution_id: str, state: str, output: Any) -> ActionExecution:
         """A third party (or a human) completes an action through the API.
@@ -97,6 +118,8 @@ class ActionService:
             messages: list[Message] = []
             if action.task_execution_id:
                 messages.append(ContinueAfterAction(action_execution_id))
+            else:
+                messages.append(ActionDone(action_execution_id))
             return action, messages
 
         result: ActionExecution = self._commit_and_send(unit)
@@ -208,3 +231,32 @@ def decode_output(output: Any) -> Any:
             except ValueError:
                 return output
     return output
+
+
+def _is_sync_action(resolved: adhoc.ResolvedAction) -> bool:
+    try:
+        return bool(resolved.action_class(**resolved.base_input).is_sync())
+    except Exception as exc:  # noqa: BLE001 - a constructor's failure is a bad request
+        raise EngineError(f"Failed to create action {resolved.name}: {exc}") from exc
+
+
+class _NoExecution:
+    """The expression view of an action run outside any workflow: only an empty env."""
+
+    def task(self, name: str | None = None) -> None:
+        return None
+
+    def tasks(self, *args: Any, **kwargs: Any) -> list[dict[str, Any]]:
+        return []
+
+    def execution(self) -> dict[str, Any]:
+        return {}
+
+    def env(self) -> dict[str, Any]:
+        return {}
+
+    def global_var(self, name: str) -> Any:
+        return None
+
+
+NO_EXECUTION = _NoExecution()

@@ -29,7 +29,14 @@ class ContinueParent:
     workflow_execution_id: str
 
 
-Message = RunAction | ContinueAfterAction | ContinueParent
+@dataclass(frozen=True)
+class ActionDone:
+    """An action run outside any workflow ended; whoever waits for it (a sync run-action) wakes up."""
+
+    action_execution_id: str
+
+
+Message = RunAction | ContinueAfterAction | ContinueParent | ActionDone
 
 
 class Dispatcher(Protocol):

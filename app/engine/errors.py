@@ -48,3 +48,9 @@ class NotAllowed(EngineError):
     """Raised when an operation is refused in the object's current state."""
 
     http_status = 403
+
+
+class GatewayTimeout(EngineError):
+    """Raised when the API waited for a result that did not come in time."""
+
+    http_status = 504

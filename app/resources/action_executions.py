@@ -6,14 +6,18 @@ from typing import Any
 
 from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
+from sqlalchemy import delete as sql_delete
 
-from app.engine.errors import NotFound
+from app.engine.errors import GatewayTimeout, NotAllowed, NotFound
+from app.engine.states import COMPLETED
+from app.engine.transactions import with_retries
 from app.extensions import db, session
 from app.models import ActionExecution
-from app.resources.common import engine, json_body, json_text, time_text
+from app.resources.common import engine, json_body, json_text, settings, time_text, write
 from app.resources.listing import list_rows, select_fields
 from app.resources.tasks import get_task
-from app.schemas import ActionExecutionUpdateSchema
+from app.schemas import ActionExecutionUpdateSchema, RunActionSchema
+from app.signals import CompletionSignals
 
 blueprint = Blueprint("action_executions", __name__)
 COLLECTION = "/v2/action_executions"
@@ -83,3 +87,39 @@ def complete(action_execution_id: str) -> ResponseReturnValue:
     body = ActionExecutionUpdateSchema().load(json_body())
     row = engine().complete_action(action_execution_id, body["state"], body["output"])
     return jsonify(action_execution_dict(row))
+
+
+@blueprint.post(COLLECTION)
+def run() -> ResponseReturnValue:
+    """Run an action outside any workflow; a sync action is awaited unless its result is saved."""
+    body = RunActionSchema().load(json_body())
+    params = body["params"]
+    row = engine().run_action(body["name"], body["input"], params, body["workflow_namespace"] or "",
+                              body["description"] or "")
+    action_id, is_sync = row.id, row.is_sync
+    session().rollback()
+    if not is_sync or (params.get("save_result") and not params.get("run_sync")):
+        return jsonify(action_execution_dict(row)), 201
+    timeout = float(params.get("timeout") or settings().run_sync_timeout)
+    if not CompletionSignals(settings().broker_url).wait(action_id, timeout):
+        raise GatewayTimeout(f"Action {body['name']} did not complete within {timeout:g} seconds; "
+                             f"its execution {action_id} goes on.")
+    # A fresh transaction: the one open while waiting still sees the action RUNNING.
+    session().rollback()
+    finished = session().get(ActionExecution, action_id)
+    item = action_execution_dict(finished) if finished is not None else {}
+    if finished is not None and not params.get("save_result"):
+        with_retries(session(), lambda: session().execute(
+            sql_delete(ActionExecution).where(ActionExecution.id == action_id)))
+    return jsonify(item), 201
+
+
+@blueprint.delete(f"{COLLECTION}/<action_execution_id>")
+def delete(action_execution_id: str) -> ResponseReturnValue:
+    row = session().get(ActionExecution, action_execution_id)
+    if row is None:
+        raise NotFound(f"ActionExecution not found [id={action_execution_id}]")
+    if row.task_execution_id is not None or row.state not in COMPLETED:
+        raise NotAllowed("Only completed action executions run outside a workflow can be deleted.")
+    write(lambda: session().delete(row))
+    return "", 204

@@ -13,7 +13,7 @@ from app.engine import catalog
 from app.engine.errors import DSLError, NotFound
 from app.extensions import session
 from app.models import ActionDefinition
-from app.resources.common import namespace_arg, scope_arg, text_body, time_text
+from app.resources.common import namespace_arg, scope_arg, text_body, time_text, write
 from app.resources.listing import select_fields
 
 blueprint = Blueprint("actions", __name__, url_prefix="/v2/actions")
@@ -79,16 +79,14 @@ def get(name: str, namespace: str = "") -> ResponseReturnValue:
 
 @blueprint.post("")
 def create() -> ResponseReturnValue:
-    rows = catalog.create_actions(session(), text_body(), namespace_arg(), scope_arg())
-    session().commit()
+    rows = write(lambda: catalog.create_actions(session(), text_body(), namespace_arg(), scope_arg()))
     return jsonify({"actions": [adhoc_dict(row) for row in rows]}), 201
 
 
 @blueprint.put("")
 @blueprint.put("/<identifier>")
 def update(identifier: str | None = None) -> ResponseReturnValue:
-    rows = catalog.create_actions(session(), text_body(), namespace_arg(), scope_arg(), update=True)
-    session().commit()
+    rows = write(lambda: catalog.create_actions(session(), text_body(), namespace_arg(), scope_arg(), update=True))
     if identifier is not None and rows and identifier not in (rows[0].id, rows[0].name):
         raise NotFound(f"Action not found [id={identifier}]")
     return jsonify({"actions": [adhoc_dict(row) for row in rows]})
@@ -107,6 +105,5 @@ def validate() -> ResponseReturnValue:
 @blueprint.delete("/<name>/")
 @blueprint.delete("/<name>/<namespace>")
 def delete(name: str, namespace: str = "") -> ResponseReturnValue:
-    catalog.delete_action(session(), name, namespace or namespace_arg())
-    session().commit()
+    write(lambda: catalog.delete_action(session(), name, namespace or namespace_arg()))
     return "", 204

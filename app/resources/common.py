@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import current_app, request
 
@@ -12,7 +13,10 @@ from app.config import Settings
 from app.engine.dispatch import Dispatcher
 from app.engine.errors import EngineError
 from app.engine.service import Engine
+from app.engine.transactions import with_retries
 from app.extensions import session
+
+T = TypeVar("T")
 
 
 def settings() -> Settings:
@@ -64,3 +68,8 @@ def scope_arg() -> str:
     if scope not in SCOPES:
         raise EngineError(f"Scope must be one of the following: {', '.join(SCOPES)}; actual: {scope}")
     return scope
+
+
+def write(unit: Callable[[], T]) -> T:
+    """Run a change in a write transaction of its own (retried on transient errors) and commit."""
+    return with_retries(session(), unit)

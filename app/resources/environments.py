@@ -11,7 +11,7 @@ from app.engine import environments
 from app.engine.errors import EngineError
 from app.extensions import session
 from app.models import Environment
-from app.resources.common import json_body, json_text, time_text
+from app.resources.common import json_body, json_text, time_text, write
 from app.resources.listing import list_rows, select_fields
 from app.schemas import EnvironmentSchema
 
@@ -38,15 +38,13 @@ def _save(update: bool) -> Environment:
 
 @blueprint.post("")
 def create() -> ResponseReturnValue:
-    row = _save(update=False)
-    session().commit()
+    row = write(lambda: _save(update=False))
     return jsonify(environment_dict(row)), 201
 
 
 @blueprint.put("")
 def update() -> ResponseReturnValue:
-    row = _save(update=True)
-    session().commit()
+    row = write(lambda: _save(update=True))
     return jsonify(environment_dict(row))
 
 
@@ -66,6 +64,5 @@ def get(name: str) -> ResponseReturnValue:
 
 @blueprint.delete("/<name>")
 def delete(name: str) -> ResponseReturnValue:
-    session().delete(environments.get(session(), name))
-    session().commit()
+    write(lambda: session().delete(environments.get(session(), name)))
     return "", 204

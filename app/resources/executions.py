@@ -12,7 +12,7 @@ from app.engine.errors import EngineError, NotAllowed, NotFound
 from app.engine.states import COMPLETED
 from app.extensions import db, session
 from app.models import TaskExecution, WorkflowExecution
-from app.resources.common import engine, json_body, json_text, time_text
+from app.resources.common import engine, json_body, json_text, time_text, write
 from app.resources.listing import list_rows, select_fields
 from app.resources.tasks import task_dict
 from app.schemas import ExecutionCreateSchema, ExecutionUpdateSchema
@@ -125,6 +125,5 @@ def delete(execution_id: str) -> ResponseReturnValue:
             "Only completed executions can be deleted. Use --force to override this. "
             f"Execution {row.id} is in {row.state} state"
         )
-    db.session.execute(sql_delete(WorkflowExecution).where(WorkflowExecution.id == row.id))
-    db.session.commit()
+    write(lambda: db.session.execute(sql_delete(WorkflowExecution).where(WorkflowExecution.id == row.id)))
     return "", 204

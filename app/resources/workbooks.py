@@ -11,7 +11,7 @@ from app.engine import catalog
 from app.engine.errors import DSLError
 from app.extensions import session
 from app.models import Workbook
-from app.resources.common import namespace_arg, scope_arg, text_body, time_text
+from app.resources.common import namespace_arg, scope_arg, text_body, time_text, write
 from app.resources.listing import list_rows, select_fields
 
 blueprint = Blueprint("workbooks", __name__, url_prefix="/v2/workbooks")
@@ -27,15 +27,13 @@ def workbook_dict(row: Workbook) -> dict[str, Any]:
 
 @blueprint.post("")
 def create() -> ResponseReturnValue:
-    row = catalog.save_workbook(session(), text_body(), namespace_arg(), scope_arg())
-    session().commit()
+    row = write(lambda: catalog.save_workbook(session(), text_body(), namespace_arg(), scope_arg()))
     return jsonify(workbook_dict(row)), 201
 
 
 @blueprint.put("")
 def update() -> ResponseReturnValue:
-    row = catalog.save_workbook(session(), text_body(), namespace_arg(), scope_arg(), update=True)
-    session().commit()
+    row = write(lambda: catalog.save_workbook(session(), text_body(), namespace_arg(), scope_arg(), update=True))
     return jsonify(workbook_dict(row))
 
 
@@ -65,6 +63,5 @@ def get(name: str) -> ResponseReturnValue:
 
 @blueprint.delete("/<name>")
 def delete(name: str) -> ResponseReturnValue:
-    catalog.delete_workbook(session(), name, namespace_arg())
-    session().commit()
+    write(lambda: catalog.delete_workbook(session(), name, namespace_arg()))
     return "", 204

@@ -10,9 +10,9 @@ from flask.typing import ResponseReturnValue
 
 from app.engine import definitions
 from app.engine.errors import Conflict, DSLError, EngineError
-from app.extensions import db, session
+from app.extensions import session
 from app.models import WorkflowDefinition
-from app.resources.common import text_body, time_text
+from app.resources.common import text_body, time_text, write
 from app.resources.listing import list_rows, select_fields
 
 blueprint = Blueprint("workflows", __name__, url_prefix="/v2/workflows")
@@ -48,16 +48,15 @@ def _scope() -> str:
 
 @blueprint.post("")
 def create() -> ResponseReturnValue:
-    rows = definitions.create_workflows(session(), text_body(), request.args.get("namespace") or "", _scope())
-    db.session.commit()
+    text, namespace, scope = text_body(), request.args.get("namespace") or "", _scope()
+    rows = write(lambda: definitions.create_workflows(session(), text, namespace, scope))
     return jsonify({"workflows": [workflow_dict(row, interface_as_text=False) for row in rows]}), 201
 
 
 @blueprint.put("")
 def update() -> ResponseReturnValue:
-    rows = definitions.create_workflows(session(), text_body(), request.args.get("namespace") or "",
-                                        _scope(), update=True)
-    db.session.commit()
+    rows = write(lambda: definitions.create_workflows(session(), text_body(), request.args.get("namespace") or "",
+                                            _scope(), update=True))
     return jsonify({"workflows": [workflow_dict(row, interface_as_text=False) for row in rows]})
 
 
@@ -73,8 +72,7 @@ def update_one(identifier: str) -> ResponseReturnValue:
                           f"[identifier: {identifier}]")
     _rename(row, specs[0].name)
     # The row keeps its own namespace: the client sends an empty one with an id.
-    updated, = definitions.create_workflows(session(), text, row.namespace, _scope(), update=True)
-    db.session.commit()
+    updated, = write(lambda: definitions.create_workflows(session(), text, row.namespace, _scope(), update=True))
     return jsonify(workflow_dict(updated, interface_as_text=False))
 
 
@@ -119,6 +117,5 @@ def get(identifier: str) -> ResponseReturnValue:
 
 @blueprint.delete("/<identifier>")
 def delete(identifier: str) -> ResponseReturnValue:
-    definitions.delete_workflow(session(), identifier, request.args.get("namespace") or "")
-    db.session.commit()
+    write(lambda: definitions.delete_workflow(session(), identifier, request.args.get("namespace") or ""))
     return "", 204

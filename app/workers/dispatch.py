@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from celery import Celery
 
-from app.engine.dispatch import ContinueAfterAction, ContinueParent, Message, RunAction
+from app.engine.dispatch import ActionDone, ContinueAfterAction, ContinueParent, Message, RunAction
+from app.signals import CompletionSignals
 
 RUN_ACTION = "tramontane.run_action"
 CONTINUE_AFTER_ACTION = "tramontane.continue_after_action"
@@ -14,6 +15,7 @@ CONTINUE_PARENT = "tramontane.continue_parent"
 class CeleryDispatcher:
     def __init__(self, celery: Celery) -> None:
         self.celery = celery
+        self.signals = CompletionSignals(str(celery.conf.broker_url))
 
     def send(self, messages: list[Message]) -> None:
         for message in messages:
@@ -29,3 +31,5 @@ class CeleryDispatcher:
                 self.celery.send_task(CONTINUE_AFTER_ACTION, args=(message.action_execution_id,))
             elif isinstance(message, ContinueParent):
                 self.celery.send_task(CONTINUE_PARENT, args=(message.workflow_execution_id,))
+            elif isinstance(message, ActionDone):
+                self.signals.notify(message.action_execution_id)
