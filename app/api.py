@@ -13,9 +13,13 @@ from app.engine.errors import DSLError, EngineError
 from app.resources import (
     action_executions,
     actions,
+    cron_triggers,
     environments,
     executions,
+    reports,
     root,
+    security,
+    sub_executions,
     tasks,
     workbooks,
     workflows,
@@ -25,8 +29,11 @@ log = logging.getLogger(__name__)
 
 
 def register_api(app: Flask) -> None:
-    for module in (root, workflows, workbooks, actions, environments, executions, tasks, action_executions):
+    for module in (root, workflows, workbooks, actions, environments, executions, tasks, action_executions,
+                   cron_triggers, reports, sub_executions):
         app.register_blueprint(module.blueprint)
+    app.register_blueprint(security.blueprint)
+    app.before_request(security.require_authentication)
     app.register_error_handler(EngineError, _engine_error)
     app.register_error_handler(ValidationError, _validation_error)
     app.register_error_handler(HTTPException, _http_error)
@@ -40,6 +47,11 @@ def fault(status: int, message: str, **extra: object) -> ResponseReturnValue:
 
 
 def _engine_error(exc: EngineError) -> ResponseReturnValue:
+    if exc.http_status == 401:
+        response = jsonify({"faultcode": "Client", "faultstring": str(exc), "debuginfo": None})
+        # The client reads this header first when it builds its error.
+        response.headers["Server-Error-Message"] = str(exc)
+        return response, 401
     if isinstance(exc, DSLError):
         return fault(exc.http_status, str(exc), errors=exc.problems)
     return fault(exc.http_status, str(exc))

@@ -6,13 +6,19 @@ import dataclasses
 import os
 import socket
 import sys
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 
 import click
+from sqlalchemy.orm import Session
 
+from app import auth, extensions
 from app.config import Settings
 from app.dbtools import upgrade_database
 from app.embedded_redis import EmbeddedRedis, EmbeddedRedisError, port_is_free
+from app.engine.errors import EngineError
+from app.engine.transactions import with_retries
+from app.factory import create_app
 from app.scheduler import run_scheduler
 from app.supervisor import StopSignals, Supervisor, echo_stderr
 
@@ -87,6 +93,48 @@ def upgrade() -> None:
     upgrade_database(Settings.from_env())
     if _started_as_procfile_release():
         _hold_until_stopped()
+
+
+@main.group()
+def token() -> None:
+    """API tokens (used when AUTH_ENABLED is on); only their hashes are stored."""
+
+
+@token.command("create")
+@click.argument("name")
+def token_create(name: str) -> None:
+    """Create a token and print it: it is shown this once."""
+    with _database_session() as session:
+        secret = with_retries(session, lambda: auth.create_token(session, name))
+    click.echo(secret)
+
+
+@token.command("list")
+def token_list() -> None:
+    """List tokens (names and dates, never the tokens)."""
+    with _database_session() as session:
+        for row in auth.list_tokens(session):
+            state = f"revoked {row.revoked_at:%Y-%m-%d %H:%M:%S}" if row.revoked_at else "active"
+            click.echo(f"{row.name}\tcreated {row.created_at:%Y-%m-%d %H:%M:%S}\t{state}")
+
+
+@token.command("revoke")
+@click.argument("name")
+def token_revoke(name: str) -> None:
+    """Revoke a token at once."""
+    with _database_session() as session:
+        with_retries(session, lambda: auth.revoke_token(session, name))
+    click.echo(f"revoked {name}")
+
+
+@contextmanager
+def _database_session() -> Iterator[Session]:
+    flask_app = create_app(Settings.from_env())
+    with flask_app.app_context():
+        try:
+            yield extensions.session()
+        except EngineError as exc:
+            raise click.ClickException(str(exc)) from exc
 
 
 @main.command()

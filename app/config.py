@@ -7,6 +7,7 @@ This is the only module that reads environment variables; everything else receiv
 from __future__ import annotations
 
 import os
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,6 +44,10 @@ class Settings:
     http_connect_timeout: float = 10.0
     http_read_timeout: float = 60.0
     http_max_response_bytes: int = 5 * 1024 * 1024
+    # API authentication (X-Auth-Token or Authorization: Bearer); off for the embedded setup.
+    auth_enabled: bool = False
+    # Signs the capability a third party uses to complete its own action without an API token.
+    secret_key: str = ""
 
     @property
     def broker_url(self) -> str:
@@ -74,4 +79,29 @@ class Settings:
             http_connect_timeout=float(env.get("HTTP_CONNECT_TIMEOUT") or 10.0),
             http_read_timeout=float(env.get("HTTP_READ_TIMEOUT") or 60.0),
             http_max_response_bytes=int(env.get("HTTP_MAX_RESPONSE_BYTES") or 5 * 1024 * 1024),
+            auth_enabled=(env.get("AUTH_ENABLED") or "").lower() in ("1", "true", "yes", "on"),
+            secret_key=env.get("SECRET_KEY") or _stored_secret(data_dir),
         )
+
+
+def _stored_secret(data_dir: Path) -> str:
+    """A secret kept in the data folder, for machines where SECRET_KEY is not set.
+
+    Every process of one machine reads the same file; deployments spanning machines must set
+    SECRET_KEY instead.
+    """
+    path = data_dir / "secret_key"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    except OSError:
+        return ""
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()

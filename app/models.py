@@ -226,3 +226,16 @@ class CronTrigger(TimestampMixin, db.Model):  # type: ignore[name-defined]
     remaining_executions: Mapped[int | None] = mapped_column(Integer)
     scope: Mapped[str] = mapped_column(String(16), nullable=False, default="private")
     project_id: Mapped[str] = mapped_column(String(80), nullable=False, default="<default-project>")
+
+
+class ApiToken(db.Model):  # type: ignore[name-defined]
+    """An API token; only its SHA-256 is stored, so the database never holds a usable token."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(255), nullable=False, unique=True)
+    token_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utc_now, nullable=False)
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)

@@ -17,7 +17,7 @@ from types import FrameType
 import redis
 
 from app.config import Settings
-from app.engine import timers
+from app.engine import cron, timers
 from app.engine.runtime import COMPLETE_TASK, CONTINUE_TASK, TASK_TIMEOUT
 from app.engine.service import Engine
 from app.engine.sweeper import Sweeper
@@ -47,6 +47,7 @@ def run_scheduler(settings: Settings, stop: threading.Event | None = None) -> No
         next_sweep = 0.0
         while not stop.is_set():
             fired = _fire_due(owner)
+            _fire_cron_triggers()
             if time.monotonic() >= next_sweep:
                 _sweep(sweeper)
                 next_sweep = time.monotonic() + SWEEP_SECONDS
@@ -75,6 +76,14 @@ def _fire_due(owner: str) -> int:
             log.exception("timer %s (%s) failed", timer_id, kind)
             db.session.rollback()
     return len(claimed)
+
+
+def _fire_cron_triggers() -> None:
+    try:
+        cron.fire_due(session(), Engine(session(), CeleryDispatcher(celery)))
+    except Exception:  # noqa: BLE001 - the next pass tries again
+        log.exception("cron triggers failed")
+        db.session.rollback()
 
 
 def _sweep(sweeper: Sweeper) -> None:

@@ -102,17 +102,20 @@ def run_standard(bench: Bench, names: list[str]) -> None:
         except BenchError as error:
             _failed(scenario.name, error)
             continue
-        record: dict[str, Any] = {"scenario": scenario.name, "repeats": bench.args.repeat,
-                                  **report.summary(times)}
-        record["per_task_ms"] = report.per_task_ms(record["median_s"], scenario.tasks)
-        if floor_times:
-            floor = report.summary(floor_times)
-            record["floor"] = {"shape": scenario.floor_shape, **floor}
-            record["ratio"] = report.ratio(record["median_s"], floor["median_s"])
-        else:
-            record["floor"] = record["ratio"] = None
-        record["loadavg_1m"] = round(os.getloadavg()[0], 2)
-        report.emit(record)
+        report.emit(_scenario_record(scenario, times, floor_times))
+
+
+def _scenario_record(scenario: Scenario, times: list[float], floor_times: list[float]) -> dict[str, Any]:
+    record: dict[str, Any] = {"scenario": scenario.name, "repeats": len(times), **report.summary(times)}
+    record["per_task_ms"] = report.per_task_ms(record["median_s"], scenario.tasks)
+    record["floor"] = record["ratio"] = None
+    if floor_times:
+        floor = report.summary(floor_times)
+        record["floor"] = {"shape": scenario.floor_shape, **floor}
+        record["ratio"] = report.ratio(record["median_s"], floor["median_s"])
+    # The machine may be shared: the load tells how far the absolute times can be trusted.
+    record["loadavg_1m"] = round(os.getloadavg()[0], 2)
+    return record
 
 
 def _interleaved(bench: Bench, scenario: Scenario) -> tuple[list[float], list[float]]:

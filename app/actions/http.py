@@ -124,6 +124,7 @@ MISTRAL_HEADERS = (
     "Mistral-Action-Execution-Id",
     "Mistral-Callback-URL",
     "Mistral-Callback-Full-URL",
+    "Mistral-Callback-Token",
 )
 
 
@@ -146,6 +147,7 @@ class MistralHTTPAction(HTTPAction):
             execution.action_execution_id,
             execution.callback_base_url or None,
             execution.callback_full_url or None,
+            execution.callback_token or None,
         )
         ours = {name.lower() for name in MISTRAL_HEADERS}
         headers = {k: v for k, v in super().request_headers(context).items() if k.lower() not in ours}

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from app.actions import egress, registry
 from app.actions.base import ActionContext, ExecutionContext, Result
+from app.auth import capability
 from app.config import Settings
 from app.engine.service import Engine
 from app.engine.states import State
@@ -120,6 +121,14 @@ def _mark_delivered(session: Session, action_execution_id: str) -> None:
     )
 
 
+def callback_url(settings: Settings, action_execution_id: str) -> str:
+    """The absolute completion URL; with authentication on it carries the action's capability."""
+    url = f"{settings.public_url}/v2/action_executions/{action_execution_id}"
+    if settings.auth_enabled:
+        url += f"?token={capability(settings.secret_key, action_execution_id)}"
+    return url
+
+
 def _execute(action: ActionRun, settings: Settings) -> tuple[Result, bool]:
     # An ad-hoc action runs its registered base with the input its layers computed.
     base_name = (action.params or {}).get("base") or action.name
@@ -134,7 +143,8 @@ def _execute(action: ActionRun, settings: Settings) -> tuple[Result, bool]:
         task_execution_id=action.task_execution_id,
         task_name=action.task_name,
         callback_base_url=settings.public_url,
-        callback_full_url=f"{settings.public_url}/v2/action_executions/{action.id}",
+        callback_full_url=callback_url(settings, action.id),
+        callback_token=capability(settings.secret_key, action.id) if settings.auth_enabled else None,
     ), egress=egress.policy_from_settings(settings))
     is_sync = True
     try:

@@ -15,7 +15,8 @@ import requests
 
 
 class ThirdParty:
-    def __init__(self, callback_route: str = "POST /v2/action-executions/{id}") -> None:
+    def __init__(self, callback_route: str = "POST /v2/action-executions/{id}", use_full_url: bool = False) -> None:
+        self.use_full_url = use_full_url
         self.requests: list[dict[str, Any]] = []
         self.callback_route = callback_route
         self.callback_responses: list[requests.Response] = []
@@ -61,5 +62,7 @@ class ThirdParty:
         total = sum(int(record["params"][key][0]) for key in ("a", "b"))
         method, route = self.callback_route.split(" ", 1)
         url = headers["Mistral-Callback-URL"] + route.format(id=headers["Mistral-Action-Execution-Id"])
+        if self.use_full_url:
+            url = headers["Mistral-Callback-Full-URL"]
         response = requests.request(method, url, json={"state": "SUCCESS", "output": total}, timeout=10)
         self.callback_responses.append(response)

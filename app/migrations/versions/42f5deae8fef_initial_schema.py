@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 96310efcf5cd
+Revision ID: 42f5deae8fef
 Revises: 
-Create Date: 2026-11-26 23:37:27.429709
+Create Date: 2026-11-27 00:02:08.951222
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '96310efcf5cd'
+revision = '42f5deae8fef'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -34,6 +34,17 @@ def upgrade():
     sa.Column('updated_at', sa.DateTime(), nullable=True),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('name', 'namespace', name='uq_action_name_namespace')
+    )
+    op.create_table('api_tokens',
+    sa.Column('id', sa.String(length=36), nullable=False),
+    sa.Column('name', sa.String(length=255), nullable=False),
+    sa.Column('token_hash', sa.String(length=64), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('last_used_at', sa.DateTime(), nullable=True),
+    sa.Column('revoked_at', sa.DateTime(), nullable=True),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('name'),
+    sa.UniqueConstraint('token_hash')
     )
     op.create_table('cron_triggers',
     sa.Column('id', sa.String(length=36), nullable=False),
@@ -236,5 +247,6 @@ def downgrade():
         batch_op.drop_index('ix_cron_next')
 
     op.drop_table('cron_triggers')
+    op.drop_table('api_tokens')
     op.drop_table('action_definitions')
     # ### end Alembic commands ###

@@ -1,0 +1,96 @@
+"""``/v2/cron_triggers``: start workflows on a schedule (fired by the scheduler process)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, jsonify, request
+from flask.typing import ResponseReturnValue
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+
+from app.engine import cron
+from app.extensions import session
+from app.models import CronTrigger
+from app.resources.common import SCOPES, json_body, json_text, time_text
+from app.resources.listing import list_rows, select_fields
+from app.schemas import JsonDict
+
+blueprint = Blueprint("cron_triggers", __name__, url_prefix="/v2/cron_triggers")
+FIELDS = {"id", "name", "pattern", "workflow_name", "workflow_id", "workflow_namespace", "workflow_input",
+          "workflow_params", "first_execution_time", "next_execution_time", "remaining_executions",
+          "scope", "project_id", "created_at", "updated_at"}
+
+
+class CronTriggerSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    name = fields.String(required=True, validate=validate.Length(min=1, max=255))
+    workflow_id = fields.String(load_default=None, allow_none=True)
+    workflow_name = fields.String(load_default=None, allow_none=True)
+    workflow_namespace = fields.String(load_default="", allow_none=True)
+    workflow_input = JsonDict(load_default=dict, allow_none=True)
+    workflow_params = JsonDict(load_default=dict, allow_none=True)
+    # The client sends the keys it was not given as null.
+    pattern = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100))
+    first_execution_time = fields.String(load_default=None, allow_none=True)
+    remaining_executions = fields.Integer(load_default=None, allow_none=True, strict=True)
+    scope = fields.String(load_default="private", validate=validate.OneOf(SCOPES))
+
+    @validates_schema
+    def _workflow_given(self, data: dict[str, object], **_: object) -> None:
+        if not data.get("workflow_id") and not data.get("workflow_name"):
+            raise ValidationError("Workflow ID or workflow name must be provided.", field_name="workflow_id")
+
+
+def trigger_dict(row: CronTrigger) -> dict[str, Any]:
+    return {
+        "id": row.id, "name": row.name, "pattern": row.pattern,
+        "workflow_name": row.workflow_name, "workflow_id": row.workflow_id,
+        "workflow_namespace": row.workflow_namespace,
+        "workflow_input": json_text(row.workflow_input), "workflow_params": json_text(row.workflow_params),
+        "first_execution_time": time_text(row.first_execution_time),
+        "next_execution_time": time_text(row.next_execution_time),
+        "remaining_executions": row.remaining_executions, "scope": row.scope, "project_id": row.project_id,
+        "created_at": time_text(row.created_at), "updated_at": time_text(row.updated_at),
+    }
+
+
+def _new_trigger(body: dict[str, Any]) -> cron.NewTrigger:
+    return cron.NewTrigger(
+        name=body["name"], workflow=body["workflow_id"] or body["workflow_name"],
+        namespace=body["workflow_namespace"] or "", workflow_input=body["workflow_input"] or {},
+        workflow_params=body["workflow_params"] or {}, pattern=body["pattern"] or None,
+        first_execution_time=body["first_execution_time"],
+        remaining_executions=body["remaining_executions"], scope=body["scope"],
+    )
+
+
+@blueprint.post("")
+def create() -> ResponseReturnValue:
+    body = CronTriggerSchema().load(json_body())
+    row = cron.create(session(), _new_trigger(body))
+    session().commit()
+    return jsonify(trigger_dict(row)), 201
+
+
+@blueprint.get("")
+def list_triggers() -> ResponseReturnValue:
+    rows, wanted, next_link = list_rows(session(), CronTrigger, "cron_triggers", allowed_fields=FIELDS)
+    result: dict[str, Any] = {"cron_triggers": [select_fields(trigger_dict(row), wanted) for row in rows]}
+    if next_link:
+        result["next"] = next_link
+    return jsonify(result)
+
+
+@blueprint.get("/<identifier>")
+def get(identifier: str) -> ResponseReturnValue:
+    wanted = [f for f in request.args.get("fields", "").split(",") if f]
+    return jsonify(select_fields(trigger_dict(cron.get(session(), identifier)), wanted or None))
+
+
+@blueprint.delete("/<identifier>")
+def delete(identifier: str) -> ResponseReturnValue:
+    cron.delete_trigger(session(), identifier)
+    session().commit()
+    return "", 204
