@@ -9,6 +9,7 @@ from flask.typing import ResponseReturnValue
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
+from app import openapi
 from app.engine.errors import DSLError, EngineError
 from app.resources import (
     action_executions,
@@ -33,6 +34,7 @@ def register_api(app: Flask) -> None:
                    cron_triggers, reports, sub_executions):
         app.register_blueprint(module.blueprint)
     app.register_blueprint(security.blueprint)
+    app.register_blueprint(openapi.blueprint)
     app.before_request(security.require_authentication)
     app.register_error_handler(EngineError, _engine_error)
     app.register_error_handler(ValidationError, _validation_error)

@@ -360,9 +360,6 @@ class ReportStatisticsSchema(Schema):
 
 
 class ReportActionSchema(Schema):
-    class Meta:
-        unknown = INCLUDE
-
     id = _text("Action execution id.")
     name = _text("Action name.")
     created_at = _timestamp("Creation time")
@@ -374,32 +371,26 @@ class ReportActionSchema(Schema):
 
 
 class ReportTaskSchema(Schema):
-    class Meta:
-        unknown = INCLUDE
-
     id = _text("Task execution id.")
     name = _text("Task name.")
-    type = fields.String(metadata={"enum": ["ACTION", "WORKFLOW"]})
     created_at = _timestamp("Creation time")
     updated_at = _timestamp("Last update time", nullable=True)
     state = fields.String(required=True, metadata={"enum": list(TASK_STATES)})
     state_info = _text("State information.", nullable=True)
     retry_count = fields.Integer(metadata={"description": "Retries so far (when the task has a retry policy)."})
-    action_executions = fields.List(fields.Nested(ReportActionSchema))
-    workflow_executions = fields.List(fields.Nested(lambda: ReportWorkflowSchema()))
+    action_executions = fields.List(fields.Nested(ReportActionSchema), required=True)
+    workflow_executions = fields.List(fields.Nested(lambda: ReportWorkflowSchema()), required=True)
 
 
 class ReportWorkflowSchema(Schema):
-    class Meta:
-        unknown = INCLUDE
-
     id = _text("Execution id.")
     name = _text("Workflow name.")
     created_at = _timestamp("Creation time")
     updated_at = _timestamp("Last update time", nullable=True)
     state = fields.String(required=True, metadata={"enum": list(EXECUTION_STATES)})
     state_info = _text("State information.", nullable=True)
-    task_executions = fields.List(fields.Nested(ReportTaskSchema), required=True)
+    task_executions = fields.List(fields.Nested(ReportTaskSchema), metadata={
+        "description": "Its tasks (absent for a sub-workflow deeper than `max_depth`)."})
 
 
 class ExecutionReportSchema(Schema):
@@ -479,6 +470,19 @@ class DefinitionUploadQuerySchema(Schema):
 
 class FieldsQuerySchema(Schema):
     fields = _query_text("Comma-separated fields to return (`id` is always returned).")
+
+
+class TreeQuerySchema(Schema):
+    errors_only = fields.Boolean(metadata={"description": "Only descend through ERROR tasks."})
+    max_depth = fields.Integer(metadata={"description": "Sub-workflow depth limit (the root is 0; negative: none)."})
+
+
+class ReportQuerySchema(TreeQuerySchema):
+    statistics_only = fields.Boolean(metadata={"description": "Leave the execution tree out."})
+
+
+class SubExecutionsQuerySchema(TreeQuerySchema):
+    include_output = _include_output()
 
 
 class ForceQuerySchema(Schema):

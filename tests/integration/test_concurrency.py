@@ -1,0 +1,99 @@
+"""Every state change happens exactly once under concurrency (run on SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import requests
+
+from tests.support.stack import LiveStack
+
+BRANCHES = 200
+
+
+def _wide_join() -> str:
+    lines = ["version: '2.0'", "conc_wide_join:", "  tasks:", "    fork:",
+             f"      on-success: [{', '.join(f'b{i}' for i in range(BRANCHES))}]"]
+    for i in range(BRANCHES):
+        lines += [f"    b{i}:", f"      action: std.echo output={i}",
+                  f"      publish: {{v{i}: <% task().result %>}}", "      on-success: [together]"]
+    lines += ["    together:", "      join: all", "      action: std.noop",
+              "      publish: {joined: true}"]
+    return "\n".join(lines) + "\n"
+
+
+ITEMS = """
+version: '2.0'
+conc_items:
+  tasks:
+    many:
+      with-items: i in <% range(0, 1000) %>
+      concurrency: 20
+      action: std.echo output=<% $.i %> delay=<% ($.i mod 7) / 200.0 %>
+      publish: {values: <% task().result %>}
+"""
+
+WAITING = """
+version: '2.0'
+conc_waiting:
+  tasks:
+    wait:
+      action: std.async_noop
+      publish: {got: <% task().result %>}
+"""
+
+
+def test_wide_join_runs_once_and_sees_every_branch(stack: LiveStack) -> None:
+    stack.create_workflow(_wide_join())
+    execution = stack.start_execution("conc_wide_join")
+    done = stack.wait_for_state(execution["id"], timeout=240)
+    assert done["state"] == "SUCCESS", done
+    output = json.loads(done["output"])
+    assert {key: output[key] for key in output if key.startswith("v")} == {f"v{i}": i for i in range(BRANCHES)}
+    assert output["joined"] is True
+    tasks = stack.get(f"/v2/executions/{execution['id']}/tasks", params={"name": "together"}).json()["tasks"]
+    assert len(tasks) == 1
+
+
+def test_with_items_keeps_item_order_whatever_the_completion_order(stack: LiveStack) -> None:
+    stack.create_workflow(ITEMS)
+    execution = stack.start_execution("conc_items")
+    done = stack.wait_for_state(execution["id"], timeout=300)
+    assert done["state"] == "SUCCESS", done
+    assert json.loads(done["output"])["values"] == list(range(1000))
+
+
+def _running_actions(stack: LiveStack, expected: int) -> list[str]:
+    deadline = time.monotonic() + 120
+    while True:
+        actions = stack.get("/v2/action_executions",
+                            params={"state": "RUNNING", "workflow_name": "conc_waiting"}).json()["action_executions"]
+        if len(actions) >= expected:
+            return [a["id"] for a in actions]
+        assert time.monotonic() < deadline, f"only {len(actions)} actions are waiting"
+        time.sleep(0.1)
+
+
+def test_concurrent_and_duplicate_callbacks_complete_each_action_once(stack: LiveStack) -> None:
+    stack.create_workflow(WAITING)
+    executions = [stack.start_execution("conc_waiting")["id"] for _ in range(100)]
+    action_ids = _running_actions(stack, 100)
+    calls = [(action_id, copy) for action_id in action_ids for copy in (1, 2)]
+
+    def complete(call: tuple[str, int]) -> tuple[str, int]:
+        action_id, copy = call
+        response = requests.put(stack.url(f"/v2/action_executions/{action_id}"), timeout=60,
+                                json={"state": "SUCCESS", "output": {"copy": copy}})
+        return action_id, response.status_code
+
+    with ThreadPoolExecutor(max_workers=32) as pool:
+        results = list(pool.map(complete, calls))
+    by_action: dict[str, list[int]] = {}
+    for action_id, status in results:
+        by_action.setdefault(action_id, []).append(status)
+    assert all(sorted(codes) == [200, 409] for codes in by_action.values()), by_action
+    finals = [stack.wait_for_state(ex_id, timeout=120) for ex_id in executions]
+    assert [f["state"] for f in finals] == ["SUCCESS"] * 100
+    assert all(json.loads(f["output"])["got"]["copy"] in (1, 2) for f in finals)
