@@ -23,6 +23,8 @@ setup(
     extras_require={
         # std.js / std.javascript run scripts in an embedded V8.
         "javascript": ["mini-racer==0.14.1"],
+        # Actions written for Mistral against mistral_lib.actions.Action.
+        "mistral": ["mistral-lib==3.6.0"],
     },
     entry_points={"console_scripts": ["tramontane=app.cli:main"]},
 )

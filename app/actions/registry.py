@@ -1,6 +1,7 @@
 """Finds action classes by name: the built-ins, then those registered through entry points.
 
-Third-party packages register actions under the ``tramontane.actions`` entry-point group
+Third-party packages register actions under the ``tramontane.actions`` entry-point group (or,
+for actions written for Mistral, ``mistral.actions``)
 (``name = package.module:ActionClass``).
 """
 
@@ -9,7 +10,7 @@ from __future__ import annotations
 from functools import lru_cache
 from importlib.metadata import entry_points
 
-from app.actions import email, http, javascript, ssh, std
+from app.actions import email, http, javascript, mistral_compat, ssh, std
 from app.actions.base import Action
 
 ENTRY_POINT_GROUP = "tramontane.actions"
@@ -36,8 +37,9 @@ ALIASES = {"async_noop": "std.async_noop", "mistral_http": "std.mistral_http"}
 @lru_cache(maxsize=1)
 def all_actions() -> dict[str, type[Action]]:
     actions = dict(BUILTIN)
-    for entry in entry_points(group=ENTRY_POINT_GROUP):
-        actions.setdefault(entry.name, entry.load())
+    for group in (ENTRY_POINT_GROUP, mistral_compat.ENTRY_POINT_GROUP):
+        for entry in entry_points(group=group):
+            actions.setdefault(entry.name, entry.load())
     return actions
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from app.actions import egress, registry
+from app.actions import egress, mistral_compat, registry
 from app.actions.base import ActionContext, ExecutionContext, Result
 from app.auth import capability
 from app.config import Settings
@@ -150,7 +150,7 @@ def _execute(action: ActionRun, settings: Settings) -> tuple[Result, bool]:
     try:
         instance = action_class(**base_input)
         is_sync = bool(instance.is_sync())
-        value = instance.run(context)
+        value = mistral_compat.as_result(instance.run(mistral_compat.context_for(instance, context)))
     except Exception as exc:  # noqa: BLE001 - an action's failure is its result
         log.info("action %s (%s) raised %r", action.name, action.id, exc)
         return Result(error=f"The action raised an exception [action={action.name}, "

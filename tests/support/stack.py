@@ -16,6 +16,7 @@ from app.config import Settings
 from app.embedded_redis import find_free_port
 
 START_TIMEOUT = 60
+PLUGINS = Path(__file__).resolve().parents[1] / "fixtures" / "plugins"
 
 
 class LiveStack:
@@ -38,6 +39,8 @@ class LiveStack:
             "PORT": str(self.port),
             "PUBLIC_URL": self.base_url,
             "LOG_LEVEL": "INFO",
+            # A third-party package of actions, found through its entry points.
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(PLUGINS), env.get("PYTHONPATH", "")])),
         })
         env.update(self.extra_env)
         return env
