@@ -22,6 +22,7 @@ from app.resources import (
     security,
     sub_executions,
     tasks,
+    unsupported,
     workbooks,
     workflows,
 )
@@ -34,6 +35,7 @@ def register_api(app: Flask) -> None:
                    cron_triggers, reports, sub_executions):
         app.register_blueprint(module.blueprint)
     app.register_blueprint(security.blueprint)
+    app.register_blueprint(unsupported.blueprint)
     app.register_blueprint(openapi.blueprint)
     app.before_request(security.require_authentication)
     app.register_error_handler(EngineError, _engine_error)
