@@ -26,7 +26,8 @@ def test_target_sends_the_action_to_its_queue(stack: LiveStack) -> None:
     time.sleep(1.5)
     assert stack.get(f"/v2/executions/{execution['id']}").json()["state"] == "RUNNING"
     stack.start_process("special-worker", [
-        sys.executable, "-m", "celery", "-A", "app.workers.celery_app:celery", "worker", "-Q", "special_hosts", "--loglevel", "INFO",
+        sys.executable, "-m", "celery", "-A", "app.workers.celery_app:celery", "worker", "-Q", "special_hosts",
+        "--loglevel", "INFO",
         "--concurrency", "1", "--hostname", f"special-{stack.port}@%h", "--without-mingle", "--without-gossip",
     ])
     try:
