@@ -13,7 +13,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from app.actions.base import Result
-from app.engine import adhoc, control, launch
+from app.engine import adhoc, control, launch, limits
 from app.engine.dispatch import ActionDone, ContinueAfterAction, Dispatcher, Message, RunAction
 from app.engine.errors import Conflict, EngineError, InvalidStateTransition, NotFound
 from app.engine.runtime import Step
@@ -99,6 +99,7 @@ class ActionService:
         if state in ("PAUSED", "RUNNING"):
             return self._pause_or_resume_action(action_execution_id, state)
         value = decode_output(output)
+        limits.check_field("output", value)
         if state == State.ERROR and value is None:
             value = "Unknown error"
         output_dict = {"result": None if state == State.CANCELLED else value}

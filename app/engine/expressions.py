@@ -32,7 +32,6 @@ from typing import Any
 import jinja2
 import yaql
 from jinja2.environment import TemplateExpression
-from jinja2.sandbox import SandboxedEnvironment
 from yaql.language import exceptions as yaql_exceptions
 from yaql.language import utils as yaql_utils
 
@@ -45,6 +44,7 @@ from app.engine.expression_functions import (
     jinja_globals,
     to_plain,
 )
+from app.engine.expression_limits import BoundedSandbox, ExpressionTimeout, time_limit
 
 __all__ = ["ExecutionView", "evaluate", "evaluate_recursively", "has_expression", "validate"]
 
@@ -70,7 +70,7 @@ _YAQL_OPTIONS: dict[str, Any] = {
 # The PLY lexer and parser behind a YAQL engine keep state on themselves, so parsing is serialised.
 _YAQL_PARSE_LOCK = threading.Lock()
 
-_JINJA_ENV = SandboxedEnvironment(
+_JINJA_ENV = BoundedSandbox(
     undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True, autoescape=False
 )
 
@@ -219,11 +219,15 @@ def evaluate(expression: str, data: Mapping[str, Any], view: ExecutionView | Non
     is_yaql, is_jinja = _languages(expression)
     if is_yaql and is_jinja:
         raise ExpressionError(MIXING_MESSAGE)
-    if is_yaql:
-        return _evaluate_yaql(expression, data, BoundFunctions(view))
-    if is_jinja:
-        return _evaluate_jinja(expression, data, BoundFunctions(view))
-    return expression
+    if not (is_yaql or is_jinja):
+        return expression
+    try:
+        with time_limit():
+            if is_yaql:
+                return _evaluate_yaql(expression, data, BoundFunctions(view))
+            return _evaluate_jinja(expression, data, BoundFunctions(view))
+    except ExpressionTimeout as exc:
+        raise ExpressionError(f"Can not evaluate expression [expression={expression}, error={exc}]") from exc
 
 
 def evaluate_recursively(obj: Any, data: Mapping[str, Any], view: ExecutionView | None = None) -> Any:

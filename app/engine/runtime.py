@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from app.engine import controller, dataflow, expressions, joins, launch, timers
+from app.engine import controller, dataflow, expressions, joins, launch, limits, timers
 from app.engine.commands import Command, RunTask, StopWorkflow
 from app.engine.dispatch import ContinueParent, Message
 from app.engine.errors import EngineError
@@ -234,6 +234,11 @@ class Step:
             )
         except EngineError as exc:
             task.state, task.state_info = State.ERROR.value, f"Failed to publish variables: {exc}"
+            return
+        try:
+            limits.check_field("published", {**branch, **global_})
+        except EngineError as exc:
+            task.state, task.state_info = State.ERROR.value, str(exc)
             return
         task.published = branch
         if global_:

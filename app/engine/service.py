@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import delete, update
 
-from app.engine import control, dataflow, environments, rerun
+from app.engine import control, dataflow, environments, limits, rerun
 from app.engine.action_service import ActionService
 from app.engine.definitions import get_workflow
 from app.engine.dispatch import Message
@@ -61,6 +61,8 @@ class Engine(ActionService):
             )
             spec = spec_of(wf_ex)
             wf_ex.input = dataflow.prepare_input(spec, wf_input)
+            limits.check_field("input", wf_ex.input)
+            limits.check_field("params", wf_ex.params)
             step = Step(self.session, wf_ex)
             try:
                 wf_ex.context = dataflow.evaluate_vars(spec, wf_ex.input, step.view())

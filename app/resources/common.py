@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from flask import current_app, request
 
 from app.config import Settings
+from app.engine import limits
 from app.engine.dispatch import Dispatcher
 from app.engine.errors import EngineError
 from app.engine.service import Engine
@@ -51,6 +52,7 @@ def json_body() -> dict[str, Any]:
 
 def text_body() -> str:
     text = request.get_data(as_text=True)
+    limits.check_definition(text)
     if not text.strip():
         raise EngineError("The request body must hold the definition (YAML text).")
     return text
