@@ -25,6 +25,6 @@ def broker_and_scheduler_status(settings: Settings) -> tuple[dict[str, Any], dic
         return {"ok": True}, {"ok": False, "error": "no scheduler heartbeat"}
     text = beat.decode() if isinstance(beat, bytes) else str(beat)
     owner, _, stamp = text.rpartition(" ")
-    age = time.time() - float(stamp)
+    age = max(time.time() - float(stamp), 0.0)
     return {"ok": True}, {"ok": age < SCHEDULER_STALE_SECONDS, "last_beat_seconds_ago": round(age, 1),
                           "owner": owner}
