@@ -268,9 +268,14 @@ OPERATIONS: dict[str, Operation] = {
         body=s.RunActionSchema,
         description="A sync action is awaited (up to `params.timeout` seconds, else 504) unless "
                     "`params.save_result` is true without `params.run_sync`. " + JSON_FIELDS_NOTE,
-        body_example={"name": "std.echo", "input": {"output": "hi"}}),
+        body_example={"name": "std.echo", "input": {"output": "hi"}, "params": {"save_result": True}}),
     "action_executions.delete": Operation(
         "Delete a completed action execution run outside workflows", answers(204, None, 403, 404)),
+    # --- what Tramontane does not offer (yet) ---
+    "unsupported.not_offered": Operation(
+        "Event triggers, code sources and dynamic actions: not supported", {404: s.ErrorSchema, 501: s.ErrorSchema},
+        description="404 when the rest of the path holds a character a path cannot match (a newline)."),
+    "unsupported.members": Operation("Resource sharing (members): not supported", {501: s.ErrorSchema}),
     # --- cron triggers ---
     "cron_triggers.list_triggers": Operation(
         "List cron triggers", answers(200, s.CronTriggerListSchema, 400), query=(s.CronTriggerListQuerySchema,)),
@@ -293,6 +298,8 @@ PATH_PARAMETERS = {
     "execution_id": "Workflow execution id.",
     "task_id": "Task execution id.",
     "action_execution_id": "Action execution id.",
+    "member_id": "Member id.",
+    "rest": "The rest of the path (may hold slashes).",
 }
 
 # Every component, by name; anything else is named after its class (without "Schema").
@@ -340,7 +347,7 @@ STATUS_TEXT = {
     200: "OK", 201: "Created", 204: "No content", 400: "Invalid request, input or definition",
     401: "Authentication required (when API authentication is on)", 403: "Not allowed in this state",
     404: "Not found", 409: "Conflict (already exists, or already completed)",
-    503: "Degraded", 504: "Timed out waiting for the result",
+    501: "Not supported by this service", 503: "Degraded", 504: "Timed out waiting for the result",
 }
 
 
@@ -367,9 +374,18 @@ def undocumented_routes(app: Flask) -> list[str]:
             if operation_for(rule.endpoint, method) is None]
 
 
-def openapi_path(rule: str) -> str:
-    """``/v2/actions/<name>/<path:ns>`` -> ``/v2/actions/{name}/{ns}``."""
-    return re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule)
+_ANY = re.compile(r"<any\(([^)]*)\):[^<>]+>")
+
+
+def openapi_paths(rule: str) -> list[str]:
+    """``/v2/actions/<name>/<path:ns>`` -> ``["/v2/actions/{name}/{ns}"]``; an ``any(a, b)`` converter
+    gives one path per value."""
+    match = _ANY.search(rule)
+    if match is not None:
+        values = [value.strip().strip("'\"") for value in match.group(1).split(",")]
+        return [path for value in values
+                for path in openapi_paths(rule[:match.start()] + value + rule[match.end():])]
+    return [re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule)]
 
 
 def path_shape(path: str) -> str:
@@ -482,9 +498,10 @@ def build_document(app: Flask) -> dict[str, Any]:
         doc = operation_for(rule.endpoint, method)
         if doc is None:
             continue
-        path = canonical.setdefault(path_shape(openapi_path(rule.rule)), openapi_path(rule.rule))
-        names = re.findall(r"\{([^}]+)\}", path)
-        operations.setdefault(path, {})[method.lower()] = _operation(rule, method, path, names, doc)
+        for route_path in openapi_paths(rule.rule):
+            path = canonical.setdefault(path_shape(route_path), route_path)
+            names = re.findall(r"\{([^}]+)\}", path)
+            operations.setdefault(path, {})[method.lower()] = _operation(rule, method, path, names, doc)
     for path, ops in operations.items():
         spec.path(path=path, operations=ops)
     document = spec.to_dict()

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.actions.base import Result
 from app.engine import adhoc, control, launch, limits
@@ -57,13 +58,17 @@ class ActionService:
                 raise NotFound(f"ActionExecution not found [id={action_execution_id}]")
             wf_ex = lock_workflow(self.session, action.workflow_execution_id or "")
             final_state, output = self._shaped_output(action, state, result.to_output())
-            changed = self._set_action_result(action_execution_id, final_state, output)
+            # The continuation runs in this transaction, so the result is applied as it is recorded.
+            changed = self._set_action_result(action_execution_id, final_state, output, processed=True)
             if not changed:
                 log.warning("result of action %s ignored: it is already completed", action_execution_id)
                 return None, []
             if wf_ex is None:
                 return None, [ActionDone(action_execution_id)]
-            return None, self._continue(wf_ex, action_execution_id)
+            # The compare-and-set just wrote these: record them without another read or write.
+            for key, value in (("state", final_state), ("output", output), ("accepted", True), ("processed", True)):
+                set_committed_value(action, key, value)
+            return None, self._continue(wf_ex, action, claim=False)
 
         self._commit_and_send(unit)
 
@@ -167,7 +172,8 @@ class ActionService:
             wf_ex = lock_workflow(self.session, action.workflow_execution_id)
             if wf_ex is None:
                 return None, []
-            return None, self._continue(wf_ex, action_execution_id)
+            self.session.refresh(action)
+            return None, self._continue(wf_ex, action)
 
         self._commit_and_send(unit)
 
@@ -182,24 +188,26 @@ class ActionService:
         except EngineError as exc:
             return State.ERROR.value, {"result": f"Failed to transform the output of {action.name}: {exc}"}
 
-    def _set_action_result(self, action_execution_id: str, state: str, output: dict[str, Any]) -> bool:
+    def _set_action_result(self, action_execution_id: str, state: str, output: dict[str, Any],
+                           processed: bool = False) -> bool:
         """Compare-and-set: only a RUNNING or PAUSED action can be completed, and only once."""
         outcome = self.session.execute(
             update(ActionExecution)
             .where(ActionExecution.id == action_execution_id,
                    ActionExecution.state.in_([State.RUNNING.value, State.PAUSED.value]))
-            .values(state=state, output=output, accepted=True, updated_at=utc_now())
+            .values(state=state, output=output, accepted=True, processed=processed, updated_at=utc_now())
             .execution_options(synchronize_session=False)
         )
         return bool(getattr(outcome, "rowcount", 0))
 
-    def _continue(self, wf_ex: WorkflowExecution, action_execution_id: str) -> list[Message]:
-        action = self.session.get(ActionExecution, action_execution_id, populate_existing=True)
-        if action is None or action.task_execution_id is None or action.state not in COMPLETED:
+    def _continue(self, wf_ex: WorkflowExecution, action: ActionExecution, claim: bool = True) -> list[Message]:
+        """Apply a completed action to its task; ``claim`` marks it processed, so it applies once."""
+        if action.task_execution_id is None or action.state not in COMPLETED:
             return []
-        if action.processed or not action.accepted:
-            return []
-        action.processed = True
+        if claim:
+            if action.processed or not action.accepted:
+                return []
+            action.processed = True
         task = self.session.get(TaskExecution, action.task_execution_id, populate_existing=True)
         if task is None or task.state in COMPLETED:
             return []

@@ -27,6 +27,8 @@ from app.models import ActionExecution, TaskExecution, WorkflowExecution, new_id
 _SPEC_CACHE: OrderedDict[str, WorkflowSpec] = OrderedDict()
 _SPEC_CACHE_SIZE = 512
 
+# Listed rather than negated, so the (workflow, state) index answers the count.
+OPEN_STATES = [s.value for s in State if s not in COMPLETED]
 CONTINUE_TASK = "continue_task"
 COMPLETE_TASK = "complete_task"
 TASK_TIMEOUT = "task_timeout"
@@ -56,6 +58,9 @@ class Step:
         self.spec = spec_of(wf_ex)
         self.messages: list[Message] = messages if messages is not None else []
         self._to_process: deque[TaskExecution] = deque()
+        # Tasks this step left open: while one exists the workflow cannot be complete, so the
+        # count query (the costliest of a step) is skipped.
+        self._opened: list[TaskExecution] = []
 
     # -- views and data ------------------------------------------------------------------------
 
@@ -128,6 +133,7 @@ class Step:
             project_id=self.wf_ex.project_id,
         )
         self.session.add(task)
+        self._opened.append(task)
         return task
 
     def begin(self, task: TaskExecution) -> None:
@@ -257,6 +263,8 @@ class Step:
                     self._follow(task)
             if self.wf_ex.state != State.RUNNING:
                 return
+            if any(t.state not in COMPLETED and t.state != State.WAITING for t in self._opened):
+                return
             counts = self._incomplete_counts()
             if any(state != State.WAITING for state in counts):
                 return
@@ -269,7 +277,7 @@ class Step:
         rows = self.session.execute(
             select(TaskExecution.state, func.count()).where(
                 TaskExecution.workflow_execution_id == self.wf_ex.id,
-                TaskExecution.state.not_in([s.value for s in COMPLETED]),
+                TaskExecution.state.in_(OPEN_STATES),
             ).group_by(TaskExecution.state)
         ).all()
         return {state: count for state, count in rows}

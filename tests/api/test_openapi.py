@@ -25,6 +25,15 @@ def _shape(path: str) -> str:
     return re.sub(r"<[^<>]+>|\{[^{}]+\}", "{}", path)
 
 
+def _concrete(rule: str) -> list[str]:
+    """A rule with an ``any(a, b)`` converter stands for one path per value."""
+    match = re.search(r"<any\(([^)]*)\):[^<>]+>", rule)
+    if match is None:
+        return [rule]
+    return [path for value in match.group(1).split(",")
+            for path in _concrete(rule[:match.start()] + value.strip() + rule[match.end():])]
+
+
 def _routes(app: Flask) -> dict[tuple[str, str], str]:
     """(path shape, METHOD) -> "METHOD /rule (endpoint)" for every route of the API."""
     routes = {}
@@ -32,7 +41,8 @@ def _routes(app: Flask) -> dict[tuple[str, str], str]:
         if rule.endpoint in NOT_API_ENDPOINTS:
             continue
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
-            routes[(_shape(rule.rule), method)] = f"{method} {rule.rule} ({rule.endpoint})"
+            for path in _concrete(rule.rule):
+                routes[(_shape(path), method)] = f"{method} {path} ({rule.endpoint})"
     return routes
 
 

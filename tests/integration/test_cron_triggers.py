@@ -51,7 +51,7 @@ def triggers(stack: LiveStack) -> Iterator[Callable[..., dict[str, Any]]]:
         response = stack.post("/v2/cron_triggers", json=body)
         assert response.status_code == 201, response.text
         names.append(body["name"])
-        return response.json()  # type: ignore[no-any-return]
+        return response.json()
 
     yield create
     for name in names:
@@ -65,7 +65,7 @@ def _utc_in(seconds: float, time_format: str = "%Y-%m-%d %H:%M:%S") -> str:
 def _executions_of(stack: LiveStack, trigger_id: str) -> list[dict[str, Any]]:
     response = stack.get("/v2/executions", params={"description": f"has:{trigger_id}"})
     assert response.status_code == 200, response.text
-    return response.json()["executions"]  # type: ignore[no-any-return]
+    return response.json()["executions"]
 
 
 def _wait_until_gone(stack: LiveStack, name: str, timeout: float = 30,

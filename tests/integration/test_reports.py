@@ -71,7 +71,7 @@ def tree(stack: LiveStack) -> Tree:
 def _report(stack: LiveStack, execution_id: str, **params: Any) -> dict[str, Any]:
     response = stack.get(f"/v2/executions/{execution_id}/report", params=params)
     assert response.status_code == 200, response.text
-    return response.json()  # type: ignore[no-any-return]
+    return response.json()
 
 
 def _names(entries: list[dict[str, Any]]) -> list[str]:
