@@ -4,8 +4,8 @@ Paths and methods come from the live Flask ``url_map``; what each (endpoint, met
 comes from ``OPERATIONS`` below, which names marshmallow schemas of app/schemas.py (request bodies,
 responses, query parameters); apispec's marshmallow plugin turns those into JSON Schema.
 
-A route with no entry in ``OPERATIONS`` is left out of the document, and ``undocumented_routes()`` names
-it: tests/api/test_openapi.py fails on it, so a new route cannot go undocumented.
+A route with no entry in ``OPERATIONS`` is left out of the document, and tests/api/test_openapi.py fails
+naming it, so a new route cannot go undocumented.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from werkzeug.routing import Rule
 
 from app import schemas as s
 from app.resources.cron_triggers import CronTriggerSchema
+from app.resources.security import OPEN_PATHS
 
 OPENAPI_VERSION = "3.0.3"
 DOCUMENT_PATH = "/v2/openapi.json"
@@ -33,8 +34,7 @@ TEXT = "text/plain"
 IGNORED_METHODS = frozenset({"HEAD", "OPTIONS"})
 # Endpoints that are not part of the API.
 IGNORED_ENDPOINTS = frozenset({"static"})
-# Routes open without credentials when authentication is on (app/resources/security.py).
-OPEN_PATHS = ("/", "/health")
+# Besides OPEN_PATHS, the Keystone routes are open without credentials when authentication is on.
 OPEN_PREFIXES = ("/v3",)
 _CACHE_KEY = "tramontane.openapi"
 
@@ -368,12 +368,6 @@ def api_routes(app: Flask) -> Iterator[tuple[Rule, str]]:
             yield rule, method
 
 
-def undocumented_routes(app: Flask) -> list[str]:
-    """``"METHOD /rule (endpoint)"`` for each route that ``OPERATIONS`` does not describe."""
-    return [f"{method} {rule.rule} ({rule.endpoint})" for rule, method in api_routes(app)
-            if operation_for(rule.endpoint, method) is None]
-
-
 _ANY = re.compile(r"<any\(([^)]*)\):[^<>]+>")
 
 
@@ -394,7 +388,8 @@ def path_shape(path: str) -> str:
 
 
 def _schema_name(schema: type[Schema] | Schema) -> str:
-    cls = resolve_schema_cls(schema)
+    resolved = resolve_schema_cls(schema)
+    cls = resolved[0] if isinstance(resolved, list) else resolved
     name = _NAMES.get(cls) or cls.__name__.removesuffix("Schema")
     if isinstance(schema, Schema) and schema.partial is True:
         name += "Partial"

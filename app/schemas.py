@@ -1,8 +1,9 @@
 """Marshmallow schemas of the API: the request bodies it accepts and the responses it sends.
 
-The request schemas load and validate bodies; the response schemas (``*ResponseSchema`` section below)
-only describe what the resources' ``*_dict`` functions send, for the OpenAPI document (app/openapi.py).
-In those, ``required=True`` means "always present" and ``allow_none=True`` means "may be null".
+The request schemas load and validate bodies (their ``metadata`` only documents them). The response and
+query-parameter schemas (sections below) only describe, for the OpenAPI document (app/openapi.py), what
+the resources' ``*_dict`` functions send and which arguments they read; in response schemas
+``required=True`` means "always present" and ``allow_none=True`` means "may be null".
 """
 
 from __future__ import annotations
@@ -60,33 +61,41 @@ class ActionExecutionUpdateSchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    state = fields.String(required=True)
-    output = fields.Raw(load_default=None, allow_none=True)
+    state = fields.String(required=True, metadata={
+        "enum": ["SUCCESS", "ERROR", "CANCELLED", "PAUSED", "RUNNING"],
+        "description": "SUCCESS, ERROR or CANCELLED complete the action; PAUSED or RUNNING update it."})
+    output = fields.Raw(load_default=None, allow_none=True, metadata={
+        "description": "The result (SUCCESS) or the error (ERROR); a string holding JSON is decoded."})
 
 
 class ExecutionUpdateSchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    state = fields.String(load_default=None, allow_none=True)
+    state = fields.String(load_default=None, allow_none=True, metadata={
+        "enum": ["RUNNING", "PAUSED", "SUCCESS", "ERROR", "CANCELLED", None],
+        "description": "PAUSED pauses, RUNNING resumes, SUCCESS/ERROR/CANCELLED stop the execution."})
     description = fields.String(load_default=None, allow_none=True)
-    state_info = fields.String(load_default=None, allow_none=True)
-    params = JsonDict(load_default=dict)
+    state_info = fields.String(load_default=None, allow_none=True, metadata={
+        "description": "Why the execution is stopped."})
+    params = JsonDict(load_default=dict, metadata={"description": "`{\"env\": {...}}` replaces the env."})
 
 
 class EnvironmentSchema(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=255))
     description = fields.String(load_default=None, allow_none=True)
     variables = JsonDict(load_default=dict)
-    scope = fields.String(load_default="private")
+    scope = fields.String(load_default="private", metadata={"enum": ["private", "public"]})
 
 
 class TaskUpdateSchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    state = fields.String(load_default=None, allow_none=True)
-    reset = fields.Boolean(load_default=None, allow_none=True)
+    state = fields.String(load_default=None, allow_none=True, metadata={
+        "enum": ["RUNNING", "SKIPPED", None], "description": "RUNNING reruns a failed task, SKIPPED skips it."})
+    reset = fields.Boolean(load_default=None, allow_none=True, metadata={
+        "description": "Rerun every item of a with-items task (mandatory with RUNNING)."})
     env = JsonDict(load_default=dict)
     name = fields.String(load_default=None, allow_none=True)
     workflow_name = fields.String(load_default=None, allow_none=True)
@@ -98,7 +107,8 @@ class RunActionSchema(Schema):
 
     name = fields.String(required=True, validate=validate.Length(min=1, max=255))
     input = JsonDict(load_default=dict)
-    params = JsonDict(load_default=dict)
+    params = JsonDict(load_default=dict, metadata={
+        "description": "`save_result`, `run_sync`, `target`, `timeout` (seconds)."})
     workflow_namespace = fields.String(load_default="", allow_none=True)
     description = fields.String(load_default="", allow_none=True)
 
@@ -208,7 +218,7 @@ class WorkflowSchema(Schema):
     name = _text("Workflow name.")
     namespace = _text("Namespace (empty string for the default one).")
     input = _text("The input signature, e.g. `name, greeting=\"hi\"`.")
-    interface = _json_text("`{\"input\": [...], \"output\": [...]}`")
+    interface: fields.Field = _json_text("`{\"input\": [...], \"output\": [...]}`")
     definition = _text("The YAML definition text.")
     checksum = _text("Checksum of the definition.")
     tags = _tags()
@@ -468,8 +478,8 @@ class DefinitionUploadQuerySchema(Schema):
     scope = fields.String(metadata={"enum": list(SCOPE_VALUES), "description": "Visibility (default `private`)."})
 
 
-class FieldsQuerySchema(Schema):
-    fields = _query_text("Comma-separated fields to return (`id` is always returned).")
+FieldsQuerySchema = Schema.from_dict(
+    {"fields": _query_text("Comma-separated fields to return (`id` is always returned).")}, name="FieldsQuerySchema")
 
 
 class TreeQuerySchema(Schema):

@@ -43,7 +43,7 @@ class Floor:
 
     def chains(self, count: int, length: int) -> float:
         """``count`` chains of ``length`` tasks started at once (seq50: 1 x 50, conc20: 20 x 5)."""
-        def send(_: str, done_key: str) -> int:
+        def send(_counter_key: str, done_key: str) -> int:
             for _ in range(count):
                 floor_app.chain.delay(length, done_key)
             return count

@@ -9,6 +9,7 @@ from flask.typing import ResponseReturnValue
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from app.engine import cron
+from app.engine.transactions import with_retries
 from app.extensions import session
 from app.models import CronTrigger
 from app.resources.common import SCOPES, json_body, json_text, time_text
@@ -68,9 +69,9 @@ def _new_trigger(body: dict[str, Any]) -> cron.NewTrigger:
 
 @blueprint.post("")
 def create() -> ResponseReturnValue:
-    body = CronTriggerSchema().load(json_body())
-    row = cron.create(session(), _new_trigger(body))
-    session().commit()
+    new = _new_trigger(CronTriggerSchema().load(json_body()))
+    # Its own write transaction (BEGIN IMMEDIATE on SQLite): the name check and the insert go together.
+    row = with_retries(session(), lambda: cron.create(session(), new))
     return jsonify(trigger_dict(row)), 201
 
 
@@ -91,6 +92,5 @@ def get(identifier: str) -> ResponseReturnValue:
 
 @blueprint.delete("/<identifier>")
 def delete(identifier: str) -> ResponseReturnValue:
-    cron.delete_trigger(session(), identifier)
-    session().commit()
+    with_retries(session(), lambda: cron.delete_trigger(session(), identifier))
     return "", 204

@@ -7,9 +7,9 @@ Occurrences lie in 2099, so a live stack's scheduler sharing the database never 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from flask import Flask
@@ -19,10 +19,12 @@ from app.config import Settings
 from app.engine import cron, definitions
 from app.engine.dispatch import CollectingDispatcher
 from app.engine.service import Engine
+from app.engine.transactions import with_retries
 from app.extensions import session
 from app.factory import create_app
 from app.models import CronTrigger, WorkflowExecution
 
+T = TypeVar("T")
 T0 = datetime(2099, 1, 1)
 SCHEDULERS = 3
 
@@ -45,9 +47,13 @@ def app(settings: Settings) -> Flask:
     flask_app = create_app(settings, dispatcher=CollectingDispatcher())
     with flask_app.app_context():
         if definitions.find_by_name(session(), "cron_unit_wf") is None:
-            definitions.create_workflows(session(), WORKFLOWS)
-            session().commit()
+            _write(lambda: definitions.create_workflows(session(), WORKFLOWS))
     return flask_app
+
+
+def _write(unit: Callable[[], T]) -> T:
+    """A write transaction of its own: the database is shared with a live stack."""
+    return with_retries(session(), unit)
 
 
 @pytest.fixture()
@@ -65,8 +71,7 @@ def _trigger(name: str, first_due: datetime, count: int | None = None, workflow:
     """A trigger firing every second whose next occurrence is ``first_due``."""
     new = cron.NewTrigger(name=name, workflow=workflow, pattern=pattern, remaining_executions=count,
                           workflow_input={"n": 1} if workflow == "cron_unit_wf" else {})
-    row = cron.create(session(), new, now=first_due - timedelta(seconds=1))
-    session().commit()
+    row = _write(lambda: cron.create(session(), new, now=first_due - timedelta(seconds=1)))
     assert row.next_execution_time == first_due
     return row.id
 
@@ -89,9 +94,12 @@ def cleanup(ctx: None) -> Iterator[list[str]]:
     yield trigger_ids
     for trigger_id in trigger_ids:
         ids = [execution.id for execution in _executions(trigger_id)]
-        session().execute(delete(WorkflowExecution).where(WorkflowExecution.id.in_(ids)))
-        session().execute(delete(CronTrigger).where(CronTrigger.id == trigger_id))
-    session().commit()
+
+        def remove(trigger_id: str = trigger_id, ids: list[str] = ids) -> None:
+            session().execute(delete(WorkflowExecution).where(WorkflowExecution.id.in_(ids)))
+            session().execute(delete(CronTrigger).where(CronTrigger.id == trigger_id))
+
+        _write(remove)
 
 
 def _fire_concurrently(app: Flask, now: datetime) -> list[Any]:
@@ -176,8 +184,7 @@ def test_an_occurrence_that_cannot_start_still_moves_the_trigger_on(ctx: None, c
     due = T0 + timedelta(hours=3)
     trigger_id = _trigger("cron_unit_doomed", due, workflow="cron_unit_doomed")
     cleanup.append(trigger_id)
-    definitions.delete_workflow(session(), "cron_unit_doomed")
-    session().commit()
+    _write(lambda: definitions.delete_workflow(session(), "cron_unit_doomed"))
     cron.fire_due(session(), _engine(), now=due)
     assert _executions(trigger_id) == []
     row = _row(trigger_id)
