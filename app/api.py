@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify
+from flask import Flask, jsonify, request
 from flask.typing import ResponseReturnValue
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
@@ -37,11 +37,20 @@ def register_api(app: Flask) -> None:
     app.register_blueprint(security.blueprint)
     app.register_blueprint(unsupported.blueprint)
     app.register_blueprint(openapi.blueprint)
+    app.before_request(_refuse_nul_characters)
     app.before_request(security.require_authentication)
     app.register_error_handler(EngineError, _engine_error)
     app.register_error_handler(ValidationError, _validation_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)
+
+
+def _refuse_nul_characters() -> None:
+    # No database stores NUL in text (PostgreSQL refuses it): say so instead of failing later.
+    body = request.get_data(as_text=True)
+    texts = [request.path, *request.args.keys(), *request.args.values(), body]
+    if any("\x00" in text for text in texts) or "\\u0000" in body:
+        raise EngineError("NUL characters are not accepted in paths, parameters or bodies.")
 
 
 def fault(status: int, message: str, **extra: object) -> ResponseReturnValue:

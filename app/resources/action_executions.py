@@ -8,7 +8,7 @@ from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import delete as sql_delete
 
-from app.engine.errors import GatewayTimeout, NotAllowed, NotFound
+from app.engine.errors import EngineError, GatewayTimeout, NotAllowed, NotFound
 from app.engine.states import COMPLETED
 from app.engine.transactions import with_retries
 from app.extensions import db, session
@@ -94,24 +94,40 @@ def run() -> ResponseReturnValue:
     """Run an action outside any workflow; a sync action is awaited unless its result is saved."""
     body = RunActionSchema().load(json_body())
     params = body["params"]
+    timeout = _run_timeout(params.get("timeout"))
     row = engine().run_action(body["name"], body["input"], params, body["workflow_namespace"] or "",
                               body["description"] or "")
     action_id, is_sync = row.id, row.is_sync
     session().rollback()
     if not is_sync or (params.get("save_result") and not params.get("run_sync")):
         return jsonify(action_execution_dict(row)), 201
-    timeout = float(params.get("timeout") or settings().run_sync_timeout)
     if not CompletionSignals(settings().broker_url).wait(action_id, timeout):
         raise GatewayTimeout(f"Action {body['name']} did not complete within {timeout:g} seconds; "
                              f"its execution {action_id} goes on.")
     # A fresh transaction: the one open while waiting still sees the action RUNNING.
     session().rollback()
     finished = session().get(ActionExecution, action_id)
-    item = action_execution_dict(finished) if finished is not None else {}
-    if finished is not None and not params.get("save_result"):
+    if finished is None:
+        raise NotFound(f"ActionExecution {action_id} was deleted while it ran")
+    item = action_execution_dict(finished)
+    if not params.get("save_result"):
         with_retries(session(), lambda: session().execute(
             sql_delete(ActionExecution).where(ActionExecution.id == action_id)))
     return jsonify(item), 201
+
+
+def _run_timeout(raw: Any) -> float:
+    if raw is None:
+        return settings().run_sync_timeout
+    if isinstance(raw, bool) or not isinstance(raw, (int, float, str)):
+        raise EngineError("params.timeout must be a number of seconds")
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise EngineError("params.timeout must be a number of seconds") from exc
+    if not 0 < value <= 3600:
+        raise EngineError("params.timeout must be between 0 and 3600 seconds")
+    return value
 
 
 @blueprint.delete(f"{COLLECTION}/<action_execution_id>")

@@ -10,7 +10,7 @@ from flask.typing import ResponseReturnValue
 from app.actions import registry
 from app.actions.base import signature_text
 from app.engine import catalog
-from app.engine.errors import DSLError, NotFound
+from app.engine.errors import DSLError, EngineError, NotFound
 from app.extensions import session
 from app.models import ActionDefinition
 from app.resources.common import namespace_arg, scope_arg, text_body, time_text, write
@@ -60,7 +60,12 @@ def list_actions() -> ResponseReturnValue:
     if marker:
         names = [item["name"] for item in items]
         items = items[names.index(marker) + 1:] if marker in names else []
-    limit = int(request.args.get("limit") or 0)
+    try:
+        limit = int(request.args.get("limit") or 0)
+    except ValueError as exc:
+        raise EngineError("limit must be a positive integer") from exc
+    if limit < 0:
+        raise EngineError("limit must be a positive integer")
     page = items[:limit] if limit else items
     fields = [f for f in (request.args.get("fields") or "").split(",") if f] or None
     body: dict[str, Any] = {"actions": [select_fields(item, fields) for item in page]}

@@ -7,11 +7,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
 from flask import request
-from sqlalchemy import String, and_, cast, or_, select
+from sqlalchemy import JSON, Boolean, DateTime, Integer, String, and_, cast, or_, select
 from sqlalchemy.orm import Session
 
 from app.engine.errors import EngineError
@@ -34,7 +35,34 @@ def parse_filter(raw: str) -> tuple[str, Any]:
     return "eq", raw
 
 
+def _typed(column: Any, raw: str) -> Any:
+    """The filter value as the column's type, so every database compares like with like."""
+    kind = column.type
+    try:
+        if isinstance(kind, DateTime):
+            return datetime.fromisoformat(raw.strip().replace("T", " "))
+        if isinstance(kind, Boolean):
+            lowered = raw.strip().lower()
+            if lowered not in ("true", "false", "1", "0"):
+                raise ValueError(raw)
+            return lowered in ("true", "1")
+        if isinstance(kind, Integer):
+            return int(raw)
+    except ValueError as exc:
+        raise EngineError(f"Invalid value for filter {column.key}: {raw!r}") from exc
+    return raw
+
+
 def _condition(column: Any, op: str, value: Any) -> Any:
+    if isinstance(column.type, JSON):
+        # JSON columns compare as their text; ordering them means nothing.
+        if op not in ("eq", "neq", "has", "in", "nin"):
+            raise EngineError(f"Filter {op} is not supported on {column.key}")
+        column = cast(column, String)
+    elif op == "has":
+        return cast(column, String).contains(value)
+    else:
+        value = [_typed(column, v) for v in value] if op in ("in", "nin") else _typed(column, value)
     if op == "has":
         return cast(column, String).contains(value)
     if op in ("in", "nin"):
@@ -86,6 +114,8 @@ def list_rows(session: Session, model: Any, collection: str, base_filters: list[
         direction = sort_dirs[index] if index < len(sort_dirs) else "asc"
         if direction not in ("asc", "desc"):
             raise EngineError(f"Unknown sort direction: {direction}")
+        if isinstance(columns[key].type, JSON):
+            raise EngineError(f"Cannot sort by {key}")
         order.append((getattr(model, key), direction))
     if "id" not in sort_keys:
         order.append((model.id, sort_dirs[0] if sort_dirs else "asc"))

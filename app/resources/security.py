@@ -68,7 +68,7 @@ def version() -> ResponseReturnValue:
 def issue_token() -> ResponseReturnValue:
     """Log in with a user name and an API token as password (or the token itself): the API token
     comes back in ``X-Subject-Token``, with a catalog that points the client at this service."""
-    identity = (json_body().get("auth") or {}).get("identity") or {}
+    identity = _mapping(_mapping(json_body().get("auth")).get("identity"))
     name, token = _credentials(identity)
     row = auth.find_valid(session(), token)
     if row is None or (name is not None and name != row.name):
@@ -79,11 +79,20 @@ def issue_token() -> ResponseReturnValue:
     return response
 
 
+def _mapping(value: Any) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise EngineError("Malformed authentication request: objects expected in auth.identity.")
+    return value
+
+
 def _credentials(identity: dict[str, Any]) -> tuple[str | None, str]:
-    if "password" in (identity.get("methods") or []):
-        user = (identity.get("password") or {}).get("user") or {}
+    methods = identity.get("methods") or []
+    if isinstance(methods, list) and "password" in methods:
+        user = _mapping(_mapping(identity.get("password")).get("user"))
         return str(user.get("name") or ""), str(user.get("password") or "")
-    return None, str((identity.get("token") or {}).get("id") or "")
+    return None, str(_mapping(identity.get("token")).get("id") or "")
 
 
 def _token_body(user: str, methods: list[str]) -> dict[str, Any]:

@@ -40,19 +40,10 @@ TIME_BUDGET_SECONDS = 300
 CHECKS = ("not_a_server_error", "status_code_conformance", "content_type_conformance", "response_schema_conformance")
 DATABASE = "postgresql" if os.environ.get("TEST_DATABASE_URL", "").startswith("postgres") else "sqlite"
 
-_FILTERS_BUG = ("column filters are not converted to the column's type: on PostgreSQL a filter on a timestamp, "
-                "boolean, integer or JSON column (`created_at=gt:2020-01-01 00:00:00`, `processed=true`, "
-                "`tags=x`) answers 500 (psycopg UndefinedFunction: operator does not exist), "
-                "app/resources/listing.py list_rows")
 # "METHOD /path" of an operation that a real, reported service bug keeps from passing -> (databases it fails
 # on, the bug). The operation is left out of the fuzz run there, and only there. Remove an entry once its
 # bug is fixed.
-KNOWN_SERVICE_BUGS: dict[str, tuple[set[str], str]] = {
-    f"GET {path}": ({"postgresql"}, _FILTERS_BUG) for path in (
-        "/v2/workflows", "/v2/workbooks", "/v2/environments", "/v2/executions", "/v2/tasks", "/v2/action_executions",
-        "/v2/cron_triggers", "/v2/executions/{execution_id}/tasks", "/v2/tasks/{task_id}/action_executions",
-        "/v2/tasks/{task_id}/workflow_executions")
-}
+KNOWN_SERVICE_BUGS: dict[str, tuple[set[str], str]] = {}
 
 WORKFLOW = """
 version: '2.0'
