@@ -16,6 +16,7 @@ Public API::
     def evaluate_recursively(obj: Any, data: Mapping[str, Any], view: ExecutionView | None = None) -> Any
     def validate(text: str) -> list[str]        # syntax problems of every expression in a string
     def has_expression(text: Any) -> bool
+    def shared_data() -> ContextManager        # evaluations inside share their YAQL input conversion
 
 A string that is exactly one expression (surrounding blanks aside) evaluates to the expression's raw
 value; any other string has each expression's value substituted into it.
@@ -25,7 +26,9 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import lru_cache
 from typing import Any
 
@@ -46,7 +49,7 @@ from app.engine.expression_functions import (
 )
 from app.engine.expression_limits import BoundedSandbox, ExpressionTimeout, time_limit
 
-__all__ = ["ExecutionView", "evaluate", "evaluate_recursively", "has_expression", "validate"]
+__all__ = ["ExecutionView", "evaluate", "evaluate_recursively", "has_expression", "shared_data", "validate"]
 
 MIXING_MESSAGE = "Mixing expression types in a single line is not allowed."
 
@@ -60,7 +63,8 @@ _FUNCTIONS_KEY = "$#functions"
 _YAQL_OPTIONS: dict[str, Any] = {
     "yaql.limitIterators": MAX_COLLECTION_SIZE,
     "yaql.memoryQuota": 128 * 1024 * 1024,
-    "yaql.convertInputData": True,
+    # Done by _yaql_input instead, so that a batch of evaluations can share the conversion.
+    "yaql.convertInputData": False,
     "yaql.convertOutputData": True,
     "yaql.convertTuplesToLists": True,
     "yaql.convertSetsToLists": True,
@@ -137,13 +141,51 @@ def _yaql_root_context() -> Any:
     return context
 
 
+# id(list or dict) -> (the object, its YAQL form), while a shared_data() block is open.
+_SHARED_CONVERSIONS: ContextVar[dict[int, tuple[Any, Any]] | None] = ContextVar("yaql_conversions", default=None)
+
+
+@contextmanager
+def shared_data() -> Iterator[None]:
+    """Evaluations inside the block convert each list and dict of their data for YAQL only once.
+
+    YAQL works on an immutable copy of its input; making that copy costs the size of the whole
+    data, so evaluating one small expression per item of a 10,000-item list held in the same data
+    would cost the square of its length. The caller promises not to change the data in the block.
+    """
+    token = _SHARED_CONVERSIONS.set({})
+    try:
+        yield
+    finally:
+        _SHARED_CONVERSIONS.reset(token)
+
+
+def _yaql_input(data: Any) -> Any:
+    memo = _SHARED_CONVERSIONS.get()
+    if memo is None:
+        return yaql_utils.convert_input_data(data)
+
+    def convert(value: Any, _: Any = None) -> Any:
+        if not isinstance(value, (list, dict)):
+            return yaql_utils.convert_input_data(value, convert)
+        known = memo.get(id(value))
+        if known is not None and known[0] is value:
+            return known[1]
+        converted = yaql_utils.convert_input_data(value, convert)
+        # Holding the original keeps its id from being reused while the block lasts.
+        memo[id(value)] = (value, converted)
+        return converted
+
+    return convert(data)
+
+
 def _run_yaql(expression: str, data: Any, bound: BoundFunctions) -> Any:
     expression = expression.strip()
     try:
         parsed = _parse_yaql(expression)
         context = _yaql_root_context().create_child_context()
         context[_FUNCTIONS_KEY] = bound
-        return parsed.evaluate(data=data, context=context)
+        return parsed.evaluate(data=_yaql_input(data), context=context)
     except Exception as exc:
         raise ExpressionError(
             f"Can not evaluate YAQL expression [expression={expression}, error={exc}]"

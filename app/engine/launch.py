@@ -102,9 +102,10 @@ def _start_items(step: Step, task: TaskExecution) -> None:
     policies = step.policies(task)
     capacity = policies.concurrency() or len(values)
     safe_rerun = policies.safe_rerun()
-    for index, item in enumerate(values):
-        resolved, queue = _resolve(step, task, {**data, **item})
-        _add_action(step, task, resolved, queue, index, run=index < capacity, safe_rerun=safe_rerun)
+    with expressions.shared_data():
+        for index, item in enumerate(values):
+            resolved, queue = _resolve(step, task, {**data, **item})
+            _add_action(step, task, resolved, queue, index, run=index < capacity, safe_rerun=safe_rerun)
     step.set_runtime(task, with_items={"count": len(values), "done": 0})
 
 

@@ -13,7 +13,8 @@ import pytest
 import yaml
 
 from app.engine.errors import ExpressionError
-from app.engine.expressions import evaluate, evaluate_recursively, has_expression, validate
+from app.engine import expressions
+from app.engine.expressions import evaluate, evaluate_recursively, has_expression, shared_data, validate
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -114,6 +115,33 @@ def test_yaql_handles_ten_thousand_items() -> None:
     items = list(range(10_000))
     assert evaluate("<% $.items.select($ * 2).len() %>", {"items": items}) == 10_000
     assert evaluate("<% range(0, 20000).len() %>", {}) == 20_000
+
+
+def test_shared_data_converts_a_list_once_for_many_evaluations(monkeypatch: pytest.MonkeyPatch) -> None:
+    big = list(range(1000))
+    data = {"items": big, "nested": {"k": [1, 2]}}
+    seen: list[int] = []
+    original = expressions.yaql_utils.convert_input_data
+
+    def counting(obj: Any, rec: Any = None) -> Any:
+        if obj is big:
+            seen.append(1)
+        return original(obj, rec)
+
+    monkeypatch.setattr(expressions.yaql_utils, "convert_input_data", counting)
+    with shared_data():
+        results = [evaluate("<% [$.x, len($.items), $.nested.k] %>", {**data, "x": index}) for index in range(50)]
+    assert results == [[index, 1000, [1, 2]] for index in range(50)]
+    assert len(seen) == 1
+    evaluate("<% len($.items) %>", data)
+    evaluate("<% len($.items) %>", data)
+    assert len(seen) == 3  # outside the block every evaluation converts afresh
+
+
+def test_shared_data_does_not_mix_up_distinct_lists() -> None:
+    with shared_data():
+        for size in range(1, 30):
+            assert evaluate("<% len($.items) %>", {"items": list(range(size))}) == size
 
 
 def test_yaql_delegates_are_not_allowed() -> None:
