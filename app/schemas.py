@@ -306,6 +306,8 @@ class TaskSchema(Schema):
     started_at = _timestamp("Start time", nullable=True)
     finished_at = _timestamp("End time", nullable=True)
     result = _json_text("The task's result (`json.dumps` of it; not in lists)")
+    published_global = _json_text("Variables the task published to the global context (only when it did; "
+                                  "not in lists)", required=False)
 
 
 class ActionExecutionSchema(Schema):

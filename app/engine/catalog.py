@@ -6,7 +6,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from app.actions import registry
-from app.engine.definitions import checksum, find_by_name, input_text
+from app.engine.definitions import checksum, find_by_name, input_text, refuse_if_scheduled
 from app.engine.errors import Conflict, EngineError, NotFound
 from app.engine.language.documents import parse_actions, parse_workbook
 from app.engine.language.spec import ActionSpec
@@ -133,6 +133,8 @@ def get_workbook(session: Session, name: str, namespace: str = "") -> Workbook:
 
 def delete_workbook(session: Session, name: str, namespace: str = "") -> None:
     row = get_workbook(session, name, namespace)
+    refuse_if_scheduled(session, list(session.scalars(select(WorkflowDefinition).where(
+        WorkflowDefinition.workbook_name == name, WorkflowDefinition.namespace == namespace))))
     _delete_contents(session, name, namespace)
     session.delete(row)
 

@@ -9,11 +9,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.engine.errors import Conflict, DSLError, NotFound
+from app.engine.errors import Conflict, DSLError, EngineError, NotFound
 from app.engine.language.parser import parse_workflows
 from app.engine.language.spec import WorkflowSpec
 from app.engine.language.yaml_loader import dump_yaml
-from app.models import WorkflowDefinition, WorkflowExecution, utc_now
+from app.models import CronTrigger, WorkflowDefinition, WorkflowExecution, utc_now
 
 UUID_PATTERN = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 
@@ -93,7 +93,21 @@ def get_workflow(session: Session, identifier: str, namespace: str = "") -> Work
 
 def delete_workflow(session: Session, identifier: str, namespace: str = "") -> None:
     row = get_workflow(session, identifier, namespace)
+    refuse_if_scheduled(session, [row])
     session.delete(row)
+
+
+def refuse_if_scheduled(session: Session, rows: list[WorkflowDefinition]) -> None:
+    """A cron trigger starts its workflow by name: deleting the workflow would break it silently."""
+    for row in rows:
+        triggers = session.scalars(select(CronTrigger.name).where(
+            CronTrigger.workflow_name == row.name, CronTrigger.workflow_namespace == row.namespace,
+        ).order_by(CronTrigger.name)).all()
+        if triggers:
+            raise EngineError(
+                f"Can't delete workflow that has cron triggers associated. [workflow_identifier={row.name}], "
+                f"[cron_trigger_name(s)={', '.join(triggers)}]"
+            )
 
 
 def input_text(spec: dict[str, Any]) -> str:

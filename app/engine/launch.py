@@ -109,6 +109,23 @@ def _start_items(step: Step, task: TaskExecution) -> None:
     step.set_runtime(task, with_items={"count": len(values), "done": 0})
 
 
+def rerun_items(step: Step, task: TaskExecution, indices: list[int]) -> None:
+    """Start the given items again, their input evaluated afresh: the rerun may have changed the env."""
+    task_spec = step.spec.tasks[task.name]
+    assert task_spec.with_items is not None
+    data = step.data(task.in_context)
+    values = items.expand(task_spec.with_items, data, step.view(task))
+    policies = step.policies(task)
+    capacity = policies.concurrency() or len(indices)
+    safe_rerun = policies.safe_rerun()
+    with expressions.shared_data():
+        for position, index in enumerate(indices):
+            if index >= len(values):
+                raise EngineError(f"with-items now has {len(values)} items: item {index} cannot be rerun")
+            resolved, queue = _resolve(step, task, {**data, **values[index]})
+            _add_action(step, task, resolved, queue, index, run=position < capacity, safe_rerun=safe_rerun)
+
+
 def item_completed(step: Step, task: TaskExecution) -> None:
     """One item ended: start the next idle one, and complete the task after the last."""
     progress = dict(task.runtime_context.get("with_items") or {})

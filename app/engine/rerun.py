@@ -7,10 +7,9 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select, update
 
 from app.engine import launch
-from app.engine.dispatch import RunAction
 from app.engine.errors import EngineError
 from app.engine.states import State
-from app.models import ActionExecution, TaskExecution, WorkflowExecution, new_id
+from app.models import ActionExecution, TaskExecution, WorkflowExecution
 
 if TYPE_CHECKING:
     from app.engine.runtime import Step
@@ -66,19 +65,9 @@ def _rerun_failed_items(step: Step, task: TaskExecution) -> None:
     progress = dict(task.runtime_context.get("with_items") or {})
     progress["done"] = int(progress.get("done", 0)) - len(failed)
     step.set_runtime(task, with_items=progress)
-    capacity = step.policies(task).concurrency() or len(failed)
-    for position, old in enumerate(failed):
+    for old in failed:
         old.accepted = False
-        fresh = ActionExecution(
-            id=new_id(), task_execution_id=task.id, workflow_execution_id=old.workflow_execution_id,
-            workflow_name=old.workflow_name, workflow_namespace=old.workflow_namespace, task_name=old.task_name,
-            name=old.name, input=old.input, params=old.params, is_sync=old.is_sync, accepted=False,
-            item_index=old.item_index, project_id=old.project_id,
-            state=State.RUNNING.value if position < capacity else State.IDLE.value,
-        )
-        step.session.add(fresh)
-        if position < capacity:
-            step.messages.append(RunAction(fresh.id, fresh.name, (fresh.params or {}).get("target")))
+    launch.rerun_items(step, task, [int(old.item_index or 0) for old in failed])
     launch.finish_items_if_done(step, task)
 
 

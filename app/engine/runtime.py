@@ -249,6 +249,8 @@ class Step:
         task.published = branch
         if global_:
             self.wf_ex.context = {**self.wf_ex.context, **global_}
+            # Kept on the task too: GET /v2/tasks/<id> reports what each task published globally.
+            self.set_runtime(task, published_global=global_)
 
     def requeue(self, task: TaskExecution) -> None:
         """Follow a task that completed while the workflow was not running."""

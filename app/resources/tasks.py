@@ -41,6 +41,9 @@ def task_dict(row: TaskExecution, with_result: bool = True) -> dict[str, Any]:
     }
     if with_result:
         item["result"] = json.dumps(row.result)
+        published_global = row.runtime_context.get("published_global")
+        if published_global:
+            item["published_global"] = json_text(published_global)
     return item
 
 

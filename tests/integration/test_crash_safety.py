@@ -121,3 +121,30 @@ def test_timers_survive_a_restart_of_every_process(private_stack: tuple[LiveStac
         assert len(tasks) == 1
         actions = stack.get(f"/v2/tasks/{tasks[0]['id']}/action_executions").json()["action_executions"]
         assert len(actions) == 1, "the timer fired more than once"
+
+
+def test_sigterm_lets_the_worker_finish_its_running_actions(private_stack: tuple[LiveStack, EmbeddedRedis]) -> None:
+    stack, _ = private_stack
+    stack.create_workflow(SLEEPERS.replace("crash_sleepers", "crash_sigterm_sleepers"))
+    # Not safe to re-run: had the shutdown abandoned a running action, its execution would end ERROR.
+    ids = [stack.start_execution("crash_sigterm_sleepers", {"safe": False})["id"] for _ in range(8)]
+    deadline = time.monotonic() + 30
+    while stack.log("worker").count("std.sleep[") < 4 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)
+    worker = stack.processes["worker"]
+    worker.send_signal(signal.SIGTERM)  # the main process only, as a process manager does
+    assert worker.wait(timeout=60) == 0, stack.log_tails()
+    assert "warm shutdown" in stack.log("worker").lower()
+
+    # What was running when the signal came was finished before the worker exited.
+    naps = [next(t for t in stack.tasks_of(ex_id) if t["name"] == "nap") for ex_id in ids
+            if any(t["name"] == "nap" for t in stack.tasks_of(ex_id))]
+    finished = [nap for nap in naps if nap["state"] == "SUCCESS"]
+    assert len(finished) >= 4, naps
+    assert not [nap for nap in naps if nap["state"] == "ERROR"], naps
+
+    # What it had not started went back to the broker: a new worker finishes everything.
+    stack.restart("worker")
+    finals = _wait_all(stack, ids)
+    assert {ex_id: finals[ex_id]["state"] for ex_id in ids} == {ex_id: "SUCCESS" for ex_id in ids}

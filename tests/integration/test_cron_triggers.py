@@ -120,6 +120,31 @@ def test_create_get_list_and_delete(stack: LiveStack, workflow: dict[str, Any],
     assert stack.delete("/v2/cron_triggers/cron_api_basic").status_code == 404
 
 
+def test_a_scheduled_workflow_or_its_workbook_cannot_be_deleted(stack: LiveStack,
+                                                                triggers: Callable[..., dict[str, Any]]) -> None:
+    stack.create_workflow(HELLO.replace("cron_hello", "cron_kept"))
+    book = stack.post("/v2/workbooks", data=(
+        "version: '2.0'\nname: cron_book\nworkflows:\n  noop:\n    tasks:\n      t: {action: std.noop}\n"),
+        headers={"Content-Type": "text/plain"})
+    assert book.status_code == 201, book.text
+    triggers(name="cron_keeps_workflow", workflow_name="cron_kept", pattern=FAR_PATTERN,
+             workflow_input={"name": "x"})
+    triggers(name="cron_keeps_book", workflow_name="cron_book.noop", pattern=FAR_PATTERN)
+
+    refused = stack.delete("/v2/workflows/cron_kept")
+    assert refused.status_code == 400
+    assert "cron triggers" in refused.json()["faultstring"] and "cron_keeps_workflow" in refused.json()["faultstring"]
+    assert stack.get("/v2/workflows/cron_kept").status_code == 200
+    refused_book = stack.delete("/v2/workbooks/cron_book")
+    assert refused_book.status_code == 400 and "cron_keeps_book" in refused_book.json()["faultstring"]
+    assert stack.get("/v2/workflows/cron_book.noop").status_code == 200
+
+    assert stack.delete("/v2/cron_triggers/cron_keeps_workflow").status_code == 204
+    assert stack.delete("/v2/cron_triggers/cron_keeps_book").status_code == 204
+    assert stack.delete("/v2/workflows/cron_kept").status_code == 204
+    assert stack.delete("/v2/workbooks/cron_book").status_code == 204
+
+
 def test_workflow_by_id_and_first_time_in_minutes(stack: LiveStack, workflow: dict[str, Any],
                                                   triggers: Callable[..., dict[str, Any]]) -> None:
     first = _utc_in(86400, "%Y-%m-%d %H:%M")

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.cli import MistralCli, cli_path
+from tests.support.cli import MistralCli, cli_path, wait_for_execution, write_file
 from tests.support.stack import LiveStack
 
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$")
@@ -103,12 +103,6 @@ def cli(stack: LiveStack, tmp_path_factory: pytest.TempPathFactory) -> MistralCl
     return MistralCli(stack.base_url, tmp_path_factory.mktemp("mistral-cli"))
 
 
-def _write(cli: MistralCli, name: str, text: str) -> str:
-    path = cli.workdir / name
-    path.write_text(text)
-    return str(path)
-
-
 # Shared workflows are uploaded over HTTP (workflow-create has its own tests), so that a missing CLI
 # fails each test instead of erroring a fixture.
 @pytest.fixture(scope="module")
@@ -121,19 +115,6 @@ def greet_workflow(stack: LiveStack) -> str:
 def waiting_workflow(stack: LiveStack) -> str:
     stack.create_workflow(WAITING)
     return "cli_waiting"
-
-
-def _wait_for(cli: MistralCli, execution_id: str, states: tuple[str, ...] = ("SUCCESS", "ERROR", "CANCELLED"),
-              timeout: float = 60) -> dict[str, Any]:
-    """Poll ``execution-get`` (the CLI, not the HTTP API) until the execution reaches ``states``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        shown: dict[str, Any] = cli.json("execution-get", execution_id)
-        if shown["State"] in states:
-            return shown
-        if time.monotonic() > deadline:
-            raise AssertionError(f"execution {execution_id} is {shown['State']} after {timeout}s")
-        time.sleep(0.1)
 
 
 def _running_action(cli: MistralCli, execution_id: str) -> dict[str, Any]:
@@ -169,7 +150,7 @@ def _printed_documents(result_stdout: str) -> list[Any]:
 
 
 def test_workflow_create_list_get_and_definition(cli: MistralCli) -> None:
-    path = _write(cli, "hello.yaml", HELLO)
+    path = write_file(cli, "hello.yaml", HELLO)
     created = cli.json("workflow-create", path)
     assert len(created) == 1
     row = created[0]
@@ -199,19 +180,19 @@ def test_workflow_create_list_get_and_definition(cli: MistralCli) -> None:
 
 
 def test_workflow_validate_valid_and_invalid(cli: MistralCli) -> None:
-    valid = cli.json("workflow-validate", _write(cli, "valid.yaml", HELLO))
+    valid = cli.json("workflow-validate", write_file(cli, "valid.yaml", HELLO))
     assert valid == {"Valid": True, "Error": None}
 
-    invalid = cli.json("workflow-validate", _write(cli, "invalid.yaml", INVALID))
+    invalid = cli.json("workflow-validate", write_file(cli, "invalid.yaml", INVALID))
     assert invalid["Valid"] is False
     assert "nowhere" in invalid["Error"]
 
-    not_yaml = cli.json("workflow-validate", _write(cli, "not-yaml.yaml", "version: '2.0'\n: [\n"))
+    not_yaml = cli.json("workflow-validate", write_file(cli, "not-yaml.yaml", "version: '2.0'\n: [\n"))
     assert not_yaml["Valid"] is False and not_yaml["Error"]
 
 
 def test_workflow_create_duplicate_is_reported(cli: MistralCli) -> None:
-    path = _write(cli, "dup.yaml", HELLO.replace("cli_hello", "cli_dup"))
+    path = write_file(cli, "dup.yaml", HELLO.replace("cli_hello", "cli_dup"))
     cli.ok("workflow-create", path)
     again = cli.run("workflow-create", path)
     assert again.exit_code != 0
@@ -220,10 +201,10 @@ def test_workflow_create_duplicate_is_reported(cli: MistralCli) -> None:
 
 def test_workflow_update_by_name_and_by_id(cli: MistralCli) -> None:
     text = HELLO.replace("cli_hello", "cli_upd")
-    created = cli.json("workflow-create", _write(cli, "upd.yaml", text))[0]
+    created = cli.json("workflow-create", write_file(cli, "upd.yaml", text))[0]
     assert created["Updated at"] is None
 
-    updated = cli.json("workflow-update", _write(cli, "upd2.yaml", HELLO_UPDATED.replace("cli_hello", "cli_upd")))
+    updated = cli.json("workflow-update", write_file(cli, "upd2.yaml", HELLO_UPDATED.replace("cli_hello", "cli_upd")))
     assert len(updated) == 1
     assert updated[0]["ID"] == created["ID"]
     assert updated[0]["Tags"] == "cli, updated"
@@ -231,22 +212,22 @@ def test_workflow_update_by_name_and_by_id(cli: MistralCli) -> None:
     assert TIMESTAMP.match(updated[0]["Updated at"])
     assert "Bonjour" in cli.ok("workflow-get-definition", "cli_upd").stdout
 
-    by_id = cli.json("workflow-update", "--id", created["ID"], _write(cli, "upd3.yaml", text))
+    by_id = cli.json("workflow-update", "--id", created["ID"], write_file(cli, "upd3.yaml", text))
     assert [row["ID"] for row in by_id] == [created["ID"]]
     assert by_id[0]["Input"] == 'name, greeting="Hello"'
     assert cli.ok("workflow-get-definition", created["ID"]).stdout == text
 
     renamed = cli.json("workflow-update", "--id", created["ID"],
-                       _write(cli, "upd5.yaml", text.replace("cli_upd", "cli_upd_renamed")))
+                       write_file(cli, "upd5.yaml", text.replace("cli_upd", "cli_upd_renamed")))
     assert [(row["ID"], row["Name"]) for row in renamed] == [(created["ID"], "cli_upd_renamed")]
 
-    missing = cli.run("workflow-update", _write(cli, "upd4.yaml", HELLO.replace("cli_hello", "cli_nope")))
+    missing = cli.run("workflow-update", write_file(cli, "upd4.yaml", HELLO.replace("cli_hello", "cli_nope")))
     assert missing.exit_code != 0 and "not found" in missing.stderr
 
 
 def test_workflow_namespace_and_delete(cli: MistralCli) -> None:
     text = HELLO.replace("cli_hello", "cli_spaced")
-    created = cli.json("workflow-create", "--namespace", "cli-ns", _write(cli, "ns.yaml", text))[0]
+    created = cli.json("workflow-create", "--namespace", "cli-ns", write_file(cli, "ns.yaml", text))[0]
     assert created["Namespace"] == "cli-ns"
     shown = cli.json("workflow-get", "cli_spaced", "--namespace", "cli-ns")
     assert shown["ID"] == created["ID"] and shown["Namespace"] == "cli-ns"
@@ -260,7 +241,7 @@ def test_workflow_namespace_and_delete(cli: MistralCli) -> None:
     gone = cli.run("workflow-get", "cli_spaced", "--namespace", "cli-ns")
     assert gone.exit_code != 0 and "not found" in gone.stderr
 
-    cli.ok("workflow-create", _write(cli, "del.yaml", HELLO.replace("cli_hello", "cli_del")))
+    cli.ok("workflow-create", write_file(cli, "del.yaml", HELLO.replace("cli_hello", "cli_del")))
     row_id = cli.json("workflow-get", "cli_del")["ID"]
     assert "has been accepted" in cli.ok("workflow-delete", row_id).stdout
     assert all(row["Name"] != "cli_del" for row in cli.json("workflow-list"))
@@ -282,7 +263,7 @@ def test_execution_create_with_input_and_params_then_read_everything(cli: Mistra
     assert TIMESTAMP.match(created["Created at"])
     execution_id = created["ID"]
 
-    done = _wait_for(cli, execution_id)
+    done = wait_for_execution(cli, execution_id)
     assert done["State"] == "SUCCESS", done
     assert done["Workflow ID"] == cli.json("workflow-get", "cli_greet")["ID"]
     assert done["Workflow namespace"] == ""
@@ -340,32 +321,32 @@ def test_execution_create_with_input_and_params_then_read_everything(cli: Mistra
 
 
 def test_execution_create_with_defaults_and_unknown_workflow(cli: MistralCli) -> None:
-    cli.ok("workflow-create", _write(cli, "hello2.yaml", HELLO.replace("cli_hello", "cli_hello2")))
+    cli.ok("workflow-create", write_file(cli, "hello2.yaml", HELLO.replace("cli_hello", "cli_hello2")))
     created = cli.json("execution-create", "cli_hello2", '{"name": "Ada"}')
-    done = _wait_for(cli, created["ID"])
+    done = wait_for_execution(cli, created["ID"])
     assert done["State"] == "SUCCESS"
     assert _printed_json(cli.ok("execution-get-output", created["ID"]).stdout) == {"message": "Hello, Ada"}
 
     by_id = cli.json("execution-create", cli.json("workflow-get", "cli_hello2")["ID"], '{"name": "Bob"}')
     assert by_id["Workflow name"] == "cli_hello2"
-    _wait_for(cli, by_id["ID"])
+    wait_for_execution(cli, by_id["ID"])
 
     unknown = cli.run("execution-create", "cli_no_such_workflow", "{}")
     assert unknown.exit_code != 0 and "not found" in unknown.stderr
 
 
 def test_sub_workflows_published_and_list_options(cli: MistralCli) -> None:
-    created = cli.json("workflow-create", "--public", _write(cli, "nested.yaml", NESTED))
+    created = cli.json("workflow-create", "--public", write_file(cli, "nested.yaml", NESTED))
     assert sorted((row["Name"], row["Scope"]) for row in created) == [
         ("cli_child", "public"), ("cli_parent", "public")]
 
     parent_id = cli.json("execution-create", "cli_parent", '{"x": 21}')["ID"]
-    assert _wait_for(cli, parent_id)["State"] == "SUCCESS"
+    assert wait_for_execution(cli, parent_id)["State"] == "SUCCESS"
     assert _printed_json(cli.ok("execution-get-output", parent_id).stdout) == {"doubled": 42}
     assert _printed_json(cli.ok("execution-get-published", parent_id).stdout) == {"shared": 42}
     task = cli.json("task-list", parent_id)[0]
     assert _printed_json(cli.ok("task-get-result", task["ID"]).stdout) == {"doubled": 42}
-    assert _printed_documents(cli.ok("task-get-published", task["ID"]).stdout)[0] == {"local": 42}
+    assert _printed_documents(cli.ok("task-get-published", task["ID"]).stdout) == [{"local": 42}, {"shared": 42}]
 
     children = cli.json("execution-list", "--task", task["ID"])
     assert [row["Workflow name"] for row in children] == ["cli_child"]
@@ -377,7 +358,7 @@ def test_sub_workflows_published_and_list_options(cli: MistralCli) -> None:
 
     # Pagination the way the client does it: oldest first, one per page, then from a marker.
     second_id = cli.json("execution-create", "cli_parent", '{"x": 1}')["ID"]
-    _wait_for(cli, second_id)
+    wait_for_execution(cli, second_id)
     first_page = cli.json("execution-list", "--filter", "workflow_name=cli_parent", "--oldest", "--limit", "1")
     assert [row["ID"] for row in first_page] == [parent_id]
     next_page = cli.json("execution-list", "--filter", "workflow_name=cli_parent", "--limit", "1",
@@ -393,11 +374,11 @@ def test_sub_workflows_published_and_list_options(cli: MistralCli) -> None:
 
 def test_execution_create_from_a_source_execution_and_env_update(cli: MistralCli, greet_workflow: str) -> None:
     source = cli.json("execution-create", greet_workflow, '{"name": "Eve"}', '{"env": {"place": "Oslo"}}')
-    assert _wait_for(cli, source["ID"])["State"] == "SUCCESS"
+    assert wait_for_execution(cli, source["ID"])["State"] == "SUCCESS"
     copy = cli.json("execution-create", "-s", source["ID"], "-d", "again")
     assert copy["ID"] != source["ID"] and copy["Workflow name"] == "cli_greet"
     assert copy["Description"] == f"again Based on the execution '{source['ID']}'"
-    assert _wait_for(cli, copy["ID"])["State"] == "SUCCESS"
+    assert wait_for_execution(cli, copy["ID"])["State"] == "SUCCESS"
     assert _printed_json(cli.ok("execution-get-input", copy["ID"]).stdout) == {"name": "Eve"}
     assert _printed_json(cli.ok("execution-get-output", copy["ID"]).stdout) == {
         "greeting": "Hello, Eve from Oslo"}
@@ -407,7 +388,7 @@ def test_execution_update_env_then_resume(cli: MistralCli, stack: LiveStack) -> 
     text = WAITING.replace("cli_waiting", "cli_env_wait").replace(
         "answer: <% task().result %>", "answer: <% task().result %>\n        place: <% env().place %>").replace(
         "answer: <% $.answer %>", "answer: <% $.answer %>\n    place: <% $.place %>")
-    cli.ok("workflow-create", _write(cli, "env-wait.yaml", text))
+    cli.ok("workflow-create", write_file(cli, "env-wait.yaml", text))
     execution_id = cli.json("execution-create", "cli_env_wait", "{}", '{"env": {"place": "Rome"}}')["ID"]
     action = _running_action(cli, execution_id)
     assert cli.json("execution-update", execution_id, "-s", "PAUSED")["State"] == "PAUSED"
@@ -416,7 +397,7 @@ def test_execution_update_env_then_resume(cli: MistralCli, stack: LiveStack) -> 
     params = json.loads(stack.get(f"/v2/executions/{execution_id}").json()["params"])
     assert params["env"] == {"place": "Paris"}
     cli.ok("action-execution-update", action["ID"], "--state", "SUCCESS", "--output", '"ok"')
-    assert _wait_for(cli, execution_id)["State"] == "SUCCESS"
+    assert wait_for_execution(cli, execution_id)["State"] == "SUCCESS"
     assert _printed_json(cli.ok("execution-get-output", execution_id).stdout) == {
         "answer": "ok", "place": "Paris"}
 
@@ -464,12 +445,12 @@ def test_action_execution_update_success_output_3_as_the_seed_writes_it(cli: Mis
     waiting = cli.json("action-execution-list", "--filter", "state=RUNNING")
     assert action["ID"] in [row["ID"] for row in waiting]
     assert {row["State"] for row in waiting} == {"RUNNING"}
-    assert _wait_for(cli, execution_id, ("RUNNING",))["State"] == "RUNNING"
+    assert wait_for_execution(cli, execution_id, ("RUNNING",))["State"] == "RUNNING"
 
     updated = cli.ok("action-execution-update", action["ID"], "--state", "SUCCESS", "--output", "3")
     assert "SUCCESS" in updated.stdout and action["ID"] in updated.stdout
 
-    done = _wait_for(cli, execution_id)
+    done = wait_for_execution(cli, execution_id)
     assert done["State"] == "SUCCESS"
     assert _printed_json(cli.ok("execution-get-output", execution_id).stdout) == {"answer": 3}
     assert _printed_json(cli.ok("action-execution-get-output", action["ID"]).stdout) == {"result": 3}
@@ -488,7 +469,7 @@ def test_action_execution_update_with_an_object_output(cli: MistralCli, waiting_
     action = _running_action(cli, execution_id)
     updated = cli.json("action-execution-update", action["ID"], "--state", "SUCCESS", "--output", '{"a": 1}')
     assert updated["ID"] == action["ID"] and updated["State"] == "SUCCESS"
-    assert _wait_for(cli, execution_id)["State"] == "SUCCESS"
+    assert wait_for_execution(cli, execution_id)["State"] == "SUCCESS"
     assert _printed_json(cli.ok("execution-get-output", execution_id).stdout) == {"answer": {"a": 1}}
 
 
@@ -497,7 +478,7 @@ def test_action_execution_update_error_fails_the_workflow(cli: MistralCli, waiti
     action = _running_action(cli, execution_id)
     updated = cli.json("action-execution-update", action["ID"], "--state", "ERROR")
     assert updated["State"] == "ERROR"
-    done = _wait_for(cli, execution_id)
+    done = wait_for_execution(cli, execution_id)
     assert done["State"] == "ERROR"
     task = cli.json("task-get", cli.json("task-list", execution_id)[0]["ID"])
     assert task["State"] == "ERROR" and task["State info"] == "Unknown error"
@@ -505,7 +486,7 @@ def test_action_execution_update_error_fails_the_workflow(cli: MistralCli, waiti
     execution_id = cli.json("execution-create", waiting_workflow)["ID"]
     action = _running_action(cli, execution_id)
     cli.ok("action-execution-update", action["ID"], "--state", "ERROR", "--output", '"rejected by Bob"')
-    assert _wait_for(cli, execution_id)["State"] == "ERROR"
+    assert wait_for_execution(cli, execution_id)["State"] == "ERROR"
     task = cli.json("task-get", cli.json("task-list", execution_id)[0]["ID"])
     assert task["State info"] == "rejected by Bob"
 
@@ -520,7 +501,7 @@ def test_action_execution_pause_and_resume(cli: MistralCli, waiting_workflow: st
     assert resumed["State"] == "RUNNING"
     assert cli.json("execution-get", execution_id)["State"] == "RUNNING"
     cli.ok("action-execution-update", action["ID"], "--state", "SUCCESS", "--output", '"done"')
-    assert _wait_for(cli, execution_id)["State"] == "SUCCESS"
+    assert wait_for_execution(cli, execution_id)["State"] == "SUCCESS"
     assert _printed_json(cli.ok("execution-get-output", execution_id).stdout) == {"answer": "done"}
 
 

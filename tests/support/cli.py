@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -90,3 +91,24 @@ class MistralCli:
             return result.json()
         except ValueError as exc:
             raise AssertionError(f"not JSON:\n{result.describe()}") from exc
+
+
+def write_file(cli: MistralCli, name: str, text: str) -> str:
+    """A definition file in the CLI's working folder; returns its path."""
+    path = cli.workdir / name
+    path.write_text(text)
+    return str(path)
+
+
+def wait_for_execution(cli: MistralCli, execution_id: str,
+                       states: tuple[str, ...] = ("SUCCESS", "ERROR", "CANCELLED"),
+                       timeout: float = 60) -> dict[str, Any]:
+    """Poll ``execution-get`` (the CLI, not the HTTP API) until the execution reaches ``states``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        shown: dict[str, Any] = cli.json("execution-get", execution_id)
+        if shown["State"] in states:
+            return shown
+        if time.monotonic() > deadline:
+            raise AssertionError(f"execution {execution_id} is {shown['State']} after {timeout}s")
+        time.sleep(0.1)

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 import yaml
 
-from app.engine.errors import ExpressionError
 from app.engine import expressions
+from app.engine.errors import ExpressionError
 from app.engine.expressions import evaluate, evaluate_recursively, has_expression, shared_data, validate
 
 ROOT = Path(__file__).resolve().parents[2]
