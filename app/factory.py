@@ -12,17 +12,19 @@ from app.api import register_api
 from app.config import Settings
 from app.database import configure_sqlite, engine_options
 from app.engine.dispatch import Dispatcher
-from app.extensions import db, migrate
+from app.extensions import db
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 DISPATCHER_KEY = "tramontane.dispatcher"
 
 
 def create_app(settings: Settings | None = None, config: dict[str, Any] | None = None,
-               dispatcher: Dispatcher | None = None) -> Flask:
+               dispatcher: Dispatcher | None = None, migrations: bool = False) -> Flask:
     """Build the Flask application. Nothing touches the database here: see ``tramontane db upgrade``.
 
     ``dispatcher`` sends the engine's messages after each commit (Celery in production).
+    ``migrations`` adds Flask-Migrate (the ``flask db`` commands); the serving processes do without
+    it, as Alembic costs each of them memory for nothing.
     """
     settings = settings or Settings.from_env()
     flask_app = Flask(__name__)
@@ -41,10 +43,18 @@ def create_app(settings: Settings | None = None, config: dict[str, Any] | None =
     if settings.database_url.startswith("sqlite"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     db.init_app(flask_app)
-    migrate.init_app(flask_app, db, directory=str(MIGRATIONS_DIR))
+    if migrations:
+        from flask_migrate import Migrate
+
+        Migrate(flask_app, db, directory=str(MIGRATIONS_DIR))
     flask_app.extensions[DISPATCHER_KEY] = dispatcher
     with flask_app.app_context():
         if settings.database_url.startswith("sqlite"):
             configure_sqlite(db.engine)
     register_api(flask_app)
     return flask_app
+
+
+def create_migration_app() -> Flask:
+    """For ``FLASK_APP=app.factory:create_migration_app flask db ...`` (generating revisions)."""
+    return create_app(migrations=True)

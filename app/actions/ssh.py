@@ -7,15 +7,15 @@ import logging
 import select
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import paramiko
+from typing import TYPE_CHECKING, Any
 
 from app.actions.base import Action, ActionContext, ActionError
 
+if TYPE_CHECKING:
+    import paramiko
+
 log = logging.getLogger(__name__)
 CONNECT_TIMEOUT = 30.0
-_KEY_CLASSES: tuple[type[paramiko.PKey], ...] = (paramiko.RSAKey, paramiko.ECDSAKey, paramiko.Ed25519Key)
 _READ_SIZE = 64 * 1024
 
 
@@ -37,8 +37,16 @@ def split_host(host: str) -> tuple[str, int]:
     return host, 22
 
 
+def _paramiko() -> Any:
+    # Imported on first use: paramiko and its cryptography cost every process ~30 MiB otherwise.
+    import paramiko
+
+    return paramiko
+
+
 def _key_from_text(text: str, passphrase: str | None) -> paramiko.PKey:
-    for key_class in _KEY_CLASSES:
+    paramiko = _paramiko()
+    for key_class in (paramiko.RSAKey, paramiko.ECDSAKey, paramiko.Ed25519Key):
         try:
             return key_class.from_private_key(io.StringIO(text), password=passphrase)
         except paramiko.SSHException:
@@ -83,6 +91,7 @@ class SSHAction(Action):
         self.return_result_on_error = bool(return_result_on_error)
 
     def _pkey(self) -> paramiko.PKey | None:
+        paramiko = _paramiko()
         passphrase = self.password or None
         if self.private_key:
             return _key_from_text(self.private_key, passphrase)
@@ -98,6 +107,7 @@ class SSHAction(Action):
     def execute(self, host: str) -> CommandOutput:
         name, port = split_host(host)
         pkey = self._pkey()
+        paramiko = _paramiko()
         client = paramiko.SSHClient()
         try:
             client.load_system_host_keys()
@@ -121,6 +131,7 @@ class SSHAction(Action):
             client.close()
 
     def _run_on(self, host: str) -> Any:
+        paramiko = _paramiko()
         try:
             output = self.execute(host)
         except ActionError:
