@@ -62,16 +62,11 @@ class WorkflowExecution(TimestampMixin, db.Model):  # type: ignore[name-defined]
     state: Mapped[str] = mapped_column(String(20), nullable=False)
     state_info: Mapped[str | None] = mapped_column(Text)
     tags: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
-    # The data columns (and the task's below) can be large, e.g. an input holding a with-items list:
-    # they load on first use, so that a step which does not read them does not pay for decoding them.
-    input: Mapped[dict[str, Any]] = mapped_column(
-        JSON, deferred=True, deferred_group="wf_data", nullable=False, default=dict)
-    params: Mapped[dict[str, Any]] = mapped_column(
-        JSON, deferred=True, deferred_group="wf_data", nullable=False, default=dict)
+    input: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
     # Global data of the workflow: vars, global publishes, execution id.
-    context: Mapped[dict[str, Any]] = mapped_column(
-        JSON, deferred=True, deferred_group="wf_data", nullable=False, default=dict)
-    output: Mapped[dict[str, Any] | None] = mapped_column(JSON, deferred=True, deferred_group="wf_data")
+    context: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
+    output: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     runtime_context: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
     task_execution_id: Mapped[str | None] = mapped_column(String(36))
     root_execution_id: Mapped[str | None] = mapped_column(String(36))
@@ -98,11 +93,9 @@ class TaskExecution(TimestampMixin, db.Model):  # type: ignore[name-defined]
     state: Mapped[str] = mapped_column(String(20), nullable=False)
     state_info: Mapped[str | None] = mapped_column(Text)
     tags: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
-    in_context: Mapped[dict[str, Any]] = mapped_column(
-        JSON, deferred=True, deferred_group="task_data", nullable=False, default=dict)
-    published: Mapped[dict[str, Any]] = mapped_column(
-        JSON, deferred=True, deferred_group="task_data", nullable=False, default=dict)
-    result: Mapped[Any] = mapped_column(JSON, deferred=True, deferred_group="task_data", nullable=True)
+    in_context: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
+    published: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
+    result: Mapped[Any] = mapped_column(JSON, nullable=True)
     runtime_context: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
     # Names of the tasks (and engine commands) its transitions fired; None until processed.
     next_tasks: Mapped[list[str] | None] = mapped_column(JSON)

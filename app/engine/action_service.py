@@ -10,7 +10,7 @@ import logging
 from typing import Any
 
 from sqlalchemy import update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.actions.base import Result
@@ -56,7 +56,9 @@ class ActionService:
             action = self.session.get(ActionExecution, action_execution_id)
             if action is None:
                 raise NotFound(f"ActionExecution not found [id={action_execution_id}]")
-            wf_ex = lock_workflow(self.session, action.workflow_execution_id or "")
+            # One item of a with-items task ending rarely reads the workflow's or the task's data.
+            wf_ex = lock_workflow(self.session, action.workflow_execution_id or "",
+                                  without_data=action.item_index is not None)
             final_state, output = self._shaped_output(action, state, result.to_output())
             # The continuation runs in this transaction, so the result is applied as it is recorded.
             changed = self._set_action_result(action_execution_id, final_state, output, processed=True)
@@ -208,7 +210,9 @@ class ActionService:
             if action.processed or not action.accepted:
                 return []
             action.processed = True
-        task = self.session.get(TaskExecution, action.task_execution_id, populate_existing=True)
+        lean = [defer(TaskExecution.in_context), defer(TaskExecution.published), defer(TaskExecution.result)]
+        task = self.session.get(TaskExecution, action.task_execution_id, populate_existing=True,
+                                options=lean if action.item_index is not None else [])
         if task is None or task.state in COMPLETED:
             return []
         step = Step(self.session, wf_ex)

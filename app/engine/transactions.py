@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from app.database import immediate_transactions
 from app.models import WorkflowExecution
@@ -59,8 +59,18 @@ def with_retries(session: Session, unit: Callable[[], T]) -> T:
     raise AssertionError("unreachable")
 
 
-def lock_workflow(session: Session, workflow_execution_id: str) -> WorkflowExecution | None:
-    """Load the workflow execution row for update (PostgreSQL row lock; a no-op on SQLite)."""
+# The columns that may hold large data (an input carrying a with-items list, for one).
+WORKFLOW_DATA = (WorkflowExecution.input, WorkflowExecution.params, WorkflowExecution.context,
+                 WorkflowExecution.output)
+
+
+def lock_workflow(session: Session, workflow_execution_id: str, without_data: bool = False) -> WorkflowExecution | None:
+    """Load the workflow execution row for update (PostgreSQL row lock; a no-op on SQLite).
+
+    ``without_data`` leaves the data columns to load on first use: a step that will likely not
+    read them (one with-items item ending) does not pay for decoding them.
+    """
+    options = [defer(column) for column in WORKFLOW_DATA] if without_data else []
     return session.get(
-        WorkflowExecution, workflow_execution_id, with_for_update=True, populate_existing=True
+        WorkflowExecution, workflow_execution_id, with_for_update=True, populate_existing=True, options=options
     )

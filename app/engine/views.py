@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, undefer
+from sqlalchemy.orm import Session
 
 from app.models import TaskExecution, WorkflowExecution
 
@@ -51,7 +51,7 @@ class DatabaseExecutionView:
         if name is None or (self._current_task and self._current_task.get("name") == name):
             return self._current_task
         row = self._session.scalars(
-            select(TaskExecution).options(undefer("*"))
+            select(TaskExecution)
             .where(TaskExecution.workflow_execution_id == self._wf_ex.id, TaskExecution.name == name)
             .order_by(TaskExecution.created_at.desc())
             .limit(1)
@@ -60,7 +60,7 @@ class DatabaseExecutionView:
 
     def tasks(self, workflow_execution_id: str | None = None, recursive: bool = False,
               state: str | None = None, flat: bool = False) -> list[dict[str, Any]]:
-        query = select(TaskExecution).options(undefer("*")).where(
+        query = select(TaskExecution).where(
             TaskExecution.workflow_execution_id == (workflow_execution_id or self._wf_ex.id)
         )
         if state:

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 from flask import request
 from sqlalchemy import select
-from sqlalchemy.orm import Session, undefer
+from sqlalchemy.orm import Session
 
 from app.engine.errors import EngineError
 from app.models import ActionExecution, TaskExecution, WorkflowExecution
@@ -54,8 +54,7 @@ class ExecutionTree:
 
     def tasks(self, workflow_execution_id: str) -> list[TaskExecution]:
         return list(self.session.scalars(
-            select(TaskExecution).options(undefer("*"))
-            .where(TaskExecution.workflow_execution_id == workflow_execution_id)
+            select(TaskExecution).where(TaskExecution.workflow_execution_id == workflow_execution_id)
             .order_by(TaskExecution.created_at, TaskExecution.id)
         ))
 
@@ -69,8 +68,7 @@ class ExecutionTree:
 
     def children_of_task(self, task_id: str) -> list[WorkflowExecution]:
         return list(self.session.scalars(
-            select(WorkflowExecution).options(undefer("*"))
-            .where(WorkflowExecution.task_execution_id == task_id)
+            select(WorkflowExecution).where(WorkflowExecution.task_execution_id == task_id)
             .order_by(WorkflowExecution.created_at, WorkflowExecution.id)
         ))
 
@@ -78,7 +76,7 @@ class ExecutionTree:
         column: Any = model.task_execution_id
         task_ids = select(TaskExecution.id).where(TaskExecution.workflow_execution_id == workflow_execution_id)
         rows = self.session.scalars(
-            select(model).options(undefer("*")).where(column.in_(task_ids)).order_by(model.created_at, model.id)
+            select(model).where(column.in_(task_ids)).order_by(model.created_at, model.id)
         )
         grouped: dict[str, list[Row]] = defaultdict(list)
         for row in rows:

@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 
 from flask import request
 from sqlalchemy import JSON, Boolean, DateTime, Integer, String, and_, cast, or_, select
-from sqlalchemy.orm import Session, undefer
+from sqlalchemy.orm import Session
 
 from app.engine.errors import EngineError
 from app.resources.common import settings
@@ -95,8 +95,7 @@ def list_rows(session: Session, model: Any, collection: str, base_filters: list[
         if unknown:
             raise EngineError(f"Some fields do not exist {unknown}, please choose from "
                               f"{sorted(allowed_fields)}")
-    # Every JSON column may be asked for: load them with the rows, not one query per row.
-    query = select(model).options(undefer("*")).where(*(base_filters or []))
+    query = select(model).where(*(base_filters or []))
     for key, raw in args.items():
         if key in _PAGING_KEYS:
             continue
