@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from app.engine.errors import InputError
@@ -73,10 +74,15 @@ class ActionError(Exception):
     """Raised by an action to fail with a message; the task ends ERROR with it."""
 
 
+@lru_cache(maxsize=1024)
+def _signature(action_class: type) -> inspect.Signature:
+    # Classes do not change once loaded; inspecting one costs more than the rest of an input check.
+    return inspect.signature(action_class)
+
+
 def parameters(action_class: type) -> list[inspect.Parameter]:
-    signature = inspect.signature(action_class)
     return [
-        p for p in signature.parameters.values()
+        p for p in _signature(action_class).parameters.values()
         if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
     ]
 
@@ -98,7 +104,7 @@ def check_input(name: str, action_class: type, given: dict[str, Any]) -> None:
     """Raise :class:`InputError` if ``given`` does not match the action's parameters."""
     params = parameters(action_class)
     accepts_any = any(
-        p.kind == p.VAR_KEYWORD for p in inspect.signature(action_class).parameters.values()
+        p.kind == p.VAR_KEYWORD for p in _signature(action_class).parameters.values()
     )
     names = {p.name for p in params}
     missing = [p.name for p in params if p.default is inspect.Parameter.empty and p.name not in given]
