@@ -10,7 +10,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -71,6 +71,9 @@ class WorkflowExecution(TimestampMixin, db.Model):  # type: ignore[name-defined]
     task_execution_id: Mapped[str | None] = mapped_column(String(36))
     root_execution_id: Mapped[str | None] = mapped_column(String(36))
     project_id: Mapped[str] = mapped_column(String(80), nullable=False, default="<default-project>")
+    # A sub-workflow's end was applied to its parent task (so the sweeper need not re-send it).
+    reported_to_parent: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False,
+                                                     server_default=false())
 
 
 class TaskExecution(TimestampMixin, db.Model):  # type: ignore[name-defined]

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from app.engine import adhoc, dataflow, expressions, items, subworkflows
+from app.engine import adhoc, dataflow, expressions, items, subworkflows, workflow_items
 from app.engine.adhoc import ResolvedAction
 from app.engine.dispatch import RunAction
 from app.engine.errors import EngineError
@@ -98,7 +98,8 @@ def _start_items(step: Step, task: TaskExecution) -> None:
         step.complete_task(task, State.SUCCESS.value, [])
         return
     if task_spec.workflow:
-        raise EngineError("with-items over a sub-workflow is not supported yet")
+        workflow_items.start(step, task, len(values))
+        return
     policies = step.policies(task)
     capacity = policies.concurrency() or len(values)
     safe_rerun = policies.safe_rerun()
@@ -168,6 +169,9 @@ def _start_next_item(step: Step, task: TaskExecution) -> None:
 
 def start_idle_items(step: Step, task: TaskExecution) -> None:
     """After a resume: refill the with-items window up to its concurrency."""
+    if step.spec.tasks[task.name].workflow:
+        workflow_items.refill(step, task)
+        return
     progress = task.runtime_context.get("with_items") or {}
     capacity = step.policies(task).concurrency() or int(progress.get("count", 0))
     running = step.session.scalars(select(ActionExecution.id).where(

@@ -26,6 +26,8 @@ def check_rerun(step: Step, task: TaskExecution, reset: bool | None) -> None:
         raise EngineError("Reset field is mandatory to rerun task.")
     if not reset and step.spec.tasks[task.name].with_items is None:
         raise EngineError("Only with-items task has the option to not reset.")
+    if not reset and step.spec.tasks[task.name].workflow:
+        raise EngineError("A with-items task over a sub-workflow can only be rerun with reset.")
 
 
 def reopen(wf: WorkflowExecution, parent_task: TaskExecution | None) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import delete, update
 
-from app.engine import control, dataflow, environments, limits, rerun
+from app.engine import control, dataflow, environments, limits, rerun, workflow_items
 from app.engine.action_service import ActionService
 from app.engine.definitions import get_workflow
 from app.engine.dispatch import Message
@@ -82,18 +82,24 @@ class Engine(ActionService):
 
         def unit() -> tuple[None, list[Message]]:
             child = self.session.get(WorkflowExecution, child_execution_id)
-            if child is None or child.task_execution_id is None or child.state not in COMPLETED:
+            if (child is None or child.task_execution_id is None or child.state not in COMPLETED
+                    or child.reported_to_parent):
                 return None, []
             task = self.session.get(TaskExecution, child.task_execution_id)
             if task is None:
                 return None, []
             parent = lock_workflow(self.session, task.workflow_execution_id)
             self.session.refresh(task)
-            if parent is None or task.state in COMPLETED:
+            self.session.refresh(child)
+            if parent is None or task.state in COMPLETED or child.reported_to_parent:
                 return None, []
+            child.reported_to_parent = True
             step = Step(self.session, parent)
-            step.complete_task(task, child.state, child.output,
-                               state_info=None if child.state == State.SUCCESS else child.state_info)
+            if step.spec.tasks[task.name].with_items is not None:
+                workflow_items.child_ended(step, task, child)
+            else:
+                step.complete_task(task, child.state, child.output,
+                                   state_info=None if child.state == State.SUCCESS else child.state_info)
             step.drain()
             return None, step.messages
 

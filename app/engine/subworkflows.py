@@ -20,7 +20,9 @@ if TYPE_CHECKING:
 MAX_DEPTH = 20
 
 
-def start(step: Step, task: TaskExecution, child_input: dict[str, Any]) -> WorkflowExecution:
+def start(step: Step, task: TaskExecution, child_input: dict[str, Any],
+          item: dict[str, Any] | None = None) -> WorkflowExecution:
+    """Start the child; ``item`` marks it as one item of a with-items task (see workflow_items)."""
     parent = step.wf_ex
     depth = int(parent.params.get("depth", 0)) + 1
     if depth > MAX_DEPTH:
@@ -42,6 +44,7 @@ def start(step: Step, task: TaskExecution, child_input: dict[str, Any]) -> Workf
         params={
             "env": step.view().env(), "namespace": definition.namespace, "task_execution_id": task.id,
             "root_execution_id": parent.root_execution_id or parent.id, "depth": depth,
+            **({"item": item} if item is not None else {}),
         },
         context={},
         runtime_context={"workbook": definition.workbook_name} if definition.workbook_name else {},

@@ -131,6 +131,7 @@ class Sweeper:
         ids = self.session.scalars(
             select(WorkflowExecution.id).join(TaskExecution, TaskExecution.id == WorkflowExecution.task_execution_id)
             .where(WorkflowExecution.state.in_([s.value for s in COMPLETED]),
+                   WorkflowExecution.reported_to_parent.is_(False),
                    TaskExecution.state == State.RUNNING.value,
                    WorkflowExecution.updated_at < limit)
             .limit(BATCH)

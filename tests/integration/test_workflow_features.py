@@ -161,3 +161,107 @@ def test_pause_command_then_resume_runs_the_backlog(stack: LiveStack) -> None:
     done = stack.wait_for_state(execution["id"])
     assert done["state"] == "SUCCESS"
     assert json.loads(done["output"]) == {"after": "after"}
+
+
+WORKFLOW_ITEMS = """
+version: '2.0'
+feat_square:
+  input: [n]
+  tasks:
+    square:
+      action: std.echo output=<% $.n * $.n %>
+      publish: {square: <% task().result %>}
+  output: {n: <% $.n %>, square: <% $.square %>}
+feat_approve:
+  input: [who]
+  tasks:
+    ask:
+      action: std.async_noop
+      publish: {answer: <% task().result %>}
+  output: {who: <% $.who %>, answer: <% $.answer %>}
+feat_squares:
+  input: [numbers]
+  tasks:
+    each:
+      with-items: n in <% $.numbers %>
+      concurrency: 2
+      workflow: feat_square n=<% $.n %>
+      publish: {squares: <% task().result.select($.square) %>}
+  output: {squares: <% $.squares %>}
+feat_approvals:
+  tasks:
+    each:
+      with-items: who in [ann, bob, cid]
+      concurrency: 2
+      workflow: feat_approve
+      input: {who: <% $.who %>}
+      publish: {answers: <% task().result %>}
+  output: {answers: <% $.answers %>}
+"""
+
+
+def _children(stack: LiveStack, task_id: str) -> list[dict]:
+    return stack.get("/v2/executions", params={"task_execution_id": task_id}).json()["executions"]
+
+
+def test_with_items_over_a_sub_workflow_keeps_item_order(stack: LiveStack) -> None:
+    stack.create_workflow(WORKFLOW_ITEMS)
+    execution = stack.start_execution("feat_squares", {"numbers": [3, 1, 4, 1, 5]})
+    done = stack.wait_for_state(execution["id"])
+    assert done["state"] == "SUCCESS", done
+    assert json.loads(done["output"]) == {"squares": [9, 1, 16, 1, 25]}
+    task = stack.tasks_of(execution["id"])[0]
+    assert task["type"] == "WORKFLOW"
+    children = _children(stack, task["id"])
+    assert len(children) == 5 and {child["state"] for child in children} == {"SUCCESS"}
+    assert {child["root_execution_id"] for child in children} == {execution["id"]}
+
+    empty = stack.start_execution("feat_squares", {"numbers": []})
+    assert json.loads(stack.wait_for_state(empty["id"])["output"]) == {"squares": []}
+
+
+def test_with_items_over_a_sub_workflow_honours_concurrency_and_pause(stack: LiveStack) -> None:
+    execution = stack.start_execution("feat_approvals")
+    task_id = None
+    deadline = time.monotonic() + 20
+    while task_id is None or len(_children(stack, task_id)) < 2:
+        assert time.monotonic() < deadline
+        tasks = stack.tasks_of(execution["id"])
+        task_id = tasks[0]["id"] if tasks else None
+        time.sleep(0.05)
+
+    def waiting_actions() -> dict[str, dict]:
+        """The RUNNING async action of each child, by the child's `who`."""
+        found = {}
+        for child in _children(stack, task_id):
+            for task in stack.tasks_of(child["id"]):
+                for action in stack.get(f"/v2/tasks/{task['id']}/action_executions").json()["action_executions"]:
+                    if action["state"] == "RUNNING":
+                        found[json.loads(child["input"])["who"]] = action
+        return found
+
+    time.sleep(0.5)
+    first = waiting_actions()
+    assert len(_children(stack, task_id)) == 2, "concurrency 2 must hold the third item back"
+    assert set(first) == {"ann", "bob"}
+
+    # Paused, the parent does not start the third item when one ends; resumed, it does.
+    assert stack.put(f"/v2/executions/{execution['id']}", json={"state": "PAUSED"}).status_code == 200
+    assert stack.put(f"/v2/action_executions/{first['bob']['id']}",
+                     json={"state": "SUCCESS", "output": "yes"}).status_code == 200
+    time.sleep(1)
+    assert len(_children(stack, task_id)) == 2
+    assert stack.get(f"/v2/executions/{execution['id']}").json()["state"] == "PAUSED"
+    assert stack.put(f"/v2/executions/{execution['id']}", json={"state": "RUNNING"}).status_code == 200
+    deadline = time.monotonic() + 20
+    while "cid" not in waiting_actions():
+        assert time.monotonic() < deadline, _children(stack, task_id)
+        time.sleep(0.05)
+    rest = waiting_actions()
+    for who, answer in (("ann", "no"), ("cid", "maybe")):
+        assert stack.put(f"/v2/action_executions/{rest[who]['id']}",
+                         json={"state": "SUCCESS", "output": answer}).status_code == 200
+    done = stack.wait_for_state(execution["id"])
+    assert done["state"] == "SUCCESS", done
+    assert json.loads(done["output"]) == {"answers": [
+        {"who": "ann", "answer": "no"}, {"who": "bob", "answer": "yes"}, {"who": "cid", "answer": "maybe"}]}

@@ -1,0 +1,92 @@
+"""``with-items`` over a sub-workflow: one child execution per item, ``concurrency`` at a time.
+
+The task's runtime context holds the progress (``count``, ``done``, ``next`` item to start) and an
+``epoch``: a retry or a rerun starts a new epoch, and children of an older one no longer count.
+Each child carries its item as ``params["item"] = {"epoch": ..., "index": ...}``. Runs inside a Step.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+
+from app.engine import dataflow, expressions, items, subworkflows
+from app.engine.states import COMPLETED, State
+from app.models import TaskExecution, WorkflowExecution, new_id
+
+if TYPE_CHECKING:
+    from app.engine.runtime import Step
+
+
+def start(step: Step, task: TaskExecution, count: int) -> None:
+    capacity = step.policies(task).concurrency() or count
+    progress = {"count": count, "done": 0, "next": 0, "epoch": new_id()[:8], "workflows": True}
+    step.set_runtime(task, with_items=progress)
+    _start_next(step, task, min(capacity, count))
+
+
+def child_ended(step: Step, task: TaskExecution, child: WorkflowExecution) -> None:
+    """One child ended: start the next item, and complete the task after the last."""
+    progress = dict(task.runtime_context.get("with_items") or {})
+    if (child.params.get("item") or {}).get("epoch") != progress.get("epoch"):
+        return
+    progress["done"] = int(progress["done"]) + 1
+    step.set_runtime(task, with_items=progress)
+    if step.wf_ex.state == State.RUNNING:
+        _start_next(step, task, 1)
+    finish_if_done(step, task)
+
+
+def refill(step: Step, task: TaskExecution) -> None:
+    """After a resume: start items up to the concurrency again."""
+    progress = task.runtime_context.get("with_items") or {}
+    capacity = step.policies(task).concurrency() or int(progress.get("count", 0))
+    running = [child for child in _children(step, task) if child.state not in COMPLETED]
+    _start_next(step, task, max(capacity - len(running), 0))
+
+
+def finish_if_done(step: Step, task: TaskExecution) -> None:
+    progress = task.runtime_context.get("with_items") or {}
+    if int(progress.get("done", 0)) < int(progress.get("count", 0)):
+        return
+    children = sorted(_children(step, task), key=lambda child: int(child.params["item"]["index"]))
+    states = {child.state for child in children}
+    results = [child.output for child in children]
+    if State.CANCELLED in states:
+        step.complete_task(task, State.CANCELLED.value, results)
+    elif State.ERROR in states:
+        failed = next(child for child in children if child.state == State.ERROR)
+        step.complete_task(task, State.ERROR.value, results, state_info=failed.state_info)
+    else:
+        step.complete_task(task, State.SUCCESS.value, results)
+
+
+def _children(step: Step, task: TaskExecution) -> list[WorkflowExecution]:
+    epoch = (task.runtime_context.get("with_items") or {}).get("epoch")
+    rows = step.session.scalars(select(WorkflowExecution).where(WorkflowExecution.task_execution_id == task.id))
+    return [row for row in rows if (row.params.get("item") or {}).get("epoch") == epoch]
+
+
+def _start_next(step: Step, task: TaskExecution, how_many: int) -> None:
+    progress = dict(task.runtime_context.get("with_items") or {})
+    first = int(progress.get("next", 0))
+    last = min(first + how_many, int(progress.get("count", 0)))
+    if last <= first:
+        return
+    task_spec = step.spec.tasks[task.name]
+    assert task_spec.with_items is not None
+    data = step.data(task.in_context)
+    view = step.view(task)
+    # The list is evaluated again: only the task's inbound data is kept, not every item's input.
+    values = items.expand(task_spec.with_items, data, view)
+    if len(values) < last:
+        step.complete_task(task, State.ERROR.value, None,
+                           state_info=f"with-items now has {len(values)} items; item {last - 1} cannot start")
+        return
+    with expressions.shared_data():
+        for index in range(first, last):
+            child_input = dataflow.task_input(task_spec, {**data, **values[index]}, view)
+            subworkflows.start(step, task, child_input, item={"epoch": progress["epoch"], "index": index})
+    progress["next"] = last
+    step.set_runtime(task, with_items=progress)
