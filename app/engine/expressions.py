@@ -62,7 +62,9 @@ _FUNCTIONS_KEY = "$#functions"
 
 _YAQL_OPTIONS: dict[str, Any] = {
     "yaql.limitIterators": MAX_COLLECTION_SIZE,
-    "yaql.memoryQuota": 128 * 1024 * 1024,
+    # Bounds what one YAQL operation may build (yaql estimates it pessimistically); no field may be
+    # stored above 1 MiB anyway (app.engine.limits).
+    "yaql.memoryQuota": 32 * 1024 * 1024,
     # Done by _yaql_input instead, so that a batch of evaluations can share the conversion.
     "yaql.convertInputData": False,
     "yaql.convertOutputData": True,

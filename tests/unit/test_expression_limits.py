@@ -37,3 +37,10 @@ def test_ordinary_expressions_still_work_after_a_timeout() -> None:
         expressions.evaluate("<% range(100000000).sum() %>", {})
     assert expressions.evaluate("<% $.a * 2 %>", {"a": 21}) == 42
     assert expressions.evaluate("{{ 'ab' * 3 }}", {}) == "ababab"
+
+
+def test_yaql_cannot_build_a_huge_string() -> None:
+    kilobyte = "x" * 1000
+    with pytest.raises(ExpressionError, match="[Mm]emory"):
+        expressions.evaluate("<% ($.s * 100000).len() %>", {"s": kilobyte})
+    assert expressions.evaluate("<% ($.s * 1000).len() %>", {"s": kilobyte}) == 1_000_000
