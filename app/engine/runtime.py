@@ -267,6 +267,8 @@ class Step:
                 return
             if any(t.state not in COMPLETED and t.state != State.WAITING for t in self._opened):
                 return
+            if self._any_task_running():
+                return
             counts = self._incomplete_counts()
             if any(state != State.WAITING for state in counts):
                 return
@@ -274,6 +276,16 @@ class Step:
                 self._finish()
                 return
             joins.fail_stuck(self)
+
+    def _any_task_running(self) -> bool:
+        """Whether a task other than a waiting join is open: one indexed row, whatever the width."""
+        found = self.session.execute(
+            select(TaskExecution.id).where(
+                TaskExecution.workflow_execution_id == self.wf_ex.id,
+                TaskExecution.state.in_([state for state in OPEN_STATES if state != State.WAITING]),
+            ).limit(1)
+        ).first()
+        return found is not None
 
     def _incomplete_counts(self) -> dict[str, int]:
         rows = self.session.execute(
