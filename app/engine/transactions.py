@@ -67,10 +67,14 @@ WORKFLOW_DATA = (WorkflowExecution.input, WorkflowExecution.params, WorkflowExec
 def lock_workflow(session: Session, workflow_execution_id: str, without_data: bool = False) -> WorkflowExecution | None:
     """Load the workflow execution row for update (PostgreSQL row lock; a no-op on SQLite).
 
-    ``without_data`` leaves the data columns to load on first use: a step that will likely not
+    The spec snapshot loads on first use only: each process keeps the parsed spec of an execution
+    (``runtime.spec_of``), and decoding it at every step would cost the size of the workflow.
+    ``without_data`` also leaves the data columns to load on first use: a step that will likely not
     read them (one with-items item ending) does not pay for decoding them.
     """
-    options = [defer(column) for column in WORKFLOW_DATA] if without_data else []
+    options = [defer(WorkflowExecution.spec)]
+    if without_data:
+        options += [defer(column) for column in WORKFLOW_DATA]
     return session.get(
         WorkflowExecution, workflow_execution_id, with_for_update=True, populate_existing=True, options=options
     )
