@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -69,3 +70,22 @@ def test_cli_run_action(cli: MistralCli, tmp_path: Path) -> None:
     saved = cli.ok("run-action", "std.async_noop", "--save-result")
     assert "RUNNING" in saved.stdout, saved.describe()
     assert "std.async_noop" in saved.stdout
+
+
+def test_cli_action_execution_delete(cli: MistralCli) -> None:
+    saved = cli.json("run-action", "std.echo", '{"output": "keep me"}', "--save-result")
+    assert saved["Name"] == "std.echo" and saved["State"] in ("RUNNING", "SUCCESS")
+    deadline = time.monotonic() + 30
+    while cli.json("action-execution-get", saved["ID"])["State"] != "SUCCESS":
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    assert json.loads(cli.ok("action-execution-get-output", saved["ID"]).stdout) == {"result": "keep me"}
+    deleted = cli.ok("action-execution-delete", saved["ID"])
+    assert f"Request to delete action execution {saved['ID']} has been accepted." in deleted.stdout
+    gone = cli.run("action-execution-get", saved["ID"])
+    assert gone.exit_code != 0 and "not found" in gone.stderr
+
+    running = cli.json("run-action", "std.async_noop", "--save-result")
+    refused = cli.run("action-execution-delete", running["ID"])
+    assert "Only completed action executions" in refused.stdout + refused.stderr
+    assert cli.json("action-execution-get", running["ID"])["State"] == "RUNNING"
