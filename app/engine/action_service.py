@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, defer
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.actions.base import Result
-from app.engine import adhoc, control, launch, limits
+from app.engine import adhoc, control, launch, limits, notifications
 from app.engine.dispatch import ActionDone, ContinueAfterAction, Dispatcher, Message, RunAction
 from app.engine.errors import Conflict, EngineError, InvalidStateTransition, NotFound
 from app.engine.runtime import Step
@@ -37,11 +37,17 @@ class ActionService:
 
         def attempt() -> Any:
             messages.clear()
+            notifications.start_recording(self.session)
             result, produced = unit()
             messages.extend(produced)
             return result
 
-        result = with_retries(self.session, attempt)
+        try:
+            result = with_retries(self.session, attempt)
+        finally:
+            # Recorded up to the commit's own flush; nothing of a failed unit is sent.
+            recorded = notifications.take_recorded(self.session)
+        messages.extend(recorded)
         if messages:
             self.dispatcher.send(list(messages))
         return result

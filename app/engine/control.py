@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select, update
 
-from app.engine import launch, timers
+from app.engine import launch, notifications, timers
 from app.engine.commands import RunTask
 from app.engine.states import COMPLETED, State
 from app.engine.transactions import lock_workflow
@@ -72,6 +72,9 @@ def cancel(step: Step, message: str | None) -> None:
     open_tasks = select(TaskExecution.id).where(
         TaskExecution.workflow_execution_id == wf.id, TaskExecution.state.in_(_OPEN_TASK_STATES),
     )
+    if (wf.params or {}).get("notify"):
+        notifications.record_bulk_change(step.session, wf, list(step.session.scalars(select(TaskExecution).where(
+            TaskExecution.id.in_(open_tasks)))), State.CANCELLED.value)
     step.session.execute(
         update(ActionExecution)
         .where(ActionExecution.task_execution_id.in_(open_tasks),

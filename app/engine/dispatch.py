@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,16 @@ class ActionDone:
     action_execution_id: str
 
 
-Message = RunAction | ContinueAfterAction | ContinueParent | ActionDone
+@dataclass(frozen=True)
+class Notify:
+    """Tell a webhook of a workflow or task event (``params.notify``)."""
+
+    url: str
+    headers: dict[str, str]
+    body: dict[str, Any]
+
+
+Message = RunAction | ContinueAfterAction | ContinueParent | ActionDone | Notify
 
 
 class Dispatcher(Protocol):

@@ -60,8 +60,8 @@ def with_retries(session: Session, unit: Callable[[], T]) -> T:
 
 
 # The columns that may hold large data (an input carrying a with-items list, for one).
-WORKFLOW_DATA = (WorkflowExecution.input, WorkflowExecution.params, WorkflowExecution.context,
-                 WorkflowExecution.output)
+# (``params`` stays: it is small, and notifications read it at every flush.)
+WORKFLOW_DATA = (WorkflowExecution.input, WorkflowExecution.context, WorkflowExecution.output)
 
 
 def lock_workflow(session: Session, workflow_execution_id: str, without_data: bool = False) -> WorkflowExecution | None:

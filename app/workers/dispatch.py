@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from celery import Celery
 
-from app.engine.dispatch import ActionDone, ContinueAfterAction, ContinueParent, Message, RunAction
+from app.engine.dispatch import ActionDone, ContinueAfterAction, ContinueParent, Message, Notify, RunAction
 from app.signals import CompletionSignals
 
 RUN_ACTION = "tramontane.run_action"
 CONTINUE_AFTER_ACTION = "tramontane.continue_after_action"
 CONTINUE_PARENT = "tramontane.continue_parent"
+NOTIFY = "tramontane.notify"
 
 
 class CeleryDispatcher:
@@ -33,3 +34,5 @@ class CeleryDispatcher:
                 self.celery.send_task(CONTINUE_PARENT, args=(message.workflow_execution_id,))
             elif isinstance(message, ActionDone):
                 self.signals.notify(message.action_execution_id)
+            elif isinstance(message, Notify):
+                self.celery.send_task(NOTIFY, args=(message.url, message.headers, message.body))

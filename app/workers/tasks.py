@@ -10,9 +10,9 @@ from app.config import Settings
 from app.engine.service import Engine
 from app.extensions import db, session
 from app.factory import create_app
-from app.workers import executor
+from app.workers import executor, notifier
 from app.workers.celery_app import celery
-from app.workers.dispatch import CONTINUE_AFTER_ACTION, CONTINUE_PARENT, RUN_ACTION, CeleryDispatcher
+from app.workers.dispatch import CONTINUE_AFTER_ACTION, CONTINUE_PARENT, NOTIFY, RUN_ACTION, CeleryDispatcher
 from app.workers.heartbeat import Heartbeat
 
 settings = Settings.from_env()
@@ -52,3 +52,8 @@ def continue_after_action(action_execution_id: str) -> None:
 def continue_parent(workflow_execution_id: str) -> None:
     with flask_app.app_context():
         _engine().continue_parent(workflow_execution_id)
+
+
+@celery.task(name=NOTIFY)
+def notify(url: str, headers: dict[str, str], body: dict[str, Any]) -> None:
+    notifier.deliver(settings, url, headers, body)
