@@ -54,7 +54,8 @@ class Server(paramiko.ServerInterface):
         channel.sendall(completed.stdout)
         channel.sendall_stderr(completed.stderr)
         channel.send_exit_status(completed.returncode)
-        channel.close()
+        # No close here: it could overtake the server's reply to the exec request, and the client
+        # would then see a closed channel. The client closes it once it has the exit status.
 
 
 class SSHServerThread:
