@@ -23,6 +23,8 @@ from app.engine.transactions import lock_workflow, with_retries
 from app.models import ActionExecution, TaskExecution, WorkflowExecution, new_id, utc_now
 
 log = logging.getLogger(__name__)
+# An item's ending rarely reads its task's data, which can be large (each item's context, the results).
+_WITHOUT_TASK_DATA = [defer(TaskExecution.in_context), defer(TaskExecution.published), defer(TaskExecution.result)]
 
 COMPLETION_STATES = ("SUCCESS", "ERROR", "CANCELLED", "PAUSED", "RUNNING")
 
@@ -216,9 +218,8 @@ class ActionService:
             if action.processed or not action.accepted:
                 return []
             action.processed = True
-        lean = [defer(TaskExecution.in_context), defer(TaskExecution.published), defer(TaskExecution.result)]
         task = self.session.get(TaskExecution, action.task_execution_id, populate_existing=True,
-                                options=lean if action.item_index is not None else [])
+                                options=_WITHOUT_TASK_DATA if action.item_index is not None else [])
         if task is None or task.state in COMPLETED:
             return []
         step = Step(self.session, wf_ex)

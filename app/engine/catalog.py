@@ -133,8 +133,8 @@ def get_workbook(session: Session, name: str, namespace: str = "") -> Workbook:
 
 def delete_workbook(session: Session, name: str, namespace: str = "") -> None:
     row = get_workbook(session, name, namespace)
-    refuse_if_scheduled(session, list(session.scalars(select(WorkflowDefinition).where(
-        WorkflowDefinition.workbook_name == name, WorkflowDefinition.namespace == namespace))))
+    refuse_if_scheduled(session, list(session.scalars(select(WorkflowDefinition.name).where(
+        WorkflowDefinition.workbook_name == name, WorkflowDefinition.namespace == namespace))), namespace)
     _delete_contents(session, name, namespace)
     session.delete(row)
 

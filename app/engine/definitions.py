@@ -93,21 +93,22 @@ def get_workflow(session: Session, identifier: str, namespace: str = "") -> Work
 
 def delete_workflow(session: Session, identifier: str, namespace: str = "") -> None:
     row = get_workflow(session, identifier, namespace)
-    refuse_if_scheduled(session, [row])
+    refuse_if_scheduled(session, [row.name], row.namespace)
     session.delete(row)
 
 
-def refuse_if_scheduled(session: Session, rows: list[WorkflowDefinition]) -> None:
+def refuse_if_scheduled(session: Session, workflow_names: list[str], namespace: str) -> None:
     """A cron trigger starts its workflow by name: deleting the workflow would break it silently."""
-    for row in rows:
-        triggers = session.scalars(select(CronTrigger.name).where(
-            CronTrigger.workflow_name == row.name, CronTrigger.workflow_namespace == row.namespace,
-        ).order_by(CronTrigger.name)).all()
-        if triggers:
-            raise EngineError(
-                f"Can't delete workflow that has cron triggers associated. [workflow_identifier={row.name}], "
-                f"[cron_trigger_name(s)={', '.join(triggers)}]"
-            )
+    rows = session.execute(select(CronTrigger.workflow_name, CronTrigger.name).where(
+        CronTrigger.workflow_name.in_(workflow_names), CronTrigger.workflow_namespace == namespace,
+    ).order_by(CronTrigger.workflow_name, CronTrigger.name)).all()
+    if rows:
+        workflow = rows[0].workflow_name
+        triggers = [row.name for row in rows if row.workflow_name == workflow]
+        raise EngineError(
+            f"Can't delete workflow that has cron triggers associated. [workflow_identifier={workflow}], "
+            f"[cron_trigger_name(s)={', '.join(triggers)}]"
+        )
 
 
 def input_text(spec: dict[str, Any]) -> str:

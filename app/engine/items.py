@@ -8,6 +8,7 @@ from app.engine import expressions
 from app.engine.errors import InputError
 from app.engine.expressions import ExecutionView
 from app.engine.language.spec import WithItems
+from app.engine.states import State
 
 MAX_ITEMS = 100_000
 
@@ -33,3 +34,10 @@ def expand(with_items: WithItems, data: dict[str, Any], view: ExecutionView) -> 
     if count > MAX_ITEMS:
         raise InputError(f"with-items has {count} items; at most {MAX_ITEMS} are allowed.")
     return [{name: values[index] for name, values in columns} for index in range(count)]
+
+
+def outcome(states: set[str]) -> str:
+    """The state of a with-items task whose items all ended in ``states``."""
+    if State.CANCELLED in states:
+        return State.CANCELLED.value
+    return State.ERROR.value if State.ERROR in states else State.SUCCESS.value

@@ -100,13 +100,7 @@ def _start_items(step: Step, task: TaskExecution) -> None:
     if task_spec.workflow:
         workflow_items.start(step, task, len(values))
         return
-    policies = step.policies(task)
-    capacity = policies.concurrency() or len(values)
-    safe_rerun = policies.safe_rerun()
-    with expressions.shared_data():
-        for index, item in enumerate(values):
-            resolved, queue = _resolve(step, task, {**data, **item})
-            _add_action(step, task, resolved, queue, index, run=index < capacity, safe_rerun=safe_rerun)
+    _add_items(step, task, data, list(enumerate(values)))
     step.set_runtime(task, with_items={"count": len(values), "done": 0})
 
 
@@ -116,14 +110,21 @@ def rerun_items(step: Step, task: TaskExecution, indices: list[int]) -> None:
     assert task_spec.with_items is not None
     data = step.data(task.in_context)
     values = items.expand(task_spec.with_items, data, step.view(task))
+    missing = [index for index in indices if index >= len(values)]
+    if missing:
+        raise EngineError(f"with-items now has {len(values)} items: item {missing[0]} cannot be rerun")
+    _add_items(step, task, data, [(index, values[index]) for index in indices])
+
+
+def _add_items(step: Step, task: TaskExecution, data: dict[str, Any],
+               entries: list[tuple[int, dict[str, Any]]]) -> None:
+    """One action per (item index, item variables); the first ``concurrency`` run, the rest wait IDLE."""
     policies = step.policies(task)
-    capacity = policies.concurrency() or len(indices)
+    capacity = policies.concurrency() or len(entries)
     safe_rerun = policies.safe_rerun()
     with expressions.shared_data():
-        for position, index in enumerate(indices):
-            if index >= len(values):
-                raise EngineError(f"with-items now has {len(values)} items: item {index} cannot be rerun")
-            resolved, queue = _resolve(step, task, {**data, **values[index]})
+        for position, (index, item) in enumerate(entries):
+            resolved, queue = _resolve(step, task, {**data, **item})
             _add_action(step, task, resolved, queue, index, run=position < capacity, safe_rerun=safe_rerun)
 
 
@@ -146,14 +147,9 @@ def finish_items_if_done(step: Step, task: TaskExecution) -> None:
             ActionExecution.task_execution_id == task.id, ActionExecution.accepted.is_(True),
         ).order_by(ActionExecution.item_index)
     ).all()
-    states = {state for state, _ in rows}
-    results = [(output or {}).get("result") for _, output in rows]
-    if State.CANCELLED in states:
-        step.complete_task(task, State.CANCELLED.value, results)
-    elif State.ERROR in states:
-        step.complete_task(task, State.ERROR.value, results, state_info="One or more actions had failed.")
-    else:
-        step.complete_task(task, State.SUCCESS.value, results)
+    state = items.outcome({state for state, _ in rows})
+    step.complete_task(task, state, [(output or {}).get("result") for _, output in rows],
+                       state_info="One or more actions had failed." if state == State.ERROR else None)
 
 
 def _start_next_item(step: Step, task: TaskExecution) -> None:

@@ -3,7 +3,7 @@
 ``params.notify`` of an execution is a list of ``{"type": "webhook", "url": ..., "headers": {...},
 "event_types": [...]}``; sub-workflows inherit it. The engine never looks for events itself: every
 flush of a session records the state changes of executions and tasks whose workflow asks for
-notifications (:func:`record`), and the engine service turns them into :class:`Notify` messages
+notifications (``_before_flush``), and the engine service turns them into :class:`Notify` messages
 sent after the commit, so a rolled-back step notifies nothing.
 """
 
@@ -35,10 +35,10 @@ EVENT_TYPES = frozenset(
 _PENDING = "tramontane.notifications"
 
 
-def validate(notify: Any) -> list[dict[str, Any]]:
-    """The ``params.notify`` of a new execution, checked; raises :class:`InputError`."""
+def validate(notify: Any) -> None:
+    """Check the ``params.notify`` of a new execution; raises :class:`InputError`."""
     if notify is None:
-        return []
+        return
     if not isinstance(notify, list):
         raise InputError("params.notify must be a list of notifiers")
     for index, notifier in enumerate(notify):
@@ -54,7 +54,6 @@ def validate(notify: Any) -> list[dict[str, Any]]:
         kinds = notifier.get("event_types", [])
         if not isinstance(kinds, list) or not set(kinds) <= EVENT_TYPES:
             raise InputError(f"{where}.event_types must be a list of {sorted(EVENT_TYPES)}")
-    return notify
 
 
 def _events(kind: str, before: str | None, after: str) -> list[str]:

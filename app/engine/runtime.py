@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import OrderedDict, deque
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.engine import controller, dataflow, expressions, joins, launch, limits, timers
@@ -29,6 +29,8 @@ _SPEC_CACHE_SIZE = 512
 
 # Listed rather than negated, so the (workflow, state) index answers the count.
 OPEN_STATES = [s.value for s in State if s not in COMPLETED]
+# Open, and not a join waiting for its inbound tasks: while one exists the workflow goes on.
+RUNNING_STATES = [state for state in OPEN_STATES if state != State.WAITING]
 CONTINUE_TASK = "continue_task"
 COMPLETE_TASK = "complete_task"
 TASK_TIMEOUT = "task_timeout"
@@ -59,7 +61,7 @@ class Step:
         self.messages: list[Message] = messages if messages is not None else []
         self._to_process: deque[TaskExecution] = deque()
         # Tasks this step left open: while one exists the workflow cannot be complete, so the
-        # count query (the costliest of a step) is skipped.
+        # query for running tasks is skipped.
         self._opened: list[TaskExecution] = []
 
     # -- views and data ------------------------------------------------------------------------
@@ -267,34 +269,21 @@ class Step:
                 return
             if any(t.state not in COMPLETED and t.state != State.WAITING for t in self._opened):
                 return
-            if self._any_task_running():
+            if self._has_task_in(RUNNING_STATES):
                 return
-            counts = self._incomplete_counts()
-            if any(state != State.WAITING for state in counts):
-                return
-            if not counts:
+            if not self._has_task_in([State.WAITING.value]):
                 self._finish()
                 return
             joins.fail_stuck(self)
 
-    def _any_task_running(self) -> bool:
-        """Whether a task other than a waiting join is open: one indexed row, whatever the width."""
+    def _has_task_in(self, states: list[str]) -> bool:
+        """Whether a task of this workflow is in one of ``states``: one indexed row, whatever the width."""
         found = self.session.execute(
             select(TaskExecution.id).where(
-                TaskExecution.workflow_execution_id == self.wf_ex.id,
-                TaskExecution.state.in_([state for state in OPEN_STATES if state != State.WAITING]),
+                TaskExecution.workflow_execution_id == self.wf_ex.id, TaskExecution.state.in_(states),
             ).limit(1)
         ).first()
         return found is not None
-
-    def _incomplete_counts(self) -> dict[str, int]:
-        rows = self.session.execute(
-            select(TaskExecution.state, func.count()).where(
-                TaskExecution.workflow_execution_id == self.wf_ex.id,
-                TaskExecution.state.in_(OPEN_STATES),
-            ).group_by(TaskExecution.state)
-        ).all()
-        return {state: count for state, count in rows}
 
     def _follow(self, task: TaskExecution) -> None:
         task_spec = self.spec.tasks[task.name]

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 def start(step: Step, task: TaskExecution, count: int) -> None:
     capacity = step.policies(task).concurrency() or count
-    progress = {"count": count, "done": 0, "next": 0, "epoch": new_id()[:8], "workflows": True}
+    progress = {"count": count, "done": 0, "next": 0, "epoch": new_id()[:8]}
     step.set_runtime(task, with_items=progress)
     _start_next(step, task, min(capacity, count))
 
@@ -51,15 +51,10 @@ def finish_if_done(step: Step, task: TaskExecution) -> None:
     if int(progress.get("done", 0)) < int(progress.get("count", 0)):
         return
     children = sorted(_children(step, task), key=lambda child: int(child.params["item"]["index"]))
-    states = {child.state for child in children}
-    results = [child.output for child in children]
-    if State.CANCELLED in states:
-        step.complete_task(task, State.CANCELLED.value, results)
-    elif State.ERROR in states:
-        failed = next(child for child in children if child.state == State.ERROR)
-        step.complete_task(task, State.ERROR.value, results, state_info=failed.state_info)
-    else:
-        step.complete_task(task, State.SUCCESS.value, results)
+    state = items.outcome({child.state for child in children})
+    failed = next((child for child in children if child.state == State.ERROR), None)
+    step.complete_task(task, state, [child.output for child in children],
+                       state_info=failed.state_info if state == State.ERROR and failed else None)
 
 
 def _children(step: Step, task: TaskExecution) -> list[WorkflowExecution]:
