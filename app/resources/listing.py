@@ -59,9 +59,7 @@ def _condition(column: Any, op: str, value: Any) -> Any:
         if op not in ("eq", "neq", "has", "in", "nin"):
             raise EngineError(f"Filter {op} is not supported on {column.key}")
         column = cast(column, String)
-    elif op == "has":
-        return cast(column, String).contains(value)
-    else:
+    elif op != "has":
         value = [_typed(column, v) for v in value] if op in ("in", "nin") else _typed(column, value)
     if op == "has":
         return cast(column, String).contains(value)
