@@ -26,7 +26,8 @@ CELERY_APP = "app.workers.celery_app:celery"
 WSGI_APP = "app.wsgi:application"
 DEFAULT_REDIS_PORT = 6390
 DEFAULT_FLOWER_PORT = 5555
-DEFAULT_WEB_CONCURRENCY = 2
+DEFAULT_WEB_CONCURRENCY = 1
+DEFAULT_WEB_THREADS = 4
 # Below the supervisor's 25 s grace period, so gunicorn finishes in-flight requests before SIGKILL.
 GUNICORN_GRACEFUL_TIMEOUT = 20
 FLOWER_HOST = "127.0.0.1"
@@ -164,11 +165,12 @@ def stack_commands(settings: Settings, options: StackOptions) -> dict[str, list[
     level = settings.log_level
     commands = {
         "api": [python, "-m", "gunicorn", WSGI_APP, "--bind", f"{options.host}:{settings.port}",
-                "--workers", str(_web_concurrency()), "--graceful-timeout", str(GUNICORN_GRACEFUL_TIMEOUT),
-                "--log-level", level.lower()],
+                "--workers", str(_web_setting("WEB_CONCURRENCY", DEFAULT_WEB_CONCURRENCY)),
+                "--threads", str(_web_setting("WEB_THREADS", DEFAULT_WEB_THREADS)),
+                "--graceful-timeout", str(GUNICORN_GRACEFUL_TIMEOUT), "--log-level", level.lower()],
+        # The scheduler runs as a thread of the worker's main process: one Python process less.
         "worker": [python, "-m", "celery", "-A", CELERY_APP, "worker", "-E", "--loglevel", level,
-                   "--concurrency", str(options.concurrency)],
-        "scheduler": [python, "-m", "app.scheduler"],
+                   "--concurrency", str(options.concurrency), "--with-scheduler"],
     }
     if options.flower_port is not None:
         commands["flower"] = [python, "-m", "celery", "-A", CELERY_APP, "flower",
@@ -181,11 +183,14 @@ def child_environment(settings: Settings) -> dict[str, str]:
     env["REDIS_URL"] = settings.redis_url
     env["DATABASE_URL"] = settings.database_url
     env["PYTHONUNBUFFERED"] = "1"  # interleave the children's logs as they happen
+    # glibc gives every thread that allocates an arena of its own, which keeps freed memory; the
+    # threaded API and the worker's threads need no more than two.
+    env.setdefault("MALLOC_ARENA_MAX", "2")
     return env
 
 
-def _web_concurrency() -> int:
-    return int(os.environ.get("WEB_CONCURRENCY") or DEFAULT_WEB_CONCURRENCY)
+def _web_setting(name: str, default: int) -> int:
+    return int(os.environ.get(name) or default)
 
 
 def _with_redis(settings: Settings, redis_port: int | None, stack: ExitStack) -> Settings:

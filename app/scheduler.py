@@ -1,6 +1,7 @@
 """The scheduler process: fires durable timers and writes a liveness beat.
 
-Run it with ``tramontane scheduler`` (or ``python -m app.scheduler``). Several may run at once.
+Run it with ``tramontane scheduler`` (or ``python -m app.scheduler``), or inside a Celery worker
+(``--with-scheduler``, see :mod:`app.workers.embedded_scheduler`). Several may run at once.
 """
 
 from __future__ import annotations
@@ -11,10 +12,13 @@ import signal
 import socket
 import threading
 import time
+from contextlib import AbstractContextManager, nullcontext
 from functools import partial
 from types import FrameType
+from typing import Any
 
 import redis
+from flask import Flask
 
 from app.config import Settings
 from app.engine import cron, timers
@@ -35,10 +39,20 @@ SWEEP_SECONDS = 2.0
 ENGINE_TIMER_KINDS = (CONTINUE_TASK, COMPLETE_TASK, TASK_TIMEOUT)
 
 
-def run_scheduler(settings: Settings, stop: threading.Event | None = None) -> None:
+def scheduler_app(settings: Settings) -> Flask:
+    return create_app(settings, dispatcher=CeleryDispatcher(celery))
+
+
+def run_scheduler(settings: Settings, stop: threading.Event | None = None, flask_app: Flask | None = None,
+                  each_pass: AbstractContextManager[Any] | None = None) -> None:
+    """Fire timers and cron triggers and sweep until ``stop`` is set (by SIGTERM/SIGINT when not given).
+
+    ``each_pass`` is entered around every pass of work, and left while the loop sleeps.
+    """
     stop = stop or _stop_on_signals()
+    each_pass = each_pass or nullcontext()
     owner = f"{socket.gethostname()}:{os.getpid()}"
-    flask_app = create_app(settings, dispatcher=CeleryDispatcher(celery))
+    flask_app = flask_app or scheduler_app(settings)
     beat = redis.Redis.from_url(settings.broker_url, socket_timeout=5)
     log.info("scheduler %s started", owner)
     with flask_app.app_context():
@@ -46,12 +60,13 @@ def run_scheduler(settings: Settings, stop: threading.Event | None = None) -> No
                           settings.lost_message_seconds)
         next_sweep = 0.0
         while not stop.is_set():
-            fired = _fire_due(owner)
-            _fire_cron_triggers()
-            if time.monotonic() >= next_sweep:
-                _sweep(sweeper)
-                next_sweep = time.monotonic() + SWEEP_SECONDS
-            _beat(beat, owner)
+            with each_pass:
+                fired = _fire_due(owner)
+                _fire_cron_triggers()
+                if time.monotonic() >= next_sweep:
+                    _sweep(sweeper)
+                    next_sweep = time.monotonic() + SWEEP_SECONDS
+                _beat(beat, owner)
             if not fired:
                 stop.wait(POLL_SECONDS)
     log.info("scheduler %s stopped", owner)

@@ -8,28 +8,31 @@ and their ``mistral_lib`` results are read as ours. Packages register them under
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from app.actions.base import ActionContext, Result
 
-try:
-    from mistral_lib.actions import base as mistral_base
-    from mistral_lib.actions import context as mistral_context
-    from mistral_lib.actions import types as mistral_types
-except ImportError:  # the extra is not installed: no Mistral action can exist either
-    mistral_base = mistral_context = mistral_types = None
-
 ENTRY_POINT_GROUP = "mistral.actions"
 
 
+def _loaded(module: str) -> Any:
+    # A Mistral action's class was built on mistral_lib, so mistral_lib is imported by then; until it
+    # is, no value can be one of its types, and the process does not pay for importing it (and oslo).
+    return sys.modules.get(module)
+
+
 def is_mistral_action(instance: Any) -> bool:
-    return mistral_base is not None and isinstance(instance, mistral_base.Action)
+    base = _loaded("mistral_lib.actions.base")
+    return base is not None and isinstance(instance, base.Action)
 
 
 def context_for(instance: Any, context: ActionContext) -> Any:
     """The context to pass to ``run``: ours, or a mistral-lib one for a Mistral action."""
     if not is_mistral_action(instance):
         return context
+    from mistral_lib.actions import context as mistral_context
+
     execution = context.execution
     return mistral_context.ActionContext(execution_ctx=mistral_context.ExecutionContext(
         workflow_execution_id=execution.workflow_execution_id,
@@ -42,6 +45,7 @@ def context_for(instance: Any, context: ActionContext) -> Any:
 
 def as_result(value: Any) -> Any:
     """A mistral-lib ``Result`` becomes ours; anything else is returned as it is."""
-    if mistral_types is not None and isinstance(value, mistral_types.Result):
+    types = _loaded("mistral_lib.actions.types")
+    if types is not None and isinstance(value, types.Result):
         return Result(data=value.data, error=value.error, cancel=bool(value.cancel))
     return value

@@ -1,4 +1,8 @@
-"""Real processes for integration tests: gunicorn, a Celery worker and the scheduler."""
+"""Real processes for integration tests: gunicorn, a Celery worker and the scheduler.
+
+The scheduler runs as a process of its own (as the Procfile runs it), or inside the worker
+(``embedded_scheduler``, as ``tramontane up`` runs it).
+"""
 
 from __future__ import annotations
 
@@ -21,8 +25,9 @@ PLUGINS = Path(__file__).resolve().parents[1] / "fixtures" / "plugins"
 
 class LiveStack:
     def __init__(self, settings: Settings, log_dir: Path, worker_concurrency: int = 4,
-                 extra_env: dict[str, str] | None = None) -> None:
+                 extra_env: dict[str, str] | None = None, embedded_scheduler: bool = False) -> None:
         self.settings = settings
+        self.embedded_scheduler = embedded_scheduler
         self.extra_env = dict(extra_env or {})
         self.log_dir = log_dir
         self.port = find_free_port()
@@ -47,14 +52,18 @@ class LiveStack:
 
     def commands(self) -> dict[str, list[str]]:
         python = sys.executable
-        return {
+        worker = [python, "-m", "celery", "-A", "app.workers.celery_app:celery", "worker", "-E",
+                  "--loglevel", "INFO", "--concurrency", str(self.worker_concurrency),
+                  "--hostname", f"test-{self.port}@%h", "--without-mingle", "--without-gossip"]
+        commands = {
+            # Threaded, as `tramontane up` serves the API.
             "web": [python, "-m", "gunicorn", "app.wsgi:application", "--bind", f"127.0.0.1:{self.port}",
-                    "--workers", "2", "--graceful-timeout", "5"],
-            "worker": [python, "-m", "celery", "-A", "app.workers.celery_app:celery", "worker", "-E",
-                       "--loglevel", "INFO", "--concurrency", str(self.worker_concurrency),
-                       "--hostname", f"test-{self.port}@%h", "--without-mingle", "--without-gossip"],
-            "scheduler": [python, "-m", "app.scheduler"],
+                    "--workers", "1", "--threads", "4", "--graceful-timeout", "5"],
+            "worker": [*worker, "--with-scheduler"] if self.embedded_scheduler else worker,
         }
+        if not self.embedded_scheduler:
+            commands["scheduler"] = [python, "-m", "app.scheduler"]
+        return commands
 
     def start(self) -> None:
         self.log_dir.mkdir(parents=True, exist_ok=True)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import threading
 import time
+from typing import Any
 
 import pytest
 
 from app.engine import expressions
 from app.engine.errors import ExpressionError
+from app.engine.expression_limits import ExpressionTimeout, time_limit
 
 
 def test_a_long_yaql_computation_is_stopped() -> None:
@@ -30,6 +33,79 @@ def test_huge_jinja_values_are_refused(expression: str, message: str) -> None:
 def test_jinja_sandbox_refuses_attribute_escapes() -> None:
     with pytest.raises(ExpressionError):
         expressions.evaluate("{{ ''.__class__.__mro__[1].__subclasses__() }}", {})
+
+
+def _in_thread(work: Any) -> Any:
+    """Run ``work`` in a new thread; return what it returned or raised."""
+    outcome: list[Any] = []
+
+    def target() -> None:
+        try:
+            outcome.append(work())
+        except Exception as exc:  # noqa: BLE001 - handed to the test
+            outcome.append(exc)
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join(30)
+    assert not thread.is_alive()
+    return outcome[0]
+
+
+def test_a_long_computation_outside_the_main_thread_is_stopped() -> None:
+    started = time.monotonic()
+    outcome = _in_thread(lambda: expressions.evaluate("<% range(100000000).sum() %>", {}))
+    assert isinstance(outcome, ExpressionError)
+    assert "took longer than" in str(outcome)
+    assert time.monotonic() - started < 10
+
+
+def test_one_threads_timeout_does_not_touch_another_thread() -> None:
+    quick_results: list[int] = []
+
+    def quick() -> None:
+        deadline = time.monotonic() + 1.5
+        while time.monotonic() < deadline:
+            quick_results.append(expressions.evaluate("<% $.a + 1 %>", {"a": 1}))
+
+    def slow() -> Any:
+        with time_limit(0.5):
+            while True:
+                pass
+
+    quick_thread = threading.Thread(target=quick)
+    quick_thread.start()
+    assert isinstance(_in_thread(slow), ExpressionTimeout)
+    quick_thread.join(30)
+    assert quick_results and set(quick_results) == {2}
+
+
+def test_a_nested_block_runs_under_the_outer_limit() -> None:
+    started = time.monotonic()
+    with pytest.raises(ExpressionTimeout):
+        with time_limit(0.3):
+            with time_limit(60):
+                while True:
+                    pass
+    assert time.monotonic() - started < 5
+
+
+def test_blocks_ending_near_their_deadline_leave_no_stray_timeout() -> None:
+    stray = 0
+    for _ in range(200):
+        try:
+            with time_limit(0.002):
+                end = time.monotonic() + 0.002
+                while time.monotonic() < end:
+                    pass
+        except ExpressionTimeout:
+            pass
+        try:
+            for _ in range(2000):
+                pass
+        except ExpressionTimeout:
+            stray += 1
+    assert stray == 0
 
 
 def test_ordinary_expressions_still_work_after_a_timeout() -> None:

@@ -1,0 +1,84 @@
+"""The scheduler as a thread of a Celery worker's main process: ``celery worker --with-scheduler``.
+
+A prefork worker's main process only hands messages to its pool children; it has already imported
+everything the scheduler needs, so running the scheduler there saves a whole Python process.
+
+The pool forks children from this process, at start and later to replace one that exited. A child
+must not inherit a lock that the scheduler thread held at the moment of the fork (it would never be
+released there), so every fork waits until the scheduler is between two passes.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from typing import Any
+
+from celery import bootsteps
+from click import Option
+
+log = logging.getLogger(__name__)
+STOP_TIMEOUT_SECONDS = 30.0
+WORKER_OPTION = Option(("--with-scheduler",), is_flag=True, default=False,
+                       help="Also run the scheduler (timers, cron triggers, sweeps) in this worker.")
+
+
+class _PassGuard:
+    """Held by the scheduler during a pass of work, and by a fork while it happens."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.after_fork_in_child: list[Any] = []
+        os.register_at_fork(before=self._lock.acquire, after_in_parent=self._lock.release,
+                            after_in_child=self._in_child)
+
+    def __enter__(self) -> None:
+        self._lock.acquire()
+
+    def __exit__(self, *_: object) -> None:
+        self._lock.release()
+
+    def _in_child(self) -> None:
+        self._lock.release()
+        for forget in self.after_fork_in_child:
+            forget()
+
+
+class EmbeddedScheduler(bootsteps.StartStopStep):
+    """Runs :func:`app.scheduler.run_scheduler` in a thread once the pool has started."""
+
+    requires = ("celery.worker.components:Pool",)
+
+    def __init__(self, parent: Any, with_scheduler: bool = False, **options: Any) -> None:
+        super().__init__(parent, **options)
+        self.enabled = with_scheduler
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self, parent: Any) -> None:
+        from app.config import Settings
+        from app.extensions import db
+        from app.scheduler import run_scheduler, scheduler_app
+
+        settings = Settings.from_env()
+        flask_app = scheduler_app(settings)
+        guard = _PassGuard()
+
+        def forget_connections() -> None:
+            # The child inherits the scheduler's pooled connections: it must neither use nor close them.
+            with flask_app.app_context():
+                db.engine.dispose(close=False)
+
+        guard.after_fork_in_child.append(forget_connections)
+        self._thread = threading.Thread(
+            target=run_scheduler, args=(settings, self._stop, flask_app, guard), name="scheduler", daemon=True,
+        )
+        self._thread.start()
+        log.info("scheduler embedded in this worker")
+
+    def stop(self, parent: Any) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(STOP_TIMEOUT_SECONDS)
+
