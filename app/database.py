@@ -4,10 +4,17 @@ SQLite: WAL journal and a generous busy timeout. Transactions that write are beg
 ``BEGIN IMMEDIATE`` (inside :func:`immediate_transactions`), so concurrent writers queue up at the
 start instead of failing when a read snapshot turns into a write; plain reads begin deferred, so
 they never hold the write lock.
+
+Writers also queue on an ``flock`` of a file beside the database before ``BEGIN IMMEDIATE``: the
+kernel hands that lock to the next waiter the moment it is released, where SQLite's own busy
+handler polls with sleeps of up to 100 ms. Under a steady stream of writes from several processes
+(parallel branches of one workflow) those sleeps grew with the length of the stream.
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -16,17 +23,42 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-_IMMEDIATE: ContextVar[bool] = ContextVar("sqlite_immediate", default=False)
+
+class _WriterLock:
+    """The flock a block of write transactions holds, from its first ``BEGIN`` to the block's end."""
+
+    fd: int | None = None
+
+    def take(self, database_path: str) -> None:
+        if self.fd is not None:
+            return
+        # An open file description of its own: flock locks conflict between descriptions, also
+        # between the threads of one process.
+        self.fd = os.open(f"{database_path}.writers", os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(self.fd, fcntl.LOCK_EX)
+
+    def release(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+
+_IMMEDIATE: ContextVar[_WriterLock | None] = ContextVar("sqlite_immediate", default=None)
 
 
 @contextmanager
 def immediate_transactions() -> Iterator[None]:
-    """SQLite transactions begun inside this block take the write lock at once."""
-    token = _IMMEDIATE.set(True)
+    """SQLite transactions begun inside this block take the write lock at once (nested blocks share it)."""
+    if _IMMEDIATE.get() is not None:
+        yield
+        return
+    lock = _WriterLock()
+    token = _IMMEDIATE.set(lock)
     try:
         yield
     finally:
         _IMMEDIATE.reset(token)
+        lock.release()
 
 
 def engine_options(database_url: str) -> dict[str, Any]:
@@ -49,6 +81,15 @@ def configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
+    database_path = engine.url.database
+    shared_file = bool(database_path) and database_path != ":memory:"
+
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if _IMMEDIATE.get() else "BEGIN")
+        lock = _IMMEDIATE.get()
+        if lock is None:
+            connection.exec_driver_sql("BEGIN")
+            return
+        if shared_file:
+            lock.take(str(database_path))
+        connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -47,6 +47,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     runs.add_argument("--warmup", type=int, default=1, help="untimed repetitions first")
     runs.add_argument("--scale", action="store_true", help="also the 1,000 / 10,000 sizes of issue 3")
     runs.add_argument("--scale-repeat", type=int, default=1, help="repetitions of each large size")
+    runs.add_argument("--scale-shapes", default="chain,items,join",
+                      help="comma-separated subset of the scale shapes (chain, items, join)")
     runs.add_argument("--soak", type=float, default=0, metavar="SECONDS", help="then repeat conc20 so long")
     runs.add_argument("--soak-sample", type=float, default=30, metavar="SECONDS", help="RSS sample period")
     tuning = parser.add_argument_group("details")
@@ -140,7 +142,10 @@ def _failed(name: str, error: BenchError) -> None:
 
 
 def run_scale(bench: Bench) -> None:
+    shapes = set(_names(bench.args.scale_shapes))
     for small, large in scale_pairs(bench.driver):
+        if not any(small.name.startswith(shape) for shape in shapes):
+            continue
         report.progress(f"scale: {small.name} ({bench.args.repeat} runs), {large.name} "
                         f"({bench.args.scale_repeat} runs)")
         try:
