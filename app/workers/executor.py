@@ -74,6 +74,9 @@ def run_action(session: Session, engine: Engine, settings: Settings, action_exec
 
 def _take(session: Session, settings: Settings, action_execution_id: str) -> tuple[str, ActionRun | None]:
     """Claim the action; a claimed one is re-run only if its worker died and the task allows it."""
+    fresh = _claim_unclaimed(session, action_execution_id)
+    if fresh is not None:
+        return "run", fresh
     action = session.get(ActionExecution, action_execution_id)
     if action is None or action.state != State.RUNNING:
         log.info("action execution %s is %s; message dropped", action_execution_id,
@@ -91,6 +94,28 @@ def _take(session: Session, settings: Settings, action_execution_id: str) -> tup
     return "run", ActionRun(action.id, action.name, dict(action.input), dict(action.params or {}),
                             action.workflow_name, action.workflow_execution_id, action.task_execution_id,
                             action.task_name)
+
+
+_RUN_COLUMNS = (ActionExecution.id, ActionExecution.name, ActionExecution.input, ActionExecution.params,
+                ActionExecution.workflow_name, ActionExecution.workflow_execution_id,
+                ActionExecution.task_execution_id, ActionExecution.task_name)
+
+
+def _claim_unclaimed(session: Session, action_execution_id: str) -> ActionRun | None:
+    """The usual case in one statement: a RUNNING action nobody claimed yet is claimed and read."""
+    row = session.execute(
+        update(ActionExecution)
+        .where(ActionExecution.id == action_execution_id, ActionExecution.state == State.RUNNING.value,
+               ActionExecution.worker_id.is_(None))
+        .values(worker_id=worker_id(), last_heartbeat=utc_now())
+        .returning(*_RUN_COLUMNS)
+        .execution_options(synchronize_session=False)
+    ).first()
+    if row is None:
+        return None
+    action_id, name, action_input, params, workflow_name, workflow_id, task_id, task_name = row
+    return ActionRun(action_id, name, dict(action_input), dict(params or {}), workflow_name, workflow_id, task_id,
+                     task_name)
 
 
 def _is_alive(action: ActionExecution, settings: Settings) -> bool:
