@@ -1,26 +1,28 @@
-"""The ``tramontane`` command line: run the whole stack, upgrade the database, run single processes."""
+"""The ``tramontane`` command line: run the whole stack, upgrade the database, run single processes.
+
+``up`` stays running as the stack's supervisor, so this module imports only what supervising
+needs; the commands that use the database import the application when they run.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import os
 import socket
+import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from typing import TYPE_CHECKING
 
 import click
-from sqlalchemy.orm import Session
 
-from app import auth, extensions
 from app.config import Settings
-from app.dbtools import upgrade_database
 from app.embedded_redis import EmbeddedRedis, EmbeddedRedisError, port_is_free
-from app.engine.errors import EngineError
-from app.engine.transactions import with_retries
-from app.factory import create_app
-from app.scheduler import run_scheduler
 from app.supervisor import StopSignals, Supervisor, echo_stderr
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 CELERY_APP = "app.workers.celery_app:celery"
 WSGI_APP = "app.wsgi:application"
@@ -61,7 +63,7 @@ def up(host: str, concurrency: int, redis_port: int | None, flower_port: int, no
     _check_ports_free(settings, options)
     with StopSignals() as signals, ExitStack() as stack:
         settings = _with_redis(settings, redis_port, stack)
-        upgrade_database(settings)
+        _upgrade_in_child(settings)
         if signals.requested.is_set():
             return
         supervisor = Supervisor(child_environment(settings))
@@ -91,6 +93,8 @@ def upgrade() -> None:
     As the Procfile's release process under honcho or foreman it then waits for SIGTERM, since
     those runners stop every process once one exits.
     """
+    from app.dbtools import upgrade_database
+
     upgrade_database(Settings.from_env())
     if _started_as_procfile_release():
         _hold_until_stopped()
@@ -105,6 +109,9 @@ def token() -> None:
 @click.argument("name")
 def token_create(name: str) -> None:
     """Create a token and print it: it is shown this once."""
+    from app import auth
+    from app.engine.transactions import with_retries
+
     with _database_session() as session:
         secret = with_retries(session, lambda: auth.create_token(session, name))
     click.echo(secret)
@@ -113,6 +120,8 @@ def token_create(name: str) -> None:
 @token.command("list")
 def token_list() -> None:
     """List tokens (names and dates, never the tokens)."""
+    from app import auth
+
     with _database_session() as session:
         for row in auth.list_tokens(session):
             state = f"revoked {row.revoked_at:%Y-%m-%d %H:%M:%S}" if row.revoked_at else "active"
@@ -123,6 +132,9 @@ def token_list() -> None:
 @click.argument("name")
 def token_revoke(name: str) -> None:
     """Revoke a token at once."""
+    from app import auth
+    from app.engine.transactions import with_retries
+
     with _database_session() as session:
         with_retries(session, lambda: auth.revoke_token(session, name))
     click.echo(f"revoked {name}")
@@ -130,7 +142,11 @@ def token_revoke(name: str) -> None:
 
 @contextmanager
 def _database_session() -> Iterator[Session]:
-    flask_app = create_app(Settings.from_env())
+    from app import extensions
+    from app.engine.errors import EngineError
+    from app.factory import create_app
+
+    flask_app = create_app(Settings.from_env(), serve_api=False)
     with flask_app.app_context():
         try:
             yield extensions.session()
@@ -141,6 +157,8 @@ def _database_session() -> Iterator[Session]:
 @main.command()
 def scheduler() -> None:
     """Run the scheduler process (durable timers and cron triggers) until SIGTERM or Ctrl-C."""
+    from app.scheduler import run_scheduler
+
     run_scheduler(Settings.from_env())
 
 
@@ -187,6 +205,15 @@ def child_environment(settings: Settings) -> dict[str, str]:
     # threaded API and the worker's threads need no more than two.
     env.setdefault("MALLOC_ARENA_MAX", "2")
     return env
+
+
+def _upgrade_in_child(settings: Settings) -> None:
+    # In a child process: Alembic and the application would otherwise stay loaded in this
+    # long-running supervisor for nothing.
+    done = subprocess.run([sys.executable, "-m", "app.cli", "db", "upgrade"], env=child_environment(settings),
+                          check=False)
+    if done.returncode != 0:
+        raise click.ClickException(f"the database upgrade failed (exit status {done.returncode})")
 
 
 def _web_setting(name: str, default: int) -> int:
@@ -266,3 +293,7 @@ def _wait_for(signals: StopSignals) -> None:
     # Short timeouts keep the main thread returning to the interpreter, where signal handlers run.
     while not signals.requested.wait(1.0):
         pass
+
+
+if __name__ == "__main__":
+    main()

@@ -8,7 +8,6 @@ from typing import Any
 
 from flask import Flask
 
-from app.api import register_api
 from app.config import Settings
 from app.database import configure_sqlite, engine_options
 from app.engine.dispatch import Dispatcher
@@ -19,12 +18,13 @@ DISPATCHER_KEY = "tramontane.dispatcher"
 
 
 def create_app(settings: Settings | None = None, config: dict[str, Any] | None = None,
-               dispatcher: Dispatcher | None = None, migrations: bool = False) -> Flask:
+               dispatcher: Dispatcher | None = None, migrations: bool = False, serve_api: bool = True) -> Flask:
     """Build the Flask application. Nothing touches the database here: see ``tramontane db upgrade``.
 
     ``dispatcher`` sends the engine's messages after each commit (Celery in production).
     ``migrations`` adds Flask-Migrate (the ``flask db`` commands); the serving processes do without
-    it, as Alembic costs each of them memory for nothing.
+    it, as Alembic costs each of them memory for nothing. ``serve_api`` registers the REST API: the
+    workers and the scheduler use the application for its database only, and skip it.
     """
     settings = settings or Settings.from_env()
     flask_app = Flask(__name__)
@@ -51,7 +51,10 @@ def create_app(settings: Settings | None = None, config: dict[str, Any] | None =
     with flask_app.app_context():
         if settings.database_url.startswith("sqlite"):
             configure_sqlite(db.engine)
-    register_api(flask_app)
+    if serve_api:
+        from app.api import register_api
+
+        register_api(flask_app)
     return flask_app
 
 

@@ -18,7 +18,7 @@ from app.workers.dispatch import CONTINUE_AFTER_ACTION, CONTINUE_PARENT, NOTIFY,
 from app.workers.heartbeat import Heartbeat
 
 settings = Settings.from_env()
-flask_app = create_app(settings, dispatcher=CeleryDispatcher(celery))
+flask_app = create_app(settings, dispatcher=CeleryDispatcher(celery), serve_api=False)
 
 
 with flask_app.app_context():
