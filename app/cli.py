@@ -28,7 +28,7 @@ CELERY_APP = "app.workers.celery_app:celery"
 WSGI_APP = "app.wsgi:application"
 DEFAULT_REDIS_PORT = 6390
 DEFAULT_FLOWER_PORT = 5555
-DEFAULT_WEB_CONCURRENCY = 1
+DEFAULT_WEB_CONCURRENCY = 2
 DEFAULT_WEB_THREADS = 4
 # Below the supervisor's 25 s grace period, so gunicorn finishes in-flight requests before SIGKILL.
 GUNICORN_GRACEFUL_TIMEOUT = 20

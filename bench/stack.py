@@ -27,10 +27,12 @@ START_TIMEOUT = 60.0
 
 class BenchStack:
     def __init__(self, data_dir: Path, database_url: str | None, bench_database: str,
-                 log_level: str = "INFO", worker_concurrency: int = 2) -> None:
+                 log_level: str = "INFO", web_workers: int = 2, worker_concurrency: int = 2) -> None:
         self.data_dir = data_dir
         self.postgres = PostgresDatabase(database_url, bench_database) if database_url else None
         self.log_level = log_level
+        # DECISIONS: memory is measured with gunicorn at 2 workers and the worker at concurrency 2.
+        self.web_workers = web_workers
         self.worker_concurrency = worker_concurrency
         self.redis = EmbeddedRedis(data_dir, persistent=False)
         self.processes = ProcessGroup(data_dir)
@@ -57,6 +59,8 @@ class BenchStack:
         settings = self.settings(database_url)
         upgrade_database(settings)
         env = self.environment(settings)
+        # stack_commands reads the gunicorn worker count from this process's environment, as `up` does.
+        os.environ["WEB_CONCURRENCY"] = str(self.web_workers)
         options = StackOptions("127.0.0.1", self.worker_concurrency, None)
         for name, argv in stack_commands(settings, options).items():
             self.processes.start(name, argv, env)
@@ -66,7 +70,7 @@ class BenchStack:
         env = child_environment(settings)
         env.update({
             "TRAMONTANE_DATA_DIR": str(self.data_dir), "PORT": str(self.port), "PUBLIC_URL": self.base_url,
-            "LOG_LEVEL": self.log_level,
+            "LOG_LEVEL": self.log_level, "WEB_CONCURRENCY": str(self.web_workers),
         })
         return env
 

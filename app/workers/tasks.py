@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from celery import Task
 from celery.signals import worker_process_init
 
 from app.config import Settings
 from app.engine.service import Engine
 from app.extensions import db, session
 from app.factory import create_app
-from app.workers import continuation, executor, notifier
+from app.workers import executor, notifier
 from app.workers.celery_app import celery
-from app.workers.continuation import HoldingDispatcher
 from app.workers.dispatch import CONTINUE_AFTER_ACTION, CONTINUE_PARENT, NOTIFY, RUN_ACTION, CeleryDispatcher
 from app.workers.heartbeat import Heartbeat
 
@@ -37,18 +35,11 @@ def _engine() -> Engine:
     return Engine(session(), CeleryDispatcher(celery))
 
 
-@celery.task(name=RUN_ACTION, bind=True)
-def run_action(self: Task, action_execution_id: str) -> None:
-    def run_one(action_id: str, holding: HoldingDispatcher) -> None:
-        executor.run_action(session(), Engine(session(), holding), settings, action_id, heartbeat)
-
-    default_queue = celery.conf.task_default_queue
-    queue = (self.request.delivery_info or {}).get("routing_key") or default_queue
+@celery.task(name=RUN_ACTION)
+def run_action(action_execution_id: str) -> None:
     with flask_app.app_context():
         heartbeat.start()
-        # The next action of the same workflow usually runs here too, without a broker hop.
-        holding = HoldingDispatcher(CeleryDispatcher(celery), queue, default_queue)
-        continuation.run_chain(action_execution_id, run_one, holding)
+        executor.run_action(session(), _engine(), settings, action_execution_id, heartbeat)
 
 
 @celery.task(name=CONTINUE_AFTER_ACTION)

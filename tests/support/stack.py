@@ -58,7 +58,7 @@ class LiveStack:
         commands = {
             # Threaded, as `tramontane up` serves the API.
             "web": [python, "-m", "gunicorn", "app.wsgi:application", "--bind", f"127.0.0.1:{self.port}",
-                    "--workers", "1", "--threads", "4", "--graceful-timeout", "5"],
+                    "--workers", "2", "--threads", "4", "--graceful-timeout", "5"],
             "worker": [*worker, "--with-scheduler"] if self.embedded_scheduler else worker,
         }
         if not self.embedded_scheduler:
