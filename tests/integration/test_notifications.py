@@ -69,6 +69,17 @@ class Webhook:
             assert time.monotonic() < deadline, (event, name, self.events_of(execution_ids))
             time.sleep(0.05)
 
+    def wait_for_all(self, execution_ids: set[str], expected: set[tuple[str, str]], timeout: float = 20) -> None:
+        """Wait until every (event, name) of ``expected`` arrived: a worker sends each event as its
+        own message, so they may arrive in any order."""
+        deadline = time.monotonic() + timeout
+        while True:
+            names = {(event, name) for event, name, _ in self.events_of(execution_ids)}
+            if expected <= names:
+                return
+            assert time.monotonic() < deadline, (expected - names, names)
+            time.sleep(0.05)
+
 
 @pytest.fixture()
 def webhook() -> Iterator[Webhook]:
@@ -85,8 +96,9 @@ def test_workflow_and_task_events_reach_the_webhook_with_sub_workflows(stack: Li
     child = stack.get("/v2/executions", params={"root_execution_id": execution["id"]}).json()["executions"]
     assert len(child) == 1
     ids = {execution["id"], child[0]["id"]}
-    webhook.wait_for(ids, "WORKFLOW_SUCCEEDED", "notify_parent")
-    webhook.wait_for(ids, "WORKFLOW_SUCCEEDED", "notify_child")
+    webhook.wait_for_all(ids, {("WORKFLOW_SUCCEEDED", "notify_parent"), ("WORKFLOW_SUCCEEDED", "notify_child"),
+                               ("TASK_LAUNCHED", "first"), ("TASK_SUCCEEDED", "first"), ("TASK_LAUNCHED", "call"),
+                               ("TASK_SUCCEEDED", "call"), ("TASK_LAUNCHED", "inner"), ("TASK_SUCCEEDED", "inner")})
     events = webhook.events_of(ids)
     for expected in [("WORKFLOW_LAUNCHED", "notify_parent", execution["id"]),
                      ("WORKFLOW_LAUNCHED", "notify_child", child[0]["id"])]:
@@ -153,7 +165,7 @@ notify_waiting:
     assert stack.put(f"/v2/executions/{execution['id']}", json={"state": "RUNNING"}).status_code == 200
     webhook.wait_for({execution["id"]}, "WORKFLOW_RESUMED", "notify_waiting")
     assert stack.put(f"/v2/executions/{execution['id']}", json={"state": "CANCELLED"}).status_code == 200
-    webhook.wait_for({execution["id"]}, "WORKFLOW_CANCELLED", "notify_waiting")
+    webhook.wait_for_all({execution["id"]}, {("WORKFLOW_CANCELLED", "notify_waiting"), ("TASK_CANCELLED", "wait")})
     names = {(event, name) for event, name, _ in webhook.events_of({execution["id"]})}
     assert {("TASK_LAUNCHED", "nothing"), ("TASK_SUCCEEDED", "nothing"),
             ("WORKFLOW_PAUSED", "notify_waiting"), ("TASK_CANCELLED", "wait")} <= names
