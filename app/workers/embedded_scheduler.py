@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from celery import bootsteps
@@ -27,9 +28,9 @@ WORKER_OPTION = Option(("--with-scheduler",), is_flag=True, default=False,
 class _PassGuard:
     """Held by the scheduler during a pass of work, and by a fork while it happens."""
 
-    def __init__(self) -> None:
+    def __init__(self, in_child: Callable[[], None]) -> None:
         self._lock = threading.Lock()
-        self.after_fork_in_child: list[Any] = []
+        self._in_child_too = in_child
         os.register_at_fork(before=self._lock.acquire, after_in_parent=self._lock.release,
                             after_in_child=self._in_child)
 
@@ -41,8 +42,7 @@ class _PassGuard:
 
     def _in_child(self) -> None:
         self._lock.release()
-        for forget in self.after_fork_in_child:
-            forget()
+        self._in_child_too()
 
 
 class EmbeddedScheduler(bootsteps.StartStopStep):
@@ -63,14 +63,12 @@ class EmbeddedScheduler(bootsteps.StartStopStep):
 
         settings = Settings.from_env()
         flask_app = scheduler_app(settings)
-        guard = _PassGuard()
-
         def forget_connections() -> None:
             # The child inherits the scheduler's pooled connections: it must neither use nor close them.
             with flask_app.app_context():
                 db.engine.dispose(close=False)
 
-        guard.after_fork_in_child.append(forget_connections)
+        guard = _PassGuard(in_child=forget_connections)
         self._thread = threading.Thread(
             target=run_scheduler, args=(settings, self._stop, flask_app, guard), name="scheduler", daemon=True,
         )
@@ -81,4 +79,3 @@ class EmbeddedScheduler(bootsteps.StartStopStep):
         self._stop.set()
         if self._thread is not None:
             self._thread.join(STOP_TIMEOUT_SECONDS)
-

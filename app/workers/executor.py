@@ -74,7 +74,8 @@ def run_action(session: Session, engine: Engine, settings: Settings, action_exec
 
 def _take(session: Session, settings: Settings, action_execution_id: str) -> tuple[str, ActionRun | None]:
     """Claim the action; a claimed one is re-run only if its worker died and the task allows it."""
-    fresh = _claim_unclaimed(session, action_execution_id)
+    # The usual case, a RUNNING action nobody claimed yet, takes this one statement.
+    fresh = _claim(session, action_execution_id, None)
     if fresh is not None:
         return "run", fresh
     action = session.get(ActionExecution, action_execution_id)
@@ -89,33 +90,8 @@ def _take(session: Session, settings: Settings, action_execution_id: str) -> tup
         if not (action.params or {}).get("safe_rerun"):
             return "fail", None
         log.warning("re-running action execution %s: its worker %s died", action.id, action.worker_id)
-    if not _claim(session, action.id, action.worker_id):
-        return "drop", None
-    return "run", ActionRun(action.id, action.name, dict(action.input), dict(action.params or {}),
-                            action.workflow_name, action.workflow_execution_id, action.task_execution_id,
-                            action.task_name)
-
-
-_RUN_COLUMNS = (ActionExecution.id, ActionExecution.name, ActionExecution.input, ActionExecution.params,
-                ActionExecution.workflow_name, ActionExecution.workflow_execution_id,
-                ActionExecution.task_execution_id, ActionExecution.task_name)
-
-
-def _claim_unclaimed(session: Session, action_execution_id: str) -> ActionRun | None:
-    """The usual case in one statement: a RUNNING action nobody claimed yet is claimed and read."""
-    row = session.execute(
-        update(ActionExecution)
-        .where(ActionExecution.id == action_execution_id, ActionExecution.state == State.RUNNING.value,
-               ActionExecution.worker_id.is_(None))
-        .values(worker_id=worker_id(), last_heartbeat=utc_now())
-        .returning(*_RUN_COLUMNS)
-        .execution_options(synchronize_session=False)
-    ).first()
-    if row is None:
-        return None
-    action_id, name, action_input, params, workflow_name, workflow_id, task_id, task_name = row
-    return ActionRun(action_id, name, dict(action_input), dict(params or {}), workflow_name, workflow_id, task_id,
-                     task_name)
+    run = _claim(session, action.id, action.worker_id)
+    return ("run", run) if run is not None else ("drop", None)
 
 
 def _is_alive(action: ActionExecution, settings: Settings) -> bool:
@@ -125,16 +101,26 @@ def _is_alive(action: ActionExecution, settings: Settings) -> bool:
     return silence < 3 * settings.worker_heartbeat_seconds
 
 
-def _claim(session: Session, action_execution_id: str, previous_worker: str | None) -> bool:
+_RUN_COLUMNS = (ActionExecution.id, ActionExecution.name, ActionExecution.input, ActionExecution.params,
+                ActionExecution.workflow_name, ActionExecution.workflow_execution_id,
+                ActionExecution.task_execution_id, ActionExecution.task_name)
+
+
+def _claim(session: Session, action_execution_id: str, previous_worker: str | None) -> ActionRun | None:
+    """Take a RUNNING action from ``previous_worker`` (None: unclaimed) and read what running it needs."""
     owner = (ActionExecution.worker_id.is_(None) if previous_worker is None
              else ActionExecution.worker_id == previous_worker)
-    claimed = session.execute(
+    row = session.execute(
         update(ActionExecution)
         .where(ActionExecution.id == action_execution_id, ActionExecution.state == State.RUNNING.value, owner)
         .values(worker_id=worker_id(), last_heartbeat=utc_now())
+        .returning(*_RUN_COLUMNS)
         .execution_options(synchronize_session=False)
-    )
-    return bool(getattr(claimed, "rowcount", 0))
+    ).first()
+    if row is None:
+        return None
+    action_id, name, action_input, params, *rest = row
+    return ActionRun(action_id, name, dict(action_input), dict(params or {}), *rest)
 
 
 def _mark_delivered(session: Session, action_execution_id: str) -> None:

@@ -9,7 +9,6 @@ import json
 import signal
 import time
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -17,6 +16,7 @@ import pytest
 from app.config import Settings
 from app.embedded_redis import EmbeddedRedis
 from tests.support.stack import LiveStack
+from tests.support.stack import private_stack as own_stack
 
 FAST_RECOVERY = {"WORKER_HEARTBEAT_SECONDS": "1", "LOST_MESSAGE_SECONDS": "4"}
 
@@ -47,16 +47,8 @@ crash_timers:
 
 @pytest.fixture()
 def private_stack(settings: Settings, tmp_path: Path) -> Iterator[tuple[LiveStack, EmbeddedRedis]]:
-    redis = EmbeddedRedis(tmp_path / "redis", persistent=False)
-    url = redis.start()
-    stack = LiveStack(replace(settings, redis_url=url), tmp_path / "stack", worker_concurrency=4,
-                      extra_env=FAST_RECOVERY)
-    stack.start()
-    try:
-        yield stack, redis
-    finally:
-        stack.stop()
-        redis.stop()
+    with own_stack(settings, tmp_path, worker_concurrency=4, extra_env=FAST_RECOVERY) as started:
+        yield started
 
 
 def _wait_all(stack: LiveStack, ids: list[str], timeout: float = 120) -> dict[str, dict]:

@@ -7,15 +7,13 @@ import re
 import signal
 import time
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 
 import psutil
 import pytest
 
 from app.config import Settings
-from app.embedded_redis import EmbeddedRedis
-from tests.support.stack import LiveStack
+from tests.support.stack import LiveStack, private_stack
 
 TIMERS = """
 version: '2.0'
@@ -30,16 +28,8 @@ embedded_timers:
 
 @pytest.fixture()
 def embedded_stack(settings: Settings, tmp_path: Path) -> Iterator[LiveStack]:
-    redis = EmbeddedRedis(tmp_path / "redis", persistent=False)
-    url = redis.start()
-    stack = LiveStack(replace(settings, redis_url=url), tmp_path / "stack", worker_concurrency=2,
-                      embedded_scheduler=True)
-    stack.start()
-    try:
+    with private_stack(settings, tmp_path, worker_concurrency=2, embedded_scheduler=True) as (stack, _):
         yield stack
-    finally:
-        stack.stop()
-        redis.stop()
 
 
 def test_the_worker_fires_timers_while_its_pool_children_are_replaced(embedded_stack: LiveStack) -> None:

@@ -11,13 +11,16 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import requests
 
 from app.config import Settings
-from app.embedded_redis import find_free_port
+from app.embedded_redis import EmbeddedRedis, find_free_port
 
 START_TIMEOUT = 60
 PLUGINS = Path(__file__).resolve().parents[1] / "fixtures" / "plugins"
@@ -176,6 +179,20 @@ class LiveStack:
 
     def tasks_of(self, execution_id: str) -> list[dict[str, Any]]:
         return self.get(f"/v2/executions/{execution_id}/tasks").json()["tasks"]  # type: ignore[no-any-return]
+
+
+@contextmanager
+def private_stack(settings: Settings, folder: Path, **options: Any) -> Iterator[tuple[LiveStack, EmbeddedRedis]]:
+    """A stack of its own with a Redis of its own, for tests that kill or empty them."""
+    redis = EmbeddedRedis(folder / "redis", persistent=False)
+    url = redis.start()
+    stack = LiveStack(replace(settings, redis_url=url), folder / "stack", **options)
+    try:
+        stack.start()
+        yield stack, redis
+    finally:
+        stack.stop()
+        redis.stop()
 
 
 def _signal_group(process: subprocess.Popen[bytes], signum: int) -> None:
