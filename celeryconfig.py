@@ -21,6 +21,8 @@ enable_utc = True
 task_acks_late = True
 task_reject_on_worker_lost = True
 worker_prefetch_multiplier = 1
+# WORKER_POOL is the one way to choose the pool: Celery lets this setting override `--pool prefork`.
+worker_pool = _settings.worker_pool
 task_default_queue = "tramontane"
 # Flower shows every task only when workers send events and producers send "sent" events.
 worker_send_task_events = True

@@ -51,7 +51,7 @@ def main() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address the API binds to (0.0.0.0 to accept other machines).")
 @click.option("--concurrency", type=click.IntRange(min=1), default=2, show_default=True,
-              help="Celery worker processes.")
+              help="Actions the worker runs at once (threads; processes with WORKER_POOL=prefork).")
 @click.option("--redis-port", type=click.IntRange(1, 65535), default=None,
               help=f"Port of the embedded Redis [default: {DEFAULT_REDIS_PORT}, or a free one if taken].")
 @click.option("--flower-port", type=click.IntRange(1, 65535), default=DEFAULT_FLOWER_PORT, show_default=True)

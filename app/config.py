@@ -37,6 +37,9 @@ class Settings:
     log_level: str = "INFO"
     run_sync_timeout: float = 60.0
     worker_heartbeat_seconds: float = 5.0
+    # Celery's execution pool: threads by default (one process; actions mostly wait on I/O and
+    # the database), prefork to give each concurrent action a process of its own.
+    worker_pool: str = "threads"
     # An action RUNNING but claimed by no worker for this long lost its message: it is sent again.
     lost_message_seconds: float = 60.0
     http_allowed_hosts: tuple[str, ...] = ()
@@ -71,6 +74,7 @@ class Settings:
             log_level=(env.get("LOG_LEVEL") or "INFO").upper(),
             run_sync_timeout=float(env.get("RUN_SYNC_TIMEOUT") or 60.0),
             worker_heartbeat_seconds=float(env.get("WORKER_HEARTBEAT_SECONDS") or 5.0),
+            worker_pool=_worker_pool(env.get("WORKER_POOL") or "threads"),
             lost_message_seconds=float(env.get("LOST_MESSAGE_SECONDS") or 60.0),
             http_allowed_hosts=tuple(
                 h.strip() for h in (env.get("HTTP_ALLOWED_HOSTS") or "").split(",") if h.strip()),
@@ -82,6 +86,15 @@ class Settings:
             auth_enabled=(env.get("AUTH_ENABLED") or "").lower() in ("1", "true", "yes", "on"),
             secret_key=env.get("SECRET_KEY") or _stored_secret(data_dir),
         )
+
+
+WORKER_POOLS = ("threads", "prefork", "solo")
+
+
+def _worker_pool(name: str) -> str:
+    if name not in WORKER_POOLS:
+        raise ValueError(f"WORKER_POOL must be one of {', '.join(WORKER_POOLS)}, not {name!r}")
+    return name
 
 
 def _stored_secret(data_dir: Path) -> str:

@@ -1,11 +1,12 @@
 """The scheduler as a thread of a Celery worker's main process: ``celery worker --with-scheduler``.
 
-A prefork worker's main process only hands messages to its pool children; it has already imported
-everything the scheduler needs, so running the scheduler there saves a whole Python process.
+The worker has already imported everything the scheduler needs, so running the scheduler there
+saves a whole Python process.
 
-The pool forks children from this process, at start and later to replace one that exited. A child
-must not inherit a lock that the scheduler thread held at the moment of the fork (it would never be
-released there), so every fork waits until the scheduler is between two passes.
+With the prefork pool (``WORKER_POOL=prefork``) the pool forks children from this process, at
+start and later to replace one that exited. A child must not inherit a lock that the scheduler
+thread held at the moment of the fork (it would never be released there), so every fork waits until
+the scheduler is between two passes. The default threads pool never forks.
 """
 
 from __future__ import annotations

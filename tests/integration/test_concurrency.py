@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
+import psutil
+import pytest
 import requests
 
 from tests.support.stack import LiveStack
@@ -97,3 +103,58 @@ def test_concurrent_and_duplicate_callbacks_complete_each_action_once(stack: Liv
     finals = [stack.wait_for_state(ex_id, timeout=120) for ex_id in executions]
     assert [f["state"] for f in finals] == ["SUCCESS"] * 100
     assert all(json.loads(f["output"])["got"]["copy"] in (1, 2) for f in finals)
+
+
+MEETING = """
+version: '2.0'
+conc_meeting:
+  input: [url]
+  tasks:
+    first:
+      action: std.http url=<% $.url %>
+      publish: {first: <% task().result.content %>}
+    second:
+      action: std.http url=<% $.url %>
+      publish: {second: <% task().result.content %>}
+"""
+
+
+@pytest.fixture()
+def meeting_point() -> Iterator[str]:
+    """A web service that answers each request only once a second one has arrived."""
+    barrier = threading.Barrier(2, timeout=30)
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - the http.server naming
+            try:
+                barrier.wait()
+                body = b"met"
+            except threading.BrokenBarrierError:
+                body = b"alone"
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/meet"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_the_worker_runs_actions_at_once_on_threads_of_one_process(stack: LiveStack, meeting_point: str) -> None:
+    stack.create_workflow(MEETING)
+    execution = stack.start_execution("conc_meeting", {"url": meeting_point})
+    done = stack.wait_for_state(execution["id"], timeout=90)
+    assert done["state"] == "SUCCESS", done
+    # Each request was answered only because the other was in flight at the same time.
+    assert json.loads(done["output"]) == {"first": "met", "second": "met"}
+    assert stack.settings.worker_pool == "threads"
+    assert psutil.Process(stack.processes["worker"].pid).children() == []

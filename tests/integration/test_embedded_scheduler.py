@@ -7,6 +7,7 @@ import re
 import signal
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import psutil
@@ -28,7 +29,9 @@ embedded_timers:
 
 @pytest.fixture()
 def embedded_stack(settings: Settings, tmp_path: Path) -> Iterator[LiveStack]:
-    with private_stack(settings, tmp_path, worker_concurrency=2, embedded_scheduler=True) as (stack, _):
+    # The prefork pool: the one that forks while the scheduler thread runs (threads is the default).
+    prefork = replace(settings, worker_pool="prefork")
+    with private_stack(prefork, tmp_path, worker_concurrency=2, embedded_scheduler=True) as (stack, _):
         yield stack
 
 
@@ -39,7 +42,9 @@ def test_the_worker_fires_timers_while_its_pool_children_are_replaced(embedded_s
     stack.create_workflow(TIMERS)
     ids = [stack.start_execution("embedded_timers")["id"] for _ in range(5)]
     # The pool forks replacements while the scheduler thread works in the same process.
-    for child in worker.children():
+    children = worker.children()
+    assert len(children) == 2
+    for child in children:
         child.kill()
     finals = {ex_id: stack.wait_for_state(ex_id, timeout=60) for ex_id in ids}
     for ex_id in ids:

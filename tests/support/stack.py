@@ -47,6 +47,7 @@ class LiveStack:
             "PORT": str(self.port),
             "PUBLIC_URL": self.base_url,
             "LOG_LEVEL": "INFO",
+            "WORKER_POOL": self.settings.worker_pool,
             # A third-party package of actions, found through its entry points.
             "PYTHONPATH": os.pathsep.join(filter(None, [str(PLUGINS), env.get("PYTHONPATH", "")])),
         })

@@ -1,0 +1,25 @@
+"""Settings read from the environment."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.config import Settings
+
+
+def test_the_worker_pool_defaults_to_threads() -> None:
+    assert Settings.from_env({}).worker_pool == "threads"
+
+
+def test_worker_pool_chooses_prefork() -> None:
+    assert Settings.from_env({"WORKER_POOL": "prefork"}).worker_pool == "prefork"
+
+
+def test_an_unknown_worker_pool_is_refused_by_name() -> None:
+    with pytest.raises(ValueError, match="WORKER_POOL must be one of threads, prefork, solo, not 'gevent'"):
+        Settings.from_env({"WORKER_POOL": "gevent"})
+
+
+def test_heroku_database_urls_use_psycopg() -> None:
+    settings = Settings.from_env({"DATABASE_URL": "postgres://u:p@db:5432/app"})
+    assert settings.database_url == "postgresql+psycopg://u:p@db:5432/app"
