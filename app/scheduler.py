@@ -56,13 +56,14 @@ def run_scheduler(settings: Settings, stop: threading.Event | None = None, flask
     beat = redis.Redis.from_url(settings.broker_url, socket_timeout=5)
     log.info("scheduler %s started", owner)
     with flask_app.app_context():
-        sweeper = Sweeper(session(), CeleryDispatcher(celery), settings.worker_heartbeat_seconds,
+        dispatcher = CeleryDispatcher(celery)
+        sweeper = Sweeper(session(), dispatcher, settings.worker_heartbeat_seconds,
                           settings.lost_message_seconds)
         next_sweep = 0.0
         while not stop.is_set():
             with each_pass:
-                fired = _fire_due(owner)
-                _fire_cron_triggers()
+                fired = _fire_due(owner, dispatcher)
+                _fire_cron_triggers(dispatcher)
                 if time.monotonic() >= next_sweep:
                     _sweep(sweeper)
                     next_sweep = time.monotonic() + SWEEP_SECONDS
@@ -72,14 +73,14 @@ def run_scheduler(settings: Settings, stop: threading.Event | None = None, flask
     log.info("scheduler %s stopped", owner)
 
 
-def _fire_due(owner: str) -> int:
+def _fire_due(owner: str, dispatcher: CeleryDispatcher) -> int:
     try:
         claimed = with_retries(session(), lambda: timers.claim_due(session(), owner))
     except Exception:  # noqa: BLE001 - the loop must survive a database hiccup
         log.exception("could not claim timers")
         db.session.rollback()
         return 0
-    engine = Engine(session(), CeleryDispatcher(celery))
+    engine = Engine(session(), dispatcher)
     for timer_id, kind in claimed:
         try:
             if kind in ENGINE_TIMER_KINDS:
@@ -93,9 +94,9 @@ def _fire_due(owner: str) -> int:
     return len(claimed)
 
 
-def _fire_cron_triggers() -> None:
+def _fire_cron_triggers(dispatcher: CeleryDispatcher) -> None:
     try:
-        cron.fire_due(session(), Engine(session(), CeleryDispatcher(celery)))
+        cron.fire_due(session(), Engine(session(), dispatcher))
     except Exception:  # noqa: BLE001 - the next pass tries again
         log.exception("cron triggers failed")
         db.session.rollback()

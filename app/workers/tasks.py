@@ -16,7 +16,9 @@ from app.workers.dispatch import CONTINUE_AFTER_ACTION, CONTINUE_PARENT, NOTIFY,
 from app.workers.heartbeat import Heartbeat
 
 settings = Settings.from_env()
-flask_app = create_app(settings, dispatcher=CeleryDispatcher(celery), serve_api=False)
+# One per process, shared by the pool's threads: its Redis client holds a thread-safe pool.
+dispatcher = CeleryDispatcher(celery)
+flask_app = create_app(settings, dispatcher=dispatcher, serve_api=False)
 
 
 with flask_app.app_context():
@@ -32,7 +34,7 @@ def _fresh_connections(**_: Any) -> None:
 
 
 def _engine() -> Engine:
-    return Engine(session(), CeleryDispatcher(celery))
+    return Engine(session(), dispatcher)
 
 
 @celery.task(name=RUN_ACTION)
