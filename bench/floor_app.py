@@ -23,7 +23,8 @@ _client: redis.Redis | None = None
 
 
 def _redis() -> redis.Redis:
-    # One connection per worker process, opened after the prefork fork.
+    # One client per worker process, made on first use: a prefork child never shares its parent's
+    # connection, and the threads of a threads pool share its connection pool.
     global _client
     if _client is None:
         _client = redis.Redis.from_url(celery.conf.broker_url)

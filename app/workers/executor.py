@@ -34,7 +34,8 @@ NOT_SAFE_TO_RERUN = ("Request to run an action was redelivered, but it cannot be
 
 
 def worker_id() -> str:
-    # Per process: the pool children of one Celery worker each run actions of their own.
+    # Per process: each prefork pool child claims for itself; the threads of a threads pool share
+    # one id, and the process's heartbeat covers every action they run.
     return f"{socket.gethostname()}:{os.getpid()}"
 
 

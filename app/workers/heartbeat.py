@@ -27,9 +27,11 @@ class Heartbeat:
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._loop, name="action-heartbeat", daemon=True)
-            self._thread.start()
+        # Called by every task: the threads of a threads pool may race to start the one beat thread.
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._loop, name="action-heartbeat", daemon=True)
+                self._thread.start()
 
     def add(self, action_execution_id: str) -> None:
         with self._lock:
