@@ -5,9 +5,11 @@ from __future__ import annotations
 from celery import Celery
 
 from app.workers.embedded_scheduler import WORKER_OPTION, EmbeddedScheduler
+from app.workers.task_counts import TaskCountFolding
 
 celery = Celery("tramontane")
 celery.config_from_object("celeryconfig")
 celery.conf.imports = ("app.workers.tasks",)
 celery.user_options["worker"].add(WORKER_OPTION)
 celery.steps["worker"].add(EmbeddedScheduler)
+celery.steps["worker"].add(TaskCountFolding)
