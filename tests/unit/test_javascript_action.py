@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 
 from app.actions import javascript, registry
@@ -24,6 +26,17 @@ def test_plain_values_undefined_and_no_context() -> None:
     assert JavaScriptAction(script="var unused = 1;").run(CONTEXT) is None
     assert JavaScriptAction(script="return $;").run(CONTEXT) is None
     assert JavaScriptAction(script="return [1.5, true, null];", context=[]).run(CONTEXT) == [1.5, True, None]
+
+
+def test_scripts_run_side_by_side_on_threads_as_the_worker_runs_actions() -> None:
+    def run(n: int) -> int:
+        action = JavaScriptAction(script="var t = 0; for (var i = 0; i < 20000; i++) { t += $.n; } return t;",
+                                  context={"n": n})
+        return int(action.run(CONTEXT))
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(run, range(20)))
+    assert results == [20000 * n for n in range(20)]
 
 
 def test_script_error_is_an_action_error() -> None:
