@@ -10,7 +10,7 @@ from sqlalchemy import text
 
 from app.engine.timers import overdue_count
 from app.extensions import db, session
-from app.health import broker_and_scheduler_status
+from app.health import redis_status
 from app.resources.common import settings
 
 blueprint = Blueprint("root", __name__)
@@ -33,9 +33,9 @@ def v2_root() -> ResponseReturnValue:
 
 @blueprint.get("/health")
 def health() -> ResponseReturnValue:
-    broker, scheduler = broker_and_scheduler_status(settings())
+    broker, scheduler, workers = redis_status(settings())
     database = _database_status()
-    checks: dict[str, Any] = {"database": database, "broker": broker, "scheduler": scheduler}
+    checks: dict[str, Any] = {"database": database, "broker": broker, "scheduler": scheduler, "workers": workers}
     healthy = database["ok"] and broker["ok"]
     if database["ok"]:
         checks["overdue_timers"] = overdue_count(session())

@@ -5,6 +5,7 @@ from __future__ import annotations
 from celery import Celery
 
 from app.workers.embedded_scheduler import WORKER_OPTION, EmbeddedScheduler
+from app.workers.liveness import WorkerLiveness
 from app.workers.task_counts import TaskCountFolding
 
 celery = Celery("tramontane")
@@ -13,3 +14,4 @@ celery.conf.imports = ("app.workers.tasks",)
 celery.user_options["worker"].add(WORKER_OPTION)
 celery.steps["worker"].add(EmbeddedScheduler)
 celery.steps["worker"].add(TaskCountFolding)
+celery.steps["worker"].add(WorkerLiveness)

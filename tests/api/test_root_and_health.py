@@ -23,10 +23,14 @@ def test_health_reports_database_and_broker(client: FlaskClient) -> None:
     assert body["database"] == {"ok": True}
     assert body["broker"] == {"ok": True}
     assert "scheduler" in body
+    assert set(body["workers"]) >= {"ok", "live"}
 
 
 def test_health_is_degraded_when_the_broker_is_unreachable(settings: Settings) -> None:
     broken = replace(settings, redis_url=f"redis://127.0.0.1:{find_free_port()}/0")
     response = create_app(broken).test_client().get("/health")
     assert response.status_code == 503
-    assert response.get_json()["broker"]["ok"] is False
+    body = response.get_json()
+    assert body["broker"]["ok"] is False
+    assert body["scheduler"]["ok"] is False
+    assert body["workers"]["ok"] is False

@@ -158,3 +158,6 @@ def test_the_worker_runs_actions_at_once_on_threads_of_one_process(stack: LiveSt
     assert json.loads(done["output"]) == {"first": "met", "second": "met"}
     assert stack.settings.worker_pool == "threads"
     assert psutil.Process(stack.processes["worker"].pid).children() == []
+    workers = stack.get("/health").json()["workers"]["live"]
+    assert {(w["pool"], w["concurrency"]) for w in workers if w["name"].startswith(f"test-{stack.port}@")} == {
+        ("threads", 4)}

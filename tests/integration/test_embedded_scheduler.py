@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import signal
+import socket
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -60,9 +61,15 @@ def test_the_worker_fires_timers_while_its_pool_children_are_replaced(embedded_s
 
 def test_sigterm_stops_the_embedded_scheduler_with_the_worker(embedded_stack: LiveStack) -> None:
     stack = embedded_stack
+    live = stack.get("/health").json()["workers"]
+    assert live["ok"] is True
+    assert [(w["name"], w["pool"], w["concurrency"]) for w in live["live"]] == [
+        (f"test-{stack.port}@{socket.gethostname()}", "prefork", 2)]
     process = stack.processes["worker"]
     process.send_signal(signal.SIGTERM)
     started = time.monotonic()
     assert process.wait(timeout=30) == 0
     assert time.monotonic() - started < 30
     assert re.search(rf"scheduler \S+:{process.pid} stopped", stack.log("worker"))
+    # A worker that stops cleanly leaves the list at once, not when its key expires.
+    assert stack.get("/health").json()["workers"] == {"ok": False, "error": "no live worker", "live": []}
