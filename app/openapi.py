@@ -125,7 +125,8 @@ OPERATIONS: dict[str, Operation] = {
     "root.health": Operation(
         "Health of the service", {200: s.HealthSchema, 503: s.HealthSchema},
         description="503 when the database or the broker does not answer; `scheduler` reports the "
-                    "scheduler's heartbeat, `overdue_timers` the timers past due."),
+                    "scheduler's heartbeat, `workers` the live Celery workers, `overdue_timers` the "
+                    "timers past due."),
     "openapi.document": Operation(
         "This OpenAPI document", answers(200, {"type": "object", "description": "An OpenAPI 3 document."})),
     "keystone.version": Operation(

@@ -189,11 +189,24 @@ class HealthCheckSchema(Schema):
     error = fields.String(metadata={"description": "Why the check failed."})
 
 
+class LiveWorkerSchema(Schema):
+    name = fields.String(required=True, metadata={"description": "The Celery worker's name."})
+    pool = fields.String(allow_none=True, metadata={"description": "Its execution pool (`WORKER_POOL`)."})
+    concurrency = fields.Integer(allow_none=True, metadata={"description": "Actions it runs at once."})
+    last_beat_seconds_ago = fields.Float(required=True)
+
+
+class WorkersCheckSchema(HealthCheckSchema):
+    live = fields.List(fields.Nested(LiveWorkerSchema), metadata={
+        "description": "Workers that beat within three heartbeat intervals."})
+
+
 class HealthSchema(Schema):
     status = fields.String(required=True, metadata={"enum": ["ok", "degraded"]})
     database = fields.Nested(HealthCheckSchema, required=True)
     broker = fields.Nested(HealthCheckSchema, required=True)
     scheduler = fields.Nested(HealthCheckSchema, required=True)
+    workers = fields.Nested(WorkersCheckSchema, required=True)
     overdue_timers = fields.Integer(metadata={"description": "Timers past due (when the database answers)."})
 
 
