@@ -40,6 +40,8 @@ class StackOptions:
     host: str
     concurrency: int
     flower_port: int | None
+    web_workers: int = DEFAULT_WEB_CONCURRENCY
+    web_threads: int = DEFAULT_WEB_THREADS
 
 
 @click.group()
@@ -59,7 +61,9 @@ def main() -> None:
 def up(host: str, concurrency: int, redis_port: int | None, flower_port: int, no_flower: bool) -> None:
     """Run the API, a worker, the scheduler and Flower (and Redis unless REDIS_URL is set) until Ctrl-C."""
     settings = Settings.from_env()
-    options = StackOptions(host, concurrency, None if no_flower else flower_port)
+    options = StackOptions(host, concurrency, None if no_flower else flower_port,
+                           _web_setting("WEB_CONCURRENCY", DEFAULT_WEB_CONCURRENCY),
+                           _web_setting("WEB_THREADS", DEFAULT_WEB_THREADS))
     _check_ports_free(settings, options)
     with StopSignals() as signals, ExitStack() as stack:
         settings = _with_redis(settings, redis_port, stack)
@@ -183,8 +187,7 @@ def stack_commands(settings: Settings, options: StackOptions) -> dict[str, list[
     level = settings.log_level
     commands = {
         "api": [python, "-m", "gunicorn", WSGI_APP, "--bind", f"{options.host}:{settings.port}",
-                "--workers", str(_web_setting("WEB_CONCURRENCY", DEFAULT_WEB_CONCURRENCY)),
-                "--threads", str(_web_setting("WEB_THREADS", DEFAULT_WEB_THREADS)),
+                "--workers", str(options.web_workers), "--threads", str(options.web_threads),
                 "--graceful-timeout", str(GUNICORN_GRACEFUL_TIMEOUT), "--log-level", level.lower()],
         # The scheduler runs as a thread of the worker's main process: one Python process less.
         "worker": [python, "-m", "celery", "-A", CELERY_APP, "worker", "-E", "--loglevel", level,

@@ -40,7 +40,8 @@ ENGINE_TIMER_KINDS = (CONTINUE_TASK, COMPLETE_TASK, TASK_TIMEOUT)
 
 
 def scheduler_app(settings: Settings) -> Flask:
-    return create_app(settings, dispatcher=CeleryDispatcher(celery), serve_api=False)
+    # No dispatcher of its own: the scheduler loop hands its one dispatcher to each engine it builds.
+    return create_app(settings, serve_api=False)
 
 
 def run_scheduler(settings: Settings, stop: threading.Event | None = None, flask_app: Flask | None = None,

@@ -59,9 +59,7 @@ class BenchStack:
         settings = self.settings(database_url)
         upgrade_database(settings)
         env = self.environment(settings)
-        # stack_commands reads the gunicorn worker count from this process's environment, as `up` does.
-        os.environ["WEB_CONCURRENCY"] = str(self.web_workers)
-        options = StackOptions("127.0.0.1", self.worker_concurrency, None)
+        options = StackOptions("127.0.0.1", self.worker_concurrency, None, web_workers=self.web_workers)
         for name, argv in stack_commands(settings, options).items():
             self.processes.start(name, argv, env)
         self._wait_for_api()
@@ -70,7 +68,7 @@ class BenchStack:
         env = child_environment(settings)
         env.update({
             "TRAMONTANE_DATA_DIR": str(self.data_dir), "PORT": str(self.port), "PUBLIC_URL": self.base_url,
-            "LOG_LEVEL": self.log_level, "WEB_CONCURRENCY": str(self.web_workers),
+            "LOG_LEVEL": self.log_level,
         })
         return env
 

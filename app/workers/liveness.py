@@ -30,7 +30,7 @@ class WorkerLiveness(bootsteps.StartStopStep):
         self._entry: Any = None
         self._client: redis.Redis | None = None
         self._key = ""
-        self._record = ""
+        self._identity: dict[str, Any] = {}
         self._ttl = 0
 
     def start(self, parent: Any) -> None:
@@ -38,7 +38,7 @@ class WorkerLiveness(bootsteps.StartStopStep):
         interval = settings.worker_heartbeat_seconds
         self._ttl = max(int(3 * interval), 1)
         self._key = f"{WORKER_KEY_PREFIX}{parent.hostname}"
-        self._record = json.dumps({"pool": settings.worker_pool, "concurrency": parent.concurrency})
+        self._identity = {"pool": settings.worker_pool, "concurrency": parent.concurrency}
         self._client = redis.Redis.from_url(settings.broker_url, socket_connect_timeout=2, socket_timeout=2)
         self.beat()
         self._entry = parent.timer.call_repeatedly(interval, self.beat)
@@ -46,9 +46,9 @@ class WorkerLiveness(bootsteps.StartStopStep):
     def beat(self) -> None:
         if self._client is None:
             return
-        record = json.loads(self._record) | {"at": round(time.time(), 1)}
+        record = json.dumps({**self._identity, "at": round(time.time(), 1)})
         try:
-            self._client.set(self._key, json.dumps(record), ex=self._ttl)
+            self._client.set(self._key, record, ex=self._ttl)
         except redis.RedisError as exc:
             log.warning("could not write the worker's liveness beat: %s", exc)
 
