@@ -9,8 +9,8 @@ test:
 
 lint:
 	./test.sh --version >/dev/null
-	$(VENV)/bin/ruff check app tests celeryconfig.py setup.py
-	$(VENV)/bin/mypy app celeryconfig.py
+	$(VENV)/bin/ruff check app tests conformance celeryconfig.py setup.py
+	$(VENV)/bin/mypy app conformance celeryconfig.py
 
 # The benchmark of issue 7 (see docs/benchmarks.md); BENCH_ARGS adds options, e.g.
 # BENCH_ARGS="--database-url postgresql://postgres@127.0.0.1:5432/test".

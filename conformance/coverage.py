@@ -145,7 +145,7 @@ def _documents(case: Case) -> Iterator[dict[str, Any]]:
 
 
 def _workflows(document: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    source = document.get("workflows") if isinstance(document.get("workflows"), dict) else document
+    source: dict[str, Any] = document["workflows"] if isinstance(document.get("workflows"), dict) else document
     for name, value in source.items():
         if name not in ("version", "name", "description", "tags", "actions", "workflows") and isinstance(value, dict):
             if "tasks" in value:
@@ -153,7 +153,7 @@ def _workflows(document: dict[str, Any]) -> Iterator[dict[str, Any]]:
 
 
 def _actions(document: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    source = document.get("actions") if isinstance(document.get("actions"), dict) else document
+    source: dict[str, Any] = document["actions"] if isinstance(document.get("actions"), dict) else document
     for value in source.values():
         if isinstance(value, dict) and "base" in value:
             yield value

@@ -86,7 +86,7 @@ class CaseRun:
     # -- steps ---------------------------------------------------------------------------------
 
     def _step_wait(self, args: Any) -> dict[str, Any]:
-        spec = {"state": args} if isinstance(args, str) else dict(args)
+        spec: dict[str, Any] = {"state": args} if isinstance(args, str) else dict(args)
         target = spec.get("state", "terminal")
         if spec.get("task"):
             task = self._wait_task(spec["task"], spec.get("task_state") or target, spec.get("timeout"))
