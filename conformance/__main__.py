@@ -19,6 +19,10 @@ def main(argv: list[str] | None = None) -> int:
         command.add_argument("--url", required=True, help="the API's /v2 URL")
         command.add_argument("--only", nargs="*", help="case names or groups (prefixes)")
         command.add_argument("--jobs", type=int, default=6 if name == "record" else 8)
+        if name == "check":
+            command.add_argument("--summary", metavar="MARKDOWN",
+                                 help="write the counts and the deviation table into this file")
+            command.add_argument("--database", default="SQLite", help="named in the summary")
     matrix = commands.add_parser("matrix", help="print the coverage matrix; fails on holes")
     matrix.add_argument("--write", action="store_true", help="also write docs/conformance-coverage.md")
     args = parser.parse_args(argv)
@@ -41,7 +45,10 @@ def main(argv: list[str] | None = None) -> int:
     verdicts, deviations = suite.check(args.url, cases, args.jobs)
     text, ok = suite.report(verdicts, deviations, all_cases=not args.only)
     print(text)
-    print(f"replayed in {time.monotonic() - started:.0f} s")
+    seconds = time.monotonic() - started
+    print(f"replayed in {seconds:.0f} s")
+    if args.summary:
+        suite.write_summary(args.summary, suite.summary(verdicts, deviations, seconds, args.database))
     return 0 if ok else 1
 
 
