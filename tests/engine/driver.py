@@ -314,19 +314,24 @@ class EngineDriver:
             .execution_options(populate_existing=True)
         ).all())
 
-    def running_action(self, task_name: str, item: int | None = None,
-                       execution_input: dict[str, Any] | None = None) -> ActionExecution:
-        """The oldest RUNNING action of a task called ``task_name`` (an async one waiting for its result)."""
-        candidates = [a for a in self.open_actions() if a.task_name == task_name]
-        for action in candidates:
-            if item is not None and action.item_index != item:
-                continue
-            if execution_input is not None:
-                owner = self.execution(action.workflow_execution_id)
-                if any(owner.input.get(key) != value for key, value in execution_input.items()):
-                    continue
-            return action
-        raise AssertionError(f"no running action of task {task_name!r} (item {item}, input {execution_input})")
+    def action_of(self, task_name: str, item: int | None = None,
+                  execution_input: dict[str, Any] | None = None) -> ActionExecution:
+        """The oldest RUNNING (or PAUSED) action of a task called ``task_name``, else its latest action."""
+        rows = list(session().scalars(
+            select(ActionExecution).where(ActionExecution.workflow_execution_id.in_(self.execution_ids()),
+                                          ActionExecution.task_name == task_name)
+            .order_by(ActionExecution.created_at, ActionExecution.id)
+            .execution_options(populate_existing=True)
+        ).all())
+        if item is not None:
+            rows = [action for action in rows if action.item_index == item]
+        if execution_input is not None:
+            rows = [action for action in rows
+                    if _matches(self.execution(action.workflow_execution_id).input, execution_input)]
+        open_rows = [action for action in rows if action.state in (State.RUNNING.value, State.PAUSED.value)]
+        if open_rows or rows:
+            return (open_rows or rows[-1:])[0]
+        raise AssertionError(f"no action of task {task_name!r} (item {item}, input {execution_input})")
 
     # -- cleaning up ---------------------------------------------------------------------------
 
@@ -347,6 +352,10 @@ class EngineDriver:
             session().execute(delete(WorkflowDefinition).where(
                 WorkflowDefinition.name.in_(self.definitions), WorkflowDefinition.namespace == ""))
         session().commit()
+
+
+def _matches(values: dict[str, Any], wanted: dict[str, Any]) -> bool:
+    return all(values.get(key) == value for key, value in wanted.items())
 
 
 def names(rows: Iterable[TaskExecution]) -> list[str]:

@@ -92,7 +92,7 @@ def _skip(driver: EngineDriver, step: dict[str, Any]) -> Operation:
 
 
 def _complete(driver: EngineDriver, step: dict[str, Any]) -> Operation:
-    action_id = driver.running_action(step["complete"], step.get("item"), step.get("input")).id
+    action_id = driver.action_of(step["complete"], step.get("item"), step.get("input")).id
     state, output = step.get("state", "SUCCESS"), step.get("output")
     return lambda engine: engine.complete_action(action_id, state, output)
 
