@@ -10,6 +10,8 @@ import json
 import time
 from typing import Any
 
+import yaml
+
 from conformance.cases import Case
 from conformance.client import TERMINAL, UNSETTLED, Api, CaseFailed
 from conformance.normalise import IdBook, normalise, normalise_body
@@ -41,7 +43,9 @@ class CaseRun:
         steps: list[Any] = []
         for step in self.case.steps:
             (kind, args), = step.items()
-            steps.append(getattr(self, f"_step_{kind}")(args))
+            done = getattr(self, f"_step_{kind}")(args)
+            if done is not None:
+                steps.append(done)
         if steps:
             self.observed["steps"] = steps
         if self.execution_id is not None:
@@ -49,6 +53,7 @@ class CaseRun:
         return self.observed
 
     def _setup(self) -> None:
+        self._clear_leftovers()
         failures = []
         for env in self.case.environments:
             body = {"name": env["name"], "variables": json.dumps(env.get("variables") or {})}
@@ -65,6 +70,12 @@ class CaseRun:
                for what, status, body in failures if status >= 300]
         if bad:
             self.observed["setup"] = bad
+
+    def _clear_leftovers(self) -> None:
+        """Delete what an earlier run of this case left on the server, so that a second recording
+        uploads the same definitions afresh instead of answering 409."""
+        for path in _definition_paths(self.case):
+            self.api.call("DELETE", path)
 
     def _start(self, start: dict[str, Any]) -> None:
         body: dict[str, Any] = {"workflow_name": start["workflow"]}
@@ -169,7 +180,7 @@ class CaseRun:
         self.observed.setdefault("snapshots", {})[label] = self._snapshot(execution_id, "execution")
         return {"snapshot": label}
 
-    def _step_request(self, args: dict[str, Any]) -> dict[str, Any]:
+    def _step_request(self, args: dict[str, Any]) -> dict[str, Any] | None:
         path = self._fill(args["path"])
         text = args.get("text")
         status, answer = self.api.call(
@@ -179,6 +190,8 @@ class CaseRun:
         if args.get("save") and isinstance(answer, dict) and "id" in answer:
             self.saved[args["save"]] = answer["id"]
             self.ids.add(answer["id"], f"<{args['save']}>")
+        if args.get("record", True) is False:
+            return None
         recorded: dict[str, Any] = {"request": f"{args.get('method', 'GET')} {args['path']}", "status": status}
         if args.get("body", True):
             recorded["body"] = normalise_body(answer, self.ids, keep_order=args.get("ordered", True))
@@ -276,6 +289,24 @@ class CaseRun:
         if children:
             shaped["children"] = children
         return shaped
+
+
+def _definition_paths(case: Case) -> list[str]:
+    """The resources a case's setup creates (default namespace), as paths to delete."""
+    paths = [f"/environments/{env['name']}" for env in case.environments]
+    for text, collection in ((case.workbook, "workbooks"), (case.actions, "actions"), (case.workflows, "workflows")):
+        try:
+            document = yaml.safe_load(text) if text else None
+        except yaml.YAMLError:
+            continue
+        if not isinstance(document, dict):
+            continue
+        if collection == "workbooks":
+            names = [document["name"]] if isinstance(document.get("name"), str) else []
+        else:
+            names = [str(k) for k in document if k != "version"]
+        paths += [f"/{collection}/{name}" for name in names]
+    return paths
 
 
 def _json(value: Any) -> Any:
