@@ -70,7 +70,7 @@ def up(host: str, concurrency: int, redis_port: int | None, flower_port: int, no
         _upgrade_in_child(settings)
         if signals.requested.is_set():
             return
-        supervisor = Supervisor(child_environment(settings))
+        supervisor = Supervisor(up_environment(settings))
         # Registered after Redis, so unwinding stops the children before the broker they use.
         stack.callback(supervisor.stop, signals.forced)
         for name, argv in stack_commands(settings, options).items():
@@ -197,6 +197,15 @@ def stack_commands(settings: Settings, options: StackOptions) -> dict[str, list[
         commands["flower"] = [python, "-m", "celery", "-A", CELERY_APP, "flower",
                               f"--address={FLOWER_HOST}", f"--port={options.flower_port}"]
     return commands
+
+
+def up_environment(settings: Settings) -> dict[str, str]:
+    """The environment of the processes `up` runs."""
+    env = child_environment(settings)
+    # The embedded setup is a developer's machine: workflows may call services on it (the seed's
+    # localhost example). Deployments (the Procfile) keep the secure default.
+    env.setdefault("HTTP_DENY_PRIVATE", "false")
+    return env
 
 
 def child_environment(settings: Settings) -> dict[str, str]:

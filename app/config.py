@@ -47,6 +47,8 @@ class Settings:
     http_connect_timeout: float = 10.0
     http_read_timeout: float = 60.0
     http_max_response_bytes: int = 5 * 1024 * 1024
+    # Loopback and private ranges are denied unless the operator says the workers may reach them.
+    http_deny_private: bool = True
     # API authentication (X-Auth-Token or Authorization: Bearer); off for the embedded setup.
     auth_enabled: bool = False
     # Signs the capability a third party uses to complete its own action without an API token.
@@ -83,12 +85,25 @@ class Settings:
             http_connect_timeout=float(env.get("HTTP_CONNECT_TIMEOUT") or 10.0),
             http_read_timeout=float(env.get("HTTP_READ_TIMEOUT") or 60.0),
             http_max_response_bytes=int(env.get("HTTP_MAX_RESPONSE_BYTES") or 5 * 1024 * 1024),
+            http_deny_private=_flag(env, "HTTP_DENY_PRIVATE", default=True),
             auth_enabled=(env.get("AUTH_ENABLED") or "").lower() in ("1", "true", "yes", "on"),
             secret_key=env.get("SECRET_KEY") or _stored_secret(data_dir),
         )
 
 
 WORKER_POOLS = ("threads", "prefork", "solo")
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+
+
+def _flag(env: dict[str, str], name: str, default: bool) -> bool:
+    value = env.get(name)
+    if value is None or not value.strip():
+        return default
+    text = value.strip().lower()
+    if text not in _TRUE + _FALSE:
+        raise ValueError(f"{name} must be true or false, not {value!r}")
+    return text in _TRUE
 
 
 def _worker_pool(name: str) -> str:

@@ -1,9 +1,13 @@
-"""The outbound HTTP policy of ``std.http`` and ``std.mistral_http``.
+"""The outbound network policy of every action and webhook that opens a connection.
 
-A workflow author chooses the URL, so without a policy any workflow could read a cloud metadata
-service or an internal admin port through the worker. The policy is enforced where the socket is
-opened: the name is resolved once, every address is checked, and the socket connects to a checked
+A workflow author chooses the URL (or the SMTP server, or the SSH host), so without a policy any
+workflow could read a cloud metadata service or an internal admin port through the worker. The
+policy is enforced where the socket is opened: the name is resolved once, every address is checked
+(an IPv4 address embedded in an IPv6 one is checked as IPv4), and the socket connects to a checked
 address only, so neither a redirect nor a DNS answer that changes between check and use gets past it.
+
+Actions of other packages reach the network through the same door: :func:`http_session` for HTTP and
+:func:`connect` for any other TCP protocol, both taking the action's context.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from urllib3.util import connection as urllib3_connection
 from app.actions.base import ActionError
 
 if TYPE_CHECKING:
+    from app.actions.base import ActionContext
     from app.config import Settings
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -45,6 +50,19 @@ DEFAULT_DENIED_CIDRS = (
     "0.0.0.0/32",
     "::/128",
 )
+# Denied as well unless HTTP_DENY_PRIVATE=false: the host itself and the networks behind it.
+PRIVATE_CIDRS = (
+    "127.0.0.0/8",
+    "10.0.0.0/8",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+    "100.64.0.0/10",
+    "0.0.0.0/8",
+    "::1/128",
+    "fc00::/7",
+)
+# IPv6 prefixes whose last 32 bits carry an IPv4 address: NAT64 (well-known and local-use).
+_NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
 DEFAULT_CONNECT_TIMEOUT = 10.0
 DEFAULT_READ_TIMEOUT = 60.0
 DEFAULT_MAX_RESPONSE_BYTES = 5 * 1024 * 1024
@@ -96,11 +114,12 @@ class EgressPolicy:
     @classmethod
     def create(cls, allowed_hosts: Iterable[str] = (), denied_cidrs: Iterable[str] = (),
                connect_timeout: float = DEFAULT_CONNECT_TIMEOUT, read_timeout: float = DEFAULT_READ_TIMEOUT,
-               max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES) -> EgressPolicy:
-        """A policy that denies ``denied_cidrs`` on top of the defaults."""
+               max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES, deny_private: bool = False) -> EgressPolicy:
+        """A policy that denies ``denied_cidrs`` on top of the defaults (and private ranges if asked)."""
+        private = PRIVATE_CIDRS if deny_private else ()
         return cls(
             allowed_hosts=tuple(allowed_hosts),
-            denied_networks=parse_networks((*DEFAULT_DENIED_CIDRS, *denied_cidrs)),
+            denied_networks=parse_networks((*DEFAULT_DENIED_CIDRS, *private, *denied_cidrs)),
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
             max_response_bytes=max_response_bytes,
@@ -129,15 +148,13 @@ class EgressPolicy:
                                f"({', '.join(self.allowed_hosts)})")
 
     def denying_network(self, address: Address) -> Network | None:
-        candidates = [address]
-        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-            candidates.append(address.ipv4_mapped)
+        candidates = [address, *embedded_ipv4(address)]
         for network in self.denied_networks:
             if any(candidate.version == network.version and candidate in network for candidate in candidates):
                 return network
         return None
 
-    def resolve(self, host: str, port: int, require_all: bool = False) -> list[str]:
+    def resolve(self, host: str, port: int, require_all: bool = False, what: str = "HTTP") -> list[str]:
         """The addresses of ``host`` that a socket may connect to; never empty.
 
         Raises :class:`EgressDenied` when none is allowed (or, with ``require_all``, when any is
@@ -156,15 +173,50 @@ class EgressPolicy:
             else:
                 refusals.append(f"{text} is in denied network {network}")
         if not allowed or (require_all and refusals):
-            raise EgressDenied(f"Outbound HTTP denied: host {host!r} resolves to a denied address "
+            raise EgressDenied(f"Outbound {what} denied: host {host!r} resolves to a denied address "
                                f"({'; '.join(refusals)})")
         return allowed
+
+    def connect(self, host: str, port: int, timeout: float | None = None) -> socket.socket:
+        """A TCP socket connected to an address of ``host`` that the policy allows.
+
+        Raises :class:`EgressDenied` when the policy refuses every address, ``OSError`` when none
+        answers.
+        """
+        addresses = self.resolve(host, port, what=f"connection to port {port}")
+        error: OSError = OSError(f"No address to connect to for {host}")
+        for address in addresses:
+            try:
+                return socket.create_connection((address, port), timeout or self.connect_timeout)
+            except OSError as exc:
+                error = exc
+        raise error
+
+
+def embedded_ipv4(address: Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address carries: mapped, compatible, 6to4, Teredo and NAT64 forms.
+
+    A host reaches them through the IPv6 form (a NAT64 gateway or a 6to4 relay translates), so each
+    is checked as if it were given directly.
+    """
+    if not isinstance(address, ipaddress.IPv6Address):
+        return []
+    found = [address.ipv4_mapped, address.sixtofour]
+    if address.teredo is not None:
+        found += list(address.teredo)
+    as_int = int(address)
+    if 1 < as_int < 2 ** 32:  # IPv4-compatible ::a.b.c.d (deprecated, still routed by some stacks)
+        found.append(ipaddress.IPv4Address(as_int))
+    if any(address in network for network in _NAT64):
+        found.append(ipaddress.IPv4Address(as_int & 0xFFFFFFFF))
+    return [candidate for candidate in found if candidate is not None]
 
 
 @lru_cache(maxsize=8)
 def _cached_policy(allowed_hosts: tuple[str, ...], denied_cidrs: tuple[str, ...], connect_timeout: float,
-                   read_timeout: float, max_response_bytes: int) -> EgressPolicy:
-    return EgressPolicy.create(allowed_hosts, denied_cidrs, connect_timeout, read_timeout, max_response_bytes)
+                   read_timeout: float, max_response_bytes: int, deny_private: bool) -> EgressPolicy:
+    return EgressPolicy.create(allowed_hosts, denied_cidrs, connect_timeout, read_timeout, max_response_bytes,
+                               deny_private)
 
 
 def policy_from_settings(settings: Settings) -> EgressPolicy:
@@ -172,8 +224,26 @@ def policy_from_settings(settings: Settings) -> EgressPolicy:
     return _cached_policy(
         tuple(settings.http_allowed_hosts), tuple(settings.http_denied_cidrs),
         float(settings.http_connect_timeout), float(settings.http_read_timeout),
-        int(settings.http_max_response_bytes),
+        int(settings.http_max_response_bytes), bool(settings.http_deny_private),
     )
+
+
+def policy_of(context: ActionContext) -> EgressPolicy:
+    """The policy an action runs under (the default one when its context names none)."""
+    return context.egress or EgressPolicy()
+
+
+def http_session(context: ActionContext) -> EgressSession:
+    """A requests session for an action: every connection it opens goes through the policy.
+
+    An action that calls ``requests`` directly bypasses the policy; use this instead.
+    """
+    return EgressSession(policy_of(context))
+
+
+def connect(context: ActionContext, host: str, port: int, timeout: float | None = None) -> socket.socket:
+    """A TCP socket for an action, connected to an address of ``host`` that the policy allows."""
+    return policy_of(context).connect(host, port, timeout)
 
 
 # ----------------------------------------------------------------------------------- Transport

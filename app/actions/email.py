@@ -7,6 +7,7 @@ import ssl
 from email.message import EmailMessage
 from typing import Any
 
+from app.actions import egress
 from app.actions.base import Action, ActionContext, ActionError
 
 SMTP_TIMEOUT = 60.0
@@ -31,6 +32,18 @@ def _host_and_port(server: str) -> tuple[str, int]:
 def _tls_context() -> ssl.SSLContext:
     """Verify the server's certificate: STARTTLS without it protects the password from no one."""
     return ssl.create_default_context()
+
+
+class _GuardedSMTP(smtplib.SMTP):
+    """SMTP whose connection goes through the outbound policy (the name is resolved once, checked,
+    and the socket connects to the checked address); TLS still verifies the server's name."""
+
+    def __init__(self, policy: egress.EgressPolicy, host: str, port: int, timeout: float) -> None:
+        self.egress_policy = policy
+        super().__init__(host, port, timeout=timeout)
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> Any:
+        return self.egress_policy.connect(host, port, timeout)
 
 
 class SendEmailAction(Action):
@@ -75,7 +88,7 @@ class SendEmailAction(Action):
                               "or bcc_addrs")
         try:
             host, port = _host_and_port(self.smtp_server)
-            with smtplib.SMTP(host, port, timeout=SMTP_TIMEOUT) as smtp:
+            with _GuardedSMTP(egress.policy_of(context), host, port, SMTP_TIMEOUT) as smtp:
                 if self.smtp_password:
                     smtp.starttls(context=_tls_context())
                     smtp.login(self.from_addr, self.smtp_password)

@@ -9,7 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from app.actions import egress
 from app.actions.base import Action, ActionContext, ActionError
+from app.actions.egress import EgressPolicy
 
 if TYPE_CHECKING:
     import paramiko
@@ -104,8 +106,10 @@ class SSHAction(Action):
                                   f"{exc}") from exc
         return None
 
-    def execute(self, host: str) -> CommandOutput:
+    def execute(self, host: str, policy: EgressPolicy | None = None) -> CommandOutput:
         name, port = split_host(host)
+        # Connected here, through the outbound policy; paramiko only speaks SSH over it.
+        sock = (policy or EgressPolicy()).connect(name, port, CONNECT_TIMEOUT)
         pkey = self._pkey()
         paramiko = _paramiko()
         client = paramiko.SSHClient()
@@ -116,7 +120,7 @@ class SSHAction(Action):
             client.set_missing_host_key_policy(paramiko.AutoAddPolicy())  # noqa: S507
             client.connect(
                 name, port=port, username=self.username, password=self.password or None, pkey=pkey,
-                timeout=CONNECT_TIMEOUT, allow_agent=False,
+                timeout=CONNECT_TIMEOUT, allow_agent=False, sock=sock,
                 look_for_keys=not (self.password or pkey),
             )
             transport = client.get_transport()
@@ -129,11 +133,12 @@ class SSHAction(Action):
                                  stderr.decode(errors="replace"))
         finally:
             client.close()
+            sock.close()
 
-    def _run_on(self, host: str) -> Any:
+    def _run_on(self, host: str, policy: EgressPolicy) -> Any:
         paramiko = _paramiko()
         try:
-            output = self.execute(host)
+            output = self.execute(host, policy)
         except ActionError:
             raise
         except (paramiko.SSHException, OSError) as exc:
@@ -149,6 +154,7 @@ class SSHAction(Action):
     def run(self, context: ActionContext) -> Any:
         if not self.hosts:
             raise ActionError("std.ssh: no host given")
-        results = [self._run_on(host) for host in self.hosts]
+        policy = egress.policy_of(context)
+        results = [self._run_on(host, policy) for host in self.hosts]
         # As in Mistral: a list only when there is more than one result.
         return results if len(results) > 1 else results[0]

@@ -46,6 +46,8 @@ class LiveStack:
             "TRAMONTANE_DATA_DIR": str(self.settings.data_dir),
             "PORT": str(self.port),
             "PUBLIC_URL": self.base_url,
+            # Test stacks call third parties on this host, as `tramontane up` allows.
+            "HTTP_DENY_PRIVATE": "false",
             "LOG_LEVEL": "INFO",
             "WORKER_POOL": self.settings.worker_pool,
             # A third-party package of actions, found through its entry points.

@@ -23,6 +23,7 @@ from cryptography.x509.oid import NameOID
 from app.actions import email as email_action
 from app.actions import registry
 from app.actions.base import ActionContext, ActionError, ExecutionContext
+from app.actions.egress import EgressDenied, EgressPolicy
 from app.actions.email import SendEmailAction
 
 CONTEXT = ActionContext(ExecutionContext(action_execution_id="ae-1"))
@@ -165,3 +166,16 @@ def test_unreachable_server_and_missing_recipients() -> None:
     with pytest.raises(ActionError, match="no recipient"):
         SendEmailAction(from_addr="wf@example.test", to_addrs=[], smtp_server="127.0.0.1:1").run(CONTEXT)
     assert registry.find("std.email") is SendEmailAction
+
+
+def test_the_outbound_policy_refuses_a_denied_smtp_server(plain_server: tuple[str, Mailbox]) -> None:
+    server, mailbox = plain_server
+    denied = ActionContext(CONTEXT.execution, egress=EgressPolicy.create(denied_cidrs=["127.0.0.0/8"]))
+    action = SendEmailAction(from_addr="wf@example.test", to_addrs="a@example.test", smtp_server=server)
+
+    with pytest.raises(EgressDenied, match=r"Outbound connection to port \d+ denied: host '127.0.0.1'"):
+        action.run(denied)
+    assert mailbox.envelopes == []
+    # The same server is reached once the policy allows it: the refusal came from the policy.
+    action.run(ActionContext(CONTEXT.execution, egress=EgressPolicy.create()))
+    assert len(mailbox.envelopes) == 1

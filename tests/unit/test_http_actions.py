@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import socket
 import ssl
@@ -194,7 +195,7 @@ def test_mistral_http_connection_refused_raises() -> None:
 
 
 def test_executor_passes_callback_urls_and_policy(third_party: ThirdParty) -> None:
-    settings = Settings(public_url="http://svc.test:8989", http_max_response_bytes=100)
+    settings = Settings(public_url="http://svc.test:8989", http_max_response_bytes=100, http_deny_private=False)
     row = ActionRun(id="ae-77", name="mistral_http", input={"url": third_party.url, "params": {"a": 1, "b": 2}},
                     params={}, workflow_name="wf", workflow_execution_id=None, task_execution_id=None,
                     task_name=None)
@@ -379,7 +380,7 @@ def test_response_cap_on_content_length_and_streamed_body(third_party: ThirdPart
     assert head["status"] == 200
 
 
-def test_policy_from_settings_is_built_once_adds_to_defaults_and_allows_loopback() -> None:
+def test_policy_from_settings_is_built_once_and_adds_to_defaults() -> None:
     settings = Settings.from_env({
         "HTTP_ALLOWED_HOSTS": "", "HTTP_DENIED_CIDRS": " 127.0.0.0/8, 10.0.0.0/8 ",
         "HTTP_CONNECT_TIMEOUT": "3", "HTTP_READ_TIMEOUT": "7", "HTTP_MAX_RESPONSE_BYTES": "1024",
@@ -392,7 +393,47 @@ def test_policy_from_settings_is_built_once_adds_to_defaults_and_allows_loopback
     assert {"127.0.0.0/8", "10.0.0.0/8", "169.254.0.0/16", "fe80::/10"} <= networks
     allowed = Settings.from_env({"HTTP_ALLOWED_HOSTS": "a.example, b.example"})
     assert egress.policy_from_settings(allowed).allowed_hosts == ("a.example", "b.example")
-    defaults = egress.policy_from_settings(Settings())
-    assert defaults == EgressPolicy() and defaults.resolve("127.0.0.1", 80) == ["127.0.0.1"]
+    open_ = egress.policy_from_settings(Settings.from_env({"HTTP_DENY_PRIVATE": "false"}))
+    assert open_ == EgressPolicy() and open_.resolve("127.0.0.1", 80) == ["127.0.0.1"]
     with pytest.raises(ValueError, match="Invalid CIDR"):
         EgressPolicy.create(denied_cidrs=["not-a-network"])
+
+
+@pytest.mark.parametrize("address", [
+    "::a9fe:a9fe",            # IPv4-compatible form of 169.254.169.254
+    "::ffff:169.254.169.254",  # IPv4-mapped
+    "64:ff9b::a9fe:a9fe",      # NAT64, well-known prefix
+    "64:ff9b:1::a9fe:a9fe",    # NAT64, local-use prefix
+    "2002:a9fe:a9fe::1",       # 6to4
+])
+def test_ipv4_addresses_inside_ipv6_ones_are_checked_as_ipv4(address: str) -> None:
+    policy = EgressPolicy.create()
+
+    assert str(policy.denying_network(ipaddress.ip_address(address))) == "169.254.0.0/16"
+    assert policy.denying_network(ipaddress.ip_address("2002:0808:0808::1")) is None
+
+
+def test_loopback_and_private_ranges_are_denied_by_default() -> None:
+    policy = egress.policy_from_settings(Settings.from_env({}))
+
+    for address in ("127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "::1", "fd00::1", "::7f00:1"):
+        assert policy.denying_network(ipaddress.ip_address(address)) is not None, address
+    assert policy.denying_network(ipaddress.ip_address("93.184.216.34")) is None
+    with pytest.raises(EgressDenied, match="127.0.0.0/8"):
+        policy.resolve("localhost", 80)
+    with pytest.raises(ValueError, match="HTTP_DENY_PRIVATE must be true or false"):
+        Settings.from_env({"HTTP_DENY_PRIVATE": "maybe"})
+
+
+def test_actions_of_other_packages_get_the_policy_through_helpers(third_party: ThirdParty) -> None:
+    denied = ActionContext(ExecutionContext(action_execution_id="ae-9"),
+                           egress=EgressPolicy.create(denied_cidrs=["127.0.0.0/8"]))
+    with pytest.raises(EgressDenied), egress.http_session(denied) as http:
+        http.get(third_party.url)
+    port = int(third_party.url.rsplit(":", 1)[1])
+    with pytest.raises(EgressDenied):
+        egress.connect(denied, "127.0.0.1", port)
+    allowed = ActionContext(ExecutionContext(action_execution_id="ae-9"), egress=EgressPolicy.create())
+    with egress.http_session(allowed) as http:
+        assert http.get(third_party.url).status_code == 200
+    egress.connect(allowed, "127.0.0.1", port).close()

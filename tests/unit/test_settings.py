@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from app.cli import up_environment
 from app.config import Settings
 
 
@@ -23,3 +24,13 @@ def test_an_unknown_worker_pool_is_refused_by_name() -> None:
 def test_heroku_database_urls_use_psycopg() -> None:
     settings = Settings.from_env({"DATABASE_URL": "postgres://u:p@db:5432/app"})
     assert settings.database_url == "postgresql+psycopg://u:p@db:5432/app"
+
+
+def test_up_lets_workflows_reach_this_host_unless_told_otherwise(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = Settings.from_env({"REDIS_URL": "redis://127.0.0.1:1/0"})
+    monkeypatch.delenv("HTTP_DENY_PRIVATE", raising=False)
+    assert up_environment(settings)["HTTP_DENY_PRIVATE"] == "false"
+    assert Settings.from_env(up_environment(settings)).http_deny_private is False
+    monkeypatch.setenv("HTTP_DENY_PRIVATE", "true")
+    assert up_environment(settings)["HTTP_DENY_PRIVATE"] == "true"
+    assert Settings.from_env({}).http_deny_private is True

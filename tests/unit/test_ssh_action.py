@@ -14,6 +14,7 @@ import pytest
 
 from app.actions import registry
 from app.actions.base import ActionContext, ActionError, ExecutionContext
+from app.actions.egress import EgressDenied, EgressPolicy
 from app.actions.ssh import SSHAction, split_host
 
 CONTEXT = ActionContext(ExecutionContext(action_execution_id="ae-1"))
@@ -175,3 +176,15 @@ def test_split_host_and_registration() -> None:
     assert split_host("[::1]:2200") == ("::1", 2200)
     assert split_host("::1") == ("::1", 22)
     assert registry.find("std.ssh") is SSHAction
+
+
+def test_the_outbound_policy_refuses_a_denied_host(ssh_server: SSHServerThread) -> None:
+    connections = len(ssh_server.transports)
+    denied = ActionContext(CONTEXT.execution, egress=EgressPolicy.create(denied_cidrs=["127.0.0.0/8"]))
+    action = SSHAction(cmd="echo reached", host=address(ssh_server), username=USER, password=PASSWORD)
+
+    with pytest.raises(EgressDenied, match="Outbound connection to port .* 127.0.0.0/8"):
+        action.run(denied)
+    # A permitted run connects to the same server, so the count would have moved had the denied one.
+    assert action.run(ActionContext(CONTEXT.execution, egress=EgressPolicy.create())) == "reached\n"
+    assert len(ssh_server.transports) == connections + 1
