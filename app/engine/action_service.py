@@ -51,7 +51,13 @@ class ActionService:
             recorded = notifications.take_recorded(self.session)
         messages.extend(recorded)
         if messages:
-            self.dispatcher.send(list(messages))
+            try:
+                self.dispatcher.send(list(messages))
+            except Exception as exc:  # noqa: BLE001 - whatever the broker raises, the change is committed
+                # Committed means answered: the sweeper re-sends each of these from the database
+                # (an unclaimed action, a continuation not run, a child's end not reported).
+                log.warning("committed, but sending %d message(s) failed; the sweeper will re-send: %s",
+                            len(messages), exc)
         return result
 
     # -- actions -------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import logging
 from typing import Any
 
 from sqlalchemy import delete, update
+from sqlalchemy.exc import IntegrityError
 
 from app.engine import control, dataflow, environments, limits, notifications, rerun, workflow_items
 from app.engine.action_service import ActionService
@@ -73,7 +74,15 @@ class Engine(ActionService):
             step.start()
             return wf_ex, step.messages
 
-        result: WorkflowExecution = self._commit_and_send(unit)
+        try:
+            result: WorkflowExecution = self._commit_and_send(unit)
+        except IntegrityError:
+            # Another request created the same id between the check above and this commit: answer
+            # with that execution, as a request arriving after it would get.
+            raced = self.session.get(WorkflowExecution, execution_id) if execution_id else None
+            if raced is None:
+                raise
+            return raced
         return result
 
     # -- sub-workflows -------------------------------------------------------------------------
