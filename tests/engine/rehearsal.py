@@ -14,7 +14,8 @@ from app.engine.errors import EngineError
 from app.engine.service import Engine
 from tests.engine.driver import EngineDriver, Script, names
 
-CASE_KEYS = {"description", "workflow", "start", "input", "params", "results", "steps", "expect", "start_raises"}
+CASE_KEYS = {"description", "known_issue", "workflow", "start", "input", "params", "results", "steps", "expect",
+             "start_raises"}
 Operation = Callable[[Engine], Any]
 
 
@@ -65,19 +66,29 @@ def perform(driver: EngineDriver, step: str | dict[str, Any]) -> None:
     assert str(raises) in str(refused.value)
 
 
+def _target(driver: EngineDriver, step: dict[str, Any]) -> str:
+    """The root execution, or the latest execution of the workflow named by ``execution``."""
+    if "execution" not in step:
+        return driver.root_id
+    found = [ex_id for ex_id in driver.execution_ids()
+             if driver.execution(ex_id).workflow_name == step["execution"]]
+    assert found, f"no execution of {step['execution']!r}"
+    return found[-1]
+
+
 def _state_change(state: str) -> Callable[[EngineDriver, dict[str, Any]], Operation]:
     def build(driver: EngineDriver, step: dict[str, Any]) -> Operation:
-        value = step[next(iter(step))]
+        value = step[next(key for key in step if key in OPERATIONS)]
         info = value if isinstance(value, str) else None
-        root = driver.root_id
-        return lambda engine: engine.update_execution(root, state, None, None, info)
+        target = _target(driver, step)
+        return lambda engine: engine.update_execution(target, state, None, None, info)
     return build
 
 
 def _update(driver: EngineDriver, step: dict[str, Any]) -> Operation:
     body = step["update"]
-    root = driver.root_id
-    return lambda engine: engine.update_execution(root, body.get("state"), body.get("description"),
+    target = _target(driver, step)
+    return lambda engine: engine.update_execution(target, body.get("state"), body.get("description"),
                                                   body.get("env"), body.get("state_info"))
 
 
@@ -121,7 +132,8 @@ OPERATIONS: dict[str, Callable[[EngineDriver, dict[str, Any]], Operation | None]
     "run": _run,
     "expect": _expect,
 }
-OPTIONS = {"rerun": {"reset", "env"}, "complete": {"output", "state", "item", "input"}}
+OPTIONS = {"rerun": {"reset", "env"}, "complete": {"output", "state", "item", "input"},
+           **{name: {"execution"} for name in ("pause", "resume", "cancel", "update")}}
 
 
 # -- expectations --------------------------------------------------------------------------------
