@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, request
+from flask import Flask, Response, jsonify, request
 from flask.typing import ResponseReturnValue
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
@@ -39,10 +39,20 @@ def register_api(app: Flask) -> None:
     app.register_blueprint(openapi.blueprint)
     app.before_request(_refuse_nul_characters)
     app.before_request(security.require_authentication)
+    app.after_request(_security_headers)
     app.register_error_handler(EngineError, _engine_error)
     app.register_error_handler(ValidationError, _validation_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)
+
+
+def _security_headers(response: Response) -> Response:
+    # No browser may guess a type other than the declared one (a JSON body rendered as HTML), and no
+    # cache keeps API data, which may hold secrets and is stale the moment the engine moves on.
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    if response.mimetype == "application/json":
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
 
 
 def _refuse_nul_characters() -> None:

@@ -30,6 +30,8 @@ DEFAULT_REDIS_PORT = 6390
 DEFAULT_FLOWER_PORT = 5555
 DEFAULT_WEB_CONCURRENCY = 2
 DEFAULT_WEB_THREADS = 4
+# Refuses to serve the network without authentication (see app.exposure).
+GUNICORN_CONFIG = "python:app.gunicorn_config"
 # Below the supervisor's 25 s grace period, so gunicorn finishes in-flight requests before SIGKILL.
 GUNICORN_GRACEFUL_TIMEOUT = 20
 FLOWER_HOST = "127.0.0.1"
@@ -186,7 +188,7 @@ def stack_commands(settings: Settings, options: StackOptions) -> dict[str, list[
     python = sys.executable  # the virtualenv's bin directory need not be on PATH
     level = settings.log_level
     commands = {
-        "api": [python, "-m", "gunicorn", WSGI_APP, "--bind", f"{options.host}:{settings.port}",
+        "api": [python, "-m", "gunicorn", "-c", GUNICORN_CONFIG, WSGI_APP, "--bind", f"{options.host}:{settings.port}",
                 "--workers", str(options.web_workers), "--threads", str(options.web_threads),
                 "--graceful-timeout", str(GUNICORN_GRACEFUL_TIMEOUT), "--log-level", level.lower()],
         # The scheduler runs as a thread of the worker's main process: one Python process less.

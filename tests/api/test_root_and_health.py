@@ -34,3 +34,11 @@ def test_health_is_degraded_when_the_broker_is_unreachable(settings: Settings) -
     assert body["broker"]["ok"] is False
     assert body["scheduler"]["ok"] is False
     assert body["workers"]["ok"] is False
+
+
+def test_every_answer_carries_the_security_headers(client: FlaskClient) -> None:
+    for path in ("/", "/v2/workflows", "/v2/executions/no-such-id", "/health"):
+        response = client.get(path)
+        assert response.headers["X-Content-Type-Options"] == "nosniff", path
+        assert response.headers["Cache-Control"] == "no-store", path
+    assert client.get("/v2/executions/no-such-id").status_code == 404
