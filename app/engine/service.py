@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
 
-from app.engine import control, dataflow, environments, limits, notifications, rerun, workflow_items
+from app.engine import control, dataflow, environments, limits, notifications, rerun, start_params, workflow_items
 from app.engine.action_service import ActionService
 from app.engine.definitions import get_workflow
 from app.engine.dispatch import Message
@@ -45,6 +45,7 @@ class Engine(ActionService):
         def unit() -> tuple[WorkflowExecution, list[Message]]:
             definition = get_workflow(self.session, identifier, namespace)
             given = dict(params or {})
+            start_params.check(given)
             notifications.validate(given.get("notify"))
             env = environments.resolve(self.session, given.get("env"), bool(given.get("evaluate_env", True)))
             wf_ex = WorkflowExecution(

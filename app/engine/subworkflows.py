@@ -24,7 +24,8 @@ def start(step: Step, task: TaskExecution, child_input: dict[str, Any],
           item: dict[str, Any] | None = None) -> WorkflowExecution:
     """Start the child; ``item`` marks it as one item of a with-items task (see workflow_items)."""
     parent = step.wf_ex
-    depth = int(parent.params.get("depth", 0)) + 1
+    # Only the engine writes a sub-workflow's depth; a root's params.depth came from its caller.
+    depth = (int(parent.params.get("depth", 0)) if parent.task_execution_id else 0) + 1
     if depth > MAX_DEPTH:
         raise EngineError(f"Sub-workflows are nested more than {MAX_DEPTH} levels deep.")
     task_spec = step.spec.tasks[task.name]
