@@ -1,4 +1,8 @@
-"""Parallel branches joined by ``join: all`` run the join task once, with every branch's data."""
+"""Parallel branches joined by ``join: all`` run the join task once, with every branch's data.
+
+Joins (all, N, one, impossible ones) are rehearsed in-process in ``tests/engine/rehearsals/join/``;
+this runs one through the API and a real worker.
+"""
 
 from __future__ import annotations
 
@@ -31,23 +35,6 @@ e2e_fan_in:
       publish: {total: <% task().result %>}
 """
 
-IMPOSSIBLE_JOIN = """
-version: '2.0'
-e2e_impossible_join:
-  tasks:
-    decide:
-      action: std.noop
-      on-success:
-        - never_taken: <% false %>
-        - taken
-    never_taken:
-      on-success: [meet]
-    taken:
-      on-success: [meet]
-    meet:
-      join: all
-"""
-
 
 def test_join_all_runs_once_with_every_branch(stack: LiveStack) -> None:
     stack.create_workflow(FAN_IN)
@@ -58,13 +45,3 @@ def test_join_all_runs_once_with_every_branch(stack: LiveStack) -> None:
     names = [t["name"] for t in stack.tasks_of(execution["id"])]
     assert names.count("together") == 1
     assert sorted(names) == ["fork", "left", "middle", "right", "together"]
-
-
-def test_join_that_can_never_be_satisfied_fails(stack: LiveStack) -> None:
-    stack.create_workflow(IMPOSSIBLE_JOIN)
-    execution = stack.start_execution("e2e_impossible_join")
-    done = stack.wait_for_state(execution["id"])
-    assert done["state"] == "ERROR"
-    meet = next(t for t in stack.tasks_of(execution["id"]) if t["name"] == "meet")
-    assert meet["state"] == "ERROR"
-    assert "never_taken" in meet["state_info"]
