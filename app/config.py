@@ -42,6 +42,12 @@ class Settings:
     worker_pool: str = "threads"
     # An action RUNNING but claimed by no worker for this long lost its message: it is sent again.
     lost_message_seconds: float = 60.0
+    # An action completed through the API whose continuation has not run for this long: it is sent again.
+    lost_continuation_seconds: float = 10.0
+    # A scheduler that claimed a timer owns it this long; if it died meanwhile, another fires it.
+    timer_claim_seconds: float = 60.0
+    # An expression evaluating longer than this fails (a hostile or runaway one).
+    expression_time_limit_seconds: float = 5.0
     http_allowed_hosts: tuple[str, ...] = ()
     http_denied_cidrs: tuple[str, ...] = ()
     http_connect_timeout: float = 10.0
@@ -78,6 +84,9 @@ class Settings:
             worker_heartbeat_seconds=float(env.get("WORKER_HEARTBEAT_SECONDS") or 5.0),
             worker_pool=_worker_pool(env.get("WORKER_POOL") or "threads"),
             lost_message_seconds=float(env.get("LOST_MESSAGE_SECONDS") or 60.0),
+            lost_continuation_seconds=float(env.get("LOST_CONTINUATION_SECONDS") or 10.0),
+            timer_claim_seconds=float(env.get("TIMER_CLAIM_SECONDS") or 60.0),
+            expression_time_limit_seconds=float(env.get("EXPRESSION_TIME_LIMIT_SECONDS") or 5.0),
             http_allowed_hosts=tuple(
                 h.strip() for h in (env.get("HTTP_ALLOWED_HOSTS") or "").split(",") if h.strip()),
             http_denied_cidrs=tuple(

@@ -59,11 +59,11 @@ def run_scheduler(settings: Settings, stop: threading.Event | None = None, flask
     with flask_app.app_context():
         dispatcher = CeleryDispatcher(celery)
         sweeper = Sweeper(session(), dispatcher, settings.worker_heartbeat_seconds,
-                          settings.lost_message_seconds)
+                          settings.lost_message_seconds, settings.lost_continuation_seconds)
         next_sweep = 0.0
         while not stop.is_set():
             with each_pass:
-                fired = _fire_due(owner, dispatcher)
+                fired = _fire_due(owner, dispatcher, settings.timer_claim_seconds)
                 _fire_cron_triggers(dispatcher)
                 if time.monotonic() >= next_sweep:
                     _sweep(sweeper)
@@ -74,9 +74,10 @@ def run_scheduler(settings: Settings, stop: threading.Event | None = None, flask
     log.info("scheduler %s stopped", owner)
 
 
-def _fire_due(owner: str, dispatcher: CeleryDispatcher) -> int:
+def _fire_due(owner: str, dispatcher: CeleryDispatcher, claim_seconds: float) -> int:
     try:
-        claimed = with_retries(session(), lambda: timers.claim_due(session(), owner))
+        claimed = with_retries(session(), lambda: timers.claim_due(session(), owner,
+                                                                   claim_seconds=claim_seconds))
     except Exception:  # noqa: BLE001 - the loop must survive a database hiccup
         log.exception("could not claim timers")
         db.session.rollback()

@@ -29,9 +29,12 @@ def schedule(session: Session, kind: str, target_id: str, delay_seconds: float,
     return timer
 
 
-def claim_due(session: Session, owner: str, now: datetime | None = None,
-              limit: int = 100) -> list[tuple[str, str]]:
-    """Claim up to ``limit`` due timers for ``owner``; returns their (id, kind). The caller commits."""
+def claim_due(session: Session, owner: str, now: datetime | None = None, limit: int = 100,
+              claim_seconds: float = CLAIM_SECONDS) -> list[tuple[str, str]]:
+    """Claim up to ``limit`` due timers for ``owner`` for ``claim_seconds``; returns their (id, kind).
+
+    The caller commits.
+    """
     now = now or utc_now()
     candidates = session.execute(
         select(Timer.id, Timer.kind).where(
@@ -40,7 +43,7 @@ def claim_due(session: Session, owner: str, now: datetime | None = None,
         ).order_by(Timer.due_at).limit(limit)
     ).all()
     claimed = []
-    until = now + timedelta(seconds=CLAIM_SECONDS)
+    until = now + timedelta(seconds=claim_seconds)
     for timer_id, kind in candidates:
         outcome = session.execute(
             update(Timer)

@@ -34,3 +34,13 @@ def test_up_lets_workflows_reach_this_host_unless_told_otherwise(monkeypatch: py
     monkeypatch.setenv("HTTP_DENY_PRIVATE", "true")
     assert up_environment(settings)["HTTP_DENY_PRIVATE"] == "true"
     assert Settings.from_env({}).http_deny_private is True
+
+
+def test_the_watchdog_times_are_settings_with_defaults() -> None:
+    defaults = Settings.from_env({})
+    assert (defaults.lost_message_seconds, defaults.lost_continuation_seconds, defaults.timer_claim_seconds,
+            defaults.expression_time_limit_seconds) == (60.0, 10.0, 60.0, 5.0)
+    given = Settings.from_env({"LOST_MESSAGE_SECONDS": "4", "LOST_CONTINUATION_SECONDS": "2",
+                               "TIMER_CLAIM_SECONDS": "3", "EXPRESSION_TIME_LIMIT_SECONDS": "0.5"})
+    assert (given.lost_message_seconds, given.lost_continuation_seconds, given.timer_claim_seconds,
+            given.expression_time_limit_seconds) == (4.0, 2.0, 3.0, 0.5)
