@@ -47,7 +47,7 @@ from app.engine.expression_functions import (
     jinja_globals,
     to_plain,
 )
-from app.engine.expression_limits import BoundedSandbox, ExpressionTimeout, time_limit
+from app.engine.expression_limits import BoundedSandbox, ExpressionTimeout, bound_yaql_context, time_limit
 
 __all__ = ["ExecutionView", "evaluate", "evaluate_recursively", "has_expression", "shared_data", "validate"]
 
@@ -140,6 +140,7 @@ def _yaql_root_context() -> Any:
     }
     for name, function in {**PURE_FUNCTIONS, **bound}.items():
         context.register_function(function, name=name)
+    bound_yaql_context(context)
     return context
 
 

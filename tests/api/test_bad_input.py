@@ -112,3 +112,24 @@ def test_unknown_execution_and_task_are_404(client: FlaskClient) -> None:
     assert client.get("/v2/tasks/nope").status_code == 404
     assert client.get("/v2/workflows/nope").status_code == 404
     assert client.get("/v2/no-such-resource").get_json()["faultstring"]
+
+
+def test_vars_evaluated_in_the_start_request_obey_the_size_limits(client: FlaskClient) -> None:
+    name = _unique("hostile_vars")
+    text = f"""
+version: '2.0'
+{name}:
+  vars:
+    big: "{{{{ (9 ** 1000) ** 10000 > 1 }}}}"
+  tasks:
+    only:
+      action: std.noop
+"""
+    assert _post_yaml(client, text).status_code == 201
+    before = len(client.get("/v2/executions").get_json()["executions"])
+
+    response = client.post("/v2/executions", json={"workflow_name": name})
+
+    assert response.status_code == 400
+    assert "integers above 100000 bits are refused" in response.get_json()["faultstring"]
+    assert len(client.get("/v2/executions").get_json()["executions"]) == before

@@ -120,3 +120,53 @@ def test_yaql_cannot_build_a_huge_string() -> None:
     with pytest.raises(ExpressionError, match="[Mm]emory"):
         expressions.evaluate("<% ($.s * 100000).len() %>", {"s": kilobyte})
     assert expressions.evaluate("<% ($.s * 1000).len() %>", {"s": kilobyte}) == 1_000_000
+
+
+@pytest.mark.parametrize("expression, message", [
+    # Single C-level operations that no watchdog can interrupt: refused before they start.
+    ("{{ (9 ** 1000) ** 10000 > 1 }}", "integers above 100000 bits"),
+    ("{{ (9 ** 10000) * (9 ** 10000) * (9 ** 10000) * (9 ** 10000) > 1 }}", "integers above"),
+    ("<% pow(pow(9, 1000), 10000) > 1 %>", "integers above 100000 bits"),
+    ("<% shiftBitsLeft(1, 10000000) %>", "integers above 100000 bits"),
+    ("<% pow(9, 10000) * pow(9, 10000) * pow(9, 10000) * pow(9, 10000) > 1 %>", "integers above"),
+    # Strings grown past the length limit by padding, formatting or replacing.
+    ("{{ 'x' | center(200000000) }}", "longer than 10000000"),
+    ("{{ '%0200000000d' | format(1) }}", "longer than 10000000"),
+    ("{{ '%0200000000d' % 1 }}", "longer than 10000000"),
+    ("{{ '%*d' % (200000000, 1) }}", "'*' widths"),
+    ("{{ 'a'.zfill(200000000) }}", "longer than 10000000"),
+    ("{{ 'a'.ljust(200000000) }}", "longer than 10000000"),
+    ("{{ 'a'.rjust(200000000) }}", "longer than 10000000"),
+    ("{{ 'a'.center(200000000) }}", "longer than 10000000"),
+    ("{{ '\t'.expandtabs(200000000) }}", "longer than 10000000"),
+    ("{{ '{:>200000000}'.format(1) }}", "longer than 10000000"),
+    ("{{ '{:{}}'.format(1, 200000000) }}", "taken from arguments"),
+    ("{{ ('a' * 5000).replace('a', 'a' * 5000) }}", "longer than 10000000"),
+    ("{{ ('a' * 5000) | replace('a', 'a' * 5000) }}", "longer than 10000000"),
+    ("{{ ('a' * 5000).join(['b'] * 5000) }}", "longer than 10000000"),
+    ("{{ (['b'] * 5000) | join('a' * 5000) }}", "longer than 10000000"),
+    ("{{ 'a\nb' | indent(200000000) }}", "longer than 10000000"),
+    ("{{ [1] | tojson(indent=100000000) }}", "tojson indents above 64"),
+])
+def test_operations_that_would_build_huge_values_are_refused(expression: str, message: str) -> None:
+    with pytest.raises(ExpressionError, match=message):
+        expressions.evaluate(expression, {})
+
+
+@pytest.mark.parametrize("expression, value", [
+    ("{{ 2 ** 100 }}", 2 ** 100),
+    ("{{ 3 * 4 }}", 12),
+    ("{{ 'ab' | center(6) }}", "  ab  "),
+    ("{{ '%05d' % 3 }}", "00003"),
+    ("{{ '%05.1f' | format(2.25) }}", "002.2"),
+    ("{{ '{:>5}'.format(1) }}", "    1"),
+    ("{{ 'a b' | replace('a', 'c') }}", "c b"),
+    ("{{ ','.join(['a', 'b']) }}", "a,b"),
+    ("{{ [1, 2] | tojson(indent=2) | length }}", 12),
+    ("<% pow(2, 10) %>", 1024),
+    ("<% pow(9, 1000, 7) %>", 2),
+    ("<% shiftBitsLeft(1, 10) %>", 1024),
+    ("<% 2.5 * 2 %>", 5.0),
+])
+def test_ordinary_arithmetic_and_formatting_still_work(expression: str, value: object) -> None:
+    assert expressions.evaluate(expression, {}) == value
