@@ -50,7 +50,7 @@ def test_each_completion_route_completes_the_action(stack: LiveStack, waiting_wo
                                                     method: str, path: str) -> None:
     execution = stack.start_execution(waiting_workflow)
     action = _running_action(stack, execution["id"])
-    time.sleep(0.3)
+    stack.wait_for_action_run(action["id"])  # the worker sent the request; nobody answered yet
     assert stack.get(f"/v2/executions/{execution['id']}").json()["state"] == "RUNNING"
 
     response = getattr(stack, method)(path.format(id=action["id"]), json={"state": "SUCCESS", "output": 3})

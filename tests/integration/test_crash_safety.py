@@ -18,7 +18,8 @@ from app.embedded_redis import EmbeddedRedis
 from tests.support.stack import LiveStack
 from tests.support.stack import private_stack as own_stack
 
-FAST_RECOVERY = {"WORKER_HEARTBEAT_SECONDS": "1", "LOST_MESSAGE_SECONDS": "4"}
+FAST_RECOVERY = {"WORKER_HEARTBEAT_SECONDS": "1", "LOST_MESSAGE_SECONDS": "4", "LOST_CONTINUATION_SECONDS": "2",
+                 "TIMER_CLAIM_SECONDS": "5"}
 
 SLEEPERS = """
 version: '2.0'
@@ -104,7 +105,6 @@ def test_timers_survive_a_restart_of_every_process(private_stack: tuple[LiveStac
     time.sleep(1)
     for name in ("web", "worker", "scheduler"):
         stack.restart(name)
-    time.sleep(3)
     finals = _wait_all(stack, ids, timeout=60)
     for ex_id in ids:
         assert finals[ex_id]["state"] == "SUCCESS"

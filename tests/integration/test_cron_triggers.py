@@ -215,7 +215,8 @@ def test_seconds_pattern_fires_counts_down_and_disappears(stack: LiveStack, work
 
     _wait_until_gone(stack, "cron_every_2s", on_poll=note)
     assert seen == sorted(seen, reverse=True) and set(seen) <= {3, 2, 1} and seen[-1] in (1, 2)
-    time.sleep(2.5)  # a deleted trigger starts nothing more
+    # A deleted trigger starts nothing more: passes of the scheduler after its next time add nothing.
+    stack.wait_for_scheduler_pass(time.time() + 2)
     executions = _settled(stack, _executions_of(stack, created["id"]))
     assert len(executions) == 3
     for execution in executions:
@@ -234,7 +235,7 @@ def test_first_execution_time_alone_fires_once(stack: LiveStack, workflow: dict[
                        workflow_input={"name": "Once"}, workflow_params={"env": {"who": "cron"}})
     assert created["remaining_executions"] == 1
     _wait_until_gone(stack, "cron_once")
-    time.sleep(1.5)
+    stack.wait_for_scheduler_pass(time.time())
     executions = _settled(stack, _executions_of(stack, created["id"]))
     assert len(executions) == 1
     assert executions[0]["state"] == "SUCCESS"

@@ -38,7 +38,7 @@ def test_plugin_actions_run_with_their_contexts(stack: LiveStack) -> None:
         time.sleep(0.05)
     actions = stack.get(f"/v2/tasks/{tasks['mistral_wait']['id']}/action_executions").json()["action_executions"]
     assert actions[0]["state"] == "RUNNING"
-    time.sleep(0.3)
+    stack.wait_for_action_run(actions[0]["id"])  # the worker ran it; being async, it still waits
     assert stack.get(f"/v2/executions/{execution['id']}").json()["state"] == "RUNNING"
     assert stack.put(f"/v2/action_executions/{actions[0]['id']}", json={"state": "SUCCESS", "output": "ok"}).ok
     done = stack.wait_for_state(execution["id"])

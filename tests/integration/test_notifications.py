@@ -121,7 +121,7 @@ def test_event_types_filter_and_a_failure(stack: LiveStack, webhook: Webhook) ->
     assert stack.wait_for_state(execution["id"])["state"] == "ERROR"
     webhook.wait_for({execution["id"]}, "WORKFLOW_FAILED", "notify_failing")
     webhook.wait_for({execution["id"]}, "TASK_FAILED", "broken")
-    time.sleep(0.5)
+    stack.wait_until_worker_idle()  # every event sent before the last has been delivered too
     assert sorted(event for event, _, _ in webhook.events_of({execution["id"]})) == ["TASK_FAILED",
                                                                                      "WORKFLOW_FAILED"]
 

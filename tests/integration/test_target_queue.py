@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 
 from tests.support.stack import LiveStack
 
@@ -23,7 +22,11 @@ targeted:
 def test_target_sends_the_action_to_its_queue(stack: LiveStack) -> None:
     stack.create_workflow(TARGETED)
     execution = stack.start_execution("targeted", {"where": "special_hosts"})
-    time.sleep(1.5)
+    # An execution started afterwards on the default queue ends, and the worker handled all it got:
+    # it never received the targeted action.
+    later = stack.start_execution("targeted", {"where": None})
+    assert stack.wait_for_state(later["id"])["state"] == "SUCCESS"
+    stack.wait_until_worker_idle()
     assert stack.get(f"/v2/executions/{execution['id']}").json()["state"] == "RUNNING"
     stack.start_process("special-worker", [
         sys.executable, "-m", "celery", "-A", "app.workers.celery_app:celery", "worker", "-Q", "special_hosts",

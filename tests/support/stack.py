@@ -7,22 +7,27 @@ The scheduler runs as a process of its own (as the Procfile runs it), or inside 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import redis
 import requests
 
 from app.config import Settings
 from app.embedded_redis import EmbeddedRedis, find_free_port
+from app.health import SCHEDULER_HEARTBEAT_KEY
 
 START_TIMEOUT = 60
+# Celery's log lines of a task's life: "Task <name>[<id>] received", "... succeeded in ...", ...
+_TASK_LINE = re.compile(r"Task \S+\[([0-9a-f-]{36})\] (received|succeeded|failed|raised|retry)")
 PLUGINS = Path(__file__).resolve().parents[1] / "fixtures" / "plugins"
 
 
@@ -112,6 +117,51 @@ class LiveStack:
         return "\n".join(
             f"--- {name} ---\n" + "\n".join(self.log(name).splitlines()[-lines:]) for name in self.processes
         )
+
+    def worker_tasks(self, name: str = "worker") -> tuple[set[str], set[str]]:
+        """The Celery task ids the worker ``name`` received, and those it finished (its log says so)."""
+        received: set[str] = set()
+        ended: set[str] = set()
+        for match in _TASK_LINE.finditer(self.log(name)):
+            (received if match.group(2) == "received" else ended).add(match.group(1))
+        return received, ended
+
+    def wait_for_action_run(self, action_execution_id: str, timeout: float = 30, name: str = "worker") -> None:
+        """Until the worker finished running the action (for an async one: sent its request)."""
+        marker = f"[{action_execution_id}]["
+        self._wait(f"the run of action {action_execution_id}", timeout, lambda: any(
+            marker in line and " succeeded in " in line for line in self.log(name).splitlines()))
+
+    def wait_until_worker_idle(self, timeout: float = 30, name: str = "worker") -> None:
+        """Until every task the worker received has ended: whatever was sent before has been handled."""
+        def idle() -> bool:
+            received, ended = self.worker_tasks(name)
+            return received <= ended
+        self._wait("an idle worker", timeout, idle)
+
+    def wait_for_scheduler_pass(self, after: float, timeout: float = 30) -> None:
+        """Until the scheduler finished a pass that began after ``after`` (a ``time.time()``).
+
+        Each pass ends with a beat stamped to the second (rounded): a stamp two seconds past
+        ``after`` comes from a pass that began after it.
+        """
+        client = redis.Redis.from_url(self.settings.broker_url, socket_timeout=5)
+
+        def passed() -> bool:
+            beat = client.get(SCHEDULER_HEARTBEAT_KEY)
+            return beat is not None and float(beat.decode().rpartition(" ")[2]) >= after + 2
+
+        try:
+            self._wait("scheduler pass", timeout, passed)
+        finally:
+            client.close()
+
+    def _wait(self, what: str, timeout: float, condition: Callable[[], bool]) -> None:
+        deadline = time.monotonic() + timeout
+        while not condition():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no {what} after {timeout}s\n{self.log_tails()}")
+            time.sleep(0.05)
 
     def kill(self, name: str, signum: int = signal.SIGKILL) -> None:
         """Signal a whole process group (a Celery worker and its pool children) and wait for it."""
