@@ -10,6 +10,7 @@ from flask import Flask
 
 from app.config import Settings
 from app.database import configure_sqlite, engine_options
+from app.engine import expression_limits
 from app.engine.dispatch import Dispatcher
 from app.extensions import db
 
@@ -27,6 +28,7 @@ def create_app(settings: Settings | None = None, config: dict[str, Any] | None =
     workers and the scheduler use the application for its database only, and skip it.
     """
     settings = settings or Settings.from_env()
+    expression_limits.set_time_limit(settings.expression_time_limit_seconds)
     flask_app = Flask(__name__)
     flask_app.config.update(
         SQLALCHEMY_DATABASE_URI=settings.database_url,

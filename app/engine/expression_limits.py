@@ -39,11 +39,25 @@ MAX_EXPONENT = 10_000
 WATCHDOG_PERIOD_SECONDS = 0.25
 
 
+_configured = {"time_limit": TIME_LIMIT_SECONDS}
+
+
+def set_time_limit(seconds: float) -> None:
+    """The time limit of every evaluation from now on (the ``EXPRESSION_TIME_LIMIT_SECONDS`` setting)."""
+    if not seconds > 0:
+        raise ValueError(f"the expression time limit must be a positive number of seconds, not {seconds!r}")
+    _configured["time_limit"] = float(seconds)
+
+
+def current_time_limit() -> float:
+    return _configured["time_limit"]
+
+
 class ExpressionTimeout(Exception):
     """Raised inside an evaluation that ran longer than the time limit."""
 
-    def __init__(self, message: str = f"evaluation took longer than {TIME_LIMIT_SECONDS:g} seconds") -> None:
-        super().__init__(message)
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message or f"evaluation took longer than {current_time_limit():g} seconds")
 
 
 def _raise_in_thread(thread_id: int, exception: type[BaseException] | None) -> None:
@@ -118,9 +132,10 @@ _watchdog = Watchdog()
 
 
 @contextmanager
-def time_limit(seconds: float = TIME_LIMIT_SECONDS) -> Iterator[None]:
-    """Interrupt the block after ``seconds``; nested blocks run under the outermost limit."""
-    deadline = _watchdog.arm(seconds)
+def time_limit(seconds: float | None = None) -> Iterator[None]:
+    """Interrupt the block after ``seconds`` (by default the configured limit); nested blocks run
+    under the outermost limit."""
+    deadline = _watchdog.arm(current_time_limit() if seconds is None else seconds)
     if deadline is None:
         yield
         return
