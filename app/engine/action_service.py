@@ -162,7 +162,18 @@ class ActionService:
             if state == State.PAUSED and action.is_sync:
                 raise InvalidStateTransition("Only an asynchronous action can be paused.")
             check_transition(action.state, state, "action execution")
-            action.state = state
+            # Compare-and-set: a callback may have completed the action since it was read (it does
+            # not take the workflow lock), and its answered result must not be overwritten.
+            changed = self.session.execute(
+                update(ActionExecution)
+                .where(ActionExecution.id == action_execution_id, ActionExecution.state == action.state)
+                .values(state=state, updated_at=utc_now())
+                .execution_options(synchronize_session=False)
+            )
+            if not getattr(changed, "rowcount", 0):
+                raise Conflict(f"Action execution {action_execution_id} was completed meanwhile; "
+                               f"the update to {state} was refused.")
+            set_committed_value(action, "state", state)
             task = self.session.get(TaskExecution, action.task_execution_id) if action.task_execution_id else None
             if task is None or wf_ex is None:
                 return action, []

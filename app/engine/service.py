@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.engine import control, dataflow, environments, limits, notifications, rerun, start_params, workflow_items
@@ -256,7 +256,7 @@ def _fire(step: Step, task: TaskExecution, kind: str, payload: dict[str, Any]) -
                            pending.get("state_info"))
     elif kind == TASK_TIMEOUT and task.state not in COMPLETED:
         timeout = payload.get("timeout")
-        step.session.execute(
+        timed_out = step.session.execute(
             update(ActionExecution)
             .where(ActionExecution.task_execution_id == task.id,
                    ActionExecution.state.in_([State.RUNNING.value, State.PAUSED.value, State.IDLE.value]))
@@ -264,9 +264,23 @@ def _fire(step: Step, task: TaskExecution, kind: str, payload: dict[str, Any]) -
                     updated_at=utc_now())
             .execution_options(synchronize_session=False)
         )
+        if not getattr(timed_out, "rowcount", 0) and _has_answered_result(step, task):
+            # Nothing was still running: the action was completed (and the completion answered)
+            # before the deadline, and its continuation, already on its way, completes the task.
+            return
         step.set_runtime(task, timed_out=True)
         step.complete_task(task, State.ERROR.value, None,
                            state_info=f"Task timed out [timeout(s)={_seconds(timeout)}].")
+
+
+def _has_answered_result(step: Step, task: TaskExecution) -> bool:
+    pending = step.session.scalar(
+        select(ActionExecution.id)
+        .where(ActionExecution.task_execution_id == task.id, ActionExecution.accepted.is_(True),
+               ActionExecution.processed.is_(False), ActionExecution.state.in_([s.value for s in COMPLETED]))
+        .limit(1)
+    )
+    return pending is not None
 
 
 def _seconds(value: Any) -> str:
