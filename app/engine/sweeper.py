@@ -29,6 +29,9 @@ from app.models import ActionExecution, TaskExecution, WorkflowExecution, utc_no
 log = logging.getLogger(__name__)
 
 DELIVERED = "delivered"
+# An async action whose request is being sent: from here on only its callback or its task's
+# timeout completes it, for the third party may already hold the request.
+SENDING = "sending"
 BATCH = 500
 WORKER_DIED = ("The worker running this action stopped responding and the task's safe-rerun is false, "
                "so the action was not run again.")
@@ -90,7 +93,7 @@ class Sweeper:
             select(ActionExecution.id, ActionExecution.name, ActionExecution.params,
                    ActionExecution.worker_id).where(
                 ActionExecution.state == State.RUNNING.value, ActionExecution.worker_id.is_not(None),
-                ActionExecution.worker_id != DELIVERED, ActionExecution.last_heartbeat < limit,
+                ActionExecution.worker_id.not_in([DELIVERED, SENDING]), ActionExecution.last_heartbeat < limit,
             ).limit(BATCH)
         ).all()
         messages: list[Message] = []

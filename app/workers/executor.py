@@ -21,7 +21,7 @@ from app.auth import capability
 from app.config import Settings
 from app.engine.service import Engine
 from app.engine.states import State
-from app.engine.sweeper import DELIVERED
+from app.engine.sweeper import DELIVERED, SENDING
 from app.engine.transactions import with_retries
 from app.models import ActionExecution, utc_now
 from app.workers.heartbeat import Heartbeat
@@ -51,6 +51,7 @@ class ActionRun:
     workflow_execution_id: str | None
     task_execution_id: str | None
     task_name: str | None
+    is_sync: bool = True
 
 
 def run_action(session: Session, engine: Engine, settings: Settings, action_execution_id: str,
@@ -60,6 +61,10 @@ def run_action(session: Session, engine: Engine, settings: Settings, action_exec
         engine.on_action_result(action_execution_id, Result(error=NOT_SAFE_TO_RERUN))
     if run is None:
         return
+    if not run.is_sync:
+        # Recorded before the request leaves: if this process dies while sending, no one sends it
+        # again or fails it, and the third party's callback finds it waiting.
+        with_retries(session, lambda: _hand_over(session, run.id, worker_id(), SENDING))
     if heartbeat is not None:
         heartbeat.add(run.id)
     try:
@@ -70,7 +75,7 @@ def run_action(session: Session, engine: Engine, settings: Settings, action_exec
     if is_sync or result.is_error() or result.cancel:
         engine.on_action_result(run.id, result)
     else:
-        with_retries(session, lambda: _mark_delivered(session, run.id))
+        with_retries(session, lambda: _hand_over(session, run.id, SENDING, DELIVERED))
 
 
 def _take(session: Session, settings: Settings, action_execution_id: str) -> tuple[str, ActionRun | None]:
@@ -85,7 +90,7 @@ def _take(session: Session, settings: Settings, action_execution_id: str) -> tup
                  action.state if action else "unknown")
         return "drop", None
     if action.worker_id is not None:
-        if action.worker_id == DELIVERED or _is_alive(action, settings):
+        if action.worker_id in (DELIVERED, SENDING) or _is_alive(action, settings):
             log.info("action execution %s is being run by %s; message dropped", action.id, action.worker_id)
             return "drop", None
         if not (action.params or {}).get("safe_rerun"):
@@ -104,7 +109,7 @@ def _is_alive(action: ActionExecution, settings: Settings) -> bool:
 
 _RUN_COLUMNS = (ActionExecution.id, ActionExecution.name, ActionExecution.input, ActionExecution.params,
                 ActionExecution.workflow_name, ActionExecution.workflow_execution_id,
-                ActionExecution.task_execution_id, ActionExecution.task_name)
+                ActionExecution.task_execution_id, ActionExecution.task_name, ActionExecution.is_sync)
 
 
 def _claim(session: Session, action_execution_id: str, previous_worker: str | None) -> ActionRun | None:
@@ -124,11 +129,11 @@ def _claim(session: Session, action_execution_id: str, previous_worker: str | No
     return ActionRun(action_id, name, dict(action_input), dict(params or {}), *rest)
 
 
-def _mark_delivered(session: Session, action_execution_id: str) -> None:
+def _hand_over(session: Session, action_execution_id: str, holder: str, to: str) -> None:
     session.execute(
         update(ActionExecution)
-        .where(ActionExecution.id == action_execution_id, ActionExecution.worker_id == worker_id())
-        .values(worker_id=DELIVERED, updated_at=utc_now())
+        .where(ActionExecution.id == action_execution_id, ActionExecution.worker_id == holder)
+        .values(worker_id=to, updated_at=utc_now())
         .execution_options(synchronize_session=False)
     )
 

@@ -171,6 +171,9 @@ class LiveStack:
 
     def restart(self, name: str) -> None:
         self.start_process(name, self.commands()[name])
+        if name == "web":
+            # Until it answers: a request sent before gunicorn listens is refused, not queued.
+            self._wait("answering API", START_TIMEOUT, self._api_ready)
 
     def stop(self) -> None:
         for process in self.processes.values():
