@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -24,13 +26,29 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_token(session: Session, name: str) -> str:
-    """Store a new token named ``name`` and return it (the only time it is visible)."""
+def create_token(session: Session, name: str, lifetime: timedelta | None = None) -> str:
+    """Store a new token named ``name`` and return it (the only time it is visible).
+
+    With ``lifetime`` the token stops working that long after now; without, it lasts until revoked.
+    """
     if session.scalars(select(ApiToken).where(ApiToken.name == name)).first() is not None:
         raise Conflict(f"A token named {name!r} already exists")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    session.add(ApiToken(name=name, token_hash=hash_token(token)))
+    expires_at = utc_now() + lifetime if lifetime is not None else None
+    session.add(ApiToken(name=name, token_hash=hash_token(token), expires_at=expires_at))
     return token
+
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_duration(text: str) -> timedelta:
+    """``30d``, ``12h``, ``90m``, ``45s`` or ``2w``."""
+    match = _DURATION.match(text or "")
+    if match is None or int(match.group(1)) == 0:
+        raise ValueError(f"expected a positive duration such as 30d, 12h, 90m or 45s, not {text!r}")
+    return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
 
 
 def list_tokens(session: Session) -> list[ApiToken]:
@@ -49,7 +67,11 @@ def find_valid(session: Session, token: str) -> ApiToken | None:
     if not token:
         return None
     row = session.scalars(select(ApiToken).where(ApiToken.token_hash == hash_token(token))).first()
-    return row if row is not None and row.revoked_at is None else None
+    if row is None or row.revoked_at is not None:
+        return None
+    if row.expires_at is not None and row.expires_at <= utc_now():
+        return None
+    return row
 
 
 def capability(secret: str, action_execution_id: str) -> str:

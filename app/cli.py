@@ -13,7 +13,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -113,13 +113,18 @@ def token() -> None:
 
 @token.command("create")
 @click.argument("name")
-def token_create(name: str) -> None:
+@click.option("--expires", metavar="DURATION", help="Lifetime, such as 30d, 12h or 90m [default: never].")
+def token_create(name: str, expires: str | None) -> None:
     """Create a token and print it: it is shown this once."""
     from app import auth
     from app.engine.transactions import with_retries
 
+    try:
+        lifetime = auth.parse_duration(expires) if expires else None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--expires") from exc
     with _database_session() as session:
-        secret = with_retries(session, lambda: auth.create_token(session, name))
+        secret = with_retries(session, lambda: auth.create_token(session, name, lifetime))
     click.echo(secret)
 
 
@@ -130,8 +135,19 @@ def token_list() -> None:
 
     with _database_session() as session:
         for row in auth.list_tokens(session):
-            state = f"revoked {row.revoked_at:%Y-%m-%d %H:%M:%S}" if row.revoked_at else "active"
-            click.echo(f"{row.name}\tcreated {row.created_at:%Y-%m-%d %H:%M:%S}\t{state}")
+            click.echo(f"{row.name}\tcreated {row.created_at:%Y-%m-%d %H:%M:%S}\t{_token_state(row)}")
+
+
+def _token_state(row: Any) -> str:
+    from app.models import utc_now
+
+    if row.revoked_at:
+        return f"revoked {row.revoked_at:%Y-%m-%d %H:%M:%S}"
+    if row.expires_at is None:
+        return "active, never expires"
+    if row.expires_at <= utc_now():
+        return f"expired {row.expires_at:%Y-%m-%d %H:%M:%S}"
+    return f"active, expires {row.expires_at:%Y-%m-%d %H:%M:%S}"
 
 
 @token.command("revoke")

@@ -8,10 +8,12 @@ from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 from sqlalchemy import text
 
+from app import auth
 from app.engine.timers import overdue_count
 from app.extensions import db, session
 from app.health import redis_status
 from app.resources.common import settings
+from app.resources.security import presented_token
 
 blueprint = Blueprint("root", __name__)
 
@@ -40,7 +42,12 @@ def health() -> ResponseReturnValue:
     if database["ok"]:
         checks["overdue_timers"] = overdue_count(session())
         db.session.rollback()
-    return jsonify({"status": "ok" if healthy else "degraded", **checks}), 200 if healthy else 503
+    status = "ok" if healthy else "degraded"
+    if settings().auth_enabled and auth.find_valid(session(), presented_token()) is None:
+        # A load balancer needs only the status; worker names, hosts and errors are for operators.
+        db.session.rollback()
+        return jsonify({"status": status}), 200 if healthy else 503
+    return jsonify({"status": status, **checks}), 200 if healthy else 503
 
 
 def _database_status() -> dict[str, Any]:

@@ -9,7 +9,7 @@ that action's capability (``?token=`` or ``Mistral-Callback-Token``).
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, jsonify, request
@@ -24,6 +24,8 @@ from app.resources.common import json_body, settings
 blueprint = Blueprint("keystone", __name__, url_prefix="/v3")
 OPEN_PATHS = ("/", "/health")
 COMPLETION = re.compile(r"^/v2/action[-_]executions/([^/]+)$")
+# Keystone tokens always carry an expiry; a token that never expires tells the last possible one.
+NEVER = datetime(9999, 12, 31, 23, 59, 59)
 
 
 class Unauthorized(EngineError):
@@ -73,7 +75,7 @@ def issue_token() -> ResponseReturnValue:
     row = auth.find_valid(session(), token)
     if row is None or (name is not None and name != row.name):
         raise Unauthorized("The request you have made requires authentication.")
-    response = jsonify({"token": _token_body(row.name, identity.get("methods") or ["password"])})
+    response = jsonify({"token": _token_body(row.name, identity.get("methods") or ["password"], row.expires_at)})
     response.status_code = 201
     response.headers["X-Subject-Token"] = token
     return response
@@ -95,13 +97,15 @@ def _credentials(identity: dict[str, Any]) -> tuple[str | None, str]:
     return None, str(_mapping(identity.get("token")).get("id") or "")
 
 
-def _token_body(user: str, methods: list[str]) -> dict[str, Any]:
+def _token_body(user: str, methods: list[str], expires_at: datetime | None) -> dict[str, Any]:
     now = utc_now()
     domain = {"id": "default", "name": "Default"}
+    # The client re-authenticates when this passes: it is the API token's own expiry.
+    expiry = expires_at or NEVER
     return {
         "methods": methods,
         "issued_at": now.strftime("%Y-%m-%dT%H:%M:%S.000000Z"),
-        "expires_at": (now + timedelta(hours=12)).strftime("%Y-%m-%dT%H:%M:%S.000000Z"),
+        "expires_at": expiry.strftime("%Y-%m-%dT%H:%M:%S.000000Z"),
         "user": {"id": user, "name": user, "domain": domain},
         "project": {"id": "default", "name": "default", "domain": domain},
         "roles": [{"id": "member", "name": "member"}],

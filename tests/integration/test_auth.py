@@ -8,10 +8,12 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 import requests
+from sqlalchemy import create_engine, text
 
 from app.config import Settings
 from app.embedded_redis import EmbeddedRedis
@@ -129,3 +131,54 @@ def test_real_cli_logs_in_through_keystone(secured: tuple[LiveStack, str], tmp_p
         capture_output=True, text=True, env=env, timeout=60, cwd=tmp_path)
     assert by_token.returncode == 0, by_token.stderr
     assert isinstance(json.loads(by_token.stdout), list)
+
+
+def test_anonymous_health_tells_only_the_status(secured: tuple[LiveStack, str]) -> None:
+    stack, token = secured
+    anonymous = stack.get("/health")
+    assert (anonymous.status_code, anonymous.json()) == (200, {"status": "ok"})
+    detailed = stack.get("/health", headers={"X-Auth-Token": token}).json()
+    assert detailed["status"] == "ok"
+    assert {"database", "broker", "scheduler", "workers"} <= set(detailed)
+
+
+def test_an_expiring_token_works_until_its_expiry_and_keystone_tells_it(
+        secured: tuple[LiveStack, str], settings: Settings, tmp_path: Path) -> None:
+    stack, _ = secured
+    expiring = tramontane(settings, "token", "create", "expiring-user", "--expires", "30d")
+    assert stack.get("/v2/workflows", headers={"X-Auth-Token": expiring}).status_code == 200
+    assert "expiring-user" in tramontane(settings, "token", "list")
+
+    reply = stack.post("/v3/auth/tokens", json={"auth": {"identity": {"methods": ["password"], "password": {
+        "user": {"name": "expiring-user", "password": expiring}}}}})
+    assert reply.status_code == 201
+    told = datetime.strptime(reply.json()["token"]["expires_at"], "%Y-%m-%dT%H:%M:%S.%fZ")
+    assert abs(told - (datetime.utcnow() + timedelta(days=30))) < timedelta(minutes=5)
+
+    # The real CLI logs in with it (keystoneauth reads that expiry).
+    listed = subprocess.run(
+        [str(cli_path()), "--os-auth-url", f"{stack.base_url}/v3", "--os-username", "expiring-user",
+         "--os-password", expiring, "--os-project-name", "default", "--os-user-domain-name", "Default",
+         "--os-project-domain-name", "Default", "workflow-list", "-f", "json"],
+        capture_output=True, text=True, env=MistralCli(stack.base_url, tmp_path).environment(), timeout=60,
+        cwd=tmp_path)
+    assert listed.returncode == 0, listed.stderr
+
+    # Past its expiry (moved there in the database, rather than waited for) it is refused.
+    engine = create_engine(settings.database_url)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE api_tokens SET expires_at = :past WHERE name = 'expiring-user'"),
+                           {"past": datetime.utcnow() - timedelta(seconds=1)})
+    engine.dispose()
+    assert stack.get("/v2/workflows", headers={"X-Auth-Token": expiring}).status_code == 401
+    assert "expiring-user\tcreated" in tramontane(settings, "token", "list")
+    assert "expired" in tramontane(settings, "token", "list")
+
+
+def test_token_lifetimes_must_be_durations(settings: Settings) -> None:
+    result = subprocess.run([sys.executable, "-c", "from app.cli import main; main()", "token", "create", "odd",
+                             "--expires", "soon"], capture_output=True, text=True, timeout=60,
+                            env={"DATABASE_URL": settings.database_url, "TRAMONTANE_DATA_DIR": str(settings.data_dir),
+                                 "PATH": "/usr/bin:/bin"}, cwd=Path(__file__).resolve().parents[2])
+    assert result.returncode == 2
+    assert "expected a positive duration such as 30d, 12h, 90m or 45s, not 'soon'" in result.stderr
