@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+from functools import cached_property
+from typing import Any
+
 from celery import Celery
 
 from app.workers.embedded_scheduler import WORKER_OPTION, EmbeddedScheduler
 from app.workers.liveness import WorkerLiveness
 from app.workers.task_counts import TaskCountFolding
 
-celery = Celery("tramontane")
+
+class TramontaneCelery(Celery):
+    @cached_property
+    def Worker(self) -> Any:  # noqa: N802 - Celery's name
+        return self.subclass_with_self("app.workers.node_name:UniquelyNamedWorker")
+
+
+celery = TramontaneCelery("tramontane")
 celery.config_from_object("celeryconfig")
 celery.conf.imports = ("app.workers.tasks",)
 celery.user_options["worker"].add(WORKER_OPTION)

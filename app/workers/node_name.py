@@ -1,0 +1,30 @@
+"""A node name of its own for every worker, even when none is given.
+
+Celery names every worker ``celery@<host>`` unless told otherwise, so two workers on one host (two
+Procfile processes, a deploy overlap) share a name: Flower, ``/health`` and remote control then
+mistake one for the other. Celery's docs advise ``-n name@%h``; this worker does it by default,
+adding its process id to the default name.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from celery.apps.worker import Worker
+from celery.utils.nodenames import default_nodename, host_format
+
+CELERY_DEFAULT = host_format(default_nodename(None))
+
+
+def unique_default(hostname: str | None) -> str | None:
+    """``celery@host`` (or nothing) becomes ``celery.<pid>@host``; a chosen name is kept."""
+    if hostname and hostname != CELERY_DEFAULT:
+        return hostname
+    name, _, host = CELERY_DEFAULT.partition("@")
+    return f"{name}.{os.getpid()}@{host}"
+
+
+class UniquelyNamedWorker(Worker):
+    def __init__(self, *args: Any, hostname: str | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, hostname=unique_default(hostname), **kwargs)
