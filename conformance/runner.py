@@ -49,7 +49,9 @@ class CaseRun:
         if steps:
             self.observed["steps"] = steps
         if self.execution_id is not None:
-            self.observed.setdefault("snapshots", {})["final"] = self._snapshot(self.execution_id, "execution")
+            gone = self.api.call("GET", f"/executions/{self.execution_id}")[0] == 404
+            self.observed.setdefault("snapshots", {})["final"] = (
+                {"deleted": True} if gone else self._snapshot(self.execution_id, "execution"))
         return self.observed
 
     def _setup(self) -> None:
@@ -102,7 +104,7 @@ class CaseRun:
         if spec.get("task"):
             task = self._wait_task(spec["task"], spec.get("task_state") or target, spec.get("timeout"))
             return {"wait": spec["task"], "state": task["state"]}
-        execution_id = self._require_execution()
+        execution_id = self.saved[spec["execution"]] if spec.get("execution") else self._require_execution()
 
         def reached() -> dict[str, Any] | None:
             ex = self.api.get(f"/executions/{execution_id}")
@@ -117,7 +119,8 @@ class CaseRun:
             return {"wait": target, "state": ex["state"], "timed_out": True}
         if ex["state"] in TERMINAL and spec.get("settle", True):
             self._settle(execution_id)
-        return {"wait": target, "state": ex["state"]}
+        return {"wait": spec.get("execution", target), "state": ex["state"]} if spec.get("execution") \
+            else {"wait": target, "state": ex["state"]}
 
     def _settle(self, execution_id: str) -> None:
         """Give tasks still running after their workflow ended a moment to finish."""
@@ -185,11 +188,14 @@ class CaseRun:
         text = args.get("text")
         status, answer = self.api.call(
             args.get("method", "GET"), path,
-            json_body=args.get("json"), text=substitute(text, self.http_url) if text is not None else None,
+            json_body=self._fill_json(args.get("json")),
+            text=substitute(text, self.http_url) if text is not None else None,
             content_type=args.get("content_type"), headers=args.get("headers"))
         if args.get("save") and isinstance(answer, dict) and "id" in answer:
             self.saved[args["save"]] = answer["id"]
             self.ids.add(answer["id"], f"<{args['save']}>")
+            if args["save"] == "execution" and self.execution_id is None:
+                self.execution_id = answer["id"]
         if args.get("record", True) is False:
             return None
         recorded: dict[str, Any] = {"request": f"{args.get('method', 'GET')} {args['path']}", "status": status}
@@ -224,6 +230,16 @@ class CaseRun:
         for name, value in self.saved.items():
             path = path.replace("{" + name + "}", value)
         return path
+
+    def _fill_json(self, value: Any) -> Any:
+        """Placeholders inside a JSON body (``{execution}``, ``{<saved>}``) become the ids they name."""
+        if isinstance(value, str):
+            return self._fill(value) if "{" in value else value
+        if isinstance(value, list):
+            return [self._fill_json(item) for item in value]
+        if isinstance(value, dict):
+            return {key: self._fill_json(item) for key, item in value.items()}
+        return value
 
     # -- snapshots -----------------------------------------------------------------------------
 
@@ -302,7 +318,11 @@ def _definition_paths(case: Case) -> list[str]:
         if not isinstance(document, dict):
             continue
         if collection == "workbooks":
-            names = [document["name"]] if isinstance(document.get("name"), str) else []
+            book = document.get("name")
+            names = [book] if isinstance(book, str) else []
+            for kind in ("workflows", "actions"):
+                if isinstance(book, str) and isinstance(document.get(kind), dict):
+                    paths += [f"/{kind}/{book}.{name}" for name in document[kind]]
         else:
             names = [str(k) for k in document if k != "version"]
         paths += [f"/{collection}/{name}" for name in names]
