@@ -37,6 +37,7 @@ from app.engine.dispatch import (
 )
 from app.engine.service import Engine
 from app.engine.states import State
+from app.engine.transactions import with_retries
 from app.extensions import session
 from app.models import ActionExecution, TaskExecution, Timer, WorkflowDefinition, WorkflowExecution
 from app.workers import executor
@@ -150,9 +151,7 @@ class EngineDriver:
 
     def define(self, text: str) -> list[str]:
         """Store the workflows of ``text`` (as ``POST /v2/workflows`` does); returns their names."""
-        rows = create_workflows(session(), text)
-        names = [row.name for row in rows]
-        session().commit()
+        names = with_retries(session(), lambda: [row.name for row in create_workflows(session(), text)])
         self.definitions += names
         return names
 
@@ -338,6 +337,9 @@ class EngineDriver:
     def cleanup(self) -> None:
         """Delete every row this driver made: the database may be shared with the rest of the suite."""
         session().rollback()
+        with_retries(session(), self._delete_rows)
+
+    def _delete_rows(self) -> None:
         ids = self.execution_ids()
         if ids:
             task_ids = list(session().scalars(self._task_ids()))
@@ -351,7 +353,6 @@ class EngineDriver:
         if self.definitions:
             session().execute(delete(WorkflowDefinition).where(
                 WorkflowDefinition.name.in_(self.definitions), WorkflowDefinition.namespace == ""))
-        session().commit()
 
 
 def _matches(values: dict[str, Any], wanted: dict[str, Any]) -> bool:

@@ -8,6 +8,7 @@ from flask import Flask
 from sqlalchemy import delete
 
 from app.engine import timers
+from app.engine.transactions import with_retries
 from app.extensions import session
 from app.models import Timer, new_id
 
@@ -18,19 +19,17 @@ LONG_AGO = datetime(1971, 1, 1)
 
 def test_a_claim_expires_after_the_claim_time(engine_app: Flask) -> None:
     with engine_app.app_context():
-        timer = Timer(id=new_id(), kind="continue_task", target_id=new_id(), payload={}, due_at=LONG_AGO)
-        session().add(timer)
-        session().commit()
+        timer_id = new_id()
+        with_retries(session(), lambda: session().add(
+            Timer(id=timer_id, kind="continue_task", target_id=new_id(), payload={}, due_at=LONG_AGO)))
         try:
             def claim(owner: str, seconds_after_due: float) -> list[str]:
-                claimed = timers.claim_due(session(), owner, now=LONG_AGO + timedelta(seconds=seconds_after_due),
-                                           claim_seconds=5)
-                session().commit()
-                return [timer_id for timer_id, _ in claimed]
+                claimed = with_retries(session(), lambda: timers.claim_due(
+                    session(), owner, now=LONG_AGO + timedelta(seconds=seconds_after_due), claim_seconds=5))
+                return [claimed_id for claimed_id, _ in claimed]
 
-            assert claim("first", 0) == [timer.id]
+            assert claim("first", 0) == [timer_id]
             assert claim("second", 4.9) == []
-            assert claim("second", 5.1) == [timer.id]
+            assert claim("second", 5.1) == [timer_id]
         finally:
-            session().execute(delete(Timer).where(Timer.id == timer.id))
-            session().commit()
+            with_retries(session(), lambda: session().execute(delete(Timer).where(Timer.id == timer_id)))

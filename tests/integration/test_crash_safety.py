@@ -105,6 +105,7 @@ def test_timers_survive_a_restart_of_every_process(private_stack: tuple[LiveStac
     time.sleep(1)
     for name in ("web", "worker", "scheduler"):
         stack.restart(name)
+    stack.wait_until_ready()
     finals = _wait_all(stack, ids, timeout=60)
     for ex_id in ids:
         assert finals[ex_id]["state"] == "SUCCESS"

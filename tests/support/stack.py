@@ -89,6 +89,10 @@ class LiveStack:
             start_new_session=True, cwd=Path(__file__).resolve().parents[2],
         )
 
+    def wait_until_ready(self) -> None:
+        """Until the API answers and the worker is ready (after a start or a restart)."""
+        self._wait_until_ready()
+
     def _wait_until_ready(self) -> None:
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
