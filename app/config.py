@@ -10,6 +10,7 @@ import os
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PORT = 8989
@@ -59,10 +60,18 @@ class Settings:
     auth_enabled: bool = False
     # Signs the capability a third party uses to complete its own action without an API token.
     secret_key: str = ""
+    # Certificate checking for rediss:// (Heroku Redis presents a self-signed certificate: none).
+    redis_ssl_cert_reqs: str = "required"
 
     @property
     def broker_url(self) -> str:
-        return self.redis_url or "redis://127.0.0.1:6379/0"
+        """The Redis URL every client uses (Celery, Flower and the service's own)."""
+        url = self.redis_url or "redis://127.0.0.1:6379/0"
+        # One place decides certificate checking for rediss://: redis-py and kombu both read it
+        # from the URL, and a value already in the URL wins.
+        if url.startswith("rediss://") and "ssl_cert_reqs=" not in urlsplit(url).query:
+            url += ("&" if urlsplit(url).query else "?") + f"ssl_cert_reqs={self.redis_ssl_cert_reqs}"
+        return url
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -97,12 +106,20 @@ class Settings:
             http_deny_private=_flag(env, "HTTP_DENY_PRIVATE", default=True),
             auth_enabled=(env.get("AUTH_ENABLED") or "").lower() in ("1", "true", "yes", "on"),
             secret_key=env.get("SECRET_KEY") or _stored_secret(data_dir),
+            redis_ssl_cert_reqs=_choice(env, "REDIS_SSL_CERT_REQS", ("required", "optional", "none"), "required"),
         )
 
 
 WORKER_POOLS = ("threads", "prefork", "solo")
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
+
+
+def _choice(env: dict[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
+    value = (env.get(name) or "").strip().lower() or default
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(choices)}, not {env.get(name)!r}")
+    return value
 
 
 def _flag(env: dict[str, str], name: str, default: bool) -> bool:
