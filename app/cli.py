@@ -16,6 +16,8 @@ from contextlib import ExitStack, contextmanager
 from typing import TYPE_CHECKING, Any
 
 import click
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from app.config import Settings
 from app.embedded_redis import EmbeddedRedis, EmbeddedRedisError, port_is_free
@@ -62,7 +64,7 @@ def main() -> None:
 @click.option("--no-flower", is_flag=True, help="Do not start Flower.")
 def up(host: str, concurrency: int, redis_port: int | None, flower_port: int, no_flower: bool) -> None:
     """Run the API, a worker, the scheduler and Flower (and Redis unless REDIS_URL is set) until Ctrl-C."""
-    settings = Settings.from_env()
+    settings = _settings()
     options = StackOptions(host, concurrency, None if no_flower else flower_port,
                            _web_setting("WEB_CONCURRENCY", DEFAULT_WEB_CONCURRENCY),
                            _web_setting("WEB_THREADS", DEFAULT_WEB_THREADS))
@@ -101,7 +103,12 @@ def upgrade() -> None:
     """
     from app.dbtools import upgrade_database
 
-    upgrade_database(Settings.from_env())
+    settings = _settings()
+    try:
+        upgrade_database(settings)
+    except SQLAlchemyError as exc:
+        raise click.ClickException(f"cannot upgrade the database {_masked(settings.database_url)}: "
+                                   f"{_first_line(exc)}") from exc
     if _started_as_procfile_release():
         _hold_until_stopped()
 
@@ -168,7 +175,7 @@ def _database_session() -> Iterator[Session]:
     from app.engine.errors import EngineError
     from app.factory import create_app
 
-    flask_app = create_app(Settings.from_env(), serve_api=False)
+    flask_app = create_app(_settings(), serve_api=False)
     with flask_app.app_context():
         try:
             yield extensions.session()
@@ -181,14 +188,14 @@ def scheduler() -> None:
     """Run the scheduler process (durable timers and cron triggers) until SIGTERM or Ctrl-C."""
     from app.scheduler import run_scheduler
 
-    run_scheduler(Settings.from_env())
+    run_scheduler(_settings())
 
 
 @main.command()
 @click.option("--port", type=click.IntRange(1, 65535), default=DEFAULT_REDIS_PORT, show_default=True)
 def redis(port: int) -> None:
     """Run a Redis server on 127.0.0.1, with its files in the data folder, until Ctrl-C."""
-    settings = Settings.from_env()
+    settings = _settings()
     server = EmbeddedRedis(settings.data_dir, port)
     with StopSignals() as signals:
         _start_redis(server)
@@ -250,8 +257,44 @@ def _web_setting(name: str, default: int) -> int:
     return int(os.environ.get(name) or default)
 
 
+def _settings() -> Settings:
+    """The settings of the environment; a mistyped one is a one-line error naming it."""
+    try:
+        return Settings.from_env()
+    except ValueError as exc:
+        raise click.ClickException(f"invalid setting: {exc}") from exc
+
+
+def _masked(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return repr(url)
+
+
+def _first_line(exc: BaseException) -> str:
+    # SQLAlchemy appends the statement and a link on the following lines.
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _check_redis(settings: Settings) -> None:
+    import redis as redis_client
+
+    client = redis_client.Redis.from_url(settings.broker_url, socket_connect_timeout=3, socket_timeout=3)
+    try:
+        client.ping()
+    except redis_client.RedisError as exc:
+        raise click.ClickException(
+            f"Tramontane is not running: the Redis at REDIS_URL ({_masked(settings.redis_url)}) does not answer "
+            f"({exc}). Start it, or unset REDIS_URL and `up` runs a Redis of its own.") from exc
+    finally:
+        client.close()
+
+
 def _with_redis(settings: Settings, redis_port: int | None, stack: ExitStack) -> Settings:
     if settings.redis_url:
+        _check_redis(settings)
         return settings
     server = EmbeddedRedis(settings.data_dir, _pick_redis_port(redis_port))
     _start_redis(server)

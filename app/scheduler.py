@@ -19,6 +19,8 @@ from typing import Any
 
 import redis
 from flask import Flask
+from sqlalchemy import inspect
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.config import Settings
 from app.engine import cron, timers
@@ -29,12 +31,14 @@ from app.engine.transactions import with_retries
 from app.extensions import db, session
 from app.factory import create_app
 from app.health import SCHEDULER_HEARTBEAT_KEY
+from app.models import Timer
 from app.workers.celery_app import celery
 from app.workers.dispatch import CeleryDispatcher
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 0.2
 SWEEP_SECONDS = 2.0
+SCHEMA_POLL_SECONDS = 1.0
 
 ENGINE_TIMER_KINDS = (CONTINUE_TASK, COMPLETE_TASK, TASK_TIMEOUT)
 
@@ -57,6 +61,8 @@ def run_scheduler(settings: Settings, stop: threading.Event | None = None, flask
     beat = redis.Redis.from_url(settings.broker_url, socket_timeout=5)
     log.info("scheduler %s started", owner)
     with flask_app.app_context():
+        if not _wait_for_schema(stop):
+            return
         dispatcher = CeleryDispatcher(celery)
         sweeper = Sweeper(session(), dispatcher, settings.worker_heartbeat_seconds,
                           settings.lost_message_seconds, settings.lost_continuation_seconds)
@@ -72,6 +78,28 @@ def run_scheduler(settings: Settings, stop: threading.Event | None = None, flask
             if not fired:
                 stop.wait(POLL_SECONDS)
     log.info("scheduler %s stopped", owner)
+
+
+def _wait_for_schema(stop: threading.Event) -> bool:
+    """Until the database answers with the schema in place (a first boot runs the upgrade in a
+    process of its own); said once, not at every pass. False when stopped meanwhile."""
+    said = ""
+    while not stop.is_set():
+        try:
+            if inspect(db.engine).has_table(Timer.__tablename__):
+                if said:
+                    log.info("the database schema is in place; scheduling")
+                return True
+            reason = "the database has no schema yet (`tramontane db upgrade` creates it)"
+        except SQLAlchemyError as exc:
+            reason = f"the database does not answer ({str(getattr(exc, 'orig', exc)).splitlines()[0]})"
+        finally:
+            db.session.remove()
+        if reason != said:
+            log.warning("scheduler waiting: %s", reason)
+            said = reason
+        stop.wait(SCHEMA_POLL_SECONDS)
+    return False
 
 
 def _fire_due(owner: str, dispatcher: CeleryDispatcher, claim_seconds: float) -> int:
