@@ -62,6 +62,8 @@ class Settings:
     secret_key: str = ""
     # Certificate checking for rediss:// (Heroku Redis presents a self-signed certificate: none).
     redis_ssl_cert_reqs: str = "required"
+    # What each process logs at start about a risky deployment (see deployment_warnings).
+    startup_warnings: tuple[str, ...] = ()
 
     @property
     def broker_url(self) -> str:
@@ -89,7 +91,7 @@ class Settings:
             port=port,
             public_url=public_url,
             log_level=(env.get("LOG_LEVEL") or "INFO").upper(),
-            run_sync_timeout=float(env.get("RUN_SYNC_TIMEOUT") or 60.0),
+            run_sync_timeout=_run_sync_timeout(env),
             worker_heartbeat_seconds=float(env.get("WORKER_HEARTBEAT_SECONDS") or 5.0),
             worker_pool=_worker_pool(env.get("WORKER_POOL") or "threads"),
             lost_message_seconds=float(env.get("LOST_MESSAGE_SECONDS") or 60.0),
@@ -107,7 +109,40 @@ class Settings:
             auth_enabled=(env.get("AUTH_ENABLED") or "").lower() in ("1", "true", "yes", "on"),
             secret_key=env.get("SECRET_KEY") or _stored_secret(data_dir),
             redis_ssl_cert_reqs=_choice(env, "REDIS_SSL_CERT_REQS", ("required", "optional", "none"), "required"),
+            startup_warnings=deployment_warnings(env),
         )
+
+
+# Heroku's router answers 503 to a request that has not begun to answer after 30 s.
+HEROKU_SYNC_WAIT_SECONDS = 25.0
+
+
+def _on_heroku(env: dict[str, str]) -> bool:
+    return bool(env.get("DYNO"))
+
+
+def _run_sync_timeout(env: dict[str, str]) -> float:
+    wanted = float(env.get("RUN_SYNC_TIMEOUT") or 60.0)
+    return min(wanted, HEROKU_SYNC_WAIT_SECONDS) if _on_heroku(env) else wanted
+
+
+def deployment_warnings(env: dict[str, str]) -> tuple[str, ...]:
+    """Settings that work on one machine but break a Heroku app."""
+    if not _on_heroku(env):
+        return ()
+    warnings = []
+    if not env.get("SECRET_KEY"):
+        warnings.append("SECRET_KEY is unset: each dyno makes a secret of its own, so a callback capability "
+                        "signed by one dyno is refused by the others; set one for the app "
+                        "(heroku config:set SECRET_KEY=...)")
+    if not env.get("PUBLIC_URL"):
+        warnings.append("PUBLIC_URL is unset: the callback URLs third parties receive point at "
+                        "http://127.0.0.1; set it to the app's https address")
+    wanted = env.get("RUN_SYNC_TIMEOUT")
+    if wanted and float(wanted) > HEROKU_SYNC_WAIT_SECONDS:
+        warnings.append(f"RUN_SYNC_TIMEOUT={wanted} is longer than Heroku's router waits for an answer (30 s): "
+                        f"a synchronous run-action waits {HEROKU_SYNC_WAIT_SECONDS:g} s at most")
+    return tuple(warnings)
 
 
 WORKER_POOLS = ("threads", "prefork", "solo")

@@ -42,6 +42,8 @@ def create_app(settings: Settings | None = None, config: dict[str, Any] | None =
     flask_app.json.sort_keys = False  # type: ignore[attr-defined]
     logging.basicConfig(level=settings.log_level,
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    for warning in settings.startup_warnings:
+        logging.getLogger("app").warning(warning)
     if settings.database_url.startswith("sqlite"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     db.init_app(flask_app)
