@@ -38,6 +38,7 @@ def register_api(app: Flask) -> None:
     app.register_blueprint(unsupported.blueprint)
     app.register_blueprint(openapi.blueprint)
     app.before_request(_refuse_nul_characters)
+    app.before_request(_refuse_xml)
     app.before_request(security.require_authentication)
     app.after_request(_security_headers)
     app.register_error_handler(EngineError, _engine_error)
@@ -63,10 +64,27 @@ def _refuse_nul_characters() -> None:
         raise EngineError("NUL characters are not accepted in paths, parameters or bodies.")
 
 
+# Definitions travel as text to handlers outside Mistral's WSME layer, whose errors carry only a faultstring.
+TEXT_DEFINITION_BLUEPRINTS = ("workflows", "workbooks", "actions")
+
+
 def fault(status: int, message: str, **extra: object) -> ResponseReturnValue:
-    body = {"faultcode": "Client" if status < 500 else "Server", "faultstring": message,
-            "debuginfo": None, **extra}
+    body: dict[str, object] = {"faultcode": "Client" if status < 500 else "Server", "faultstring": message,
+                               "debuginfo": None, **extra}
+    if request.method in ("POST", "PUT") and request.blueprint in TEXT_DEFINITION_BLUEPRINTS:
+        body = {"faultstring": message, **extra}
     return jsonify(body), status
+
+
+def _refuse_xml() -> ResponseReturnValue | None:
+    """Mistral refuses XML bodies with 415 (and names why in Server-Error-Message, which its client reads)."""
+    mimetype = request.mimetype or ""
+    if mimetype in ("text/xml", "application/xml") or mimetype.endswith("+xml"):
+        message = "XML request bodies are not supported."
+        response = jsonify({"faultcode": "Client", "faultstring": message, "debuginfo": None})
+        response.headers["Server-Error-Message"] = message
+        return response, 415
+    return None
 
 
 def _engine_error(exc: EngineError) -> ResponseReturnValue:

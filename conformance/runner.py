@@ -191,11 +191,12 @@ class CaseRun:
             json_body=self._fill_json(args.get("json")),
             text=substitute(text, self.http_url) if text is not None else None,
             content_type=args.get("content_type"), headers=args.get("headers"))
-        if args.get("save") and isinstance(answer, dict) and "id" in answer:
-            self.saved[args["save"]] = answer["id"]
-            self.ids.add(answer["id"], f"<{args['save']}>")
+        saved = _answer_id(answer)
+        if args.get("save") and saved is not None:
+            self.saved[args["save"]] = saved
+            self.ids.add(saved, f"<{args['save']}>")
             if args["save"] == "execution" and self.execution_id is None:
-                self.execution_id = answer["id"]
+                self.execution_id = saved
         if args.get("record", True) is False:
             return None
         recorded: dict[str, Any] = {"request": f"{args.get('method', 'GET')} {args['path']}", "status": status}
@@ -305,6 +306,18 @@ class CaseRun:
         if children:
             shaped["children"] = children
         return shaped
+
+
+def _answer_id(answer: Any) -> str | None:
+    """The id of an answer: its own, or that of the only item of a one-item collection."""
+    if not isinstance(answer, dict):
+        return None
+    if "id" in answer:
+        return str(answer["id"])
+    items = [value for value in answer.values() if isinstance(value, list)]
+    if len(items) == 1 and len(items[0]) == 1 and isinstance(items[0][0], dict) and "id" in items[0][0]:
+        return str(items[0][0]["id"])
+    return None
 
 
 def _definition_paths(case: Case) -> list[str]:

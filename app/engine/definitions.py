@@ -19,7 +19,8 @@ UUID_PATTERN = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-
 
 
 def checksum(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
+    """The MD5 hex digest Mistral shows (a change marker, not a security measure)."""
+    return hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()
 
 
 def _definition_text(text: str, spec: WorkflowSpec, count: int) -> str:
@@ -49,17 +50,18 @@ def create_workflows(session: Session, text: str, namespace: str = "", scope: st
         existing = find_by_name(session, spec.name, namespace, exact=True)
         if existing is not None and not update:
             raise Conflict(f"Duplicate entry for WorkflowDefinition ['name', 'namespace', 'project_id']: "
-                           f"{spec.name}, {namespace}, <default-project>")
+                           f"{spec.name}, {namespace}, None")
         if existing is None and update:
-            raise NotFound(f"Workflow not found [name={spec.name}, namespace={namespace}]")
+            raise NotFound(f"Workflow not found [workflow_identifier={spec.name}, namespace={namespace}]")
         row = existing or WorkflowDefinition(name=spec.name, namespace=namespace)
         definition = _definition_text(text, spec, len(specs))
-        row.definition = definition
-        row.spec = {"name": spec.name, **spec.raw}
-        row.tags = list(spec.tags)
-        row.scope = scope
-        row.checksum = checksum(definition)
-        if existing is not None:
+        values = {"definition": definition, "spec": {"name": spec.name, **spec.raw}, "tags": list(spec.tags),
+                  "scope": scope, "checksum": checksum(definition)}
+        # An update that changes nothing keeps updated_at, as in Mistral.
+        changed = [key for key, value in values.items() if getattr(row, key, None) != value]
+        for key in changed:
+            setattr(row, key, values[key])
+        if existing is not None and changed:
             row.updated_at = utc_now()
         session.add(row)
         rows.append(row)
@@ -82,32 +84,33 @@ def find_by_name(session: Session, name: str, namespace: str = "",
     return None
 
 
-def get_workflow(session: Session, identifier: str, namespace: str = "") -> WorkflowDefinition:
+def get_workflow(session: Session, identifier: str, namespace: str = "", exact: bool = False) -> WorkflowDefinition:
+    """By id, or by name in ``namespace`` (then, unless ``exact``, in the default namespace)."""
     row = session.get(WorkflowDefinition, identifier) if UUID_PATTERN.match(identifier) else None
     if row is None:
-        row = find_by_name(session, identifier, namespace)
+        row = find_by_name(session, identifier, namespace, exact=exact)
     if row is None:
         raise NotFound(f"Workflow not found [workflow_identifier={identifier}, namespace={namespace}]")
     return row
 
 
 def delete_workflow(session: Session, identifier: str, namespace: str = "") -> None:
-    row = get_workflow(session, identifier, namespace)
+    row = get_workflow(session, identifier, namespace, exact=True)
     refuse_if_scheduled(session, [row.name], row.namespace)
     session.delete(row)
 
 
 def refuse_if_scheduled(session: Session, workflow_names: list[str], namespace: str) -> None:
     """A cron trigger starts its workflow by name: deleting the workflow would break it silently."""
-    rows = session.execute(select(CronTrigger.workflow_name, CronTrigger.name).where(
+    rows = session.execute(select(CronTrigger.workflow_name, CronTrigger.id).where(
         CronTrigger.workflow_name.in_(workflow_names), CronTrigger.workflow_namespace == namespace,
-    ).order_by(CronTrigger.workflow_name, CronTrigger.name)).all()
+    ).order_by(CronTrigger.workflow_name, CronTrigger.created_at, CronTrigger.id)).all()
     if rows:
         workflow = rows[0].workflow_name
-        triggers = [row.name for row in rows if row.workflow_name == workflow]
+        triggers = [row.id for row in rows if row.workflow_name == workflow]
         raise EngineError(
-            f"Can't delete workflow that has cron triggers associated. [workflow_identifier={workflow}], "
-            f"[cron_trigger_name(s)={', '.join(triggers)}]"
+            f"Can't delete workflow that has cron triggers associated. [workflow_identifier={workflow}, "
+            f"namespace={namespace}], [cron_trigger_id(s)={', '.join(triggers)}]"
         )
 
 
@@ -117,7 +120,8 @@ def input_text(spec: dict[str, Any]) -> str:
     for item in spec.get("input") or []:
         if isinstance(item, dict):
             (key, default), = item.items()
-            parts.append(f"{key}={default!r}" if not isinstance(default, str) else f'{key}="{default}"')
+            # Mistral quotes every default as Python prints it: y="2", z="None".
+            parts.append(f'{key}="{default}"')
         else:
             parts.append(str(item))
     return ", ".join(parts)

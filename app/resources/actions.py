@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, jsonify, request
@@ -13,63 +15,95 @@ from app.engine import catalog
 from app.engine.errors import DSLError, EngineError, NotFound
 from app.extensions import session
 from app.models import ActionDefinition
-from app.resources.common import namespace_arg, scope_arg, text_body, time_text, write
-from app.resources.listing import select_fields
+from app.resources.common import namespace_arg, scope_arg, settings, text_body, time_text, write
+from app.resources.listing import listing_limit, parse_filter
 
 blueprint = Blueprint("actions", __name__, url_prefix="/v2/actions")
 
 
+# Built-in actions have no rows; their times are the service's start, as Mistral shows its providers' load time.
+_LOADED_AT = time_text(datetime.now(UTC).replace(tzinfo=None))
+FILTERS = ["name", "scope", "tags", "created_at", "updated_at", "description", "definition", "is_system", "input",
+           "namespace"]
+
+
 def builtin_dict(name: str, action_class: type) -> dict[str, Any]:
-    doc = (action_class.__doc__ or "").strip().splitlines()
     return {
-        "id": name, "name": name, "is_system": True, "input": signature_text(action_class),
-        "description": doc[0] if doc else "", "tags": [], "definition": None, "scope": "public",
-        "project_id": None, "namespace": "", "created_at": None, "updated_at": None,
+        "id": name, "name": name, "is_system": False, "input": signature_text(action_class),
+        "description": inspect.getdoc(action_class) or "", "tags": None, "definition": "", "scope": None,
+        "project_id": None, "namespace": "", "created_at": _LOADED_AT, "updated_at": _LOADED_AT,
     }
 
 
-def adhoc_dict(row: ActionDefinition) -> dict[str, Any]:
-    return {
-        "id": row.id, "name": row.name, "is_system": False, "input": row.input,
-        "description": row.description, "tags": row.tags, "definition": row.definition,
+def adhoc_dict(row: ActionDefinition, saved: bool = False, created: bool = False) -> dict[str, Any]:
+    """``saved``: the answer to an upload, which shows the stored input (null when none) as Mistral's does;
+    ``created``: an upload that created the action, which has no updated_at yet."""
+    item = {
+        "id": row.id, "name": row.name, "is_system": False, "input": (row.input or None) if saved else row.input,
+        "description": row.description or None, "tags": row.tags, "definition": row.definition,
         "scope": row.scope, "project_id": row.project_id, "namespace": row.namespace,
         "created_at": time_text(row.created_at), "updated_at": time_text(row.updated_at),
     }
+    if created:
+        del item["updated_at"]
+    return item
 
 
-def _all_actions() -> list[dict[str, Any]]:
-    items = [builtin_dict(name, cls) for name, cls in registry.all_actions().items()]
-    query = session().query(ActionDefinition)
-    if "namespace" in request.args:
-        query = query.filter(ActionDefinition.namespace == request.args["namespace"])
+def _all_actions(namespace: str) -> list[dict[str, Any]]:
+    items = [builtin_dict(name, cls) for name, cls in registry.all_actions().items()] if not namespace else []
+    query = session().query(ActionDefinition).filter(ActionDefinition.namespace == namespace)
     items += [adhoc_dict(row) for row in query.all()]
     return items
 
 
+def _matches(item: dict[str, Any], key: str, raw: str) -> bool:
+    op, value = parse_filter(raw)
+    have = item.get(key)
+    text = "" if have is None else str(have).lower() if isinstance(have, bool) else str(have)
+    if op in ("in", "nin"):
+        return (text in value) == (op == "in")
+    if op == "has":
+        return str(value) in text
+    compare = {"eq": text == value, "neq": have is None or text != value}
+    if op in compare:
+        return compare[op]
+    if have is None:
+        return False
+    return {"gt": text > value, "gte": text >= value, "lt": text < value, "lte": text <= value}[op]
+
+
 @blueprint.get("")
 def list_actions() -> ResponseReturnValue:
-    """Built-in and ad-hoc actions together, sorted (by name by default) and paged by name."""
-    items = _all_actions()
-    for key, value in request.args.items():
-        if key in ("name", "scope", "is_system"):
-            items = [item for item in items if str(item.get(key)).lower() == value.lower()]
-    sort_key = (request.args.get("sort_keys") or "name").split(",")[0]
-    reverse = (request.args.get("sort_dirs") or "asc").split(",")[0] == "desc"
-    items.sort(key=lambda item: str(item.get(sort_key) or ""), reverse=reverse)
+    """Built-in and ad-hoc actions of one namespace (the default one unless named), sorted by name.
+
+    As in Mistral, ``fields`` is not applied and a marker that is no action's id is ignored."""
+    namespace = request.args.get("namespace") or ""
+    items = _all_actions(namespace)
+    filters = [key for key in FILTERS if key in request.args and key != "namespace"]
+    for key in filters:
+        items = [item for item in items if _matches(item, key, request.args[key])]
+    sort_key = ((request.args.get("sort_keys") or "name").split(",")[0]).lower()
+    reverse = (request.args.get("sort_dirs") or "asc").split(",")[0].lower() == "desc"
+    items.sort(key=lambda item: (str(item.get(sort_key) or ""), item["id"]), reverse=reverse)
+    ids = [item["id"] for item in items]
     marker = request.args.get("marker")
-    if marker:
-        names = [item["name"] for item in items]
-        items = items[names.index(marker) + 1:] if marker in names else []
-    try:
-        limit = int(request.args.get("limit") or 0)
-    except ValueError as exc:
-        raise EngineError("limit must be a positive integer") from exc
-    if limit < 0:
-        raise EngineError("limit must be a positive integer")
-    page = items[:limit] if limit else items
-    fields = [f for f in (request.args.get("fields") or "").split(",") if f] or None
-    body: dict[str, Any] = {"actions": [select_fields(item, fields) for item in page]}
+    if marker in ids:
+        items = items[ids.index(marker) + 1:]
+    limit = listing_limit(request.args.get("limit"))
+    page = items[:limit]
+    body: dict[str, Any] = {"actions": page}
+    if len(page) == limit:
+        parts = [f"sort_keys={sort_key},id", f"sort_dirs={'desc' if reverse else 'asc'},asc"]
+        parts += [_shown(key, request.args[key]) for key in filters]
+        parts += [f"namespace=eq:{namespace}", f"limit={limit}", f"marker={page[-1]['id']}"]
+        body["next"] = f"{settings().public_url}/v2/actions?{'&'.join(parts)}"
     return jsonify(body)
+
+
+def _shown(key: str, raw: str) -> str:
+    """A filter as a next link writes it: ``key=op:value``."""
+    op, value = parse_filter(raw)
+    return f"{key}={op}:{','.join(value) if isinstance(value, list) else value}"
 
 
 @blueprint.get("/<name>")
@@ -79,13 +113,15 @@ def get(name: str, namespace: str = "") -> ResponseReturnValue:
     action_class = registry.find(name)
     if action_class is not None:
         return jsonify(builtin_dict(name, action_class))
+    if request.args.get("fields") is not None:
+        raise EngineError('Unknown argument: "fields"')
     return jsonify(adhoc_dict(catalog.get_action(session(), name, namespace or namespace_arg())))
 
 
 @blueprint.post("")
 def create() -> ResponseReturnValue:
     rows = write(lambda: catalog.create_actions(session(), text_body(), namespace_arg(), scope_arg()))
-    return jsonify({"actions": [adhoc_dict(row) for row in rows]}), 201
+    return jsonify({"actions": [adhoc_dict(row, saved=True, created=True) for row in rows]}), 201
 
 
 @blueprint.put("")
@@ -94,7 +130,7 @@ def update(identifier: str | None = None) -> ResponseReturnValue:
     rows = write(lambda: catalog.create_actions(session(), text_body(), namespace_arg(), scope_arg(), update=True))
     if identifier is not None and rows and identifier not in (rows[0].id, rows[0].name):
         raise NotFound(f"Action not found [id={identifier}]")
-    return jsonify({"actions": [adhoc_dict(row) for row in rows]})
+    return jsonify({"actions": [adhoc_dict(row, saved=True) for row in rows]})
 
 
 @blueprint.post("/validate")

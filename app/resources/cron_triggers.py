@@ -17,9 +17,9 @@ from app.resources.listing import list_rows, select_fields
 from app.schemas import JsonDict
 
 blueprint = Blueprint("cron_triggers", __name__, url_prefix="/v2/cron_triggers")
-FIELDS = {"id", "name", "pattern", "workflow_name", "workflow_id", "workflow_namespace", "workflow_input",
-          "workflow_params", "first_execution_time", "next_execution_time", "remaining_executions",
-          "scope", "project_id", "created_at", "updated_at"}
+FIELDS = ["id", "name", "workflow_name", "workflow_id", "workflow_input", "workflow_params", "project_id", "scope",
+          "pattern", "remaining_executions", "first_execution_time", "next_execution_time", "created_at",
+          "updated_at"]
 
 
 class CronTriggerSchema(Schema):

@@ -18,9 +18,9 @@ from app.resources.tasks import task_dict
 from app.schemas import ExecutionCreateSchema, ExecutionUpdateSchema
 
 blueprint = Blueprint("executions", __name__, url_prefix="/v2/executions")
-FIELDS = {"id", "workflow_id", "workflow_name", "workflow_namespace", "description", "tags", "params",
-          "task_execution_id", "root_execution_id", "state", "state_info", "input", "output",
-          "created_at", "updated_at", "project_id", "published_global"}
+FIELDS = ["id", "workflow_id", "workflow_name", "workflow_namespace", "description", "tags", "params",
+          "task_execution_id", "root_execution_id", "source_execution_id", "state", "state_info", "input", "output",
+          "created_at", "updated_at", "project_id", "published_global"]
 
 
 def execution_dict(row: WorkflowExecution, with_output: bool = True) -> dict[str, Any]:

@@ -6,16 +6,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlencode
 
 from flask import request
-from sqlalchemy import JSON, Boolean, DateTime, Integer, String, and_, cast, or_, select
+from sqlalchemy import JSON, Boolean, DateTime, Integer, String, and_, cast, false, or_, select
 from sqlalchemy.orm import Session
 
-from app.engine.errors import EngineError
+from app.engine.errors import EngineError, NotFound
 from app.resources.common import settings
 
 MAX_LIMIT = 1000
@@ -54,6 +54,9 @@ def _typed(column: Any, raw: str) -> Any:
 
 
 def _condition(column: Any, op: str, value: Any) -> Any:
+    if value == "" and not isinstance(column.type, (String, JSON)):
+        # Mistral compares the column with the empty text, which matches no row.
+        return false()
     if isinstance(column.type, JSON):
         # JSON columns compare as their text; ordering them means nothing.
         if op not in ("eq", "neq", "has", "in", "nin"):
@@ -73,69 +76,118 @@ def _condition(column: Any, op: str, value: Any) -> Any:
     return mapping[op](column, value)
 
 
-def list_rows(session: Session, model: Any, collection: str, base_filters: list[Any] | None = None,
-              filterable: set[str] | None = None, default_sort: str = "created_at",
-              allowed_fields: set[str] | None = None) -> tuple[list[Any], list[str] | None, str | None]:
-    """Run the query described by the request's arguments. Returns rows, fields, next link."""
-    args = request.args
-    columns = {column.key: column for column in model.__table__.columns}
+def listing_limit(raw: str | None) -> int:
+    """Mistral clamps every page to MAX_LIMIT, so a list without a limit may also have a next page."""
+    if raw is None or raw == "":
+        return MAX_LIMIT
     try:
-        limit = min(int(args.get("limit") or 0), MAX_LIMIT) or None
+        limit = int(raw)
     except ValueError as exc:
-        raise EngineError("limit must be a positive integer") from exc
-    if limit is not None and limit < 0:
-        raise EngineError("limit must be a positive integer")
-    sort_keys = _split(args.get("sort_keys")) or [default_sort]
-    sort_dirs = _split(args.get("sort_dirs"))
-    fields = _split(args.get("fields")) or None
+        raise EngineError(f"Invalid input for field/attribute limit. Value: '{raw}'. unable to convert to int. "
+                          f"Error: {exc}") from exc
+    if limit <= 0:
+        raise EngineError("Limit must be positive.")
+    return min(limit, MAX_LIMIT)
+
+
+def _sorting(columns: dict[str, Any], default_sort: str) -> tuple[list[str], list[str]]:
+    args = request.args
+    sort_keys = [key.lower() for key in _split(args.get("sort_keys"))] or [default_sort]
+    sort_dirs = [direction.lower() for direction in _split(args.get("sort_dirs"))]
+    if len(sort_keys) < len(sort_dirs):
+        raise EngineError("Length of sort_keys must be equal or greater than sort_dirs.")
+    sort_dirs += ["asc"] * (len(sort_keys) - len(sort_dirs))
+    if any(direction not in ("asc", "desc") for direction in sort_dirs):
+        raise EngineError("Unknown sort direction, must be 'desc' or 'asc'.")
+    for key in sort_keys:
+        if key not in columns or isinstance(columns[key].type, JSON):
+            raise EngineError(f"Sort key supplied is invalid: {key}")
+    if "id" not in sort_keys:
+        sort_keys.append("id")
+        sort_dirs.append("asc")
+    return sort_keys, sort_dirs
+
+
+def requested_fields(allowed_fields: Sequence[str] | None) -> list[str] | None:
+    """The ``fields`` argument, refused as Mistral does when it names a field the resource lacks."""
+    fields = _split(request.args.get("fields")) or None
     if fields and allowed_fields is not None:
         unknown = [f for f in fields if f not in allowed_fields]
         if unknown:
-            raise EngineError(f"Some fields do not exist {unknown}, please choose from "
-                              f"{sorted(allowed_fields)}")
+            raise EngineError(f"Some fields do not exist  [{', '.join(unknown)}], please choose from "
+                              f"[{', '.join(allowed_fields)}]")
+    if fields and "id" not in fields:
+        fields.insert(0, "id")
+    return fields
+
+
+def _filters(model: Any, columns: dict[str, Any], filterable: Sequence[str] | None) -> list[tuple[str, str, Any]]:
+    """(column, op, value) of every filter argument, in the resource's order when it has one."""
+    args = request.args
+    keys = [k for k in args if k not in _PAGING_KEYS and k in columns and (filterable is None or k in filterable)]
+    if filterable is not None:
+        keys.sort(key=list(filterable).index)
+    return [(key, *parse_filter(args[key])) for key in keys]
+
+
+def _tags_condition(column: Any, op: str, value: Any) -> Any:
+    """Tags match when the row carries every tag named (``tags=a,b``); other operators are ignored."""
+    if op != "eq":
+        return None
+    return and_(*[cast(column, String).contains(json.dumps(tag)) for tag in _split(value)])
+
+
+def list_rows(session: Session, model: Any, collection: str, base_filters: list[Any] | None = None,
+              filterable: Sequence[str] | None = None, default_sort: str = "created_at",
+              allowed_fields: Sequence[str] | None = None,
+              marker_missing: Callable[[str], str] | None = None,
+              ) -> tuple[list[Any], list[str] | None, str | None]:
+    """Run the query described by the request's arguments. Returns rows, fields, next link."""
+    args = request.args
+    columns = {column.key: column for column in model.__table__.columns}
+    limit = listing_limit(args.get("limit"))
+    sort_keys, sort_dirs = _sorting(columns, default_sort)
+    fields = requested_fields(allowed_fields)
     query = select(model).where(*(base_filters or []))
-    for key, raw in args.items():
-        if key in _PAGING_KEYS:
-            continue
-        if key not in columns or (filterable is not None and key not in filterable):
-            continue
-        op, value = parse_filter(raw)
-        query = query.where(_condition(getattr(model, key), op, value))
+    filters = _filters(model, columns, filterable)
+    for key, op, value in filters:
+        condition = (_tags_condition(getattr(model, key), op, value) if key == "tags"
+                     else _condition(getattr(model, key), op, value))
+        if condition is not None:
+            query = query.where(condition)
     for key in _split(args.get("nulls")):
         if key not in columns:
             raise EngineError(f"Unknown column in nulls: {key}")
         query = query.where(getattr(model, key).is_(None))
-    order = []
-    for index, key in enumerate(sort_keys):
-        if key not in columns:
-            raise EngineError(f"Unknown sort key: {key}")
-        direction = sort_dirs[index] if index < len(sort_dirs) else "asc"
-        if direction not in ("asc", "desc"):
-            raise EngineError(f"Unknown sort direction: {direction}")
-        if isinstance(columns[key].type, JSON):
-            raise EngineError(f"Cannot sort by {key}")
-        order.append((getattr(model, key), direction))
-    if "id" not in sort_keys:
-        order.append((model.id, sort_dirs[0] if sort_dirs else "asc"))
+    order = [(getattr(model, key), direction) for key, direction in zip(sort_keys, sort_dirs, strict=True)]
     marker = args.get("marker")
     if marker:
-        query = query.where(_after_marker(session, model, marker, order))
-    query = query.order_by(*(c.desc() if d == "desc" else c.asc() for c, d in order))
-    if limit:
-        query = query.limit(limit)
+        query = query.where(_after_marker(session, model, marker, order, marker_missing))
+    query = query.order_by(*(c.desc() if d == "desc" else c.asc() for c, d in order)).limit(limit)
     rows = list(session.scalars(query))
     next_link = None
-    if limit and len(rows) == limit:
-        params = {k: v for k, v in args.items() if k != "marker"}
-        params["marker"] = rows[-1].id
-        next_link = f"{settings().public_url}/v2/{collection}?{urlencode(params)}"
+    if len(rows) == limit:
+        next_link = _next_link(collection, sort_keys, sort_dirs, filters, limit, rows[-1].id, fields)
     return rows, fields, next_link
 
 
-def _after_marker(session: Session, model: Any, marker: str, order: list[tuple[Any, str]]) -> Any:
+def _next_link(collection: str, sort_keys: list[str], sort_dirs: list[str], filters: list[tuple[str, str, Any]],
+               limit: int, marker: str, fields: list[str] | None) -> str:
+    """Mistral's link, except that ``in``/``nin`` keep their comma list (Mistral prints a Python list there,
+    which no server can read back: DECISIONS.md keeps the filter)."""
+    parts = [f"sort_keys={','.join(sort_keys)}", f"sort_dirs={','.join(sort_dirs)}"]
+    parts += [f"{key}={op}:{','.join(value) if isinstance(value, list) else value}" for key, op, value in filters]
+    parts += [f"limit={limit}", f"marker={marker}"]
+    if fields:
+        parts.append(f"fields={','.join(fields)}")
+    return f"{settings().public_url}/v2/{collection}?{'&'.join(parts)}"
+
+
+def _after_marker(session: Session, model: Any, marker: str, order: list[tuple[Any, str]],
+                  missing: Callable[[str], str] | None) -> Any:
     row = session.get(model, marker)
     if row is None:
-        raise EngineError(f"Marker {marker} not found")
+        raise NotFound(missing(marker) if missing else f"{model.__name__} not found [id={marker}]")
     clauses = []
     for index, (column, direction) in enumerate(order):
         value = getattr(row, column.key)

@@ -17,18 +17,26 @@ from app.resources.listing import list_rows, select_fields
 blueprint = Blueprint("workbooks", __name__, url_prefix="/v2/workbooks")
 
 
-def workbook_dict(row: Workbook) -> dict[str, Any]:
-    return {
+FIELDS = ["id", "name", "namespace", "definition", "tags", "scope", "project_id", "created_at", "updated_at"]
+FILTERS = ["created_at", "definition", "name", "scope", "tags", "updated_at", "namespace"]
+
+
+def workbook_dict(row: Workbook, created: bool = False) -> dict[str, Any]:
+    """``created``: the answer to a creation, which (as Mistral's) has no updated_at yet."""
+    item = {
         "id": row.id, "name": row.name, "namespace": row.namespace, "definition": row.definition,
         "tags": row.tags, "scope": row.scope, "project_id": row.project_id,
         "created_at": time_text(row.created_at), "updated_at": time_text(row.updated_at),
     }
+    if created:
+        del item["updated_at"]
+    return item
 
 
 @blueprint.post("")
 def create() -> ResponseReturnValue:
     row = write(lambda: catalog.save_workbook(session(), text_body(), namespace_arg(), scope_arg()))
-    return jsonify(workbook_dict(row)), 201
+    return jsonify(workbook_dict(row, created=True)), 201
 
 
 @blueprint.put("")
@@ -49,7 +57,8 @@ def validate() -> ResponseReturnValue:
 @blueprint.get("")
 def list_workbooks() -> ResponseReturnValue:
     filters = [Workbook.namespace == request.args["namespace"]] if "namespace" in request.args else []
-    rows, fields, next_link = list_rows(session(), Workbook, "workbooks", filters)
+    rows, fields, next_link = list_rows(session(), Workbook, "workbooks", filters, filterable=FILTERS,
+                                        allowed_fields=FIELDS)
     body: dict[str, Any] = {"workbooks": [select_fields(workbook_dict(row), fields) for row in rows]}
     if next_link:
         body["next"] = next_link

@@ -12,45 +12,50 @@ from app.engine import definitions
 from app.engine.errors import Conflict, DSLError, EngineError
 from app.extensions import session
 from app.models import WorkflowDefinition
-from app.resources.common import text_body, time_text, write
+from app.resources.common import scope_arg, text_body, time_text, write
 from app.resources.listing import list_rows, select_fields
 
 blueprint = Blueprint("workflows", __name__, url_prefix="/v2/workflows")
-SCOPES = ("private", "public")
-FIELDS = {"id", "name", "namespace", "input", "interface", "definition", "checksum", "tags", "scope",
-          "project_id", "created_at", "updated_at"}
+FIELDS = ["id", "name", "namespace", "input", "interface", "definition", "checksum", "tags", "scope",
+          "project_id", "created_at", "updated_at"]
+# The filters Mistral takes, in the order its next links show them.
+FILTERS = ["created_at", "name", "scope", "tags", "updated_at", "definition", "project_id", "namespace"]
+# Fields a single GET can narrow to: stored columns only (input and interface are computed).
+STORED = ["id", "name", "namespace", "definition", "checksum", "tags", "scope", "project_id", "created_at",
+          "updated_at"]
 
 
-def workflow_dict(row: WorkflowDefinition, interface_as_text: bool = True) -> dict[str, Any]:
+def workflow_dict(row: WorkflowDefinition, interface_as_text: bool = True, created: bool = False) -> dict[str, Any]:
+    """``created``: the answer to a creation, which (as Mistral's) has no updated_at yet."""
     interface = definitions.interface(row.spec)
-    return {
+    item = {
         "id": row.id,
         "name": row.name,
         "namespace": row.namespace,
         "input": definitions.input_text(row.spec),
         "interface": json.dumps(interface) if interface_as_text else interface,
         "definition": row.definition,
-        "checksum": row.checksum,
+        "checksum": row.checksum or None,
         "tags": row.tags,
         "scope": row.scope,
         "project_id": row.project_id,
         "created_at": time_text(row.created_at),
         "updated_at": time_text(row.updated_at),
     }
+    if created:
+        del item["updated_at"]
+    return item
 
 
 def _scope() -> str:
-    scope = request.args.get("scope") or "private"
-    if scope not in SCOPES:
-        raise EngineError(f"Scope must be one of the following: {', '.join(SCOPES)}; actual: {scope}")
-    return scope
+    return scope_arg()
 
 
 @blueprint.post("")
 def create() -> ResponseReturnValue:
     text, namespace, scope = text_body(), request.args.get("namespace") or "", _scope()
     rows = write(lambda: definitions.create_workflows(session(), text, namespace, scope))
-    return jsonify({"workflows": [workflow_dict(row, interface_as_text=False) for row in rows]}), 201
+    return jsonify({"workflows": [workflow_dict(row, interface_as_text=False, created=True) for row in rows]}), 201
 
 
 @blueprint.put("")
@@ -65,10 +70,10 @@ def update_one(identifier: str) -> ResponseReturnValue:
     """``mistral workflow-update --id <id>`` sends ``PUT /v2/workflows/<id>?namespace=&scope=`` and
     reads back one flat workflow, not the ``{"workflows": [...]}`` envelope."""
     text = text_body()
-    row = definitions.get_workflow(session(), identifier, request.args.get("namespace") or "")
+    row = definitions.get_workflow(session(), identifier, request.args.get("namespace") or "", exact=True)
     specs = definitions.validate_workflows(text)
     if len(specs) != 1:
-        raise EngineError("More than one workflow is not supported for update with identifier. "
+        raise EngineError("More than one workflows are not supported for update with identifier. "
                           f"[identifier: {identifier}]")
     _rename(row, specs[0].name)
     # The row keeps its own namespace: the client sends an empty one with an id.
@@ -82,7 +87,7 @@ def _rename(row: WorkflowDefinition, name: str) -> None:
         return
     if definitions.find_by_name(session(), name, row.namespace, exact=True) is not None:
         raise Conflict(f"Duplicate entry for WorkflowDefinition ['name', 'namespace', 'project_id']: "
-                       f"{name}, {row.namespace}, {row.project_id}")
+                       f"{name}, {row.namespace}, None")
     row.name = name
     session().flush()
 
@@ -101,8 +106,12 @@ def list_workflows() -> ResponseReturnValue:
     filters = []
     if "namespace" in request.args:
         filters.append(WorkflowDefinition.namespace == request.args["namespace"])
-    rows, fields, next_link = list_rows(session(), WorkflowDefinition, "workflows", filters,
-                                        allowed_fields=FIELDS)
+    rows, fields, next_link = list_rows(session(), WorkflowDefinition, "workflows", filters, filterable=FILTERS,
+                                        allowed_fields=FIELDS,
+                                        marker_missing=lambda m: f"Workflow not found [workflow_id={m}]")
+    if fields and "input" in fields:
+        # Mistral computes both from the stored spec it loads for either.
+        fields.append("interface")
     body: dict[str, Any] = {"workflows": [select_fields(workflow_dict(row), fields) for row in rows]}
     if next_link:
         body["next"] = next_link
@@ -111,8 +120,9 @@ def list_workflows() -> ResponseReturnValue:
 
 @blueprint.get("/<identifier>")
 def get(identifier: str) -> ResponseReturnValue:
-    row = definitions.get_workflow(session(), identifier, request.args.get("namespace") or "")
-    return jsonify(workflow_dict(row))
+    row = definitions.get_workflow(session(), identifier, request.args.get("namespace") or "", exact=True)
+    wanted = [f for f in (request.args.get("fields") or "").split(",") if f in STORED]
+    return jsonify(select_fields(workflow_dict(row), wanted or None))
 
 
 @blueprint.delete("/<identifier>")

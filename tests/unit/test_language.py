@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app.engine.errors import DSLError
+from app.engine.language.documents import parse_workbook
 from app.engine.language.inline import split_command
 from app.engine.language.parser import parse_workflows
 from app.engine.language.spec import REQUIRED
@@ -91,6 +92,10 @@ wf:
     assert spec.vars == {"a": "&anchor [1, 2]", "b": "*anchor"}
 
 
-def test_unsupported_version() -> None:
+def test_workflow_lists_take_any_version_workbooks_only_2_0() -> None:
+    # As in Mistral: a workflow list's version is only required; a workbook's must be 2.0.
+    assert parse_workflows("version: '1.0'\nwf:\n  tasks:\n    t:\n      action: std.noop\n")
+    with pytest.raises(DSLError, match="version: is required"):
+        parse_workflows("wf:\n  tasks:\n    t:\n      action: std.noop\n")
     with pytest.raises(DSLError, match="Unsupported DSL version: 1.0"):
-        parse_workflows("version: '1.0'\nwf:\n  tasks:\n    t: {}\n")
+        parse_workbook("version: '1.0'\nname: wb\n")

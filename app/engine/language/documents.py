@@ -22,18 +22,20 @@ ACTION_KEYS = {"name", "version", "description", "tags", "base", "base-input", "
 WORKBOOK_KEYS = {"version", "name", "description", "tags", "workflows", "actions"}
 
 
-def _document(text: str, problems: Problems) -> dict[str, Any]:
+def _document(text: str, problems: Problems, strict_version: bool) -> dict[str, Any]:
     document = load_yaml(text)
+    if document is None:
+        document = {}
     if not isinstance(document, dict):
         raise DSLError(["<root>: the definition must be a mapping"])
-    check_version(document, problems)
+    check_version(document, problems, strict=strict_version)
     return document
 
 
 def parse_actions(text: str) -> list[ActionSpec]:
     """Parse an action list document (``version`` plus one or more ad-hoc actions)."""
     problems = Problems()
-    document = _document(text, problems)
+    document = _document(text, problems, strict_version=False)
     names = [key for key in document if key != "version"]
     if not names:
         problems.add("<root>", "no action is defined")
@@ -72,7 +74,7 @@ def parse_action(name: str, raw: Any, path: str, problems: Problems) -> ActionSp
 def parse_workbook(text: str) -> WorkbookSpec:
     """Parse a workbook; its workflows and actions are named ``<workbook>.<name>``."""
     problems = Problems()
-    document = _document(text, problems)
+    document = _document(text, problems, strict_version=True)
     check_keys(document, WORKBOOK_KEYS, "<root>", problems)
     name = document.get("name")
     if not isinstance(name, str) or not name.strip() or " " in name:
@@ -88,8 +90,7 @@ def parse_workbook(text: str) -> WorkbookSpec:
         action = parse_action(f"{name}.{action_name}", raw, f"actions.{action_name}", problems)
         if action is not None:
             actions.append(action)
-    if not workflows and not actions:
-        problems.add("<root>", "a workbook needs at least one workflow or action")
+    # A workbook with only its version and name is valid, as in Mistral.
     if problems:
         raise DSLError(problems)
     return WorkbookSpec(name=name, workflows=tuple(workflows), actions=tuple(actions),

@@ -47,9 +47,11 @@ def parse_workflows(text: str) -> list[WorkflowSpec]:
     """Parse a workflow list document (``version`` plus one or more workflows)."""
     document = load_yaml(text)
     problems = Problems()
+    if document is None:
+        document = {}
     if not isinstance(document, dict):
         raise DSLError(["<root>: the definition must be a mapping of workflow names to workflows"])
-    check_version(document, problems)
+    check_version(document, problems, strict=False)
     specs = []
     names = [key for key in document if key != "version"]
     if not names:
@@ -63,11 +65,14 @@ def parse_workflows(text: str) -> list[WorkflowSpec]:
     return specs
 
 
-def check_version(document: dict[str, Any], problems: Problems) -> None:
+def check_version(document: dict[str, Any], problems: Problems, strict: bool = True) -> None:
+    """Workbooks must say '2.0'; workflow and action lists, like Mistral's, only need some version."""
     version = document.get("version")
-    if version is None:
+    if version is None or version == "" or isinstance(version, bool):
         problems.add("version", "is required and must be '2.0'")
-    elif str(version) not in SUPPORTED_VERSIONS:
+    elif strict and str(version) not in SUPPORTED_VERSIONS:
+        problems.add("version", f"Unsupported DSL version: {version}")
+    elif not strict and not isinstance(version, (str, int, float)):
         problems.add("version", f"Unsupported DSL version: {version}")
 
 
