@@ -7,12 +7,14 @@ from typing import Any
 from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import delete as sql_delete
+from sqlalchemy import select
 
 from app.engine.errors import EngineError, NotAllowed, NotFound
 from app.engine.states import COMPLETED
 from app.extensions import db, session
 from app.models import TaskExecution, WorkflowExecution
-from app.resources.common import engine, json_body, json_text, time_text, write
+from app.resources.bodies import load_body
+from app.resources.common import engine, json_text, time_text, write
 from app.resources.listing import list_rows, select_fields
 from app.resources.tasks import task_dict
 from app.schemas import ExecutionCreateSchema, ExecutionUpdateSchema
@@ -55,7 +57,7 @@ def get_execution(execution_id: str) -> WorkflowExecution:
 
 @blueprint.post("")
 def create() -> ResponseReturnValue:
-    body = ExecutionCreateSchema().load(json_body())
+    body = load_body(ExecutionCreateSchema(), "wf_ex", FIELDS)
     identifier = body["workflow_id"] or body["workflow_name"]
     wf_input, params, description = body["input"], body["params"], body["description"] or ""
     if body["source_execution_id"]:
@@ -72,7 +74,7 @@ def create() -> ResponseReturnValue:
 
 @blueprint.put("/<execution_id>")
 def update(execution_id: str) -> ResponseReturnValue:
-    body = ExecutionUpdateSchema().load(json_body())
+    body = load_body(ExecutionUpdateSchema(), "wf_ex", FIELDS)
     env = body["params"].get("env") if body["params"] else None
     if env is not None and not isinstance(env, dict):
         raise EngineError("params.env must be a JSON object")
@@ -100,6 +102,9 @@ def get(execution_id: str) -> ResponseReturnValue:
         {k: v for k, v in row.context.items() if k not in (row.spec.get("vars") or {})}
     )
     fields = [f for f in request.args.get("fields", "").split(",") if f]
+    for field in fields:
+        if field not in FIELDS:
+            raise EngineError(f"Field '{field}' does not exist.")
     return jsonify(select_fields(item, fields or None))
 
 
@@ -125,5 +130,18 @@ def delete(execution_id: str) -> ResponseReturnValue:
             "Only completed executions can be deleted. Use --force to override this. "
             f"Execution {row.id} is in {row.state} state"
         )
-    write(lambda: db.session.execute(sql_delete(WorkflowExecution).where(WorkflowExecution.id == row.id)))
+    write(lambda: db.session.execute(
+        sql_delete(WorkflowExecution).where(WorkflowExecution.id.in_(_tree_ids(row.id)))))
     return "", 204
+
+
+def _tree_ids(execution_id: str) -> list[str]:
+    """The execution and every sub-workflow execution below it: Mistral deletes the whole tree, so no
+    orphaned child stays listed (tasks and action executions follow by their foreign keys)."""
+    ids, frontier = [execution_id], [execution_id]
+    while frontier:
+        tasks = select(TaskExecution.id).where(TaskExecution.workflow_execution_id.in_(frontier))
+        frontier = list(session().scalars(
+            select(WorkflowExecution.id).where(WorkflowExecution.task_execution_id.in_(tasks))))
+        ids += frontier
+    return ids
