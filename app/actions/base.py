@@ -100,8 +100,9 @@ def signature_text(action_class: type) -> str:
     return ", ".join(parts)
 
 
-def check_input(name: str, action_class: type, given: dict[str, Any]) -> None:
-    """Raise :class:`InputError` if ``given`` does not match the action's parameters."""
+def check_input(name: str, action_class: type, given: dict[str, Any], class_name: str | None = None) -> None:
+    """Raise :class:`InputError` if ``given`` does not match the action's parameters; ``class_name``
+    is how the message names the class (default: its dotted path)."""
     params = parameters(action_class)
     accepts_any = any(
         p.kind == p.VAR_KEYWORD for p in _signature(action_class).parameters.values()
@@ -110,7 +111,11 @@ def check_input(name: str, action_class: type, given: dict[str, Any]) -> None:
     missing = [p.name for p in params if p.default is inspect.Parameter.empty and p.name not in given]
     unexpected = [] if accepts_any else [key for key in given if key not in names]
     if missing or unexpected:
-        raise InputError(
-            f"Invalid input [name={name}, class={action_class.__name__}, missing={missing}, "
-            f"unexpected={unexpected}]"
-        )
+        text = f"Invalid input [name={name}, class={class_name or _dotted(action_class)}"
+        text += f", missing={missing}" if missing else ""
+        text += f", unexpected={unexpected}" if unexpected else ""
+        raise InputError(text + "]")
+
+
+def _dotted(action_class: type) -> str:
+    return f"{action_class.__module__}.{action_class.__qualname__}"

@@ -30,6 +30,15 @@ BUILTIN: dict[str, type[Action]] = {
     "std.javascript": javascript.JavaScriptAction,
 }
 
+# The classes Mistral implements the built-ins with: its error messages name them, and clients
+# written against Mistral match on those messages.
+_MISTRAL_CLASSES = {
+    "std.noop": "NoOpAction", "std.async_noop": "AsyncNoOpAction", "std.echo": "EchoAction",
+    "std.fail": "FailAction", "std.sleep": "SleepAction", "std.test_dict": "TestDictAction",
+    "std.http": "HTTPAction", "std.mistral_http": "MistralHTTPAction", "std.email": "SendEmailAction",
+    "std.ssh": "SSHAction", "std.js": "JavaScriptAction", "std.javascript": "JavaScriptAction",
+}
+
 # Names the seed document and older Mistral releases use without the ``std.`` prefix.
 ALIASES = {"async_noop": "std.async_noop", "mistral_http": "std.mistral_http"}
 
@@ -51,3 +60,11 @@ def find(name: str) -> type[Action] | None:
 def register(name: str, action_class: type[Action]) -> None:
     """Add an action at run time (tests, embedding applications)."""
     all_actions()[name] = action_class
+
+
+def class_path(name: str, action_class: type[Action]) -> str:
+    """The dotted class name messages give for action ``name``: Mistral's for a built-in."""
+    builtin = _MISTRAL_CLASSES.get(ALIASES.get(name, name))
+    if builtin is not None and BUILTIN.get(ALIASES.get(name, name)) is action_class:
+        return f"mistral.actions.std_actions.{builtin}"
+    return f"{action_class.__module__}.{action_class.__qualname__}"

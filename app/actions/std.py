@@ -41,6 +41,10 @@ class FailAction(Action):
     def __init__(self, error_data: Any = None) -> None:
         self.error_data = error_data
 
+    def __repr__(self) -> str:
+        # Failure messages name the action by its repr, and Mistral's std.fail calls itself this.
+        return "Fail action"
+
     def run(self, context: ActionContext) -> Any:
         if self.error_data:
             return Result(error=self.error_data)

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, defer
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.actions.base import Result
-from app.engine import adhoc, control, launch, limits, notifications
+from app.engine import adhoc, control, failures, launch, limits, notifications
 from app.engine.dispatch import ActionDone, ContinueAfterAction, Dispatcher, Message, RunAction
 from app.engine.errors import Conflict, EngineError, InvalidStateTransition, NotFound
 from app.engine.runtime import Step
@@ -213,7 +213,7 @@ class ActionService:
         try:
             return state, {"result": adhoc.transform_output(outputs, output.get("result"), None)}
         except EngineError as exc:
-            return State.ERROR.value, {"result": f"Failed to transform the output of {action.name}: {exc}"}
+            return State.ERROR.value, {"result": failures.action_failure(exc, action.name, action.task_name)}
 
     def _set_action_result(self, action_execution_id: str, state: str, output: dict[str, Any],
                            processed: bool = False) -> bool:
@@ -244,10 +244,13 @@ class ActionService:
             launch.item_completed(step, task)
         else:
             result = (action.output or {}).get("result")
-            state_info = None
-            if action.state == State.ERROR:
-                state_info = result if isinstance(result, str) else json.dumps(result)
-            step.complete_task(task, action.state, result, state_info=state_info)
+            if failures.is_action_failure(action.state, result, action.name, task.name):
+                # The action's result could not be made: the workflow fails with it, unhandled.
+                step.force_fail(task, str(result), result=[])
+            else:
+                # Python's rendering of a non-text error, as Mistral shows it: {'code': 1}.
+                state_info = str(result) if action.state == State.ERROR else None
+                step.complete_task(task, action.state, result, state_info=state_info)
         step.drain()
         return step.messages
 

@@ -13,13 +13,15 @@ from app.actions import registry
 from app.actions.base import Action, check_input
 from app.engine import dataflow, expressions
 from app.engine.catalog import find_action
-from app.engine.errors import EngineError, InputError
+from app.engine.errors import EngineError
 from app.engine.expressions import ExecutionView
 from app.engine.language.documents import parse_action
 from app.engine.language.parser import Problems
 from app.engine.language.spec import ActionSpec, WorkflowSpec
 
 MAX_NESTING = 10
+# How Mistral's messages name the kind of an ad-hoc action.
+ADHOC_CLASS = "mistral.actions.adhoc.AdHocAction"
 
 
 @dataclass(frozen=True)
@@ -63,17 +65,14 @@ def resolve(session: Session, name: str, given: dict[str, Any], namespace: str, 
     for _ in range(MAX_NESTING):
         action_class = registry.find(current)
         if action_class is not None:
-            check_input(current, action_class, current_input)
+            check_input(current, action_class, current_input, registry.class_path(current, action_class))
             return ResolvedAction(name, action_class, current, current_input, dict(given),
                                   list(reversed(outputs)))
         spec = _lookup(session, current, namespace, workbook)
         if spec is None:
             raise EngineError(f"Failed to find action [action_name={current}, namespace={namespace}]")
         declared = WorkflowSpec(name=spec.name, input=spec.input)
-        try:
-            prepared = dataflow.prepare_input(declared, current_input)
-        except InputError as exc:
-            raise InputError(str(exc).replace("class=WorkflowSpec", "class=AdHocAction")) from exc
+        prepared = dataflow.prepare_input(declared, current_input, ADHOC_CLASS)
         current_input = expressions.evaluate_recursively(spec.base_input, prepared, view)
         outputs.append(spec.output)
         current = spec.base

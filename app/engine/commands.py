@@ -12,7 +12,8 @@ class RunTask:
 
     task_name: str
     in_context: dict[str, Any] = field(default_factory=dict)
-    triggered_by: str | None = None
+    # ``{"task_id": ..., "event": "on-success"}``: shown in the new task's runtime_context.
+    triggered_by: dict[str, Any] | None = None
     source: str | None = None
 
 

@@ -40,8 +40,11 @@ def after_task(
     if state == State.ERROR:
         selected += [("on-error", t) for t in clauses["on-error"].transitions]
     elif state == State.SKIPPED:
-        skip = task.on_skip if task.on_skip is not None else clauses["on-success"]
-        selected += [("on-skip", t) for t in skip.transitions]
+        skipped = [("on-skip", t) for t in (task.on_skip.transitions if task.on_skip is not None else ())]
+        if not any(_condition_holds(t, data, view) for _, t in skipped):
+            # As in Mistral: a skip no on-skip transition follows goes down on-success.
+            skipped = [("on-success", t) for t in clauses["on-success"].transitions]
+        selected += skipped
     elif state == State.SUCCESS:
         selected += [("on-success", t) for t in clauses["on-success"].transitions]
     if state != State.SKIPPED:
@@ -50,7 +53,8 @@ def after_task(
         (key, t) for key, t in selected if _condition_holds(t, data, view)
     ]
     error_handled = state == State.ERROR and any(key == "on-error" for key, _ in fired)
-    commands = [_to_command(t, data, outbound, view, task_execution_id, task.name) for _, t in fired]
+    commands = [_to_command(t, data, outbound, view, _trigger(task_execution_id, key), task.name)
+                for key, t in fired]
     kept, backlog = arrange(commands)
     return Outcome(
         commands=tuple(kept),
@@ -83,12 +87,17 @@ def _condition_holds(transition: Transition, data: dict[str, Any], view: Executi
     return bool(value)
 
 
+def _trigger(task_execution_id: str | None, clause: str) -> dict[str, Any] | None:
+    """The ``triggered_by`` entry of a task started by ``clause`` of the task that completed."""
+    return {"task_id": task_execution_id, "event": clause} if task_execution_id else None
+
+
 def _to_command(
     transition: Transition,
     data: dict[str, Any],
     outbound: dict[str, Any],
     view: ExecutionView,
-    task_execution_id: str | None,
+    trigger: dict[str, Any] | None,
     source: str,
 ) -> Command | None:
     if transition.target == "noop":
@@ -98,7 +107,7 @@ def _to_command(
         if isinstance(message, (dict, list)):
             message = json.dumps(message)
         return StopWorkflow(_STOP_STATES[transition.target], None if message is None else str(message))
-    return RunTask(transition.target, dict(outbound), task_execution_id, source)
+    return RunTask(transition.target, dict(outbound), trigger, source)
 
 
 def join_decision(join: int | str, inbound: int, fired: int, missed: int) -> str:

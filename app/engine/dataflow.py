@@ -21,18 +21,27 @@ def merge_dicts(left: dict[str, Any], right: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def prepare_input(spec: WorkflowSpec, given: dict[str, Any] | None) -> dict[str, Any]:
-    """Check ``given`` against the declared input and fill in defaults."""
+def prepare_input(spec: WorkflowSpec, given: dict[str, Any] | None, class_name: str | None = None) -> dict[str, Any]:
+    """Check ``given`` against the declared input and fill in defaults; ``class_name`` names the
+    declaring kind in the error (a workflow by default)."""
     given = dict(given or {})
     declared = dict(spec.input)
     missing = [name for name, default in spec.input if default is REQUIRED and name not in given]
     unexpected = [name for name in given if name not in declared]
     if missing or unexpected:
-        raise InputError(
-            f"Invalid input [name={spec.name}, class=WorkflowSpec, missing={missing}, "
-            f"unexpected={unexpected}]"
-        )
+        kind = "ReverseWorkflowSpec" if spec.type == "reverse" else "DirectWorkflowSpec"
+        raise InputError(invalid_input_message(spec.name, class_name or kind, missing, unexpected))
     return {name: given.get(name, default) for name, default in spec.input}
+
+
+def invalid_input_message(name: str, class_name: str, missing: list[str], unexpected: list[str]) -> str:
+    """Mistral's wording: only the non-empty lists are named."""
+    text = f"Invalid input [name={name}, class={class_name}"
+    if missing:
+        text += f", missing={missing}"
+    if unexpected:
+        text += f", unexpected={unexpected}"
+    return text + "]"
 
 
 def expression_data(

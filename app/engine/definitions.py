@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.engine.errors import Conflict, DSLError, EngineError, NotFound
+from app.engine.errors import Conflict, DSLError, EngineError, NotFound, WorkflowNotFound
 from app.engine.language.parser import parse_workflows
 from app.engine.language.spec import WorkflowSpec
 from app.engine.language.yaml_loader import dump_yaml
@@ -144,4 +144,4 @@ def resolve_for_execution(session: Session, name: str, parent: WorkflowExecution
         row = find_by_name(session, candidate, parent.workflow_namespace)
         if row is not None:
             return row
-    raise NotFound(f"Workflow not found [workflow_name={name}, namespace={parent.workflow_namespace}]")
+    raise WorkflowNotFound(f"Failed to find workflow [name={name}] [namespace={parent.workflow_namespace}]")

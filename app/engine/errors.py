@@ -34,6 +34,10 @@ class NotFound(EngineError):
     http_status = 404
 
 
+class WorkflowNotFound(NotFound):
+    """Raised when a task's sub-workflow names a workflow that does not exist."""
+
+
 class Conflict(EngineError):
     """Raised when an object already exists or is already in a final state."""
 

@@ -230,8 +230,18 @@ def _single_jinja_expression(stripped: str) -> str | None:
     return match.group(1) if match else None
 
 
+class ContextView(dict[str, Any]):
+    """The ``_`` of a Jinja expression: the data, under the type name Mistral's errors show.
+
+    Jinja names an object's type in its errors (``'... object' has no attribute 'x'``) and clients
+    match on Mistral's text, so the root context carries the module and name Mistral's has.
+    """
+
+    __module__ = "mistral.workflow.data_flow"
+
+
 def _evaluate_jinja(text: str, data: Any, bound: BoundFunctions) -> Any:
-    context = {**jinja_globals(bound), "_": data}
+    context = {**jinja_globals(bound), "_": ContextView(data) if isinstance(data, Mapping) else data}
     try:
         inner = _single_jinja_expression(text.strip())
         if inner is not None:

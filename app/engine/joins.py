@@ -18,8 +18,10 @@ if TYPE_CHECKING:
     from app.engine.runtime import Step
 
 
-def arrival(step: Step, name: str, context: dict[str, Any] | None, source: str | None) -> None:
-    """Inbound task ``source`` fired into join ``name`` (``context`` given), or never will (None)."""
+def arrival(step: Step, name: str, context: dict[str, Any] | None, source: str | None,
+            trigger: dict[str, Any] | None = None) -> None:
+    """Inbound task ``source`` fired into join ``name`` (``context`` given), or never will (None);
+    ``trigger`` is the ``triggered_by`` entry of a firing."""
     key = f"join-{step.wf_ex.id}-{name}"
     task = step.session.scalars(select(TaskExecution).where(TaskExecution.unique_key == key)).first()
     if task is None:
@@ -31,6 +33,8 @@ def arrival(step: Step, name: str, context: dict[str, Any] | None, source: str |
     if context is not None:
         join["fired"] = [*join["fired"], source]
         task.in_context = dataflow.merge_dicts(task.in_context, context)
+        if trigger:
+            step.set_runtime(task, triggered_by=[*(task.runtime_context.get("triggered_by") or []), trigger])
     elif source not in join["missed"]:
         join["missed"] = [*join["missed"], source]
     step.set_runtime(task, join=join)

@@ -6,10 +6,10 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from app.engine import adhoc, dataflow, expressions, items, subworkflows, workflow_items
+from app.engine import adhoc, dataflow, expressions, failures, items, subworkflows, workflow_items
 from app.engine.adhoc import ResolvedAction
 from app.engine.dispatch import RunAction
-from app.engine.errors import EngineError
+from app.engine.errors import EngineError, WorkflowNotFound
 from app.engine.states import State
 from app.models import ActionExecution, TaskExecution, new_id
 
@@ -27,8 +27,11 @@ def start_work(step: Step, task: TaskExecution) -> None:
                                                                step.view(task)))
         else:
             _start_single_action(step, task)
+    except WorkflowNotFound as exc:
+        # An ordinary failure of the task: its on-error may still handle it.
+        step.complete_task(task, State.ERROR.value, [], state_info=str(exc))
     except EngineError as exc:
-        step.complete_task(task, State.ERROR.value, None, state_info=str(exc))
+        step.force_fail(task, failures.run_failure(exc, step.wf_ex.workflow_name, task.name), result=[])
 
 
 def _resolve(step: Step, task: TaskExecution, data: dict[str, Any]) -> tuple[ResolvedAction, Any]:

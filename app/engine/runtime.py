@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from app.engine import controller, dataflow, expressions, joins, launch, limits, timers
+from app.engine import controller, dataflow, expressions, failures, joins, launch, limits, timers
 from app.engine.commands import Command, RunTask, StopWorkflow
 from app.engine.dispatch import ContinueParent, Message
 from app.engine.errors import EngineError
@@ -109,9 +109,12 @@ class Step:
     def run_task(self, command: RunTask) -> None:
         task_spec = self.spec.tasks[command.task_name]
         if task_spec.is_join:
-            joins.arrival(self, command.task_name, command.in_context, source=command.source)
+            joins.arrival(self, command.task_name, command.in_context, source=command.source,
+                          trigger=command.triggered_by)
             return
         task = self.new_task(command.task_name, State.RUNNING.value, command.in_context)
+        if isinstance(command.triggered_by, dict):
+            self.set_runtime(task, triggered_by=[command.triggered_by])
         self.begin(task)
 
     def new_task(self, name: str, state: str, in_context: dict[str, Any],
@@ -177,7 +180,11 @@ class Step:
             return
         task_spec = self.spec.tasks[task.name]
         if task.state in (State.SUCCESS, State.ERROR, State.SKIPPED):
-            self._publish(task)
+            problem = self._publish(task)
+            if problem is not None:
+                self.force_fail(task, failures.completion_failure(problem, self.wf_ex.workflow_name, task.name,
+                                                                  self.last_run_name(task)))
+                return
         task.finished_at = utc_now()
         if task_spec.keep_result is False:
             task.result = None
@@ -233,7 +240,8 @@ class Step:
             task.state, task.state_info = State.RUNNING.value, None
             launch.start_work(self, task)
 
-    def _publish(self, task: TaskExecution) -> None:
+    def _publish(self, task: TaskExecution) -> EngineError | None:
+        """Publish what the task's state asks for; the error when that cannot be evaluated."""
         task_spec = self.spec.tasks[task.name]
         clauses = self.spec.clauses(task_spec)
         try:
@@ -241,18 +249,45 @@ class Step:
                 task_spec, task.state, clauses, self.data(task.in_context), self.view(task)
             )
         except EngineError as exc:
-            task.state, task.state_info = State.ERROR.value, f"Failed to publish variables: {exc}"
-            return
+            return exc
         try:
             limits.check_field("published", {**branch, **global_})
         except EngineError as exc:
             task.state, task.state_info = State.ERROR.value, str(exc)
-            return
+            return None
         task.published = branch
         if global_:
             self.wf_ex.context = {**self.wf_ex.context, **global_}
             # Kept on the task too: GET /v2/tasks/<id> reports what each task published globally.
             self.set_runtime(task, published_global=global_)
+        return None
+
+    def force_fail(self, task: TaskExecution, message: str, result: Any = ...) -> None:
+        """Fail ``task`` and the whole workflow at once, its on-error and on-complete not consulted.
+
+        For failures of the workflow's own making (a task that cannot start, a publish or a
+        transition that cannot be evaluated) rather than of an action: no handler can fix those.
+        """
+        task.state, task.state_info = State.ERROR.value, message
+        if result is not ...:
+            task.result = result
+        task.finished_at = utc_now()
+        task.processed, task.has_next, task.error_handled = True, False, False
+        self.stop(State.ERROR.value, message)
+
+    def last_run_name(self, task: TaskExecution) -> str:
+        """The name of the task's latest action (or sub-workflow) run, as failure messages give it."""
+        name = self.session.scalar(
+            select(ActionExecution.name).where(ActionExecution.task_execution_id == task.id)
+            .order_by(ActionExecution.created_at.desc(), ActionExecution.id.desc()).limit(1)
+        )
+        if name is None:
+            name = self.session.scalar(
+                select(WorkflowExecution.workflow_name).where(WorkflowExecution.task_execution_id == task.id)
+                .order_by(WorkflowExecution.created_at.desc()).limit(1)
+            )
+        task_spec = self.spec.tasks[task.name]
+        return str(name or task_spec.action or task_spec.workflow or "std.noop")
 
     def requeue(self, task: TaskExecution) -> None:
         """Follow a task that completed while the workflow was not running."""
@@ -295,7 +330,8 @@ class Step:
                 outcome = controller.after_task(self.spec, task_spec, task.state, self.data(outbound),
                                                 outbound, self.view(task), task.id)
         except EngineError as exc:
-            self.stop(State.ERROR.value, f"Failed to evaluate transitions of task '{task.name}': {exc}")
+            self.force_fail(task, failures.completion_failure(exc, self.wf_ex.workflow_name, task.name,
+                                                              self.last_run_name(task)))
             return
         task.next_tasks = list(outcome.fired)
         task.has_next = any(isinstance(c, RunTask) for c in outcome.commands)
@@ -332,9 +368,12 @@ class Step:
     # -- ending --------------------------------------------------------------------------------
 
     def _finish(self) -> None:
-        failed = self._task_names(State.ERROR.value, error_handled=False)
+        failed = self.session.scalars(select(TaskExecution).where(
+            TaskExecution.workflow_execution_id == self.wf_ex.id, TaskExecution.state == State.ERROR.value,
+            TaskExecution.error_handled.is_(False),
+        )).all()
         if failed:
-            self.stop(State.ERROR.value, "Failure caused by error in tasks: " + ", ".join(failed))
+            self.stop(State.ERROR.value, failures.tasks_failure(self.session, list(failed)))
             return
         cancelled = self._task_names(State.CANCELLED.value)
         if cancelled:
@@ -385,22 +424,25 @@ class Step:
             wf.output = dataflow.workflow_output(self.spec, self.data(context), context, self.view())
         except EngineError as exc:
             wf.state = State.ERROR.value
-            wf.state_info = f"Failed to evaluate expression in output: {exc}"
-            wf.output = {"result": wf.state_info}
+            wf.state_info = failures.output_failure(exc, wf.id, wf.workflow_name)
+            wf.output = self._failure_output(wf.state, wf.state_info)
 
     def _failure_output(self, state: str, message: str | None) -> dict[str, Any]:
+        """``result`` (the message) over what the failed workflow gives back: its output-on-error,
+        or else the context its last tasks published."""
         output: dict[str, Any] = {"result": message}
-        if state != State.ERROR or not self.spec.output_on_error:
+        if state != State.ERROR:
             return output
+        context = self.final_context()
+        if not self.spec.output_on_error:
+            return dataflow.merge_dicts(output, context)
         try:
-            extra = expressions.evaluate_recursively(
-                self.spec.output_on_error, self.data(self.final_context()), self.view()
-            )
+            extra = expressions.evaluate_recursively(self.spec.output_on_error, self.data(context), self.view())
         except EngineError as exc:
-            self.wf_ex.state_info = f"Failed to evaluate expression in output-on-error! {exc}"
+            self.wf_ex.state_info = failures.output_on_error_failure(self.spec.output_on_error, exc, message)
             return {"result": self.wf_ex.state_info}
-        output.update(extra if isinstance(extra, dict) else {"output": extra})
-        return output
+        extra = extra or context
+        return dataflow.merge_dicts(output, extra if isinstance(extra, dict) else {"output": extra})
 
 
 def _number(value: float) -> str:

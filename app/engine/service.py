@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.engine import control, dataflow, environments, limits, notifications, rerun, start_params, workflow_items
 from app.engine.action_service import ActionService
@@ -77,6 +78,7 @@ class Engine(ActionService):
 
         try:
             result: WorkflowExecution = self._commit_and_send(unit)
+            _as_started(result)
         except IntegrityError:
             # Another request created the same id between the check above and this commit: answer
             # with that execution, as a request arriving after it would get.
@@ -227,6 +229,17 @@ class Engine(ActionService):
             return None, step.messages
 
         self._commit_and_send(unit)
+
+def _as_started(wf_ex: WorkflowExecution) -> None:
+    """Show ``wf_ex`` as its start left it, before its first tasks ran.
+
+    Mistral answers a start before any task runs, so the answer always says RUNNING, even when a
+    first task fails (or the workflow ends) a moment later; clients read the outcome afterwards.
+    Only this in-memory copy is changed: the database holds what really happened.
+    """
+    for key, value in (("state", State.RUNNING.value), ("state_info", None), ("output", {})):
+        set_committed_value(wf_ex, key, value)
+
 
 def _change_state(step: Step, state: str, state_info: str | None) -> None:
     wf = step.wf_ex

@@ -5,6 +5,7 @@ The format is described in ``tests/engine/rehearsals/README.md``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -143,8 +144,22 @@ def check(driver: EngineDriver, expected: dict[str, Any]) -> None:
     """Compare what the engine did with ``expected``, key by key (one assertion, a readable diff)."""
     unknown = set(expected) - set(OBSERVERS)
     assert not unknown, f"unknown expectations: {sorted(unknown)}"
-    actual = {key: OBSERVERS[key](driver, value) for key, value in expected.items()}
+    actual = masked({key: OBSERVERS[key](driver, value) for key, value in expected.items()})
     assert actual == expected
+
+
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def masked(value: Any) -> Any:
+    """``value`` with every id inside its texts shown as ``<id>``: failure messages name ids."""
+    if isinstance(value, str):
+        return _UUID.sub("<id>", value)
+    if isinstance(value, list):
+        return [masked(item) for item in value]
+    if isinstance(value, dict):
+        return {key: masked(item) for key, item in value.items()}
+    return value
 
 
 def _by_task(driver: EngineDriver) -> dict[str, Any]:

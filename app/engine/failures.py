@@ -1,0 +1,85 @@
+"""The texts that explain why a workflow failed, worded as Mistral words them.
+
+Clients (and people reading ``state_info``) parse these texts, so their shape is part of the
+compatibility promise: the list of failed tasks, then per task its own ``state_info`` and one line
+per failed action execution or sub-workflow, each with its position among the task's runs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.engine.states import State
+from app.models import ActionExecution, TaskExecution, WorkflowExecution
+
+
+def tasks_failure(session: Session, tasks: list[TaskExecution]) -> str:
+    """``Failure caused by error in tasks: ...`` with a paragraph per unhandled failed task."""
+    ordered = sorted(tasks, key=lambda t: t.name)
+    text = "Failure caused by error in tasks: " + ", ".join(t.name for t in ordered) + "\n"
+    for task in ordered:
+        text += f"\n  {task.name} [task_ex_id={task.id}] -> {task.state_info}\n"
+        text += _runs_lines(session, task.id)
+    return text
+
+
+def _runs_lines(session: Session, task_id: str) -> str:
+    lines = ""
+    actions = session.execute(
+        select(ActionExecution.id, ActionExecution.state, ActionExecution.output)
+        .where(ActionExecution.task_execution_id == task_id)
+        .order_by(ActionExecution.created_at, ActionExecution.item_index, ActionExecution.id)
+    ).all()
+    for index, (action_id, state, output) in enumerate(actions):
+        if state == State.ERROR:
+            lines += f"    [action_ex_id={action_id}, idx={index}]: {_result_text(output)}\n"
+    children = session.execute(
+        select(WorkflowExecution.id, WorkflowExecution.state, WorkflowExecution.output)
+        .where(WorkflowExecution.task_execution_id == task_id)
+        .order_by(WorkflowExecution.created_at, WorkflowExecution.id)
+    ).all()
+    for index, (child_id, state, output) in enumerate(children):
+        if state == State.ERROR:
+            lines += f"    [wf_ex_id={child_id}, idx={index}]: {_result_text(output)}\n"
+    return lines
+
+
+def _result_text(output: dict[str, Any] | None) -> str:
+    # Python's rendering of the value, as Mistral prints it (a dict shows as {'k': 'v'}).
+    return str((output or {}).get("result", "Unknown"))
+
+
+def run_failure(error: Exception | str, workflow_name: str, task_name: str) -> str:
+    """A task could not start: its input, action or sub-workflow could not be prepared."""
+    return f"Failed to run task [error={error}, wf={workflow_name}, task={task_name}]:"
+
+
+def completion_failure(error: Exception | str, workflow_name: str, task_name: str, action_name: str) -> str:
+    """A task's result could not be handled: its publish or transitions could not be evaluated."""
+    return (f"Failed to handle action completion [error={error}, wf={workflow_name}, task={task_name}, "
+            f"action={action_name}]:")
+
+
+def action_failure(error: Exception | str, action_name: str, task_name: str | None) -> str:
+    """An action's result could not be turned into its output (an ad-hoc action's output failed)."""
+    return f"Failed to complete action [error={error}, action={action_name}, task={task_name}]:"
+
+
+def is_action_failure(state: str, result: Any, action_name: str, task_name: str) -> bool:
+    """Whether an action's ERROR result is :func:`action_failure`'s text for this action and task."""
+    return (state == State.ERROR and isinstance(result, str) and result.startswith("Failed to complete action [")
+            and result.endswith(f", action={action_name}, task={task_name}]:"))
+
+
+def output_failure(error: Exception | str, execution_id: str, workflow_name: str) -> str:
+    """The workflow's output could not be evaluated when it completed."""
+    return f"Failed to check and complete [wf_ex_id={execution_id}, wf_name={workflow_name}]: {error}"
+
+
+def output_on_error_failure(spec_output: Any, error: Exception | str, cause: str | None) -> str:
+    # The unbalanced parenthesis is Mistral's own text.
+    return (f"Failed to evaluate expression in output-on-error! (output-on-error: '{spec_output}', "
+            f"exception: '{error}' Cause: '{cause}'")
