@@ -13,8 +13,7 @@ from app.engine.errors import EngineError, NotAllowed, NotFound
 from app.engine.states import COMPLETED
 from app.extensions import db, session
 from app.models import TaskExecution, WorkflowExecution
-from app.resources.bodies import load_body
-from app.resources.common import engine, json_text, time_text, write
+from app.resources.common import engine, json_body, json_text, time_text, write
 from app.resources.listing import list_rows, select_fields
 from app.resources.tasks import task_dict
 from app.schemas import ExecutionCreateSchema, ExecutionUpdateSchema
@@ -57,7 +56,7 @@ def get_execution(execution_id: str) -> WorkflowExecution:
 
 @blueprint.post("")
 def create() -> ResponseReturnValue:
-    body = load_body(ExecutionCreateSchema(), "wf_ex", FIELDS)
+    body = ExecutionCreateSchema().load(json_body())
     identifier = body["workflow_id"] or body["workflow_name"]
     wf_input, params, description = body["input"], body["params"], body["description"] or ""
     if body["source_execution_id"]:
@@ -74,7 +73,7 @@ def create() -> ResponseReturnValue:
 
 @blueprint.put("/<execution_id>")
 def update(execution_id: str) -> ResponseReturnValue:
-    body = load_body(ExecutionUpdateSchema(), "wf_ex", FIELDS)
+    body = ExecutionUpdateSchema().load(json_body())
     env = body["params"].get("env") if body["params"] else None
     if env is not None and not isinstance(env, dict):
         raise EngineError("params.env must be a JSON object")
@@ -102,9 +101,6 @@ def get(execution_id: str) -> ResponseReturnValue:
         {k: v for k, v in row.context.items() if k not in (row.spec.get("vars") or {})}
     )
     fields = [f for f in request.args.get("fields", "").split(",") if f]
-    for field in fields:
-        if field not in FIELDS:
-            raise EngineError(f"Field '{field}' does not exist.")
     return jsonify(select_fields(item, fields or None))
 
 
