@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import update
@@ -15,6 +16,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from app.actions.base import Result
 from app.engine import adhoc, control, failures, launch, limits, notifications
+from app.engine.claims import DELIVERED, SENDING
 from app.engine.dispatch import ActionDone, ContinueAfterAction, Dispatcher, Message, RunAction
 from app.engine.errors import Conflict, EngineError, InvalidStateTransition, NotFound
 from app.engine.runtime import Step
@@ -30,9 +32,11 @@ COMPLETION_STATES = ("SUCCESS", "ERROR", "CANCELLED", "PAUSED", "RUNNING")
 
 
 class ActionService:
-    def __init__(self, session: Session, dispatcher: Dispatcher) -> None:
+    def __init__(self, session: Session, dispatcher: Dispatcher, worker_heartbeat_seconds: float = 5.0) -> None:
         self.session = session
         self.dispatcher = dispatcher
+        # A worker silent for three beats is taken for dead (as the sweeper does).
+        self.worker_silence = timedelta(seconds=3 * worker_heartbeat_seconds)
 
     def _commit_and_send(self, unit: Any) -> Any:
         messages: list[Message] = []
@@ -129,6 +133,7 @@ class ActionService:
             action = self.session.get(ActionExecution, action_execution_id)
             if action is None:
                 raise NotFound(f"ActionExecution not found [id={action_execution_id}]")
+            self._refuse_while_a_worker_runs_it(action)
             final_state, shaped = self._shaped_output(action, state, output_dict)
             changed = action.state not in COMPLETED and self._set_action_result(
                 action_execution_id, final_state, shaped)
@@ -146,6 +151,18 @@ class ActionService:
 
         result: ActionExecution = self._commit_and_send(unit)
         return result
+
+    def _refuse_while_a_worker_runs_it(self, action: ActionExecution) -> None:
+        """A synchronous action's result comes from the live worker running it, not from the API.
+
+        Mistral accepts such a completion and later ignores the worker's result; here the caller is
+        told at once. Once the worker is dead (three missed beats), the API may complete it.
+        """
+        if not action.is_sync or action.state != State.RUNNING or action.worker_id in (None, DELIVERED, SENDING):
+            return
+        if action.last_heartbeat is not None and utc_now() - action.last_heartbeat < self.worker_silence:
+            raise Conflict(f"Action execution {action.id} is a synchronous action that worker "
+                           f"{action.worker_id} is running; its result will come from that worker.")
 
     def _pause_or_resume_action(self, action_execution_id: str, state: str) -> ActionExecution:
         """An async action paused (or resumed) by its third party pauses (resumes) task and workflow."""

@@ -20,6 +20,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from app.actions.base import Result
+from app.engine.claims import DELIVERED, SENDING
 from app.engine.dispatch import ContinueAfterAction, ContinueParent, Dispatcher, Message, RunAction
 from app.engine.service import Engine
 from app.engine.states import COMPLETED, State
@@ -28,10 +29,6 @@ from app.models import ActionExecution, TaskExecution, WorkflowExecution, utc_no
 
 log = logging.getLogger(__name__)
 
-DELIVERED = "delivered"
-# An async action whose request is being sent: from here on only its callback or its task's
-# timeout completes it, for the third party may already hold the request.
-SENDING = "sending"
 BATCH = 500
 WORKER_DIED = ("The worker running this action stopped responding and the task's safe-rerun is false, "
                "so the action was not run again.")

@@ -29,7 +29,7 @@ def engine() -> Engine:
     dispatcher: Dispatcher | None = current_app.extensions.get("tramontane.dispatcher")
     if dispatcher is None:
         raise RuntimeError("no dispatcher is configured for this application")
-    return Engine(session(), dispatcher)
+    return Engine(session(), dispatcher, settings().worker_heartbeat_seconds)
 
 
 def time_text(value: datetime | None) -> str | None:

@@ -19,9 +19,9 @@ from app.actions import egress, mistral_compat, registry
 from app.actions.base import ActionContext, ExecutionContext, Result
 from app.auth import capability
 from app.config import Settings
+from app.engine.claims import DELIVERED, SENDING
 from app.engine.service import Engine
 from app.engine.states import State
-from app.engine.sweeper import DELIVERED, SENDING
 from app.engine.transactions import with_retries
 from app.models import ActionExecution, utc_now
 from app.workers.heartbeat import Heartbeat

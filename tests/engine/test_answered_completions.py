@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app.engine import action_service
 from app.engine.dispatch import CollectingDispatcher
 from app.engine.errors import Conflict
 from app.engine.service import Engine
 from app.extensions import session
-from app.models import Timer
+from app.models import ActionExecution, Timer, utc_now
 from tests.engine.driver import EngineDriver, Script
 
 WAITING = """
@@ -82,3 +83,36 @@ def test_a_pause_read_before_a_callback_committed_cannot_overwrite_its_result(
     assert interleaved == [True]
     action = driver.action_of("ask")
     assert (action.state, action.output) == ("SUCCESS", {"result": "yes"})
+
+
+SYNC = """
+version: '2.0'
+sync_completion_wf:
+  tasks:
+    work:
+      action: std.echo output=from-worker
+      publish:
+        got: <% task().result %>
+"""
+
+
+def test_a_sync_action_a_live_worker_runs_cannot_be_completed_through_the_api(driver: EngineDriver) -> None:
+    driver.define(SYNC)
+    driver.script = Script({"work": [{"async": True}]})  # the worker has it, and has not answered yet
+    driver.start("sync_completion_wf")
+    driver.settle()
+    action_id = driver.action_of("work").id
+    claim = update(ActionExecution).where(ActionExecution.id == action_id)
+    session().execute(claim.values(worker_id="worker-host:4242", last_heartbeat=utc_now()))
+    session().commit()
+
+    with pytest.raises(Conflict, match="synchronous action that worker worker-host:4242 is running"):
+        driver.engine.complete_action(action_id, "SUCCESS", "from-api")
+    assert driver.action_of("work").state == "RUNNING"
+
+    # Three missed beats later the worker counts as dead, and the API may complete the action.
+    session().execute(claim.values(last_heartbeat=utc_now() - timedelta(seconds=16)))
+    session().commit()
+    driver.call(lambda engine: engine.complete_action(action_id, "SUCCESS", "from-api"))
+    driver.run()
+    assert driver.task("work").published == {"got": "from-api"}

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from app.actions import registry
+from app.engine.claims import SENDING
 from app.engine.dispatch import CollectingDispatcher
-from app.engine.sweeper import SENDING, Sweeper
+from app.engine.sweeper import Sweeper
 from app.extensions import session
 from app.workers import executor
 from tests.engine.driver import EngineDriver, Script
