@@ -62,17 +62,21 @@ def resolve(session: Session, name: str, given: dict[str, Any], namespace: str, 
     """Unfold ``name`` with input ``given`` into its registered base action and that action's input."""
     outputs: list[Any] = []
     current, current_input = name, dict(given)
+    # What the action execution shows as its input: the outer ad-hoc layer's, defaults filled in.
+    shown = dict(given)
     for _ in range(MAX_NESTING):
         action_class = registry.find(current)
         if action_class is not None:
             check_input(current, action_class, current_input, registry.class_path(current, action_class))
-            return ResolvedAction(name, action_class, current, current_input, dict(given),
+            return ResolvedAction(name, action_class, current, current_input, shown,
                                   list(reversed(outputs)))
         spec = _lookup(session, current, namespace, workbook)
         if spec is None:
             raise EngineError(f"Failed to find action [action_name={current}, namespace={namespace}]")
         declared = WorkflowSpec(name=spec.name, input=spec.input)
         prepared = dataflow.prepare_input(declared, current_input, ADHOC_CLASS)
+        if current == name:
+            shown = dict(prepared)
         current_input = expressions.evaluate_recursively(spec.base_input, prepared, view)
         outputs.append(spec.output)
         current = spec.base

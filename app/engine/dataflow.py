@@ -63,7 +63,7 @@ def task_input(task: TaskSpec, data: dict[str, Any], view: ExecutionView) -> dic
     if not isinstance(explicit, dict):
         raise InputError(
             f"Wrong dynamic input for task: {task.name}. Dict type is expected. "
-            f"Actual type: {type(explicit).__name__}. Actual value: {explicit!r}"
+            f"Actual type: {type(explicit)}. Actual value: {explicit}"
         )
     return {**inline, **explicit}
 

@@ -239,6 +239,20 @@ class ContextView(dict[str, Any]):
 
     __module__ = "mistral.workflow.data_flow"
 
+    # Defined here, not inherited, so that an expression reaching them (``_.items`` where the data
+    # has no ``items`` key) meets a 'method' as in Mistral, not a builtin.
+    def items(self) -> Any:
+        return super().items()
+
+    def keys(self) -> Any:
+        return super().keys()
+
+    def values(self) -> Any:
+        return super().values()
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        return super().get(key, default)
+
 
 def _evaluate_jinja(text: str, data: Any, bound: BoundFunctions) -> Any:
     context = {**jinja_globals(bound), "_": ContextView(data) if isinstance(data, Mapping) else data}

@@ -188,6 +188,11 @@ class Step:
         task.finished_at = utc_now()
         if task_spec.keep_result is False:
             task.result = None
+            # Published already: the results themselves are not kept, on the actions either.
+            self.session.execute(
+                update(ActionExecution).where(ActionExecution.task_execution_id == task.id)
+                .values(output={}).execution_options(synchronize_session=False)
+            )
         self._to_process.append(task)
 
     def _after_policies(self, task: TaskExecution) -> bool:

@@ -71,7 +71,8 @@ class Engine(ActionService):
             try:
                 wf_ex.context = dataflow.evaluate_vars(spec, wf_ex.input, step.view())
             except EngineError as exc:
-                raise InputError(f"Failed to evaluate workflow vars: {exc}") from exc
+                # The start is refused with the expression's own error, as in Mistral.
+                raise InputError(str(exc)) from exc
             self.session.add(wf_ex)
             step.start()
             return wf_ex, step.messages
