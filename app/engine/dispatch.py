@@ -13,6 +13,9 @@ class RunAction:
     action_execution_id: str
     action_name: str
     queue: str | None = None
+    # For people reading Flower and the logs; the worker reads everything from the row.
+    workflow_name: str | None = None
+    task_name: str | None = None
 
 
 @dataclass(frozen=True)

@@ -85,7 +85,7 @@ def _add_action(step: Step, task: TaskExecution, resolved: ResolvedAction, queue
     )
     step.session.add(action)
     if run:
-        step.messages.append(RunAction(action.id, name, str(queue) if queue else None))
+        step.messages.append(RunAction(action.id, name, str(queue) if queue else None, wf.workflow_name, task.name))
     return action
 
 
@@ -163,7 +163,8 @@ def _start_next_item(step: Step, task: TaskExecution) -> None:
     ).first()
     if action is not None:
         action.state = State.RUNNING.value
-        step.messages.append(RunAction(action.id, action.name, (action.params or {}).get("target")))
+        step.messages.append(RunAction(action.id, action.name, (action.params or {}).get("target"),
+                                       action.workflow_name, action.task_name))
 
 
 def start_idle_items(step: Step, task: TaskExecution) -> None:

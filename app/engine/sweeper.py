@@ -65,7 +65,8 @@ class Sweeper:
 
     def _find_unclaimed(self) -> list[Message]:
         limit = utc_now() - self.lost_after
-        rows = self.session.execute(select(ActionExecution.id, ActionExecution.name, ActionExecution.params).where(
+        rows = self.session.execute(select(ActionExecution.id, ActionExecution.name, ActionExecution.params,
+                                           ActionExecution.workflow_name, ActionExecution.task_name).where(
             ActionExecution.state == State.RUNNING.value, ActionExecution.worker_id.is_(None),
             func.coalesce(ActionExecution.updated_at, ActionExecution.created_at) < limit,
         ).limit(BATCH)).all()
@@ -73,7 +74,8 @@ class Sweeper:
             return []
         self._touch([row.id for row in rows])
         log.warning("re-dispatching %d actions whose message was lost", len(rows))
-        return [RunAction(row.id, row.name, (row.params or {}).get("target")) for row in rows]
+        return [RunAction(row.id, row.name, (row.params or {}).get("target"), row.workflow_name, row.task_name)
+                for row in rows]
 
     def _dead_workers(self) -> int:
         messages, doomed = with_retries(self.session, self._find_dead)
@@ -88,7 +90,7 @@ class Sweeper:
         limit = utc_now() - self.stale_after
         rows = self.session.execute(
             select(ActionExecution.id, ActionExecution.name, ActionExecution.params,
-                   ActionExecution.worker_id).where(
+                   ActionExecution.worker_id, ActionExecution.workflow_name, ActionExecution.task_name).where(
                 ActionExecution.state == State.RUNNING.value, ActionExecution.worker_id.is_not(None),
                 ActionExecution.worker_id.not_in([DELIVERED, SENDING]), ActionExecution.last_heartbeat < limit,
             ).limit(BATCH)
@@ -103,7 +105,8 @@ class Sweeper:
                     .values(worker_id=None, updated_at=utc_now()).execution_options(synchronize_session=False)
                 )
                 if getattr(released, "rowcount", 0):
-                    messages.append(RunAction(row.id, row.name, (row.params or {}).get("target")))
+                    messages.append(RunAction(row.id, row.name, (row.params or {}).get("target"),
+                                              row.workflow_name, row.task_name))
             else:
                 doomed.append(row.id)
         return messages, doomed

@@ -25,8 +25,12 @@ class CeleryDispatcher:
                     RUN_ACTION,
                     args=(message.action_execution_id,),
                     queue=message.queue or None,
-                    # Flower and the logs show the action's name and id instead of a generic name.
-                    shadow=f"{message.action_name}[{message.action_execution_id}]",
+                    # Flower and the logs show what runs instead of a generic name; no id in it, so
+                    # Flower's metrics get one label per action of a task, not one per run.
+                    shadow=display_name(message),
+                    kwargsrepr=repr({k: v for k, v in (("workflow", message.workflow_name),
+                                                        ("task", message.task_name),
+                                                        ("action", message.action_name)) if v}),
                 )
             elif isinstance(message, ContinueAfterAction):
                 self.celery.send_task(CONTINUE_AFTER_ACTION, args=(message.action_execution_id,))
@@ -35,4 +39,28 @@ class CeleryDispatcher:
             elif isinstance(message, ActionDone):
                 self.signals.notify(message.action_execution_id)
             elif isinstance(message, Notify):
-                self.celery.send_task(NOTIFY, args=(message.url, message.headers, message.body))
+                self.celery.send_task(NOTIFY, args=(message.url, message.headers, message.body),
+                                      shadow=f"notify {_bounded(str(message.body.get('event', '')))}",
+                                      argsrepr=repr((message.url, masked_headers(message.headers),
+                                                     {k: message.body.get(k) for k in ("event", "id")})))
+
+
+NAME_LIMIT = 120
+# Header names whose values are credentials: never shown by Flower or in logs.
+SECRET_HEADERS = ("authorization", "proxy-authorization", "cookie", "x-auth-token", "mistral-callback-token")
+
+
+def display_name(message: RunAction) -> str:
+    """``workflow.task: action``, or the action alone when it runs outside a workflow."""
+    if message.workflow_name and message.task_name:
+        return _bounded(f"{message.workflow_name}.{message.task_name}: {message.action_name}")
+    return _bounded(message.action_name)
+
+
+def masked_headers(headers: dict[str, str]) -> dict[str, str]:
+    return {name: "***" if name.lower() in SECRET_HEADERS or "token" in name.lower() or "secret" in name.lower()
+            else value for name, value in headers.items()}
+
+
+def _bounded(text: str) -> str:
+    return text if len(text) <= NAME_LIMIT else text[:NAME_LIMIT - 3] + "..."

@@ -55,12 +55,15 @@ class ActionRun:
 
 
 def run_action(session: Session, engine: Engine, settings: Settings, action_execution_id: str,
-               heartbeat: Heartbeat | None = None) -> None:
+               heartbeat: Heartbeat | None = None) -> Result | None:
+    """Run the action if the row says so; returns what was reported for it (None: nothing yet)."""
     decision, run = with_retries(session, lambda: _take(session, settings, action_execution_id))
     if decision == "fail":
-        engine.on_action_result(action_execution_id, Result(error=NOT_SAFE_TO_RERUN))
+        failure = Result(error=NOT_SAFE_TO_RERUN)
+        engine.on_action_result(action_execution_id, failure)
+        return failure
     if run is None:
-        return
+        return None
     if not run.is_sync:
         # Recorded before the request leaves: if this process dies while sending, no one sends it
         # again or fails it, and the third party's callback finds it waiting.
@@ -74,8 +77,9 @@ def run_action(session: Session, engine: Engine, settings: Settings, action_exec
             heartbeat.discard(run.id)
     if is_sync or result.is_error() or result.cancel:
         engine.on_action_result(run.id, result)
-    else:
-        with_retries(session, lambda: _hand_over(session, run.id, SENDING, DELIVERED))
+        return result
+    with_retries(session, lambda: _hand_over(session, run.id, SENDING, DELIVERED))
+    return None
 
 
 def _take(session: Session, settings: Settings, action_execution_id: str) -> tuple[str, ActionRun | None]:

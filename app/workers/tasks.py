@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from celery.signals import worker_process_init
@@ -37,11 +38,23 @@ def _engine() -> Engine:
     return Engine(session(), dispatcher)
 
 
-@celery.task(name=RUN_ACTION)
+class ActionFailed(Exception):
+    """Raised after a failed action's result is recorded, so Celery (and Flower) count the task as
+    failed; an expected failure, logged by Celery without a traceback."""
+
+
+@celery.task(name=RUN_ACTION, throws=(ActionFailed,))
 def run_action(action_execution_id: str) -> None:
     with flask_app.app_context():
         heartbeat.start()
-        executor.run_action(session(), _engine(), settings, action_execution_id, heartbeat)
+        outcome = executor.run_action(session(), _engine(), settings, action_execution_id, heartbeat)
+    if outcome is not None and outcome.is_error():
+        raise ActionFailed(_summary(outcome.error))
+
+
+def _summary(error: Any) -> str:
+    text = error if isinstance(error, str) else json.dumps(error, default=str)
+    return text if len(text) <= 500 else text[:497] + "..."
 
 
 @celery.task(name=CONTINUE_AFTER_ACTION)
