@@ -13,7 +13,7 @@ from app.actions import registry
 from app.actions.base import Action, check_input
 from app.engine import dataflow, expressions
 from app.engine.catalog import find_action
-from app.engine.errors import EngineError
+from app.engine.errors import ActionInstantiationError, EngineError, ExpressionError
 from app.engine.expressions import ExecutionView
 from app.engine.language.documents import parse_action
 from app.engine.language.parser import Problems
@@ -45,7 +45,8 @@ class ResolvedAction:
         return {"base": self.base_name, "base_input": self.base_input, "output": self.outputs}
 
 
-def _lookup(session: Session, name: str, namespace: str, workbook: str | None) -> ActionSpec | None:
+def _lookup(session: Session, name: str, namespace: str, workbook: str | None) -> tuple[ActionSpec, str] | None:
+    """The ad-hoc action's spec and definition text."""
     candidates = [f"{workbook}.{name}", name] if workbook else [name]
     for candidate in candidates:
         row = find_action(session, candidate, namespace)
@@ -53,7 +54,7 @@ def _lookup(session: Session, name: str, namespace: str, workbook: str | None) -
             spec = parse_action(row.name, {k: v for k, v in row.spec.items() if k != "name"}, row.name,
                                 Problems())
             if spec is not None:
-                return spec
+                return spec, row.definition
     return None
 
 
@@ -70,14 +71,21 @@ def resolve(session: Session, name: str, given: dict[str, Any], namespace: str, 
             check_input(current, action_class, current_input, registry.class_path(current, action_class))
             return ResolvedAction(name, action_class, current, current_input, shown,
                                   list(reversed(outputs)))
-        spec = _lookup(session, current, namespace, workbook)
-        if spec is None:
+        found = _lookup(session, current, namespace, workbook)
+        if found is None:
             raise EngineError(f"Failed to find action [action_name={current}, namespace={namespace}]")
+        spec, definition = found
         declared = WorkflowSpec(name=spec.name, input=spec.input)
         prepared = dataflow.prepare_input(declared, current_input, ADHOC_CLASS)
         if current == name:
             shown = dict(prepared)
-        current_input = expressions.evaluate_recursively(spec.base_input, prepared, view)
+        try:
+            current_input = expressions.evaluate_recursively(spec.base_input, prepared, view)
+        except ExpressionError as exc:
+            raise ActionInstantiationError(
+                f"Failed to instantiate an action [action_desc=AdHoc action [name={spec.name}, "
+                f"definition={definition}]]"
+            ) from exc
         outputs.append(spec.output)
         current = spec.base
     raise EngineError(f"Ad-hoc action {name} is nested more than {MAX_NESTING} levels deep")

@@ -38,6 +38,11 @@ class WorkflowNotFound(NotFound):
     """Raised when a task's sub-workflow names a workflow that does not exist."""
 
 
+class ActionInstantiationError(EngineError):
+    """Raised when an ad-hoc action's base input cannot be evaluated: the task fails (on-error may
+    handle it), the workflow is not failed at once."""
+
+
 class Conflict(EngineError):
     """Raised when an object already exists or is already in a final state."""
 

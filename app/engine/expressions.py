@@ -51,7 +51,9 @@ from app.engine.expression_limits import BoundedSandbox, ExpressionTimeout, boun
 
 __all__ = ["ExecutionView", "evaluate", "evaluate_recursively", "has_expression", "shared_data", "validate"]
 
-MIXING_MESSAGE = "Mixing expression types in a single line is not allowed."
+# Mistral checks the languages in name order, so the first one it names is always Jinja.
+MIXING_MESSAGE = ("The line already contains an expression of type 'jinja'. "
+                  "Mixing expression types in a single line is not allowed.")
 
 _YAQL_INLINE = re.compile(r"<%(.*?)%>", re.DOTALL)
 _JINJA_INLINE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.DOTALL)

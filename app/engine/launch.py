@@ -9,7 +9,7 @@ from sqlalchemy import select
 from app.engine import adhoc, dataflow, expressions, failures, items, subworkflows, workflow_items
 from app.engine.adhoc import ResolvedAction
 from app.engine.dispatch import RunAction
-from app.engine.errors import EngineError, WorkflowNotFound
+from app.engine.errors import ActionInstantiationError, EngineError, WorkflowNotFound
 from app.engine.states import State
 from app.models import ActionExecution, TaskExecution, new_id
 
@@ -27,7 +27,7 @@ def start_work(step: Step, task: TaskExecution) -> None:
                                                                step.view(task)))
         else:
             _start_single_action(step, task)
-    except WorkflowNotFound as exc:
+    except (WorkflowNotFound, ActionInstantiationError) as exc:
         # An ordinary failure of the task: its on-error may still handle it.
         step.complete_task(task, State.ERROR.value, [], state_info=str(exc))
     except EngineError as exc:

@@ -368,7 +368,10 @@ def test_validate_reports_jinja_and_mixing_problems() -> None:
     (jinja_problem,) = validate("{% if %}")
     assert "Jinja" in jinja_problem
     assert len(validate("{{ x | no_such_filter }}")) == 1
-    assert validate("<% 1 %> {{ 2 }}") == ["Mixing expression types in a single line is not allowed."]
+    assert validate("<% 1 %> {{ 2 }}") == [
+        "The line already contains an expression of type 'jinja'. "
+        "Mixing expression types in a single line is not allowed."
+    ]
 
 
 # ------------------------------------------------------------------------------------------- Purity
