@@ -15,6 +15,7 @@ from app.resources import (
     action_executions,
     actions,
     cron_triggers,
+    docs,
     environments,
     executions,
     reports,
@@ -37,6 +38,7 @@ def register_api(app: Flask) -> None:
     app.register_blueprint(security.blueprint)
     app.register_blueprint(unsupported.blueprint)
     app.register_blueprint(openapi.blueprint)
+    app.register_blueprint(docs.blueprint)
     app.before_request(_refuse_nul_characters)
     app.before_request(_refuse_xml)
     app.before_request(security.require_authentication)

@@ -26,16 +26,14 @@ from werkzeug.routing import Rule
 
 from app import schemas as s
 from app.resources.cron_triggers import CronTriggerSchema
-from app.resources.security import OPEN_PATHS
+from app.resources.security import OPEN_PATHS, OPEN_PREFIXES
 
 OPENAPI_VERSION = "3.0.3"
 DOCUMENT_PATH = "/v2/openapi.json"
 TEXT = "text/plain"
 IGNORED_METHODS = frozenset({"HEAD", "OPTIONS"})
-# Endpoints that are not part of the API.
-IGNORED_ENDPOINTS = frozenset({"static"})
-# Besides OPEN_PATHS, the Keystone routes are open without credentials when authentication is on.
-OPEN_PREFIXES = ("/v3",)
+# Endpoints that are not part of the API (the docs page and its assets are HTML for people).
+IGNORED_ENDPOINTS = frozenset({"static", "apidocs.page", "apidocs.init_script", "apidocs.asset"})
 _CACHE_KEY = "tramontane.openapi"
 
 blueprint = Blueprint("openapi", __name__)

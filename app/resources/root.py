@@ -24,7 +24,7 @@ def versions() -> ResponseReturnValue:
     return jsonify({"versions": [{
         "id": "v2.0", "status": "CURRENT",
         "links": [{"href": f"{base}/v2", "target": "v2", "rel": "self"}],
-    }]})
+    }], "docs": f"{base}/v2/docs"})
 
 
 @blueprint.get("/v2")

@@ -1,7 +1,8 @@
 """Authentication of API requests, and the minimal Keystone v3 the ``mistral`` CLI logs in with.
 
 With ``AUTH_ENABLED`` every route needs a live API token in ``X-Auth-Token`` or
-``Authorization: Bearer``, except the version document, ``/health`` and the Keystone routes. A
+``Authorization: Bearer``, except the version document, ``/health``, the API's description
+(``/v2/openapi.json``, ``/v2/docs``) and the Keystone routes. A
 third party without a token may still complete its own action: the completion routes also accept
 that action's capability (``?token=`` or ``Mistral-Callback-Token``).
 """
@@ -22,7 +23,9 @@ from app.models import utc_now
 from app.resources.common import json_body, settings
 
 blueprint = Blueprint("keystone", __name__, url_prefix="/v3")
-OPEN_PATHS = ("/", "/health")
+# The API's description is public even with authentication on: it holds no data.
+OPEN_PATHS = ("/", "/health", "/v2/openapi.json", "/v2/docs")
+OPEN_PREFIXES = ("/v3", "/v2/docs/")
 COMPLETION = re.compile(r"^/v2/action[-_]executions/([^/]+)$")
 # Keystone tokens always carry an expiry; a token that never expires tells the last possible one.
 NEVER = datetime(9999, 12, 31, 23, 59, 59)
@@ -43,7 +46,7 @@ def presented_token() -> str:
 
 def require_authentication() -> None:
     """``before_request`` hook: let the request through or raise 401."""
-    if not settings().auth_enabled or request.path in OPEN_PATHS or request.path.startswith("/v3"):
+    if not settings().auth_enabled or request.path in OPEN_PATHS or request.path.startswith(OPEN_PREFIXES):
         return
     if auth.find_valid(session(), presented_token()) is not None:
         return

@@ -17,7 +17,8 @@ from app.openapi import build_document
 
 HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
 # Not part of the API.
-NOT_API_ENDPOINTS = {"static"}
+# The server's static files and the docs page (HTML for people, over this very document).
+NOT_API_ENDPOINTS = {"static", "apidocs.page", "apidocs.init_script", "apidocs.asset"}
 
 
 def _shape(path: str) -> str:
