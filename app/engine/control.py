@@ -4,19 +4,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
-from app.engine import launch, notifications, timers
+from app.engine import launch, timers
 from app.engine.commands import RunTask
 from app.engine.states import COMPLETED, State
 from app.engine.transactions import lock_workflow
-from app.models import ActionExecution, TaskExecution, WorkflowExecution, utc_now
+from app.models import TaskExecution, WorkflowExecution, utc_now
 
 if TYPE_CHECKING:
     from app.engine.runtime import Step
-
-_OPEN_TASK_STATES = [State.IDLE.value, State.WAITING.value, State.RUNNING.value, State.DELAYED.value,
-                     State.PAUSED.value]
 
 
 def children(step: Step, states: tuple[str, ...]) -> list[WorkflowExecution]:
@@ -65,29 +62,13 @@ def resume(step: Step) -> None:
 
 
 def cancel(step: Step, message: str | None) -> None:
-    """Cancel the workflow, its unfinished tasks and actions, and its running sub-workflows."""
-    wf = step.wf_ex
+    """Cancel the workflow and its unfinished sub-workflows, with ``message`` as their state_info.
+
+    As in Mistral, the tasks and actions already running are left alone: a running action still
+    completes its task, but nothing new starts. A cancelled child completes its task in the parent
+    (CANCELLED, with the child's message) through the usual report to the parent.
+    """
     for child in children(step, (State.RUNNING.value, State.PAUSED.value, State.IDLE.value)):
         cancel(type(step)(step.session, child, step.messages), message)
-    open_tasks = select(TaskExecution.id).where(
-        TaskExecution.workflow_execution_id == wf.id, TaskExecution.state.in_(_OPEN_TASK_STATES),
-    )
-    if (wf.params or {}).get("notify"):
-        notifications.record_bulk_change(step.session, wf, list(step.session.scalars(select(TaskExecution).where(
-            TaskExecution.id.in_(open_tasks)))), State.CANCELLED.value)
-    step.session.execute(
-        update(ActionExecution)
-        .where(ActionExecution.task_execution_id.in_(open_tasks),
-               ActionExecution.state.in_([State.RUNNING.value, State.PAUSED.value, State.IDLE.value]))
-        .values(state=State.CANCELLED.value, output={"result": None}, updated_at=utc_now())
-        .execution_options(synchronize_session=False)
-    )
-    step.session.execute(
-        update(TaskExecution)
-        .where(TaskExecution.workflow_execution_id == wf.id, TaskExecution.state.in_(_OPEN_TASK_STATES))
-        .values(state=State.CANCELLED.value, processed=True, finished_at=utc_now(), updated_at=utc_now())
-        .execution_options(synchronize_session=False)
-    )
-    step.session.expire_all()
-    timers.cancel_for_workflow(step.session, wf.id)
+    timers.cancel_for_workflow(step.session, step.wf_ex.id)
     step.stop(State.CANCELLED.value, message)

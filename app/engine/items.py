@@ -14,26 +14,24 @@ MAX_ITEMS = 100_000
 
 
 def expand(with_items: WithItems, data: dict[str, Any], view: ExecutionView) -> list[dict[str, Any]]:
-    """One dict of iteration variables per item: ``[{"x": 1, "y": "a"}, ...]``."""
-    columns: list[tuple[str, list[Any]]] = []
-    for name, source in with_items.variables:
-        values = expressions.evaluate_recursively(source, data, view)
-        if not isinstance(values, (list, tuple)):
-            raise InputError(
-                f"Wrong input format for: {name}={values!r}. "
-                "List type is expected for each with-items variable."
-            )
-        columns.append((name, list(values)))
-    lengths = {len(values) for _, values in columns}
+    """One dict of iteration variables per item: ``[{"x": 1, "y": "a"}, ...]``.
+
+    As in Mistral, any iterable value iterates (a string by characters, a mapping by keys), and the
+    messages show Python's rendering of the values.
+    """
+    evaluated = {name: expressions.evaluate_recursively(source, data, view) for name, source in with_items.variables}
+    columns: dict[str, list[Any]] = {}
+    for name, values in evaluated.items():
+        if values is None or isinstance(values, (int, float, bool)):
+            raise InputError(f"Wrong input format for: {columns}. Iterable type is expected for each value.")
+        columns[name] = list(values)
+    lengths = {len(values) for values in columns.values()}
     if len(lengths) > 1:
-        raise InputError(
-            f"Wrong input format for: {dict((n, len(v)) for n, v in columns)}. "
-            "All arrays must have the same length."
-        )
+        raise InputError(f"Wrong input format for: {evaluated}. All arrays must have the same length.")
     count = lengths.pop() if lengths else 0
     if count > MAX_ITEMS:
         raise InputError(f"with-items has {count} items; at most {MAX_ITEMS} are allowed.")
-    return [{name: values[index] for name, values in columns} for index in range(count)]
+    return [{name: values[index] for name, values in columns.items()} for index in range(count)]
 
 
 def outcome(states: set[str]) -> str:

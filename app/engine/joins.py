@@ -11,11 +11,13 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from app.engine import controller, dataflow
+from app.engine.bookkeeping import private
 from app.engine.states import State
 from app.models import TaskExecution, utc_now
 
 if TYPE_CHECKING:
     from app.engine.runtime import Step
+
 
 
 def arrival(step: Step, name: str, context: dict[str, Any] | None, source: str | None,
@@ -26,10 +28,10 @@ def arrival(step: Step, name: str, context: dict[str, Any] | None, source: str |
     task = step.session.scalars(select(TaskExecution).where(TaskExecution.unique_key == key)).first()
     if task is None:
         task = step.new_task(name, State.WAITING.value, {}, unique_key=key)
-        step.set_runtime(task, join={"fired": [], "missed": []})
+        step.set_private(task, join={"fired": [], "missed": []})
     elif task.state != State.WAITING:
         return
-    join = dict(task.runtime_context.get("join") or {"fired": [], "missed": []})
+    join = dict(private(task).get("join") or {"fired": [], "missed": []})
     if context is not None:
         join["fired"] = [*join["fired"], source]
         task.in_context = dataflow.merge_dicts(task.in_context, context)
@@ -37,7 +39,7 @@ def arrival(step: Step, name: str, context: dict[str, Any] | None, source: str |
             step.set_runtime(task, triggered_by=[*(task.runtime_context.get("triggered_by") or []), trigger])
     elif source not in join["missed"]:
         join["missed"] = [*join["missed"], source]
-    step.set_runtime(task, join=join)
+    step.set_private(task, join=join)
     _decide(step, task, join)
 
 
@@ -50,7 +52,7 @@ def _decide(step: Step, task: TaskExecution, join: dict[str, Any]) -> None:
         task.started_at = utc_now()
         step.begin(task)
     elif decision == "error":
-        step.complete_task(task, State.ERROR.value, None, state_info=f"Failed by tasks: {sorted(join['missed'])}")
+        step.complete_task(task, State.ERROR.value, [], state_info=f"Failed by tasks: {sorted(join['missed'])}")
     else:
         arrived = set(join["fired"]) | set(join["missed"])
         task.state_info = f"Blocked by tasks: {[n for n in step.spec.inbound(task.name) if n not in arrived]}"
@@ -63,7 +65,7 @@ def fail_stuck(step: Step) -> None:
         TaskExecution.state == State.WAITING.value,
     )).all()
     for task in waiting:
-        join = dict(task.runtime_context.get("join") or {"fired": [], "missed": []})
+        join = dict(private(task).get("join") or {"fired": [], "missed": []})
         missed = sorted(set(step.spec.inbound(task.name)) - set(join["fired"]))
-        step.set_runtime(task, join={**join, "missed": missed})
-        step.complete_task(task, State.ERROR.value, None, state_info=f"Failed by tasks: {missed}")
+        step.set_private(task, join={**join, "missed": missed})
+        step.complete_task(task, State.ERROR.value, [], state_info=f"Failed by tasks: {missed}")

@@ -6,8 +6,9 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from app.engine import adhoc, dataflow, expressions, failures, items, subworkflows, workflow_items
+from app.engine import adhoc, bookkeeping, dataflow, expressions, failures, items, subworkflows, workflow_items
 from app.engine.adhoc import ResolvedAction
+from app.engine.bookkeeping import private
 from app.engine.dispatch import RunAction
 from app.engine.errors import ActionInstantiationError, EngineError, WorkflowNotFound
 from app.engine.states import State
@@ -98,13 +99,14 @@ def _start_items(step: Step, task: TaskExecution) -> None:
     data = step.data(task.in_context)
     values = items.expand(task_spec.with_items, data, step.view(task))
     if not values:
+        bookkeeping.record_progress(step, task, {"count": 0, "done": 0})
         step.complete_task(task, State.SUCCESS.value, [])
         return
     if task_spec.workflow:
         workflow_items.start(step, task, len(values))
         return
     _add_items(step, task, data, list(enumerate(values)))
-    step.set_runtime(task, with_items={"count": len(values), "done": 0})
+    bookkeeping.record_progress(step, task, {"count": len(values), "done": 0})
 
 
 def rerun_items(step: Step, task: TaskExecution, indices: list[int]) -> None:
@@ -133,16 +135,16 @@ def _add_items(step: Step, task: TaskExecution, data: dict[str, Any],
 
 def item_completed(step: Step, task: TaskExecution) -> None:
     """One item ended: start the next idle one, and complete the task after the last."""
-    progress = dict(task.runtime_context.get("with_items") or {})
+    progress = dict(private(task).get("with_items") or {})
     progress["done"] = int(progress.get("done", 0)) + 1
-    step.set_runtime(task, with_items=progress)
+    bookkeeping.record_progress(step, task, progress)
     if step.wf_ex.state == State.RUNNING:
         _start_next_item(step, task)
     finish_items_if_done(step, task)
 
 
 def finish_items_if_done(step: Step, task: TaskExecution) -> None:
-    progress = task.runtime_context.get("with_items") or {}
+    progress = private(task).get("with_items") or {}
     if int(progress.get("done", 0)) < int(progress.get("count", 0)):
         return
     rows = step.session.execute(
@@ -172,7 +174,7 @@ def start_idle_items(step: Step, task: TaskExecution) -> None:
     if step.spec.tasks[task.name].workflow:
         workflow_items.refill(step, task)
         return
-    progress = task.runtime_context.get("with_items") or {}
+    progress = private(task).get("with_items") or {}
     capacity = step.policies(task).concurrency() or int(progress.get("count", 0))
     running = step.session.scalars(select(ActionExecution.id).where(
         ActionExecution.task_execution_id == task.id, ActionExecution.state == State.RUNNING.value,

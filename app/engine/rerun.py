@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
 
 from app.engine import launch
+from app.engine.bookkeeping import PRIVATE, private
 from app.engine.errors import EngineError
 from app.engine.states import State
 from app.models import ActionExecution, TaskExecution, WorkflowExecution
@@ -14,8 +15,6 @@ from app.models import ActionExecution, TaskExecution, WorkflowExecution
 if TYPE_CHECKING:
     from app.engine.runtime import Step
 
-_RESET_RUNTIME = {"retry_no": 0, "timed_out": False, "wait_after_done": False, "wait_before_done": False,
-                  "timeout_scheduled": False}
 
 
 def check_rerun(step: Step, task: TaskExecution, reset: bool | None) -> None:
@@ -39,16 +38,18 @@ def reopen(wf: WorkflowExecution, parent_task: TaskExecution | None) -> None:
 
 
 def rerun(step: Step, task: TaskExecution, reset: bool) -> None:
+    previous = private(task)
     task.state, task.state_info, task.finished_at = State.RUNNING.value, None, None
     task.processed, task.error_handled, task.next_tasks, task.has_next = False, False, None, False
-    task.result = None
-    step.set_runtime(task, **_RESET_RUNTIME)
+    task.result = []
+    # A rerun is not triggered by anything (Mistral drops the entry); the policies start afresh.
+    task.runtime_context = {key: value for key, value in task.runtime_context.items()
+                            if key not in ("triggered_by", "retry_task_policy", PRIVATE)}
     if reset:
         _refuse_old_actions(step, task, only_failed=False)
-        step.set_runtime(task, with_items=None)
         step.begin(task)
     else:
-        _rerun_failed_items(step, task)
+        _rerun_failed_items(step, task, previous)
     step.drain()
 
 
@@ -59,14 +60,14 @@ def _refuse_old_actions(step: Step, task: TaskExecution, only_failed: bool) -> N
     step.session.execute(query.values(accepted=False).execution_options(synchronize_session=False))
 
 
-def _rerun_failed_items(step: Step, task: TaskExecution) -> None:
+def _rerun_failed_items(step: Step, task: TaskExecution, previous: dict[str, Any]) -> None:
     failed = step.session.scalars(select(ActionExecution).where(
         ActionExecution.task_execution_id == task.id, ActionExecution.accepted.is_(True),
         ActionExecution.state.in_([State.ERROR.value, State.CANCELLED.value]),
     ).order_by(ActionExecution.item_index)).all()
-    progress = dict(task.runtime_context.get("with_items") or {})
+    progress = dict(previous.get("with_items") or {})
     progress["done"] = int(progress.get("done", 0)) - len(failed)
-    step.set_runtime(task, with_items=progress)
+    step.set_private(task, with_items=progress)
     for old in failed:
         old.accepted = False
     launch.rerun_items(step, task, [int(old.item_index or 0) for old in failed])

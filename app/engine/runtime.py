@@ -14,6 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.engine import controller, dataflow, expressions, failures, joins, launch, limits, timers
+from app.engine.bookkeeping import PRIVATE, private
 from app.engine.commands import Command, RunTask, StopWorkflow
 from app.engine.dispatch import ContinueParent, Message
 from app.engine.errors import EngineError
@@ -83,6 +84,10 @@ class Step:
         # JSON columns are replaced, not mutated, so the change is always written.
         task.runtime_context = {**task.runtime_context, **values}
 
+    def set_private(self, task: TaskExecution, **values: Any) -> None:
+        """The engine's own bookkeeping of a task, kept out of the runtime context Mistral shows."""
+        self.set_runtime(task, **{PRIVATE: {**private(task), **values}})
+
     # -- starting ------------------------------------------------------------------------------
 
     def start(self) -> None:
@@ -132,6 +137,8 @@ class Step:
             tags=list(task_spec.tags),
             in_context=in_context,
             published={},
+            # Mistral's result of a task no run has completed yet.
+            result=[],
             runtime_context={},
             unique_key=unique_key,
             started_at=utc_now() if state == State.RUNNING else None,
@@ -143,25 +150,31 @@ class Step:
 
     def begin(self, task: TaskExecution) -> None:
         """Apply the before-start policies, then start the task's work."""
-        rc = task.runtime_context
+        rc = private(task)
         try:
             policies = self.policies(task)
+            policies.validate()
+            concurrency = policies.concurrency()
+            if concurrency:
+                self.set_runtime(task, concurrency=concurrency)
             if not rc.get("pause_before_done") and policies.pause_before():
-                self.set_runtime(task, pause_before_done=True)
+                self.set_private(task, pause_before_done=True)
                 task.state, task.state_info = State.IDLE.value, "Set by 'pause-before' policy"
                 self.stop(State.PAUSED.value, None)
                 return
             timeout = policies.seconds("timeout")
             if timeout and not rc.get("timeout_scheduled"):
-                self.set_runtime(task, timeout_scheduled=True)
+                self.set_private(task, timeout_scheduled=True)
                 timers.schedule(self.session, TASK_TIMEOUT, task.id, timeout, {"timeout": timeout})
             wait = policies.seconds("wait-before")
             if wait and not rc.get("wait_before_done"):
-                self.set_runtime(task, wait_before_done=True)
+                self.set_private(task, wait_before_done=True)
+                self.set_runtime(task, wait_before_policy={"skip": True})
                 self.delay(task, wait, f"Delayed by 'wait-before' policy [delay={_number(wait)}]")
                 return
         except EngineError as exc:
-            self.complete_task(task, State.ERROR.value, None, state_info=str(exc))
+            # A policy value that cannot be used fails the workflow as a task that cannot start does.
+            self.force_fail(task, failures.run_failure(exc, self.wf_ex.workflow_name, task.name), result=[])
             return
         task.state, task.state_info = State.RUNNING.value, None
         launch.start_work(self, task)
@@ -197,13 +210,14 @@ class Step:
 
     def _after_policies(self, task: TaskExecution) -> bool:
         """wait-after, fail-on and retry; False when the task is not complete after all."""
-        rc = task.runtime_context
+        rc = private(task)
         try:
             policies = self.policies(task)
             wait = policies.seconds("wait-after")
             if wait and not rc.get("wait_after_done"):
                 pending = {"state": task.state, "result": task.result, "state_info": task.state_info}
-                self.set_runtime(task, wait_after_done=True, pending_completion=pending)
+                self.set_private(task, wait_after_done=True, pending_completion=pending)
+                self.set_runtime(task, wait_after_policy={"skip": True})
                 self.delay(task, wait, f"Delayed by 'wait-after' policy [delay={_number(wait)}]",
                            kind=COMPLETE_TASK)
                 return False
@@ -213,13 +227,17 @@ class Step:
         except EngineError as exc:
             task.state, task.state_info = State.ERROR.value, str(exc)
             return True
-        if retry is None or rc.get("timed_out") or not self._should_retry(task, retry, policies):
+        if retry is None or not retry.count or task.state not in (State.SUCCESS, State.ERROR):
+            return True
+        # Mistral shows the policy's context once it has looked at a completion.
+        self.set_runtime(task, retry_task_policy=dict(task.runtime_context.get("retry_task_policy") or {}))
+        if not self._should_retry(task, retry, policies):
             return True
         self._retry(task, retry.delay)
         return False
 
     def _should_retry(self, task: TaskExecution, retry: Any, policies: Policies) -> bool:
-        if int(task.runtime_context.get("retry_no", 0)) >= retry.count:
+        if _retry_no(task) >= retry.count:
             return False
         try:
             if task.state == State.ERROR and retry.break_on is not None and policies.condition(retry.break_on):
@@ -236,9 +254,9 @@ class Step:
             update(ActionExecution).where(ActionExecution.task_execution_id == task.id)
             .values(accepted=False).execution_options(synchronize_session=False)
         )
-        retry_no = int(task.runtime_context.get("retry_no", 0)) + 1
-        self.set_runtime(task, retry_no=retry_no, wait_after_done=False, with_items=None)
-        task.result = None
+        self.set_runtime(task, retry_task_policy={"retry_no": _retry_no(task) + 1})
+        self.set_private(task, with_items=None)
+        task.result = []
         if delay:
             self.delay(task, delay, f"Delayed by 'retry' policy [delay={_number(delay)}]")
         else:
@@ -448,6 +466,10 @@ class Step:
             return {"result": self.wf_ex.state_info}
         extra = extra or context
         return dataflow.merge_dicts(output, extra if isinstance(extra, dict) else {"output": extra})
+
+
+def _retry_no(task: TaskExecution) -> int:
+    return int((task.runtime_context.get("retry_task_policy") or {}).get("retry_no", 0))
 
 
 def _number(value: float) -> str:

@@ -16,6 +16,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from app.engine import control, dataflow, environments, limits, notifications, rerun, start_params, workflow_items
 from app.engine.action_service import ActionService
+from app.engine.bookkeeping import private
 from app.engine.definitions import get_workflow
 from app.engine.dispatch import Message
 from app.engine.errors import EngineError, InputError, InvalidStateTransition, NotFound
@@ -265,7 +266,7 @@ def _fire(step: Step, task: TaskExecution, kind: str, payload: dict[str, Any]) -
         else:
             task.state, task.state_info = State.IDLE.value, "Delay ended while the workflow was not running"
     elif kind == COMPLETE_TASK and task.state == State.DELAYED:
-        pending = task.runtime_context.get("pending_completion") or {}
+        pending = private(task).get("pending_completion") or {}
         step.complete_task(task, pending.get("state", State.SUCCESS.value), pending.get("result"),
                            pending.get("state_info"))
     elif kind == TASK_TIMEOUT and task.state not in COMPLETED:
@@ -282,8 +283,7 @@ def _fire(step: Step, task: TaskExecution, kind: str, payload: dict[str, Any]) -
             # Nothing was still running: the action was completed (and the completion answered)
             # before the deadline, and its continuation, already on its way, completes the task.
             return
-        step.set_runtime(task, timed_out=True)
-        step.complete_task(task, State.ERROR.value, None,
+        step.complete_task(task, State.ERROR.value, [],
                            state_info=f"Task timed out [timeout(s)={_seconds(timeout)}].")
 
 

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
-from app.engine import dataflow, expressions, items, subworkflows
+from app.engine import bookkeeping, dataflow, expressions, items, subworkflows
+from app.engine.bookkeeping import private
 from app.engine.states import COMPLETED, State
 from app.models import TaskExecution, WorkflowExecution, new_id
 
@@ -22,17 +23,17 @@ if TYPE_CHECKING:
 def start(step: Step, task: TaskExecution, count: int) -> None:
     capacity = step.policies(task).concurrency() or count
     progress = {"count": count, "done": 0, "next": 0, "epoch": new_id()[:8]}
-    step.set_runtime(task, with_items=progress)
+    bookkeeping.record_progress(step, task, progress)
     _start_next(step, task, min(capacity, count))
 
 
 def child_ended(step: Step, task: TaskExecution, child: WorkflowExecution) -> None:
     """One child ended: start the next item, and complete the task after the last."""
-    progress = dict(task.runtime_context.get("with_items") or {})
+    progress = dict(private(task).get("with_items") or {})
     if (child.params.get("item") or {}).get("epoch") != progress.get("epoch"):
         return
     progress["done"] = int(progress["done"]) + 1
-    step.set_runtime(task, with_items=progress)
+    bookkeeping.record_progress(step, task, progress)
     if step.wf_ex.state == State.RUNNING:
         _start_next(step, task, 1)
     finish_if_done(step, task)
@@ -40,14 +41,14 @@ def child_ended(step: Step, task: TaskExecution, child: WorkflowExecution) -> No
 
 def refill(step: Step, task: TaskExecution) -> None:
     """After a resume: start items up to the concurrency again."""
-    progress = task.runtime_context.get("with_items") or {}
+    progress = private(task).get("with_items") or {}
     capacity = step.policies(task).concurrency() or int(progress.get("count", 0))
     running = [child for child in _children(step, task) if child.state not in COMPLETED]
     _start_next(step, task, max(capacity - len(running), 0))
 
 
 def finish_if_done(step: Step, task: TaskExecution) -> None:
-    progress = task.runtime_context.get("with_items") or {}
+    progress = private(task).get("with_items") or {}
     if int(progress.get("done", 0)) < int(progress.get("count", 0)):
         return
     children = sorted(_children(step, task), key=lambda child: int(child.params["item"]["index"]))
@@ -58,13 +59,13 @@ def finish_if_done(step: Step, task: TaskExecution) -> None:
 
 
 def _children(step: Step, task: TaskExecution) -> list[WorkflowExecution]:
-    epoch = (task.runtime_context.get("with_items") or {}).get("epoch")
+    epoch = (private(task).get("with_items") or {}).get("epoch")
     rows = step.session.scalars(select(WorkflowExecution).where(WorkflowExecution.task_execution_id == task.id))
     return [row for row in rows if (row.params.get("item") or {}).get("epoch") == epoch]
 
 
 def _start_next(step: Step, task: TaskExecution, how_many: int) -> None:
-    progress = dict(task.runtime_context.get("with_items") or {})
+    progress = dict(private(task).get("with_items") or {})
     first = int(progress.get("next", 0))
     last = min(first + how_many, int(progress.get("count", 0)))
     if last <= first:
@@ -84,4 +85,4 @@ def _start_next(step: Step, task: TaskExecution, how_many: int) -> None:
             child_input = dataflow.task_input(task_spec, {**data, **values[index]}, view)
             subworkflows.start(step, task, child_input, item={"epoch": progress["epoch"], "index": index})
     progress["next"] = last
-    step.set_runtime(task, with_items=progress)
+    step.set_private(task, with_items=progress)

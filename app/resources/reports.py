@@ -64,8 +64,9 @@ class Report:
              depth: int) -> dict[str, Any]:
         self.counts[task.state] += 1
         entry = _entry(task, task.name)
-        if "retry_no" in task.runtime_context:
-            entry["retry_count"] = task.runtime_context["retry_no"]
+        retry = task.runtime_context.get("retry_task_policy") or {}
+        if "retry_no" in retry:
+            entry["retry_count"] = retry["retry_no"]
         entry["action_executions"] = [action_entry(action) for action in actions]
         # A sub-workflow sits at its task's depth, so max_depth=0 shows it without its tasks.
         entry["workflow_executions"] = [self.workflow(child, depth) for child in children]

@@ -8,6 +8,7 @@ from typing import Any
 from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 
+from app.engine.bookkeeping import public_runtime_context
 from app.engine.errors import EngineError, NotFound
 from app.extensions import db, session
 from app.models import TaskExecution
@@ -31,7 +32,7 @@ def task_dict(row: TaskExecution, with_result: bool = True) -> dict[str, Any]:
         "state": row.state,
         "state_info": row.state_info,
         "project_id": row.project_id,
-        "runtime_context": json_text(row.runtime_context),
+        "runtime_context": json_text(public_runtime_context(row.runtime_context)),
         "published": json_text(row.published),
         "processed": row.processed,
         "created_at": time_text(row.created_at),

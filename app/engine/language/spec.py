@@ -135,7 +135,9 @@ class WorkflowSpec:
     def _inbound_map(self) -> dict[str, list[str]]:
         inbound: dict[str, list[str]] = {}
         for name, task in self.tasks.items():
-            for clause in self.clauses(task).values():
+            # on-skip counts too: a task only a skip leads to is not a start task.
+            clauses = [*self.clauses(task).values(), *([task.on_skip] if task.on_skip is not None else [])]
+            for clause in clauses:
                 for transition in clause.transitions:
                     sources = inbound.setdefault(transition.target, [])
                     if name not in sources:

@@ -1,0 +1,37 @@
+"""The engine's own bookkeeping of a task, kept inside its runtime context but out of sight.
+
+Mistral shows a task's ``runtime_context`` (retry counts, with-items capacity, ``triggered_by``)
+through the API and ``task()``; the engine also needs progress counters, flags and pending results
+that Mistral does not have. Those live under one private key that every reader leaves out.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from app.models import TaskExecution
+
+if TYPE_CHECKING:
+    from app.engine.runtime import Step
+
+PRIVATE = "__engine"
+
+
+def private(task: TaskExecution) -> dict[str, Any]:
+    value = (task.runtime_context or {}).get(PRIVATE)
+    return value if isinstance(value, dict) else {}
+
+
+def public_runtime_context(runtime_context: dict[str, Any] | None) -> dict[str, Any]:
+    """A task's runtime context as the API and ``task()`` show it."""
+    return {key: value for key, value in (runtime_context or {}).items() if key != PRIVATE}
+
+
+def record_progress(step: Step, task: TaskExecution, progress: dict[str, Any]) -> None:
+    """Keep the with-items progress, and show it as Mistral does: the count of items and the free
+    places of the concurrency window (None without one)."""
+    step.set_private(task, with_items=progress)
+    concurrency = int(task.runtime_context.get("concurrency") or 0)
+    count, done = int(progress.get("count", 0)), int(progress.get("done", 0))
+    capacity = concurrency - min(concurrency, count - done) if concurrency else None
+    step.set_runtime(task, with_items={"capacity": capacity, "count": count})
