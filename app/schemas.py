@@ -16,10 +16,12 @@ from marshmallow import EXCLUDE, INCLUDE, Schema, ValidationError, fields, valid
 EXECUTION_STATES = ("IDLE", "RUNNING", "SUCCESS", "ERROR", "PAUSED", "CANCELLED")
 
 
+# Marks a string field that is not JSON at all, for the body loader to word as Mistral does.
+BAD_JSON_PREFIX = "not JSON: "
+
+
 class JsonDict(fields.Field):
     """A dict given either as a JSON object or as a string holding one (Mistral accepts both)."""
-
-    default_error_messages = {"invalid": "must be a JSON object or a string holding one"}
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> dict[str, Any]:
         if value in (None, ""):
@@ -28,9 +30,11 @@ class JsonDict(fields.Field):
             try:
                 value = json.loads(value)
             except ValueError as exc:
-                raise self.make_error("invalid") from exc
+                raise ValidationError(f"{BAD_JSON_PREFIX}{exc}") from exc
+        if not value:
+            return {}
         if not isinstance(value, dict):
-            raise self.make_error("invalid")
+            raise ValidationError(f"JsonType field value must be a dictionary [actual={value}]")
         return value
 
 

@@ -88,12 +88,11 @@ def next_time(pattern: str, after: datetime) -> datetime:
 
 def check_pattern(pattern: str, now: datetime) -> None:
     if not pattern.startswith("@") and len(pattern.split()) not in (5, 6):
-        raise EngineError(f"The specified pattern is not valid: {pattern!r} "
-                          "(five fields, or six with seconds as the last one)")
+        raise EngineError(f"The specified pattern is not valid: {pattern}")
     try:
         next_time(pattern, now)  # also catches patterns that never match, e.g. 30 February
     except (ValueError, KeyError) as exc:
-        raise EngineError(f"The specified pattern is not valid: {pattern!r}: {exc}") from exc
+        raise EngineError(f"The specified pattern is not valid: {pattern}") from exc
 
 
 def check_schedule(pattern: str | None, first_time: datetime | None, count: int | None,
@@ -103,9 +102,11 @@ def check_schedule(pattern: str | None, first_time: datetime | None, count: int 
     if not pattern and first_time is None:
         raise EngineError("Pattern or first_execution_time must be specified.")
     if first_time is not None and first_time <= now:
-        raise EngineError(f"first_execution_time must be in the future (UTC); now is {now:%Y-%m-%d %H:%M:%S}.")
+        # Mistral's words (its times have no seconds, ours may: any future time is accepted).
+        raise EngineError("first_execution_time must be at least 1 minute in the future.")
     if count is not None and count < 1:
-        raise EngineError("remaining_executions must be at least 1.")
+        raise EngineError(f"Invalid input for field/attribute remaining_executions. Value: '{count}'. "
+                          "Value should be greater or equal to 1")
     if not pattern and count is not None and count > 1:
         raise EngineError("Pattern must be provided if count is superior to 1.")
     if pattern:
@@ -134,7 +135,7 @@ def delete_trigger(session: Session, identifier: str) -> None:
 
 
 def _duplicate(name: str) -> Conflict:
-    return Conflict(f"Duplicate entry for CronTrigger ['name', 'project_id']: {name}, <default-project>")
+    return Conflict(f"Duplicate entry for cron trigger ['name', 'project_id']: {name}, None")
 
 
 def workflow_spec(definition: WorkflowDefinition) -> WorkflowSpec:

@@ -11,42 +11,37 @@ from app.engine import expressions
 from app.engine.errors import Conflict, EngineError, NotFound
 from app.models import Environment, utc_now
 
-ALLOWED_KEYS = ("name", "description", "variables", "scope")
-
-
-def check_keys(body: dict[str, Any]) -> None:
-    unknown = [key for key in body if key not in ALLOWED_KEYS]
-    if unknown:
-        raise EngineError(
-            f"Please, check your environment definition. Only: {list(ALLOWED_KEYS)} are allowed as "
-            f"definition keys; unknown: {unknown}"
-        )
-
 
 def find(session: Session, name: str) -> Environment | None:
     return session.scalars(select(Environment).where(Environment.name == name)).first()
 
 
 def get(session: Session, name: str) -> Environment:
-    row = find(session, name) or session.get(Environment, name)
+    row = find(session, name)
     if row is None:
         raise NotFound(f"Environment not found [name={name}]")
     return row
 
 
-def save(session: Session, name: str, variables: dict[str, Any], description: str | None, scope: str,
+def save(session: Session, name: str, variables: dict[str, Any] | None, description: str | None, scope: str,
          update: bool) -> Environment:
+    """``variables`` None: none given (a new environment then has none; an update keeps them)."""
     existing = find(session, name)
     if existing is not None and not update:
-        raise Conflict(f"Duplicate entry for Environment: {name}")
+        raise Conflict(f"Duplicate entry for Environment ['name', 'project_id']: {name}, None")
     if existing is None and update:
         raise NotFound(f"Environment not found [name={name}]")
-    row = existing or Environment(name=name)
-    row.variables = variables
-    if description is not None or existing is None:
-        row.description = description or ""
-    row.scope = scope
-    if existing is not None:
+    row = existing or Environment(name=name, variables=None, description="")
+    values: dict[str, Any] = {"scope": scope}
+    if variables is not None or existing is None:
+        values["variables"] = variables
+    if description is not None:
+        values["description"] = description
+    changed = [key for key, value in values.items() if getattr(row, key) != value]
+    for key in changed:
+        setattr(row, key, values[key])
+    # An update that changes nothing keeps updated_at, as in Mistral.
+    if existing is not None and changed:
         row.updated_at = utc_now()
     session.add(row)
     session.flush()
@@ -58,9 +53,12 @@ def resolve(session: Session, env: Any, evaluate: bool = True) -> dict[str, Any]
     if env in (None, "", {}):
         return {}
     if isinstance(env, str):
-        env = dict(get(session, env).variables)
+        stored = find(session, env)
+        if stored is None:
+            raise EngineError(f"Environment is not found: {env}")
+        env = dict(stored.variables or {})
     if not isinstance(env, dict):
-        raise EngineError(f"params.env must be a dict or the name of an environment, not {env!r}")
+        raise EngineError(f"Unexpected value type for environment [env={env}, type={type(env)}]")
     if not evaluate:
         return env
     result = expressions.evaluate_recursively(env, {"__env": env}, _EnvOnlyView(env))

@@ -9,13 +9,12 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import delete as sql_delete
 
 from app.engine.errors import EngineError, GatewayTimeout, NotAllowed, NotFound
-from app.engine.states import COMPLETED
 from app.engine.transactions import with_retries
 from app.extensions import db, session
 from app.models import ActionExecution
-from app.resources.common import engine, json_body, json_text, settings, time_text, write
+from app.resources.bodies import load_body, request_json
+from app.resources.common import engine, json_text, settings, time_text
 from app.resources.listing import list_rows, select_fields
-from app.resources.tasks import get_task
 from app.schemas import ActionExecutionUpdateSchema, RunActionSchema
 from app.signals import CompletionSignals
 
@@ -24,33 +23,46 @@ COLLECTION = "/v2/action_executions"
 COLLECTION_HYPHENATED = "/v2/action-executions"
 
 
+FIELDS = ["id", "workflow_name", "workflow_namespace", "task_name", "task_execution_id", "state", "state_info",
+          "tags", "name", "description", "project_id", "accepted", "input", "output", "created_at", "updated_at",
+          "params"]
+
+
 def action_execution_dict(row: ActionExecution, with_output: bool = True) -> dict[str, Any]:
+    """As Mistral shows one: no task_name (it never fills it) and no params (it only takes them)."""
     item = {
         "id": row.id,
         "name": row.name,
         "workflow_name": row.workflow_name,
         "workflow_namespace": row.workflow_namespace,
-        "task_name": row.task_name,
         "task_execution_id": row.task_execution_id,
         "state": row.state,
         "state_info": row.state_info,
-        "tags": row.tags,
+        "tags": row.tags or None,
         "description": row.description,
         "project_id": row.project_id,
         "accepted": row.accepted,
         "input": json_text(row.input),
-        "params": json_text(row.params),
         "created_at": time_text(row.created_at),
         "updated_at": time_text(row.updated_at),
     }
     if with_output:
-        item["output"] = json_text(row.output or {})
+        item["output"] = json_text(row.output)
+    return item
+
+
+def transient_dict(row: ActionExecution, description: str | None) -> dict[str, Any]:
+    """A synchronous run that is not saved: Mistral answers an execution that was never stored."""
+    item = action_execution_dict(row)
+    item.update({"id": None, "created_at": None, "updated_at": None, "project_id": None, "accepted": None,
+                 "tags": None, "description": description or None})
     return item
 
 
 def _listing(base_filters: list[Any], collection: str) -> ResponseReturnValue:
     include_output = request.args.get("include_output", "").lower() == "true"
-    rows, fields, next_link = list_rows(session(), ActionExecution, collection, base_filters)
+    rows, fields, next_link = list_rows(session(), ActionExecution, collection, base_filters, allowed_fields=FIELDS)
+    include_output = include_output or bool(fields and "output" in fields)
     body: dict[str, Any] = {
         "action_executions": [select_fields(action_execution_dict(row, include_output), fields)
                               for row in rows]
@@ -67,7 +79,7 @@ def list_action_executions() -> ResponseReturnValue:
 
 @blueprint.get("/v2/tasks/<task_id>/action_executions")
 def list_for_task(task_id: str) -> ResponseReturnValue:
-    get_task(task_id)
+    # Mistral lists the actions of an unknown task as none at all.
     return _listing([ActionExecution.task_execution_id == task_id], f"tasks/{task_id}/action_executions")
 
 
@@ -84,7 +96,7 @@ def get(action_execution_id: str) -> ResponseReturnValue:
 @blueprint.route(f"{COLLECTION_HYPHENATED}/<action_execution_id>", methods=["PUT", "POST"])
 def complete(action_execution_id: str) -> ResponseReturnValue:
     """Every completion route: PUT (the Mistral client) and POST (the seed's recipe), both spellings."""
-    body = ActionExecutionUpdateSchema().load(json_body())
+    body = load_body(ActionExecutionUpdateSchema(), "action_ex", FIELDS)
     row = engine().complete_action(action_execution_id, body["state"], body["output"])
     return jsonify(action_execution_dict(row))
 
@@ -92,7 +104,10 @@ def complete(action_execution_id: str) -> ResponseReturnValue:
 @blueprint.post(COLLECTION)
 def run() -> ResponseReturnValue:
     """Run an action outside any workflow; a sync action is awaited unless its result is saved."""
-    body = RunActionSchema().load(json_body())
+    raw = request_json()
+    if isinstance(raw, dict) and not raw.get("name"):
+        raise EngineError("Please provide at least action name to run action.")
+    body = load_body(RunActionSchema(), "action_ex", FIELDS)
     params = body["params"]
     timeout = _run_timeout(params.get("timeout"))
     row = engine().run_action(body["name"], body["input"], params, body["workflow_namespace"] or "",
@@ -109,7 +124,8 @@ def run() -> ResponseReturnValue:
     finished = session().get(ActionExecution, action_id)
     if finished is None:
         raise NotFound(f"ActionExecution {action_id} was deleted while it ran")
-    item = action_execution_dict(finished)
+    item = action_execution_dict(finished) if params.get("save_result") else transient_dict(
+        finished, body["description"])
     if not params.get("save_result"):
         with_retries(session(), lambda: session().execute(
             sql_delete(ActionExecution).where(ActionExecution.id == action_id)))
@@ -132,10 +148,5 @@ def _run_timeout(raw: Any) -> float:
 
 @blueprint.delete(f"{COLLECTION}/<action_execution_id>")
 def delete(action_execution_id: str) -> ResponseReturnValue:
-    row = session().get(ActionExecution, action_execution_id)
-    if row is None:
-        raise NotFound(f"ActionExecution not found [id={action_execution_id}]")
-    if row.task_execution_id is not None or row.state not in COMPLETED:
-        raise NotAllowed("Only completed action executions run outside a workflow can be deleted.")
-    write(lambda: session().delete(row))
-    return "", 204
+    """Mistral's default (``allow_action_execution_deletion`` off): no action execution is deleted."""
+    raise NotAllowed("Action execution deletion is not allowed.")

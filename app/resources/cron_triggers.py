@@ -12,7 +12,8 @@ from app.engine import cron
 from app.engine.transactions import with_retries
 from app.extensions import session
 from app.models import CronTrigger
-from app.resources.common import SCOPES, json_body, json_text, time_text
+from app.resources.bodies import load_body
+from app.resources.common import SCOPES, json_text, time_text
 from app.resources.listing import list_rows, select_fields
 from app.schemas import JsonDict
 
@@ -44,17 +45,24 @@ class CronTriggerSchema(Schema):
             raise ValidationError("Workflow ID or workflow name must be provided.", field_name="workflow_id")
 
 
-def trigger_dict(row: CronTrigger) -> dict[str, Any]:
-    return {
-        "id": row.id, "name": row.name, "pattern": row.pattern,
+# Mistral gives a trigger that only has a first time this pattern, which never matches (30 February).
+NEVER = "0 0 30 2 0"
+
+
+def trigger_dict(row: CronTrigger, created: bool = False) -> dict[str, Any]:
+    """``created``: the answer to a creation, which (as Mistral's) has no updated_at yet."""
+    item = {
+        "id": row.id, "name": row.name, "pattern": row.pattern or NEVER,
         "workflow_name": row.workflow_name, "workflow_id": row.workflow_id,
-        "workflow_namespace": row.workflow_namespace,
         "workflow_input": json_text(row.workflow_input), "workflow_params": json_text(row.workflow_params),
         "first_execution_time": time_text(row.first_execution_time),
         "next_execution_time": time_text(row.next_execution_time),
         "remaining_executions": row.remaining_executions, "scope": row.scope, "project_id": row.project_id,
         "created_at": time_text(row.created_at), "updated_at": time_text(row.updated_at),
     }
+    if created:
+        del item["updated_at"]
+    return item
 
 
 def _new_trigger(body: dict[str, Any]) -> cron.NewTrigger:
@@ -69,10 +77,10 @@ def _new_trigger(body: dict[str, Any]) -> cron.NewTrigger:
 
 @blueprint.post("")
 def create() -> ResponseReturnValue:
-    new = _new_trigger(CronTriggerSchema().load(json_body()))
+    new = _new_trigger(load_body(CronTriggerSchema(), "cron_trigger", [*FIELDS, "workflow_namespace"]))
     # Its own write transaction (BEGIN IMMEDIATE on SQLite): the name check and the insert go together.
     row = with_retries(session(), lambda: cron.create(session(), new))
-    return jsonify(trigger_dict(row)), 201
+    return jsonify(trigger_dict(row, created=True)), 201
 
 
 @blueprint.get("")

@@ -11,46 +11,59 @@ from app.engine import environments
 from app.engine.errors import EngineError
 from app.extensions import session
 from app.models import Environment
-from app.resources.common import json_body, json_text, time_text, write
+from app.resources.bodies import load_body, request_json
+from app.resources.common import check_scope, json_text, time_text, write
 from app.resources.listing import list_rows, select_fields
 from app.schemas import EnvironmentSchema
 
 blueprint = Blueprint("environments", __name__, url_prefix="/v2/environments")
 
 
-def environment_dict(row: Environment) -> dict[str, Any]:
-    return {
-        "id": row.id, "name": row.name, "description": row.description,
+FIELDS = ["id", "name", "description", "variables", "scope", "project_id", "created_at", "updated_at"]
+
+
+def environment_dict(row: Environment, given: set[str] | None = None) -> dict[str, Any]:
+    """``given``: the keys a creation's body held; as in Mistral, its answer shows only those that were
+    set (and no updated_at)."""
+    item = {
+        "id": row.id, "name": row.name, "description": row.description or None,
         "variables": json_text(row.variables), "scope": row.scope, "project_id": row.project_id,
         "created_at": time_text(row.created_at), "updated_at": time_text(row.updated_at),
     }
+    if given is not None:
+        for key in ("description", "variables", "updated_at"):
+            if key not in given:
+                del item[key]
+    return item
 
 
-def _save(update: bool) -> Environment:
-    raw = json_body()
-    environments.check_keys(raw)
-    body = EnvironmentSchema().load(raw)
+def _save(update: bool) -> tuple[Environment, set[str]]:
+    body = load_body(EnvironmentSchema(), "env", ["name", "description", "variables", "scope"])
+    given = set(request_json())
     if body["scope"] not in ("private", "public"):
-        raise EngineError("Scope must be one of the following: private, public")
-    return environments.save(session(), body["name"], body["variables"], body["description"], body["scope"],
-                             update)
+        raise EngineError(f"Invalid input for field/attribute scope. Value: '{body['scope']}'. "
+                          "Value should be one of: private, public")
+    check_scope(body["scope"])
+    variables = body["variables"] if "variables" in given else None
+    return environments.save(session(), body["name"], variables, body["description"], body["scope"],
+                             update), given
 
 
 @blueprint.post("")
 def create() -> ResponseReturnValue:
-    row = write(lambda: _save(update=False))
-    return jsonify(environment_dict(row)), 201
+    row, given = write(lambda: _save(update=False))
+    return jsonify(environment_dict(row, given)), 201
 
 
 @blueprint.put("")
 def update() -> ResponseReturnValue:
-    row = write(lambda: _save(update=True))
+    row, _ = write(lambda: _save(update=True))
     return jsonify(environment_dict(row))
 
 
 @blueprint.get("")
 def list_environments() -> ResponseReturnValue:
-    rows, fields, next_link = list_rows(session(), Environment, "environments")
+    rows, fields, next_link = list_rows(session(), Environment, "environments", allowed_fields=FIELDS)
     body: dict[str, Any] = {"environments": [select_fields(environment_dict(row), fields) for row in rows]}
     if next_link:
         body["next"] = next_link

@@ -9,11 +9,12 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import delete as sql_delete
 from sqlalchemy import select
 
-from app.engine.errors import EngineError, NotAllowed, NotFound
+from app.engine.errors import EngineError, InvalidStateTransition, NotAllowed, NotFound
 from app.engine.states import COMPLETED
 from app.extensions import db, session
 from app.models import TaskExecution, WorkflowExecution
-from app.resources.common import engine, json_body, json_text, time_text, write
+from app.resources.bodies import load_body
+from app.resources.common import engine, json_text, time_text, write
 from app.resources.listing import list_rows, select_fields
 from app.resources.tasks import task_dict
 from app.schemas import ExecutionCreateSchema, ExecutionUpdateSchema
@@ -24,6 +25,10 @@ FIELDS = ["id", "workflow_id", "workflow_name", "workflow_namespace", "descripti
           "created_at", "updated_at", "project_id", "published_global"]
 
 
+# Engine bookkeeping kept in params that Mistral's params do not have.
+INTERNAL_PARAMS = ("depth", "item")
+
+
 def execution_dict(row: WorkflowExecution, with_output: bool = True) -> dict[str, Any]:
     item = {
         "id": row.id,
@@ -32,14 +37,15 @@ def execution_dict(row: WorkflowExecution, with_output: bool = True) -> dict[str
         "workflow_namespace": row.workflow_namespace,
         "description": row.description,
         "tags": row.tags,
-        "params": json_text(row.params),
+        "params": json_text({k: v for k, v in row.params.items() if k not in INTERNAL_PARAMS}),
         "task_execution_id": row.task_execution_id,
         "root_execution_id": row.root_execution_id,
         "state": row.state,
         "state_info": row.state_info,
         "input": json_text(row.input),
         "created_at": time_text(row.created_at),
-        "updated_at": time_text(row.updated_at),
+        # Mistral writes an execution again as soon as it starts it; a row written once reads the same.
+        "updated_at": time_text(row.updated_at or row.created_at),
         "project_id": row.project_id,
     }
     if with_output:
@@ -56,7 +62,7 @@ def get_execution(execution_id: str) -> WorkflowExecution:
 
 @blueprint.post("")
 def create() -> ResponseReturnValue:
-    body = ExecutionCreateSchema().load(json_body())
+    body = load_body(ExecutionCreateSchema(), "wf_ex", FIELDS)
     identifier = body["workflow_id"] or body["workflow_name"]
     wf_input, params, description = body["input"], body["params"], body["description"] or ""
     if body["source_execution_id"]:
@@ -73,12 +79,51 @@ def create() -> ResponseReturnValue:
 
 @blueprint.put("/<execution_id>")
 def update(execution_id: str) -> ResponseReturnValue:
-    body = ExecutionUpdateSchema().load(json_body())
+    body = load_body(ExecutionUpdateSchema(), "wf_ex", FIELDS)
     env = body["params"].get("env") if body["params"] else None
     if env is not None and not isinstance(env, dict):
         raise EngineError("params.env must be a JSON object")
-    wf_ex = engine().update_execution(execution_id, body["state"], body["description"], env, body["state_info"])
-    return jsonify(execution_dict(wf_ex))
+    state, description = body["state"], body["description"]
+    _check_update(state, description, env)
+    current = get_execution(execution_id)
+    if state is not None and not _changes_state(current, state):
+        return jsonify(execution_dict(current))
+    wf_ex = engine().update_execution(execution_id, state, description, env, body["state_info"])
+    item = execution_dict(wf_ex)
+    # Mistral's answer to a description or env change lacks what that update did not load.
+    for key in (("params", "input", "output") if description is not None
+                else ("input", "output") if state is None else ()):
+        del item[key]
+    return jsonify(item)
+
+
+CONTROL_STATES = ("RUNNING", "PAUSED", "SUCCESS", "ERROR", "CANCELLED")
+# Mistral's valid workflow state transitions (a state may always be set again).
+TRANSITIONS = {"IDLE": ("RUNNING", "ERROR", "CANCELLED"), "RUNNING": ("PAUSED", "SUCCESS", "ERROR", "CANCELLED"),
+               "PAUSED": ("RUNNING", "ERROR", "CANCELLED"), "SUCCESS": (), "CANCELLED": ("RUNNING",),
+               "ERROR": ("RUNNING",)}
+
+
+def _check_update(state: str | None, description: str | None, env: dict[str, Any] | None) -> None:
+    """Mistral's refusals, in its words, before the engine is asked."""
+    if state is not None and description is not None:
+        raise EngineError("The property description must be updated separately from state.")
+    if env is not None and state not in (None, "RUNNING"):
+        raise EngineError("The property env can only be updated when workflow execution is not running or on "
+                          "resume from pause.")
+    if state is not None and state not in CONTROL_STATES:
+        raise EngineError(f"Cannot change state to {state}. Allowed states are: '{', '.join(CONTROL_STATES)}")
+
+
+def _changes_state(wf_ex: WorkflowExecution, state: str) -> bool:
+    """Whether Mistral would act: forcing ERROR on a paused or completed execution does nothing, and
+    SUCCESS or PAUSED from a state that cannot reach it is refused."""
+    if state == "ERROR" and wf_ex.state in ("PAUSED", *COMPLETED):
+        return False
+    if state in ("SUCCESS", "PAUSED") and state != wf_ex.state and state not in TRANSITIONS.get(wf_ex.state, ()):
+        raise InvalidStateTransition(f"Can't change workflow execution state from {wf_ex.state} to {state}. "
+                                     f"[workflow={wf_ex.workflow_name}, execution_id={wf_ex.id}]")
+    return True
 
 
 @blueprint.get("")
@@ -101,6 +146,10 @@ def get(execution_id: str) -> ResponseReturnValue:
         {k: v for k, v in row.context.items() if k not in (row.spec.get("vars") or {})}
     )
     fields = [f for f in request.args.get("fields", "").split(",") if f]
+    for field in fields:
+        # A single read narrows to stored columns only, as Mistral's does.
+        if field not in FIELDS or field in ("published_global", "source_execution_id"):
+            raise EngineError(f"Field '{field}' does not exist.")
     return jsonify(select_fields(item, fields or None))
 
 

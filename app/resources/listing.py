@@ -100,7 +100,7 @@ def _sorting(columns: dict[str, Any], default_sort: str) -> tuple[list[str], lis
     if any(direction not in ("asc", "desc") for direction in sort_dirs):
         raise EngineError("Unknown sort direction, must be 'desc' or 'asc'.")
     for key in sort_keys:
-        if key not in columns or isinstance(columns[key].type, JSON):
+        if key not in columns:
             raise EngineError(f"Sort key supplied is invalid: {key}")
     if "id" not in sort_keys:
         sort_keys.append("id")
@@ -159,7 +159,7 @@ def list_rows(session: Session, model: Any, collection: str, base_filters: list[
         if key not in columns:
             raise EngineError(f"Unknown column in nulls: {key}")
         query = query.where(getattr(model, key).is_(None))
-    order = [(getattr(model, key), direction) for key, direction in zip(sort_keys, sort_dirs, strict=True)]
+    order = [(_sortable(getattr(model, key)), direction) for key, direction in zip(sort_keys, sort_dirs, strict=True)]
     marker = args.get("marker")
     if marker:
         query = query.where(_after_marker(session, model, marker, order, marker_missing))
@@ -183,16 +183,22 @@ def _next_link(collection: str, sort_keys: list[str], sort_dirs: list[str], filt
     return f"{settings().public_url}/v2/{collection}?{'&'.join(parts)}"
 
 
+def _sortable(column: Any) -> Any:
+    """JSON columns sort by their text, as Mistral's do (PostgreSQL cannot order json values)."""
+    return cast(column, String) if isinstance(column.type, JSON) else column
+
+
 def _after_marker(session: Session, model: Any, marker: str, order: list[tuple[Any, str]],
                   missing: Callable[[str], str] | None) -> Any:
-    row = session.get(model, marker)
-    if row is None:
+    if session.get(model, marker) is None:
         raise NotFound(missing(marker) if missing else f"{model.__name__} not found [id={marker}]")
     clauses = []
-    for index, (column, direction) in enumerate(order):
-        value = getattr(row, column.key)
-        equal_before = [c == getattr(row, c.key) for c, _ in order[:index]]
-        beyond = column < value if direction == "desc" else column > value
+    for index, (expression, direction) in enumerate(order):
+        def at_marker(value: Any) -> Any:
+            return select(value).where(model.id == marker).scalar_subquery()
+
+        equal_before = [e == at_marker(e) for e, _ in order[:index]]
+        beyond = expression < at_marker(expression) if direction == "desc" else expression > at_marker(expression)
         clauses.append(and_(*equal_before, beyond))
     return or_(*clauses)
 

@@ -79,8 +79,16 @@ def task_workflow_executions(task_id: str) -> ResponseReturnValue:
         session(), WorkflowExecution, f"tasks/{task_id}/workflow_executions",
         [WorkflowExecution.task_execution_id == task_id], allowed_fields=FIELDS,
     )
-    body: dict[str, Any] = {"executions": [select_fields(execution_dict(row, include_output), wanted)
-                                           for row in rows]}
+    body: dict[str, Any] = {"executions": [select_fields(_without_data(execution_dict(row, include_output), wanted),
+                                                         wanted) for row in rows]}
     if next_link:
         body["next"] = next_link
     return jsonify(body)
+
+
+def _without_data(item: dict[str, Any], wanted: list[str] | None) -> dict[str, Any]:
+    """Mistral lists a task's sub-workflows without their input and params unless fields asks for them."""
+    for key in ("input", "params"):
+        if not wanted or key not in wanted:
+            item.pop(key, None)
+    return item

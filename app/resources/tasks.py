@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from app.engine.bookkeeping import public_runtime_context
@@ -33,10 +33,11 @@ def task_dict(row: TaskExecution, with_result: bool = True) -> dict[str, Any]:
         "state_info": row.state_info,
         "project_id": row.project_id,
         "runtime_context": json_text(public_runtime_context(row.runtime_context)),
-        "published": json_text(row.published),
+        "published": _published(row),
         "processed": row.processed,
         "created_at": time_text(row.created_at),
-        "updated_at": time_text(row.updated_at),
+        # Mistral writes a task again as soon as it starts it; a row written once reads the same.
+        "updated_at": time_text(row.updated_at or row.created_at),
         "started_at": time_text(row.started_at),
         "finished_at": time_text(row.finished_at),
     }
@@ -48,16 +49,28 @@ def task_dict(row: TaskExecution, with_result: bool = True) -> dict[str, Any]:
     return item
 
 
+FIELDS = ["id", "name", "type", "workflow_name", "workflow_namespace", "workflow_id", "workflow_execution_id",
+          "tags", "state", "state_info", "project_id", "runtime_context", "result", "published", "published_global",
+          "processed", "created_at", "updated_at", "started_at", "finished_at", "reset", "env"]
+
+
+def _published(row: TaskExecution) -> str | None:
+    """Mistral leaves ``published`` null when a task's publish clause only publishes globally."""
+    if not row.published and (row.runtime_context or {}).get("published_global"):
+        return None
+    return json_text(row.published)
+
+
 def get_task(task_id: str) -> TaskExecution:
     row = db.session.get(TaskExecution, task_id)
     if row is None:
-        raise NotFound(f"TaskExecution not found [id={task_id}]")
+        raise NotFound(f"Task execution not found [id={task_id}]")
     return row
 
 
 @blueprint.get("")
 def list_tasks() -> ResponseReturnValue:
-    rows, fields, next_link = list_rows(session(), TaskExecution, "tasks")
+    rows, fields, next_link = list_rows(session(), TaskExecution, "tasks", allowed_fields=FIELDS)
     body: dict[str, Any] = {"tasks": [select_fields(task_dict(row, False), fields) for row in rows]}
     if next_link:
         body["next"] = next_link
@@ -66,7 +79,11 @@ def list_tasks() -> ResponseReturnValue:
 
 @blueprint.get("/<task_id>")
 def get(task_id: str) -> ResponseReturnValue:
-    return jsonify(task_dict(get_task(task_id)))
+    wanted = [f for f in (request.args.get("fields") or "").split(",") if f]
+    for field in wanted:
+        if field not in FIELDS:
+            raise EngineError(f"Field '{field}' does not exist.")
+    return jsonify(select_fields(task_dict(get_task(task_id)), wanted or None))
 
 
 @blueprint.put("/<task_id>")
