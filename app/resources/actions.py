@@ -115,7 +115,9 @@ def get(name: str, namespace: str = "") -> ResponseReturnValue:
         return jsonify(builtin_dict(name, action_class))
     if request.args.get("fields") is not None:
         raise EngineError('Unknown argument: "fields"')
-    return jsonify(adhoc_dict(catalog.get_action(session(), name, namespace or namespace_arg())))
+    namespace = namespace or namespace_arg()
+    row = _visible_from(name, namespace) or catalog.get_action(session(), name, namespace)
+    return jsonify(adhoc_dict(row))
 
 
 @blueprint.post("")
@@ -146,5 +148,13 @@ def validate() -> ResponseReturnValue:
 @blueprint.delete("/<name>/")
 @blueprint.delete("/<name>/<namespace>")
 def delete(name: str, namespace: str = "") -> ResponseReturnValue:
-    write(lambda: catalog.delete_action(session(), name, namespace or namespace_arg()))
+    namespace = namespace or namespace_arg()
+    row = _visible_from(name, namespace)
+    write(lambda: catalog.delete_action(session(), name, row.namespace if row else namespace))
     return "", 204
+
+
+def _visible_from(name: str, namespace: str) -> ActionDefinition | None:
+    """Mistral reads and deletes an action of the default namespace through any namespace too (its
+    lookup falls back to the default one); when neither has it, the engine's error names ``namespace``."""
+    return catalog.find_action(session(), name, namespace)
