@@ -38,6 +38,10 @@ def _libpq_url(url: str, database: str | None = None) -> str:
 
 
 class PostgresDatabase:
+    # The comment that marks a database as ours to drop; another owner (a test) gives its own.
+    marker = MARKER
+    owner = "the benchmark"
+
     def __init__(self, server_url: str, name: str = DEFAULT_NAME) -> None:
         self.server_url = server_url
         self.name = name
@@ -58,7 +62,7 @@ class PostgresDatabase:
             self._drop_if_ours(admin)
             admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self.name)))
             admin.execute(sql.SQL("COMMENT ON DATABASE {} IS {}").format(
-                sql.Identifier(self.name), sql.Literal(MARKER)))
+                sql.Identifier(self.name), sql.Literal(self.marker)))
         return self.url
 
     def drop(self) -> None:
@@ -71,9 +75,9 @@ class PostgresDatabase:
         ).fetchone()
         if row is None:
             return
-        if row[0] != MARKER:
+        if row[0] != self.marker:
             raise BenchDatabaseError(
-                f"database {self.name!r} exists and was not created by the benchmark; "
+                f"database {self.name!r} exists and was not created by {self.owner}; "
                 "choose another name with --bench-database"
             )
         # FORCE ends connections a killed earlier run may have left behind.
