@@ -32,6 +32,7 @@ class CaseRun:
         self.ids = IdBook(http_url)
         self.execution_id: str | None = None
         self.saved: dict[str, str] = {}
+        self.times: dict[str, dict[str, Any]] = {}
         self.observed: dict[str, Any] = {"case": case.name}
 
     # -- the case ------------------------------------------------------------------------------
@@ -178,6 +179,24 @@ class CaseRun:
         status, answer = self.api.call("PUT", f"/tasks/{task_id}", json_body=body)
         return {"task": args["name"], "status": status, "body": normalise_body(answer, self.ids)}
 
+    def _step_sleep(self, seconds: float) -> dict[str, Any]:
+        """Let the clock move on (timestamps have whole seconds), e.g. before an update that must keep one."""
+        time.sleep(float(seconds))
+        return {"sleep": seconds}
+
+    def _compare_times(self, spec: dict[str, Any], answer: Any) -> dict[str, Any]:
+        """``times: {keep: x}`` remembers the answer's timestamps; ``times: {same_as: x}`` records, per
+        timestamp, whether it is still the one kept (the values themselves are masked)."""
+        if not isinstance(answer, dict):
+            return {}
+        stamps = {key: answer.get(key) for key in ("created_at", "updated_at") if key in answer}
+        if spec.get("keep"):
+            self.times[spec["keep"]] = stamps
+        if spec.get("same_as"):
+            kept = self.times.get(spec["same_as"], {})
+            return {"unchanged": {key: kept.get(key) == value for key, value in stamps.items()}}
+        return {}
+
     def _step_snapshot(self, label: str) -> dict[str, Any]:
         execution_id = self._require_execution()
         self.observed.setdefault("snapshots", {})[label] = self._snapshot(execution_id, "execution")
@@ -200,6 +219,7 @@ class CaseRun:
         if args.get("record", True) is False:
             return None
         recorded: dict[str, Any] = {"request": f"{args.get('method', 'GET')} {args['path']}", "status": status}
+        recorded.update(self._compare_times(args.get("times") or {}, answer))
         if args.get("body", True):
             recorded["body"] = normalise_body(answer, self.ids, keep_order=args.get("ordered", True))
         return recorded
@@ -271,8 +291,7 @@ class CaseRun:
             for action_label, action in _labelled(task["_actions"], _action_key, prefix=task_label):
                 self.ids.add(action["id"], f"<action:{action_label}>")
                 action["_label"] = action_label
-            for child_label, child in _labelled(task["_children"], lambda c: c.get("created_at") or "",
-                                                prefix=task_label):
+            for child_label, child in _labelled(task["_children"], _child_key, prefix=task_label):
                 child["_label"] = child_label
                 self._label(child, f"child:{child_label}")
 
@@ -353,6 +372,13 @@ def _json(value: Any) -> Any:
 
 def _task_key(task: dict[str, Any]) -> Any:
     return (task.get("created_at") or "", task.get("state") or "", str(task.get("published")))
+
+
+def _child_key(child: dict[str, Any]) -> Any:
+    """Children of one with-items task start within the same second: their item index orders them."""
+    params = _json(child.get("params")) or {}
+    index = params.get("index", -1) if isinstance(params, dict) else -1
+    return (child.get("created_at") or "", index if isinstance(index, int) else -1, str(child.get("input")))
 
 
 def _action_key(action: dict[str, Any]) -> Any:

@@ -124,6 +124,13 @@ class BoundFunctions:
     def execution(self) -> Any:
         return self._require("execution").execution()
 
+    def executions(self, id: str | None = None, root_execution_id: str | None = None,  # noqa: A002
+                   state: str | None = None, from_time: Any = None, to_time: Any = None) -> Any:
+        # Only a view of a stored execution can list executions; the others (an action run on
+        # its own, an environment being evaluated) see none.
+        lister = getattr(self._require("executions"), "executions", None)
+        return lister(id, root_execution_id, state, from_time, to_time) if lister is not None else []
+
     def global_var(self, name: str) -> Any:
         return self._require("global").global_var(name)
 
@@ -147,6 +154,7 @@ def jinja_globals(bound: BoundFunctions) -> dict[str, Any]:
         "task": bound.task,
         "tasks": bound.tasks,
         "execution": bound.execution,
+        "executions": bound.executions,
         "global": bound.global_var,
     }
     return {**PURE_FUNCTIONS, **names}

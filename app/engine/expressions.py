@@ -118,12 +118,28 @@ def _yaql_tasks(
     state: str | None = None,
     flat: bool = False,
 ) -> Any:
-    found = _bound(context).tasks(workflow_execution_id, recursive, state, flat)
-    return yaql_utils.convert_input_data(found)
+    return _yaql_list(_bound(context).tasks(workflow_execution_id, recursive, state, flat))
 
 
 def _yaql_execution(context: Any) -> Any:
     return yaql_utils.convert_input_data(_bound(context).execution())
+
+
+def _yaql_executions(
+    context: Any,
+    id: str | None = None,  # noqa: A002 - Mistral's parameter name, callers pass it by keyword
+    root_execution_id: str | None = None,
+    state: str | None = None,
+    from_time: Any = None,
+    to_time: Any = None,
+) -> Any:
+    return _yaql_list(_bound(context).executions(id, root_execution_id, state, from_time, to_time))
+
+
+def _yaql_list(found: list[Any]) -> list[Any]:
+    # A list, not the tuple YAQL would make of it: Mistral's functions return lists, and an index
+    # out of range then reads as 'list index out of range', as there.
+    return [yaql_utils.convert_input_data(item) for item in found]
 
 
 def _yaql_global(context: Any, name: str) -> Any:
@@ -138,6 +154,7 @@ def _yaql_root_context() -> Any:
         "task": _yaql_task,
         "tasks": _yaql_tasks,
         "execution": _yaql_execution,
+        "executions": _yaql_executions,
         "global": _yaql_global,
     }
     for name, function in {**PURE_FUNCTIONS, **bound}.items():

@@ -78,5 +78,5 @@ def skip(step: Step, task: TaskExecution) -> None:
     if task.state != State.ERROR:
         raise EngineError("Only a task in ERROR can be skipped.")
     task.processed, task.error_handled = False, False
-    step.complete_task(task, State.SKIPPED.value, task.result)
+    step.complete_task(task, State.SKIPPED.value, task.result, state_info="Task was skipped.")
     step.drain()

@@ -281,8 +281,9 @@ class Step:
         task.published = branch
         if global_:
             self.wf_ex.context = {**self.wf_ex.context, **global_}
-            # Kept on the task too: GET /v2/tasks/<id> reports what each task published globally.
-            self.set_runtime(task, published_global=global_)
+            # Kept on the task too, out of its runtime context: GET /v2/tasks/<id> reports what each
+            # task published globally.
+            self.set_private(task, published_global=global_)
         return None
 
     def force_fail(self, task: TaskExecution, message: str, result: Any = ...) -> None:

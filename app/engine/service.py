@@ -129,9 +129,12 @@ class Engine(ActionService):
                 raise NotFound(f"WorkflowExecution not found [id={execution_id}]")
             step = Step(self.session, wf_ex)
             action(step)
+            left[:] = [wf_ex.state, wf_ex.state_info, wf_ex.output]
             return wf_ex, step.messages
 
+        left: list[Any] = []
         result: WorkflowExecution = self._commit_and_send(unit)
+        _as_left(result, *left)
         return result
 
     def update_execution(self, execution_id: str, state: str | None, description: str | None,
@@ -231,6 +234,13 @@ class Engine(ActionService):
             return None, step.messages
 
         self._commit_and_send(unit)
+
+def _as_left(wf_ex: WorkflowExecution, state: str, state_info: str | None, output: Any) -> None:
+    """Show ``wf_ex`` as this request left it: a worker may already have moved it on (a resumed
+    task failing at once, say), and the answer is about the request, as Mistral's is."""
+    for key, value in (("state", state), ("state_info", state_info), ("output", output)):
+        set_committed_value(wf_ex, key, value)
+
 
 def _as_started(wf_ex: WorkflowExecution) -> None:
     """Show ``wf_ex`` as its start left it, before its first tasks ran.

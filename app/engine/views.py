@@ -5,6 +5,7 @@ Each call reads only the rows it needs, so expressions never load the whole exec
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -31,6 +32,36 @@ def task_as_dict(task: TaskExecution, spec: dict[str, Any] | None = None) -> dic
         "created_at": format_time(task.created_at),
         "updated_at": format_time(task.updated_at),
     }
+
+
+# executions() reads at most this many rows: a workflow must not be able to load the whole table.
+MAX_EXECUTIONS = 10_000
+
+
+def execution_as_dict(wf: WorkflowExecution) -> dict[str, Any]:
+    return {
+        "id": wf.id,
+        "name": wf.workflow_name,
+        "workflow_name": wf.workflow_name,
+        "workflow_id": wf.workflow_id,
+        "workflow_namespace": wf.workflow_namespace,
+        "description": wf.description,
+        "state": wf.state,
+        "state_info": wf.state_info,
+        "input": wf.input,
+        "output": wf.output,
+        "params": wf.params,
+        "task_execution_id": wf.task_execution_id,
+        "root_execution_id": wf.root_execution_id,
+        "created_at": format_time(wf.created_at),
+        "updated_at": format_time(wf.updated_at),
+    }
+
+
+def _time(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(str(value).replace("T", " ").rstrip("Z"))
 
 
 class DatabaseExecutionView:
@@ -67,6 +98,23 @@ class DatabaseExecutionView:
             query = query.where(TaskExecution.state == state)
         rows = self._session.scalars(query.order_by(TaskExecution.created_at)).all()
         return [task_as_dict(row, self._task_spec(row.name)) for row in rows]
+
+    def executions(self, id: str | None = None, root_execution_id: str | None = None,  # noqa: A002
+                   state: str | None = None, from_time: Any = None, to_time: Any = None) -> list[dict[str, Any]]:
+        """Workflow executions of this project, filtered as Mistral's ``executions()`` filters them."""
+        query = select(WorkflowExecution).where(WorkflowExecution.project_id == self._wf_ex.project_id)
+        if id is not None:
+            query = query.where(WorkflowExecution.id == id)
+        if root_execution_id is not None:
+            query = query.where(WorkflowExecution.root_execution_id == root_execution_id)
+        if state is not None:
+            query = query.where(WorkflowExecution.state == state)
+        if from_time is not None:
+            query = query.where(WorkflowExecution.created_at >= _time(from_time))
+        if to_time is not None:
+            query = query.where(WorkflowExecution.created_at < _time(to_time))
+        rows = self._session.scalars(query.order_by(WorkflowExecution.created_at).limit(MAX_EXECUTIONS)).all()
+        return [execution_as_dict(row) for row in rows]
 
     def execution(self) -> dict[str, Any]:
         wf = self._wf_ex

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from app.engine.bookkeeping import public_runtime_context
+from app.engine.bookkeeping import private, public_runtime_context
 from app.engine.errors import EngineError, NotFound
 from app.extensions import db, session
 from app.models import TaskExecution
@@ -43,7 +43,7 @@ def task_dict(row: TaskExecution, with_result: bool = True) -> dict[str, Any]:
     }
     if with_result:
         item["result"] = json.dumps(row.result)
-        published_global = row.runtime_context.get("published_global")
+        published_global = private(row).get("published_global")
         if published_global:
             item["published_global"] = json_text(published_global)
     return item
@@ -56,7 +56,7 @@ FIELDS = ["id", "name", "type", "workflow_name", "workflow_namespace", "workflow
 
 def _published(row: TaskExecution) -> str | None:
     """Mistral leaves ``published`` null when a task's publish clause only publishes globally."""
-    if not row.published and (row.runtime_context or {}).get("published_global"):
+    if not row.published and private(row).get("published_global"):
         return None
     return json_text(row.published)
 
