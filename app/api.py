@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
+import re
+import time
+import uuid
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, g, jsonify, request
 from flask.typing import ResponseReturnValue
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
@@ -29,6 +32,8 @@ from app.resources import (
 )
 
 log = logging.getLogger(__name__)
+access_log = logging.getLogger("app.access")
+REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 def register_api(app: Flask) -> None:
@@ -39,6 +44,8 @@ def register_api(app: Flask) -> None:
     app.register_blueprint(unsupported.blueprint)
     app.register_blueprint(openapi.blueprint)
     app.register_blueprint(docs.blueprint)
+    app.before_request(_start_request)
+    app.after_request(_access_log)
     app.before_request(_refuse_nul_characters)
     app.before_request(_refuse_xml)
     app.before_request(security.require_authentication)
@@ -47,6 +54,23 @@ def register_api(app: Flask) -> None:
     app.register_error_handler(ValidationError, _validation_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)
+
+
+def _start_request() -> None:
+    given = request.headers.get("X-Request-ID", "")
+    # A caller's id is honoured when it is a short token (it ends up in every log line).
+    g.request_id = given if REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+    g.request_started = time.monotonic()
+
+
+def _access_log(response: Response) -> Response:
+    request_id = getattr(g, "request_id", None) or uuid.uuid4().hex
+    response.headers["X-Request-ID"] = request_id
+    duration = round((time.monotonic() - getattr(g, "request_started", time.monotonic())) * 1000, 1)
+    access_log.info("%s %s %s %.1fms", request.method, request.path, response.status_code, duration, extra={
+        "request_id": request_id, "method": request.method, "path": request.path,
+        "status": response.status_code, "duration_ms": duration})
+    return response
 
 
 def _security_headers(response: Response) -> Response:

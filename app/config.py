@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from app import logs
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PORT = 8989
 
@@ -60,6 +62,8 @@ class Settings:
     auth_enabled: bool = False
     # Signs the capability a third party uses to complete its own action without an API token.
     secret_key: str = ""
+    # "text" or "json" (one object per line), for every process.
+    log_format: str = "text"
     # Certificate checking for rediss:// (Heroku Redis presents a self-signed certificate: none).
     redis_ssl_cert_reqs: str = "required"
     # What each process logs at start about a risky deployment (see deployment_warnings).
@@ -91,6 +95,7 @@ class Settings:
             port=port,
             public_url=public_url,
             log_level=(env.get("LOG_LEVEL") or "INFO").upper(),
+            log_format=logs.log_format(env),
             run_sync_timeout=_run_sync_timeout(env),
             worker_heartbeat_seconds=float(env.get("WORKER_HEARTBEAT_SECONDS") or 5.0),
             worker_pool=_worker_pool(env.get("WORKER_POOL") or "threads"),

@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Flask
 
+from app import logs
 from app.config import Settings
 from app.database import configure_sqlite, engine_options
 from app.engine import expression_limits
@@ -40,8 +41,7 @@ def create_app(settings: Settings | None = None, config: dict[str, Any] | None =
     )
     flask_app.config.update(config or {})
     flask_app.json.sort_keys = False  # type: ignore[attr-defined]
-    logging.basicConfig(level=settings.log_level,
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logs.configure(settings.log_level, settings.log_format)
     for warning in settings.startup_warnings:
         logging.getLogger("app").warning(warning)
     if settings.database_url.startswith("sqlite"):

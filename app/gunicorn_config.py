@@ -9,7 +9,11 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from app import logs
 from app.exposure import unauthenticated_exposure
+
+# gunicorn's own lines (start-up, workers, signals) in the format of every other process.
+logconfig_dict = logs.gunicorn_logconfig((os.environ.get("LOG_LEVEL") or "INFO").upper(), logs.log_format())
 
 
 def on_starting(server: Any) -> None:

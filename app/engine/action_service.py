@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, defer
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.actions.base import Result
-from app.engine import adhoc, control, failures, launch, limits, notifications
+from app.engine import adhoc, control, failures, launch, limits, notifications, state_log
 from app.engine.claims import DELIVERED, SENDING
 from app.engine.dispatch import ActionDone, ContinueAfterAction, Dispatcher, Message, RunAction
 from app.engine.errors import Conflict, EngineError, InvalidStateTransition, NotFound
@@ -44,15 +44,20 @@ class ActionService:
         def attempt() -> Any:
             messages.clear()
             notifications.start_recording(self.session)
+            state_log.start_recording(self.session)
             result, produced = unit()
             messages.extend(produced)
             return result
 
         try:
             result = with_retries(self.session, attempt)
+        except BaseException:
+            state_log.discard_recorded(self.session)
+            raise
         finally:
             # Recorded up to the commit's own flush; nothing of a failed unit is sent.
             recorded = notifications.take_recorded(self.session)
+        state_log.emit_recorded(self.session)
         messages.extend(recorded)
         if messages:
             try:

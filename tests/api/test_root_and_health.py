@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
 from flask.testing import FlaskClient
 
 from app.config import Settings
@@ -42,3 +43,18 @@ def test_every_answer_carries_the_security_headers(client: FlaskClient) -> None:
         assert response.headers["X-Content-Type-Options"] == "nosniff", path
         assert response.headers["Cache-Control"] == "no-store", path
     assert client.get("/v2/executions/no-such-id").status_code == 404
+
+
+def test_each_request_has_an_id_in_its_answer_and_its_access_line(client: FlaskClient,
+                                                                   caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("INFO", logger="app.access")
+    given = client.get("/v2/workflows", headers={"X-Request-ID": "trace-42.a_b"})
+    assert given.headers["X-Request-ID"] == "trace-42.a_b"
+    for unusable in ("x" * 65, "two words", "<script>"):
+        made = client.get("/v2/workflows", headers={"X-Request-ID": unusable}).headers["X-Request-ID"]
+        assert made != unusable and len(made) == 32
+    refused = client.get("/v2/executions/no-such-id")
+
+    lines = [r for r in caplog.records if r.name == "app.access"]
+    assert any(r.request_id == "trace-42.a_b" and r.status == 200 and r.path == "/v2/workflows" for r in lines)
+    assert any(r.request_id == refused.headers["X-Request-ID"] and r.status == 404 for r in lines)

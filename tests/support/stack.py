@@ -68,7 +68,8 @@ class LiveStack:
                   "--hostname", f"test-{self.port}@%h", "--without-mingle", "--without-gossip"]
         commands = {
             # Threaded, as `tramontane up` serves the API.
-            "web": [python, "-m", "gunicorn", "app.wsgi:application", "--bind", f"127.0.0.1:{self.port}",
+            "web": [python, "-m", "gunicorn", "-c", "python:app.gunicorn_config", "app.wsgi:application",
+                    "--bind", f"127.0.0.1:{self.port}",
                     "--workers", "2", "--threads", "4", "--graceful-timeout", "5"],
             "worker": [*worker, "--with-scheduler"] if self.embedded_scheduler else worker,
         }
