@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import event, inspect
+from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session
 
 from app.engine.dispatch import Notify
@@ -33,6 +33,7 @@ EVENT_TYPES = frozenset(
      "TASK_LAUNCHED", "TASK_RESUMED", "TASK_RERUN", *TASK_EVENTS.values()}
 )
 _PENDING = "tramontane.notifications"
+_NOTIFY_OF = "tramontane.notify_of"
 
 
 def validate(notify: Any) -> None:
@@ -90,9 +91,17 @@ def _notifiers(session: Session, row: WorkflowExecution | TaskExecution,
     if wf_ex is None:
         wf_ex = session.identity_map.get(
             inspect(WorkflowExecution).identity_key_from_primary_key([row.workflow_execution_id]))
-    if wf_ex is None or "params" not in inspect(wf_ex).dict:
-        return []
-    return list((wf_ex.params or {}).get("notify") or [])
+    if wf_ex is not None and "params" in inspect(wf_ex).dict:
+        return list((wf_ex.params or {}).get("notify") or [])
+    # The identity map holds rows weakly: the step that loaded the workflow may be gone by the time
+    # the commit flushes its tasks. Read the (unchanging) notify list once per transaction.
+    known: dict[str, list[dict[str, Any]]] = session.info.setdefault(_NOTIFY_OF, {})
+    workflow_id = row.id if isinstance(row, WorkflowExecution) else row.workflow_execution_id
+    if workflow_id not in known:
+        with session.no_autoflush:
+            params = session.scalar(select(WorkflowExecution.params).where(WorkflowExecution.id == workflow_id))
+        known[workflow_id] = list((params or {}).get("notify") or [])
+    return known[workflow_id]
 
 
 def _summary(row: WorkflowExecution | TaskExecution, event_type: str) -> dict[str, Any]:
@@ -118,7 +127,8 @@ def _before_flush(session: Session, _context: Any, _instances: Any) -> None:
         return
     # A workflow created in this transaction is not in the identity map yet, and neither are its tasks.
     new_workflows = {row.id: row for row in session.new if isinstance(row, WorkflowExecution)}
-    for row in [*session.new, *session.dirty]:
+    # Rows already stored first: a task's end comes before the launch of the task it triggers.
+    for row in [*session.dirty, *session.new]:
         if not isinstance(row, (WorkflowExecution, TaskExecution)):
             continue
         notifiers = _notifiers(session, row, new_workflows)
@@ -146,9 +156,11 @@ def record_bulk_change(session: Session, wf_ex: WorkflowExecution, tasks: list[T
 def start_recording(session: Session) -> None:
     """Record the events of the transaction about to run (a retried one starts over)."""
     session.info[_PENDING] = []
+    session.info[_NOTIFY_OF] = {}
 
 
 def take_recorded(session: Session) -> list[Notify]:
+    session.info.pop(_NOTIFY_OF, None)
     pending: list[Notify] = session.info.pop(_PENDING, None) or []
     return pending
 
