@@ -5,7 +5,9 @@ one Redis: A and B each run gunicorn, a Celery worker and a scheduler, C runs a 
 workers keep the node names they get by default. A client alternates between the two APIs (failing
 over as a load balancer would) and starts executions of mixed shapes: chains, with-items, joins,
 async actions it completes through the API, timers (wait-before, wait-after, retry delays) and cron
-triggers firing every two seconds. Midway it SIGKILLs A's worker, B's gunicorn and A's scheduler.
+triggers firing every two seconds. Midway it SIGKILLs A's worker, B's gunicorn and A's scheduler
+(the worker while it runs actions), starts them again once the others saw them die, and later
+SIGKILLs B's worker, A's gunicorn and B's scheduler.
 
 Every action is ``sample.count`` (tests/fixtures/plugins), which records each run of its action
 execution in Redis. Afterwards the database and those counts must say: every execution ended; no
@@ -25,6 +27,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +49,9 @@ from tests.support.stack import LiveStack
 pytestmark = pytest.mark.postgresql_only
 
 EXECUTIONS = 500
-KILL_AFTER = 250  # executions started when one worker, one gunicorn and one scheduler die
+# Executions started when one worker, one gunicorn and one scheduler die: those of the first round
+# come back once the others saw them die, and the second round kills the other machine's.
+ROUNDS = ((250, {"worker": "a", "web": "b", "scheduler": "a"}), (400, {"worker": "b", "web": "a", "scheduler": "b"}))
 WINDOW = 80  # executions the client keeps running at once, as steady traffic would
 CRON_TRIGGERS, CRON_OCCURRENCES = 3, 12
 CRON_PATTERN = "* * * * * */2"  # every two seconds (the sixth, last field is seconds)
@@ -179,6 +184,10 @@ class Balancer:
         self._turn = itertools.count()
         self._lock = threading.Lock()
 
+    def revive(self, url: str) -> None:
+        with self._lock:
+            self.down.discard(url)
+
     def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         for _ in range(len(self.urls) * 2):
             with self._lock:
@@ -265,11 +274,17 @@ def test_three_workers_two_apis_two_schedulers_lose_nothing_when_one_of_each_die
     starters = threading.Thread(target=_start_all, args=(balancer, traffic, finished), daemon=True)
     starters.start()
     try:
-        _wait_for(lambda: len(traffic.started) >= KILL_AFTER, 120, "the first executions to start")
-        caught = _when_busy(audit, a)
-        killed = {"worker": a, "web": b, "scheduler": a}
-        for role, machine in killed.items():
-            machine.kill(role)
+        by_name = {machine.name: machine for machine in (a, b, c)}
+        killed: list[str] = []
+        caught: list[int] = []
+        for number, (after, victims) in enumerate(ROUNDS):
+            _wait_for(partial(_started, traffic, after), 120, f"{after} executions started")
+            caught.append(_when_busy(audit, by_name[victims["worker"]]))
+            for role, name in victims.items():
+                by_name[name].kill(role)
+                killed.append(f"{role} of {name}")
+            if number < len(ROUNDS) - 1:
+                _restart(balancer, by_name, victims)
         starters.join(timeout=180)
         assert not starters.is_alive(), "the client could not start every execution"
         _wait_for(lambda: _unfinished(audit) == 0 and _cron_done(audit), END_TIMEOUT,
@@ -280,8 +295,8 @@ def test_three_workers_two_apis_two_schedulers_lose_nothing_when_one_of_each_die
 
     assert not traffic.problems, traffic.problems
     figures = _audit(audit, counts, traffic, triggers)
-    figures.update({"processes_killed": [f"{role} of {machine.name}" for role, machine in killed.items()],
-                    "actions_running_on_the_killed_worker": caught, "requests_cut_off": balancer.cut_off,
+    figures.update({"processes_killed": killed,
+                    "actions_running_on_the_killed_workers": caught, "requests_cut_off": balancer.cut_off,
                     "seconds": round(elapsed, 1), "workers": names})
     (tmp_path / "figures.json").write_text(json.dumps(figures, indent=2))
     print("many machines:", json.dumps(figures))
@@ -327,6 +342,10 @@ def _start_all(balancer: Balancer, traffic: Traffic, finished: _Finished) -> Non
         thread.join()
 
 
+def _started(traffic: Traffic, count: int) -> bool:
+    return len(traffic.started) >= count
+
+
 def _start(balancer: Balancer, traffic: Traffic, execution_id: str, workflow: str, wf_input: dict[str, Any]) -> None:
     # The id makes a start idempotent: sent again after a gunicorn died mid-request, it finds the
     # execution the first attempt may have created.
@@ -341,6 +360,15 @@ def _start(balancer: Balancer, traffic: Traffic, execution_id: str, workflow: st
             break
     with traffic.lock:
         traffic.problems.append(f"start of {workflow} answered {response.status_code}: {response.text[:300]}")
+
+
+def _restart(balancer: Balancer, machines: dict[str, Machine], victims: dict[str, str]) -> None:
+    """Once /health no longer lists the dead worker, start the dead processes again."""
+    _wait_for(lambda: len(_live(balancer)) == len(machines) - 1, 30, "the dead worker to leave /health")
+    for role, name in victims.items():
+        machines[name].restart(role)
+        if role == "web":
+            balancer.revive(machines[name].base_url)
 
 
 def _when_busy(audit: Engine, machine: Machine, at_least: int = 3, timeout: float = 20) -> int:
@@ -413,12 +441,14 @@ def _create_trigger(balancer: Balancer, name: str) -> str:
     return str(response.json()["id"])
 
 
+def _live(balancer: Balancer) -> list[str]:
+    workers = balancer.request("GET", "/health").json().get("workers", {}).get("live", [])
+    return sorted(worker["name"] for worker in workers)
+
+
 def _live_workers(balancer: Balancer, expected: int) -> list[str]:
-    def live() -> list[str]:
-        workers = balancer.request("GET", "/health").json().get("workers", {}).get("live", [])
-        return [worker["name"] for worker in workers]
-    _wait_for(lambda: len(live()) >= expected, 60, f"{expected} live workers in /health")
-    return sorted(live())
+    _wait_for(lambda: len(_live(balancer)) >= expected, 60, f"{expected} live workers in /health")
+    return _live(balancer)
 
 
 def _wait_for(condition: Callable[[], bool], timeout: float, what: str,
