@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import re
 import secrets
 from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app import durations
 from app.engine.errors import Conflict, NotFound
 from app.models import ApiToken, utc_now
 
@@ -39,16 +39,9 @@ def create_token(session: Session, name: str, lifetime: timedelta | None = None)
     return token
 
 
-_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-
-
 def parse_duration(text: str) -> timedelta:
-    """``30d``, ``12h``, ``90m``, ``45s`` or ``2w``."""
-    match = _DURATION.match(text or "")
-    if match is None or int(match.group(1)) == 0:
-        raise ValueError(f"expected a positive duration such as 30d, 12h, 90m or 45s, not {text!r}")
-    return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    """A token's lifetime, as ``tramontane token create --expires`` takes it."""
+    return durations.parse_duration(text)
 
 
 def list_tokens(session: Session) -> list[ApiToken]:

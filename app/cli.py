@@ -184,6 +184,40 @@ def _database_session() -> Iterator[Session]:
 
 
 @main.command()
+@click.option("--older-than", "older_than", required=True, metavar="DURATION",
+              help="Age of the last change, such as 30d, 12h or 90m.")
+@click.option("--state", "states", multiple=True, type=click.Choice(["SUCCESS", "ERROR", "CANCELLED"]),
+              help="Only executions that ended in this state (repeatable) [default: all finished ones].")
+@click.option("--dry-run", is_flag=True, help="Count what would be deleted, delete nothing.")
+def purge(older_than: str, states: tuple[str, ...], dry_run: bool) -> None:
+    """Delete finished executions (with their sub-workflows, tasks and actions) by age.
+
+    Running executions, and finished ones with a sub-workflow still running, are never deleted.
+    """
+    from app import durations
+    from app.engine import retention
+    from app.engine.transactions import with_retries
+
+    try:
+        age = durations.parse_duration(older_than)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--older-than") from exc
+    policy = retention.Retention(older_than=age, states=states or retention.FINISHED)
+    with _database_session() as session:
+        total = retention.count(session, policy)
+        session.rollback()
+        if dry_run:
+            click.echo(f"{total} executions would be deleted")
+            return
+        deleted = 0
+        with click.progressbar(length=total, label="deleting", file=sys.stderr) as bar:
+            while batch := with_retries(session, lambda: retention.purge_batch(session, policy)):
+                deleted += len(batch)
+                bar.update(len(batch))
+    click.echo(f"{deleted} executions deleted")
+
+
+@main.command()
 def scheduler() -> None:
     """Run the scheduler process (durable timers and cron triggers) until SIGTERM or Ctrl-C."""
     from app.scheduler import run_scheduler

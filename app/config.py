@@ -9,10 +9,11 @@ from __future__ import annotations
 import os
 import secrets
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from app import logs
+from app import durations, logs
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PORT = 8989
@@ -62,6 +63,12 @@ class Settings:
     auth_enabled: bool = False
     # Signs the capability a third party uses to complete its own action without an API token.
     secret_key: str = ""
+    # The expiration policy of finished executions (off unless an age or a count is set).
+    expiration_older_than: timedelta | None = None
+    expiration_max_finished: int | None = None
+    expiration_keep_states: tuple[str, ...] = ()
+    expiration_interval_seconds: float = 60.0
+    expiration_batch: int = 200
     # "text" or "json" (one object per line), for every process.
     log_format: str = "text"
     # Certificate checking for rediss:// (Heroku Redis presents a self-signed certificate: none).
@@ -96,6 +103,11 @@ class Settings:
             public_url=public_url,
             log_level=(env.get("LOG_LEVEL") or "INFO").upper(),
             log_format=logs.log_format(env),
+            expiration_older_than=_duration(env, "EXECUTION_EXPIRATION_OLDER_THAN"),
+            expiration_max_finished=_positive(env, "EXECUTION_EXPIRATION_MAX_FINISHED"),
+            expiration_keep_states=_states(env, "EXECUTION_EXPIRATION_KEEP_STATES"),
+            expiration_interval_seconds=float(env.get("EXECUTION_EXPIRATION_INTERVAL_SECONDS") or 60.0),
+            expiration_batch=_positive(env, "EXECUTION_EXPIRATION_BATCH") or 200,
             run_sync_timeout=_run_sync_timeout(env),
             worker_heartbeat_seconds=float(env.get("WORKER_HEARTBEAT_SECONDS") or 5.0),
             worker_pool=_worker_pool(env.get("WORKER_POOL") or "threads"),
@@ -153,6 +165,36 @@ def deployment_warnings(env: dict[str, str]) -> tuple[str, ...]:
 WORKER_POOLS = ("threads", "prefork", "solo")
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
+
+
+def _duration(env: dict[str, str], name: str) -> timedelta | None:
+    value = (env.get(name) or "").strip()
+    if not value:
+        return None
+    try:
+        return durations.parse_duration(value)
+    except ValueError as exc:
+        raise ValueError(f"{name}: {exc}") from exc
+
+
+def _positive(env: dict[str, str], name: str) -> int | None:
+    value = (env.get(name) or "").strip()
+    if not value:
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"{name} must be a positive integer, not {value!r}")
+    return int(value)
+
+
+FINISHED_STATES = ("SUCCESS", "ERROR", "CANCELLED")
+
+
+def _states(env: dict[str, str], name: str) -> tuple[str, ...]:
+    states = tuple(s.strip().upper() for s in (env.get(name) or "").split(",") if s.strip())
+    unknown = [s for s in states if s not in FINISHED_STATES]
+    if unknown:
+        raise ValueError(f"{name} lists {unknown}: only {', '.join(FINISHED_STATES)} are finished states")
+    return states
 
 
 def _choice(env: dict[str, str], name: str, choices: tuple[str, ...], default: str) -> str:

@@ -51,6 +51,8 @@ class WorkflowExecution(TimestampMixin, db.Model):  # type: ignore[name-defined]
         Index("ix_wf_ex_state", "state"),
         Index("ix_wf_ex_parent_task", "task_execution_id"),
         Index("ix_wf_ex_root", "root_execution_id"),
+        # The expiration policy looks for finished executions by their last change.
+        Index("ix_wf_ex_state_updated", "state", "updated_at"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)

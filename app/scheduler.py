@@ -23,7 +23,7 @@ from sqlalchemy import inspect
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.config import Settings
-from app.engine import cron, timers
+from app.engine import cron, retention, timers
 from app.engine.runtime import COMPLETE_TASK, CONTINUE_TASK, TASK_TIMEOUT
 from app.engine.service import Engine
 from app.engine.sweeper import Sweeper
@@ -67,6 +67,8 @@ def run_scheduler(settings: Settings, stop: threading.Event | None = None, flask
         sweeper = Sweeper(session(), dispatcher, settings.worker_heartbeat_seconds,
                           settings.lost_message_seconds, settings.lost_continuation_seconds)
         next_sweep = 0.0
+        policy = expiration_policy(settings)
+        next_expiry = time.monotonic() + settings.expiration_interval_seconds if policy.enabled else float("inf")
         while not stop.is_set():
             with each_pass:
                 fired = _fire_due(owner, dispatcher, settings.timer_claim_seconds)
@@ -74,6 +76,9 @@ def run_scheduler(settings: Settings, stop: threading.Event | None = None, flask
                 if time.monotonic() >= next_sweep:
                     _sweep(sweeper)
                     next_sweep = time.monotonic() + SWEEP_SECONDS
+                if time.monotonic() >= next_expiry:
+                    _expire(policy)
+                    next_expiry = time.monotonic() + settings.expiration_interval_seconds
                 _beat(beat, owner)
             if not fired:
                 stop.wait(POLL_SECONDS)
@@ -138,6 +143,24 @@ def _sweep(sweeper: Sweeper) -> None:
     except Exception:  # noqa: BLE001 - the next sweep tries again
         log.exception("sweep failed")
         db.session.rollback()
+
+
+def expiration_policy(settings: Settings) -> retention.Retention:
+    states = tuple(s for s in retention.FINISHED if s not in settings.expiration_keep_states)
+    return retention.Retention(settings.expiration_older_than, settings.expiration_max_finished, states,
+                               settings.expiration_batch)
+
+
+def _expire(policy: retention.Retention) -> None:
+    """One bounded batch per pass: a backlog of old executions is worked off over several passes."""
+    try:
+        purged = with_retries(session(), lambda: retention.purge_batch(session(), policy))
+    except Exception:  # noqa: BLE001 - the next pass tries again
+        log.exception("expiring old executions failed")
+        db.session.rollback()
+        return
+    if purged:
+        log.info("expired %d finished executions (with their sub-workflows)", len(purged))
 
 
 def _beat(client: redis.Redis, owner: str) -> None:
