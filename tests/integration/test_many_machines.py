@@ -155,7 +155,9 @@ class Machine(LiveStack):
     """Some of a stack's processes, as one host of a deployment runs them."""
 
     def __init__(self, name: str, settings: Settings, log_dir: Path, roles: tuple[str, ...]) -> None:
-        super().__init__(settings, log_dir, worker_concurrency=4, extra_env=RECOVERY)
+        # One SECRET_KEY everywhere: a key each host made for itself would refuse the others' capabilities.
+        super().__init__(settings, log_dir, worker_concurrency=4,
+                         extra_env={**RECOVERY, "SECRET_KEY": settings.secret_key})
         self.name = name
         self.roles = roles
 
@@ -230,8 +232,6 @@ def machines(tmp_path: Path) -> Iterator[tuple[list[Machine], Engine, redis.Redi
     deployment = [Machine("a", shared, tmp_path / "a", ("web", "worker", "scheduler")),
                   Machine("b", shared, tmp_path / "b", ("web", "worker", "scheduler")),
                   Machine("c", shared, tmp_path / "c", ("worker",))]
-    for machine in deployment:
-        machine.extra_env["SECRET_KEY"] = shared.secret_key
     audit = create_engine(database_url, pool_size=2)
     counts = redis.Redis.from_url(shared.broker_url, decode_responses=True)
     try:
