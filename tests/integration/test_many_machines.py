@@ -40,6 +40,7 @@ from sqlalchemy.engine import Engine
 from app.config import Settings, normalize_database_url
 from app.dbtools import upgrade_database
 from app.embedded_redis import EmbeddedRedis
+from app.engine.claims import SENDING
 from app.engine.runtime import TASK_TIMEOUT
 from app.engine.states import COMPLETED
 from app.models import ActionExecution, CronTrigger, TaskExecution, Timer, WorkflowExecution
@@ -294,6 +295,7 @@ def test_three_workers_two_apis_two_schedulers_lose_nothing_when_one_of_each_die
     elapsed = time.monotonic() - began
 
     assert not traffic.problems, traffic.problems
+    assert len(traffic.started) == EXECUTIONS
     figures = _audit(audit, counts, traffic, triggers)
     figures.update({"processes_killed": killed,
                     "actions_running_on_the_killed_workers": caught, "requests_cut_off": balancer.cut_off,
@@ -333,7 +335,11 @@ def _start_all(balancer: Balancer, traffic: Traffic, finished: _Finished) -> Non
                 return
             while len(traffic.started) - finished.count >= WINDOW:
                 time.sleep(0.05)
-            _start(balancer, traffic, *start)
+            try:
+                _start(balancer, traffic, *start)
+            except AssertionError as exc:  # no API answered: the test fails, the others go on
+                with traffic.lock:
+                    traffic.problems.append(str(exc))
 
     threads = [threading.Thread(target=starter, daemon=True) for _ in range(4)]
     for thread in threads:
@@ -397,7 +403,11 @@ def _answer_async_actions(balancer: Balancer, audit: Engine, counts: redis.Redis
         runs = counts.hmget(COUNTS_KEY, waiting) if waiting else []
         for action_id, count in zip(waiting, runs, strict=True):
             if count is not None and not stop.is_set():
-                _complete(balancer, audit, traffic, action_id)
+                try:
+                    _complete(balancer, audit, traffic, action_id)
+                except AssertionError as exc:  # no API answered: the test fails, this thread goes on
+                    with traffic.lock:
+                        traffic.problems.append(str(exc))
         stop.wait(0.2)
 
 
@@ -484,7 +494,7 @@ def _stuck(audit: Engine) -> list[Any]:
 
 
 def _audit(audit: Engine, counts: redis.Redis, traffic: Traffic, triggers: list[str]) -> dict[str, Any]:
-    runs = {key: int(value) for key, value in counts.hgetall(COUNTS_KEY).items()}
+    runs = {str(key): int(value) for key, value in counts.hgetall(COUNTS_KEY).items()}
     with audit.connect() as connection:
         executions = connection.execute(select(
             WorkflowExecution.id, WorkflowExecution.workflow_name, WorkflowExecution.state,
@@ -494,7 +504,7 @@ def _audit(audit: Engine, counts: redis.Redis, traffic: Traffic, triggers: list[
             TaskExecution.state_info)).all()
         actions = connection.execute(select(
             ActionExecution.id, ActionExecution.task_execution_id, ActionExecution.state,
-            ActionExecution.params, ActionExecution.output)).all()
+            ActionExecution.params, ActionExecution.output, ActionExecution.worker_id)).all()
         # A task's timeout stays until due, then finds its task ended and does nothing.
         timers_left = connection.scalar(select(func.count()).select_from(Timer).where(
             Timer.kind != TASK_TIMEOUT)) or 0
@@ -513,11 +523,12 @@ def _audit(audit: Engine, counts: redis.Redis, traffic: Traffic, triggers: list[
         "action_runs": sum(runs.values()),
         "actions": len(actions),
         "safe_reruns": sum(count - 1 for action_id, count in runs.items() if count > 1),
-        "unsafe_actions_failed": sum(row.state == "ERROR" and "safe-rerun" in str(row.output) for row in actions),
+        "unsafe_actions_failed": sum(_failed_unsafe(row) for row in actions),
+        "async_actions_never_sent": sum(_never_sent(row, runs) for row in actions),
         "double_runs": [(row.id, runs[row.id]) for row in actions
                         if runs.get(row.id, 0) > 1 and not (row.params or {}).get("safe_rerun")],
         "async_completed": len(traffic.completed_async),
-        "unexplained_failures": _unexplained_failures(executions, tasks, actions),
+        "unexplained_failures": _unexplained_failures(executions, tasks, actions, runs),
         "wrong_action_counts": [(row.workflow_execution_id, row.name, actions_of[row.id]) for row in tasks
                                 if state_of[row.workflow_execution_id] == "SUCCESS"
                                 and actions_of[row.id] != ACTIONS_PER_TASK.get(row.name, 1)],
@@ -538,17 +549,37 @@ def _timer_fires(tasks: Sequence[Any], actions_of: Counter[str], state_of: dict[
                if task.name in fired and state_of[task.workflow_execution_id] == "SUCCESS")
 
 
-def _unexplained_failures(executions: Sequence[Any], tasks: Sequence[Any], actions: Sequence[Any]) -> list[Any]:
-    """Failed executions whose failure is not an unsafe action caught by the worker's death."""
+def _unexplained_failures(executions: Sequence[Any], tasks: Sequence[Any], actions: Sequence[Any],
+                          runs: dict[str, int]) -> list[Any]:
+    """Failed executions whose failure is not one the worker's death explains."""
     failed = {row.id for row in executions if row.state != "SUCCESS"}
     failed_tasks = {task.id: task for task in tasks if task.workflow_execution_id in failed and task.state == "ERROR"}
     reasons: dict[str, list[str]] = {}
     for task in failed_tasks.values():
         reasons.setdefault(task.workflow_execution_id, []).append(f"{task.name}: {task.state_info}")
+    explained = set()
     for action in actions:
         if action.task_execution_id in failed_tasks and action.state == "ERROR":
             task = failed_tasks[action.task_execution_id]
-            reasons[task.workflow_execution_id].append(f"{task.name}'s action: {action.output}")
-    explained = ("safe-rerun", "stopped responding")
-    return [(execution_id, reasons.get(execution_id)) for execution_id in sorted(failed)
-            if not any(word in reason for reason in reasons.get(execution_id, []) for word in explained)]
+            reasons[task.workflow_execution_id].append(
+                f"{task.name}'s action ({action.worker_id}, {runs.get(action.id, 0)} runs): {action.output}")
+            if _killed(action, runs):
+                explained.add(task.workflow_execution_id)
+    return [(execution_id, reasons.get(execution_id)) for execution_id in sorted(failed - explained)]
+
+
+def _killed(action: Any, runs: dict[str, int]) -> bool:
+    """An action its worker's death ended."""
+    return _failed_unsafe(action) or _never_sent(action, runs)
+
+
+def _failed_unsafe(action: Any) -> bool:
+    """Failed rather than run again, as its task is not safe-rerun."""
+    return action.state == "ERROR" and "safe-rerun" in str(action.output)
+
+
+def _never_sent(action: Any, runs: dict[str, int]) -> bool:
+    """An async action whose worker died while sending, before the request left: it is neither sent
+    again nor failed (the third party might hold it), so its task's timeout ended it."""
+    return (action.state == "ERROR" and action.worker_id == SENDING and not runs.get(action.id)
+            and "Timed out" in str(action.output))
