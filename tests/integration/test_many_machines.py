@@ -9,8 +9,8 @@ triggers firing every three seconds. Midway it SIGKILLs A's worker, B's gunicorn
 (the worker while it runs actions), starts them again once the others saw them die, and later
 SIGKILLs B's worker, A's gunicorn and B's scheduler.
 
-Every action is ``sample.count`` (tests/fixtures/plugins), which records each run of its action
-execution in Redis. Afterwards the database and those counts must say: every execution ended; no
+Every action is ``sample.count`` or ``sample.count_async`` (tests/fixtures/plugins), which record
+each run of their action execution in Redis. Afterwards the database and those counts must say: every execution ended; no
 action ran twice unless its task is safe-rerun; every task ran once, with the number of actions its
 timers and items call for; every cron occurrence started exactly one execution.
 """
