@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent
 CASES_DIR = ROOT / "cases"
 EXPECTED_DIR = ROOT / "expected"
 
-STEP_KINDS = ("wait", "complete", "execution", "task", "snapshot", "request")
+STEP_KINDS = ("wait", "complete", "execution", "task", "snapshot", "request", "sleep")
 CASE_KEYS = {"about", "group", "workflows", "workbook", "actions", "environments", "start", "steps", "http",
              "exact", "covers"}
 

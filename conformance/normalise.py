@@ -4,7 +4,7 @@
   (``<execution>``, ``<task:t1>``, ``<action:t1/1>``, ``<saved name>``); any other UUID becomes
   ``<uuid>``;
 - timestamps: values of time fields and date-time strings become ``<time>`` (their presence stays);
-- the local HTTP server's address becomes ``$HTTP``;
+- the local HTTP server's address becomes ``$HTTP``, the API's own (``.../v2``, as in next links) ``$API``;
 - inside messages: a Python traceback is cut off (messages compare up to it), and class and object
   reprs (``<class 'x.Y'>``, ``<x.Y object at 0x..>``) become ``<class>`` / ``<object>``;
 - JSON-string fields of REST bodies are decoded and marked ``{"$json": value}``, so the difference
@@ -31,9 +31,10 @@ TIME_FIELDS = {"created_at", "updated_at", "started_at", "finished_at", "first_e
 class IdBook:
     """The ids a case created, each with its placeholder (the first name given wins)."""
 
-    def __init__(self, http_url: str = "") -> None:
+    def __init__(self, http_url: str = "", api_url: str = "") -> None:
         self.names: dict[str, str] = {}
         self.http_url = http_url
+        self.api_url = api_url
 
     def add(self, identifier: str, placeholder: str) -> None:
         self.names.setdefault(identifier, placeholder)
@@ -44,6 +45,8 @@ class IdBook:
         value = OBJECT_REPR.sub("<object>", value)
         if self.http_url:
             value = value.replace(self.http_url, "$HTTP")
+        if self.api_url:
+            value = value.replace(self.api_url, "$API")
         value = UUID.sub(lambda m: self.names.get(m.group(0), "<uuid>"), value)
         return TIMESTAMP.sub("<time>", value)
 

@@ -29,7 +29,7 @@ class CaseRun:
         self.api = api
         self.case = case
         self.http_url = http_url
-        self.ids = IdBook(http_url)
+        self.ids = IdBook(http_url, api.base_url)
         self.execution_id: str | None = None
         self.saved: dict[str, str] = {}
         self.times: dict[str, dict[str, Any]] = {}

@@ -14,8 +14,9 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session, defer
 from sqlalchemy.orm.attributes import set_committed_value
 
+from app.actions import registry
 from app.actions.base import Result
-from app.engine import adhoc, control, failures, launch, limits, notifications, state_log
+from app.engine import adhoc, catalog, control, failures, launch, limits, notifications, state_log
 from app.engine.claims import DELIVERED, SENDING
 from app.engine.dispatch import ActionDone, ContinueAfterAction, Dispatcher, Message, RunAction
 from app.engine.errors import Conflict, EngineError, InvalidStateTransition, NotFound
@@ -101,10 +102,13 @@ class ActionService:
                    description: str = "") -> ActionExecution:
         """Run an action outside any workflow (``POST /v2/action_executions``)."""
         def unit() -> tuple[ActionExecution, list[Message]]:
+            if catalog.find_action(self.session, name, namespace) is None and registry.find(name) is None:
+                # Mistral's run-action words it without the namespace its workflows name.
+                raise EngineError(f"Failed to find action [action_name={name}]")
             resolved = adhoc.resolve(self.session, name, action_input, namespace, None, NO_EXECUTION)
             is_sync = _is_sync_action(resolved)
             if params.get("run_sync") and not is_sync:
-                raise EngineError(f"Action does not support synchronous execution: {name} is asynchronous.")
+                raise EngineError("Action does not support synchronous execution.")
             target = params.get("target")
             action = ActionExecution(
                 id=new_id(), name=name, workflow_namespace=namespace, description=description or "",

@@ -124,7 +124,9 @@ def _store_book_workflow(session: Session, workflow: WorkflowSpec, definition: s
     row = existing or WorkflowDefinition(name=workflow.name, namespace=namespace)
     # Mistral keeps no checksum for a workbook's workflows; the column wants a value, the API shows null.
     changed = _assign(row, definition=definition, spec={"name": workflow.name, **workflow.raw},
-                      tags=list(workflow.tags), scope=scope, checksum="", workbook_name=book)
+                      tags=list(workflow.tags), scope=scope, workbook_name=book)
+    if existing is None:
+        row.checksum = ""
     if existing is not None and changed:
         row.updated_at = utc_now()
     session.add(row)

@@ -89,7 +89,11 @@ def get(action_execution_id: str) -> ResponseReturnValue:
     row = db.session.get(ActionExecution, action_execution_id)
     if row is None:
         raise NotFound(f"ActionExecution not found [id={action_execution_id}]")
-    return jsonify(action_execution_dict(row))
+    wanted = [f for f in (request.args.get("fields") or "").split(",") if f]
+    for field in wanted:
+        if field not in FIELDS:
+            raise EngineError(f"Field '{field}' does not exist.")
+    return jsonify(select_fields(action_execution_dict(row), wanted or None))
 
 
 @blueprint.route(f"{COLLECTION}/<action_execution_id>", methods=["PUT", "POST"])
@@ -112,10 +116,12 @@ def run() -> ResponseReturnValue:
     timeout = _run_timeout(params.get("timeout"))
     row = engine().run_action(body["name"], body["input"], params, body["workflow_namespace"] or "",
                               body["description"] or "")
-    action_id, is_sync = row.id, row.is_sync
+    # The answer shows the execution as it was started (Mistral's is RUNNING, never yet updated), even when a
+    # worker has finished it by the time the answer is written.
+    action_id, is_sync, started = row.id, row.is_sync, {**action_execution_dict(row), "updated_at": None}
     session().rollback()
     if not is_sync or (params.get("save_result") and not params.get("run_sync")):
-        return jsonify(action_execution_dict(row)), 201
+        return jsonify(started), 201
     if not CompletionSignals(settings().broker_url).wait(action_id, timeout):
         raise GatewayTimeout(f"Action {body['name']} did not complete within {timeout:g} seconds; "
                              f"its execution {action_id} goes on.")

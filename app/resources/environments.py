@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from app.engine import environments
-from app.engine.errors import EngineError
+from app.engine.errors import EngineError, NotFound
 from app.extensions import session
 from app.models import Environment
 from app.resources.bodies import load_body, request_json
@@ -63,7 +63,12 @@ def update() -> ResponseReturnValue:
 
 @blueprint.get("")
 def list_environments() -> ResponseReturnValue:
-    rows, fields, next_link = list_rows(session(), Environment, "environments", allowed_fields=FIELDS)
+    # Mistral looks an environment marker up by name (its next links still carry the last id).
+    marker = request.args.get("marker")
+    if marker and environments.find(session(), marker) is None:
+        raise NotFound(f"Environment not found [name={marker}]")
+    rows, fields, next_link = list_rows(session(), Environment, "environments", allowed_fields=FIELDS,
+                                        marker_by=Environment.name)
     body: dict[str, Any] = {"environments": [select_fields(environment_dict(row), fields) for row in rows]}
     if next_link:
         body["next"] = next_link

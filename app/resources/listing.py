@@ -140,7 +140,7 @@ def _tags_condition(column: Any, op: str, value: Any) -> Any:
 def list_rows(session: Session, model: Any, collection: str, base_filters: list[Any] | None = None,
               filterable: Sequence[str] | None = None, default_sort: str = "created_at",
               allowed_fields: Sequence[str] | None = None,
-              marker_missing: Callable[[str], str] | None = None,
+              marker_missing: Callable[[str], str] | None = None, marker_by: Any = None,
               ) -> tuple[list[Any], list[str] | None, str | None]:
     """Run the query described by the request's arguments. Returns rows, fields, next link."""
     args = request.args
@@ -162,7 +162,7 @@ def list_rows(session: Session, model: Any, collection: str, base_filters: list[
     order = [(_sortable(getattr(model, key)), direction) for key, direction in zip(sort_keys, sort_dirs, strict=True)]
     marker = args.get("marker")
     if marker:
-        query = query.where(_after_marker(session, model, marker, order, marker_missing))
+        query = query.where(_after_marker(session, model, marker, order, marker_missing, marker_by))
     query = query.order_by(*(c.desc() if d == "desc" else c.asc() for c, d in order)).limit(limit)
     rows = list(session.scalars(query))
     next_link = None
@@ -189,13 +189,15 @@ def _sortable(column: Any) -> Any:
 
 
 def _after_marker(session: Session, model: Any, marker: str, order: list[tuple[Any, str]],
-                  missing: Callable[[str], str] | None) -> Any:
-    if session.get(model, marker) is None:
+                  missing: Callable[[str], str] | None, marker_by: Any = None) -> Any:
+    """Rows after the marker row, found by id (or by ``marker_by``, a unique column)."""
+    key = model.id if marker_by is None else marker_by
+    if session.scalars(select(model.id).where(key == marker)).first() is None:
         raise NotFound(missing(marker) if missing else f"{model.__name__} not found [id={marker}]")
     clauses = []
     for index, (expression, direction) in enumerate(order):
         def at_marker(value: Any) -> Any:
-            return select(value).where(model.id == marker).scalar_subquery()
+            return select(value).where(key == marker).scalar_subquery()
 
         equal_before = [e == at_marker(e) for e, _ in order[:index]]
         beyond = expression < at_marker(expression) if direction == "desc" else expression > at_marker(expression)

@@ -16,6 +16,7 @@ from typing import Any
 from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
 
+from app.engine.errors import EngineError
 from app.engine.states import State
 from app.extensions import session
 from app.models import TaskExecution, WorkflowExecution
@@ -74,7 +75,9 @@ def task_sub_executions(task_id: str) -> ResponseReturnValue:
 @blueprint.get("/tasks/<task_id>/workflow_executions")
 def task_workflow_executions(task_id: str) -> ResponseReturnValue:
     get_task(task_id)
-    include_output = request.args.get("include_output", "").lower() == "true"
+    if "include_output" in request.args:
+        raise EngineError('Unknown argument: "include_output"')
+    include_output = False
     rows, wanted, next_link = list_rows(
         session(), WorkflowExecution, f"tasks/{task_id}/workflow_executions",
         [WorkflowExecution.task_execution_id == task_id], allowed_fields=FIELDS,

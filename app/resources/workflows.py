@@ -110,8 +110,10 @@ def list_workflows() -> ResponseReturnValue:
                                         allowed_fields=FIELDS,
                                         marker_missing=lambda m: f"Workflow not found [workflow_id={m}]")
     if fields and "input" in fields:
-        # Mistral computes both from the stored spec it loads for either.
+        # Mistral computes both from the stored spec it loads for input (and for interface alone, neither).
         fields.append("interface")
+    elif fields and "interface" in fields:
+        fields.remove("interface")
     body: dict[str, Any] = {"workflows": [select_fields(workflow_dict(row), fields) for row in rows]}
     if next_link:
         body["next"] = next_link

@@ -113,7 +113,7 @@ def parse_workflow(name: str, raw: Any, path: str, problems: Problems) -> Workfl
         default_on_complete=_parse_clause(defaults.get("on-complete"), f"{path}.task-defaults.on-complete",
                                           problems),
         default_requires=_name_list(defaults.get("requires"), f"{path}.task-defaults.requires", problems),
-        default_policies={k: v for k, v in defaults.items() if k in POLICY_KEYS},
+        default_policies=_policies(defaults, f"{path}.task-defaults", problems),
         tags=string_list(raw.get("tags"), f"{path}.tags", problems),
         description=str(raw.get("description") or ""),
         raw=raw,
@@ -217,13 +217,19 @@ def _parse_task(name: str, raw: Any, path: str, problems: Problems) -> TaskSpec:
         on_complete=_parse_clause(raw.get("on-complete"), f"{path}.on-complete", problems),
         on_skip=_parse_clause(raw["on-skip"], f"{path}.on-skip", problems) if "on-skip" in raw else None,
         requires=_name_list(raw.get("requires"), f"{path}.requires", problems),
-        policies={key: raw[key] for key in POLICY_KEYS if key in raw},
+        policies=_policies(raw, path, problems),
         keep_result=raw.get("keep-result", True),
         target=raw.get("target"),
         tags=string_list(raw.get("tags"), f"{path}.tags", problems),
         description=str(raw.get("description") or ""),
         raw=raw,
     )
+
+
+def _policies(raw: dict[str, Any], path: str, problems: Problems) -> dict[str, Any]:
+    policies = {key: raw[key] for key in POLICY_KEYS if key in raw}
+    _check_policy_literals(policies, path, problems)
+    return policies
 
 
 def _parse_join(value: Any, path: str, problems: Problems) -> int | str | None:
@@ -293,6 +299,43 @@ def _parse_transition(item: Any, path: str, problems: Problems) -> Transition | 
     if params and target not in ENGINE_COMMANDS:
         problems.add(path, f"only engine commands take parameters, not {target!r}")
     return Transition(target=target, condition=condition, params=params)
+
+
+# Mistral's policy schema: each value is an expression or a literal of the kind below.
+_INTEGER_POLICIES = ("wait-before", "wait-after", "timeout", "concurrency")
+_BOOLEAN_POLICIES = ("pause-before", "fail-on")
+_WHOLE_EXPRESSION = re.compile(r"^(<%.*?%>|\{\{.*?\}\})\s*$", re.S)
+
+
+def _check_policy_literals(policies: dict[str, Any], path: str, problems: Problems) -> None:
+    """Refuse at upload, as Mistral does, a policy written as a literal of the wrong kind (a negative
+    count, a text that is no expression); expressions are checked when the task starts."""
+    for key in _INTEGER_POLICIES:
+        if key in policies:
+            _check_count(policies[key], f"{path}.{key}", problems)
+    for key in _BOOLEAN_POLICIES:
+        value = policies.get(key)
+        if key in policies and not isinstance(value, bool) and not _is_expression(value):
+            problems.add(f"{path}.{key}", f"{value!r} is not a boolean or an expression")
+    retry = policies.get("retry")
+    if isinstance(retry, dict):
+        for key in ("count", "delay"):
+            if key in retry:
+                _check_count(retry[key], f"{path}.retry.{key}", problems)
+    elif "retry" in policies and not (isinstance(retry, str) and retry.strip()):
+        problems.add(f"{path}.retry", f"{retry!r} is not a mapping or an expression")
+
+
+def _check_count(value: Any, path: str, problems: Problems) -> None:
+    if _is_expression(value):
+        return
+    whole = isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+    if isinstance(value, bool) or not whole or value < 0:
+        problems.add(path, f"{value!r} is not an integer of at least 0 or an expression")
+
+
+def _is_expression(value: Any) -> bool:
+    return isinstance(value, str) and bool(_WHOLE_EXPRESSION.match(value))
 
 
 def _check_expressions(value: Any, path: str, problems: Problems) -> None:
