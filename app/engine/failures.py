@@ -7,6 +7,7 @@ per failed action execution or sub-workflow, each with its position among the ta
 
 from __future__ import annotations
 
+import traceback
 from typing import Any
 
 from sqlalchemy import select
@@ -52,31 +53,38 @@ def _result_text(output: dict[str, Any] | None) -> str:
     return str((output or {}).get("result", "Unknown"))
 
 
+def _traced(text: str, error: Exception | str) -> str:
+    """``text``, then the traceback of ``error`` when it was raised, as Mistral's messages carry one."""
+    if isinstance(error, BaseException) and error.__traceback__ is not None:
+        return text + "\n" + "".join(traceback.format_exception(error))
+    return text
+
+
 def run_failure(error: Exception | str, workflow_name: str, task_name: str) -> str:
     """A task could not start: its input, action or sub-workflow could not be prepared."""
-    return f"Failed to run task [error={error}, wf={workflow_name}, task={task_name}]:"
+    return _traced(f"Failed to run task [error={error}, wf={workflow_name}, task={task_name}]:", error)
 
 
 def completion_failure(error: Exception | str, workflow_name: str, task_name: str, action_name: str) -> str:
     """A task's result could not be handled: its publish or transitions could not be evaluated."""
-    return (f"Failed to handle action completion [error={error}, wf={workflow_name}, task={task_name}, "
-            f"action={action_name}]:")
+    return _traced(f"Failed to handle action completion [error={error}, wf={workflow_name}, task={task_name}, "
+                   f"action={action_name}]:", error)
 
 
 def action_failure(error: Exception | str, action_name: str, task_name: str | None) -> str:
     """An action's result could not be turned into its output (an ad-hoc action's output failed)."""
-    return f"Failed to complete action [error={error}, action={action_name}, task={task_name}]:"
+    return _traced(f"Failed to complete action [error={error}, action={action_name}, task={task_name}]:", error)
 
 
 def is_action_failure(state: str, result: Any, action_name: str, task_name: str) -> bool:
     """Whether an action's ERROR result is :func:`action_failure`'s text for this action and task."""
     return (state == State.ERROR and isinstance(result, str) and result.startswith("Failed to complete action [")
-            and result.endswith(f", action={action_name}, task={task_name}]:"))
+            and f", action={action_name}, task={task_name}]:" in result)
 
 
 def output_failure(error: Exception | str, execution_id: str, workflow_name: str) -> str:
     """The workflow's output could not be evaluated when it completed."""
-    return f"Failed to check and complete [wf_ex_id={execution_id}, wf_name={workflow_name}]: {error}"
+    return _traced(f"Failed to check and complete [wf_ex_id={execution_id}, wf_name={workflow_name}]: {error}", error)
 
 
 def output_on_error_failure(spec_output: Any, error: Exception | str, cause: str | None) -> str:

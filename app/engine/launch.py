@@ -10,7 +10,7 @@ from app.engine import adhoc, bookkeeping, dataflow, expressions, failures, item
 from app.engine.adhoc import ResolvedAction
 from app.engine.bookkeeping import private
 from app.engine.dispatch import RunAction
-from app.engine.errors import ActionInstantiationError, EngineError, WorkflowNotFound
+from app.engine.errors import ActionInstantiationError, EngineError, InputError, WorkflowNotFound
 from app.engine.states import State
 from app.models import ActionExecution, TaskExecution, new_id
 
@@ -24,8 +24,7 @@ def start_work(step: Step, task: TaskExecution) -> None:
         if task_spec.with_items is not None:
             _start_items(step, task)
         elif task_spec.workflow:
-            subworkflows.start(step, task, dataflow.task_input(task_spec, step.data(task.in_context),
-                                                               step.view(task)))
+            _start_subworkflow(step, task)
         else:
             _start_single_action(step, task)
     except (WorkflowNotFound, ActionInstantiationError) as exc:
@@ -33,6 +32,16 @@ def start_work(step: Step, task: TaskExecution) -> None:
         step.complete_task(task, State.ERROR.value, [], state_info=str(exc))
     except EngineError as exc:
         step.force_fail(task, failures.run_failure(exc, step.wf_ex.workflow_name, task.name), result=[])
+
+
+def _start_subworkflow(step: Step, task: TaskExecution) -> None:
+    task_spec = step.spec.tasks[task.name]
+    child_input = dataflow.task_input(task_spec, step.data(task.in_context), step.view(task))
+    try:
+        subworkflows.start(step, task, child_input)
+    except InputError as exc:
+        # The child refuses the input: an ordinary failure of the task, as in Mistral.
+        step.complete_task(task, State.ERROR.value, [], state_info=str(exc))
 
 
 def _resolve(step: Step, task: TaskExecution, data: dict[str, Any]) -> tuple[ResolvedAction, Any]:

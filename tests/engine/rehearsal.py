@@ -149,12 +149,14 @@ def check(driver: EngineDriver, expected: dict[str, Any]) -> None:
 
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_TRACEBACK = re.compile(r"\s*Traceback \(most recent call last\):.*", re.DOTALL)
 
 
 def masked(value: Any) -> Any:
-    """``value`` with every id inside its texts shown as ``<id>``: failure messages name ids."""
+    """``value`` with every id inside its texts shown as ``<id>`` and tracebacks cut off: failure
+    messages name ids and carry the engine's traceback, as Mistral's do."""
     if isinstance(value, str):
-        return _UUID.sub("<id>", value)
+        return _UUID.sub("<id>", _TRACEBACK.sub("", value))
     if isinstance(value, list):
         return [masked(item) for item in value]
     if isinstance(value, dict):
