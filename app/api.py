@@ -12,7 +12,7 @@ from flask.typing import ResponseReturnValue
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
-from app import openapi
+from app import metrics, openapi
 from app.engine.errors import DSLError, EngineError
 from app.resources import (
     action_executions,
@@ -21,6 +21,7 @@ from app.resources import (
     docs,
     environments,
     executions,
+    prometheus,
     reports,
     root,
     security,
@@ -44,6 +45,7 @@ def register_api(app: Flask) -> None:
     app.register_blueprint(unsupported.blueprint)
     app.register_blueprint(openapi.blueprint)
     app.register_blueprint(docs.blueprint)
+    app.register_blueprint(prometheus.blueprint)
     app.before_request(_start_request)
     app.after_request(_access_log)
     app.before_request(_refuse_nul_characters)
@@ -70,6 +72,13 @@ def _access_log(response: Response) -> Response:
     access_log.info("%s %s %s %.1fms", request.method, request.path, response.status_code, duration, extra={
         "request_id": request_id, "method": request.method, "path": request.path,
         "status": response.status_code, "duration_ms": duration})
+    recorder = metrics.recorder()
+    if recorder is not None:
+        route = request.url_rule.rule if request.url_rule is not None else "(no route)"
+        recorder.observe("tramontane_api_request_duration_seconds", duration / 1000, request.method, route)
+        if request.method in ("PUT", "POST") and security.COMPLETION.match(request.path):
+            status = response.status_code
+            recorder.count("tramontane_callbacks", str(status) if status in (200, 409) else f"{status // 100}xx")
     return response
 
 

@@ -8,10 +8,10 @@ from typing import Any
 
 from flask import Flask
 
-from app import logs
+from app import logs, metrics
 from app.config import Settings
 from app.database import configure_sqlite, engine_options
-from app.engine import expression_limits
+from app.engine import expression_limits, state_log
 from app.engine.dispatch import Dispatcher
 from app.extensions import db
 
@@ -42,6 +42,9 @@ def create_app(settings: Settings | None = None, config: dict[str, Any] | None =
     flask_app.config.update(config or {})
     flask_app.json.sort_keys = False  # type: ignore[attr-defined]
     logs.configure(settings.log_level, settings.log_format)
+    # Only with a Redis of the deployment's: an in-process test without one records nothing.
+    metrics.configure(settings.broker_url if settings.redis_url else None)
+    state_log.subscribe(metrics.on_state_change)
     for warning in settings.startup_warnings:
         logging.getLogger("app").warning(warning)
     if settings.database_url.startswith("sqlite"):

@@ -125,6 +125,13 @@ OPERATIONS: dict[str, Operation] = {
         description="503 when the database or the broker does not answer; `scheduler` reports the "
                     "scheduler's heartbeat, `workers` the live Celery workers, `overdue_timers` the "
                     "timers past due."),
+    "metrics.scrape": Operation(
+        "Prometheus metrics", answers(200, {"type": "string", "description": "Prometheus text format 0.0.4."}),
+        description="Counters every process keeps in Redis (executions started and finished, actions by "
+                    "outcome, callbacks by answer, sweeper re-sends, action duration and API latency "
+                    "histograms), and gauges read from the database (actions waiting for a callback, timers "
+                    "due and overdue, executions running).",
+        extra={"responses": {200: {"content": {TEXT: {"schema": {"type": "string"}}}}}}),
     "openapi.document": Operation(
         "This OpenAPI document", answers(200, {"type": "object", "description": "An OpenAPI 3 document."})),
     "keystone.version": Operation(

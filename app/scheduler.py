@@ -22,6 +22,7 @@ from flask import Flask
 from sqlalchemy import inspect
 from sqlalchemy.exc import SQLAlchemyError
 
+from app import metrics
 from app.config import Settings
 from app.engine import cron, retention, timers
 from app.engine.runtime import COMPLETE_TASK, CONTINUE_TASK, TASK_TIMEOUT
@@ -143,6 +144,10 @@ def _sweep(sweeper: Sweeper) -> None:
     except Exception:  # noqa: BLE001 - the next sweep tries again
         log.exception("sweep failed")
         db.session.rollback()
+    recorder = metrics.recorder()
+    if sweeper.resent and recorder is not None:
+        recorder.add(("tramontane_sweeper_resent", (kind,), count) for kind, count in sweeper.resent.items())
+    sweeper.resent.clear()
 
 
 def expiration_policy(settings: Settings) -> retention.Retention:

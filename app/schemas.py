@@ -179,6 +179,7 @@ class VersionSchema(Schema):
 
 class VersionsSchema(Schema):
     versions = fields.List(fields.Nested(VersionSchema), required=True)
+    docs = _text("URL of the browsable API page, `/v2/docs` (an addition to Mistral's answer).")
 
 
 class V2RootSchema(Schema):

@@ -9,6 +9,7 @@ the logs of every process.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import event, inspect
@@ -24,10 +25,23 @@ def start_recording(session: Session) -> None:
     session.info[_PENDING] = []
 
 
+# Told of every committed change (the metrics count them); registered at process start.
+_subscribers: list[Callable[[dict[str, Any]], None]] = []
+
+
+def subscribe(callback: Callable[[dict[str, Any]], None]) -> None:
+    if callback not in _subscribers:
+        _subscribers.append(callback)
+
+
 def emit_recorded(session: Session) -> None:
-    """Log what the committed transaction changed."""
-    for level, message, fields in session.info.pop(_PENDING, None) or []:
+    """Log what the committed transaction changed, and tell the subscribers."""
+    recorded = session.info.pop(_PENDING, None) or []
+    for level, message, fields in recorded:
         log.log(level, message, extra=fields)
+    for callback in _subscribers:
+        for _, _, fields in recorded:
+            callback(fields)
 
 
 def discard_recorded(session: Session) -> None:
@@ -45,7 +59,7 @@ def _change(session: Session, row: Any) -> tuple[str | None, str] | None:
 
 def _before_flush(session: Session, _context: Any, _instances: Any) -> None:
     pending: list[tuple[int, str, dict[str, Any]]] | None = session.info.get(_PENDING)
-    if pending is None or not log.isEnabledFor(logging.INFO):
+    if pending is None or not (log.isEnabledFor(logging.INFO) or _subscribers):
         return
     tasks_too = log.isEnabledFor(logging.DEBUG)
     for row in [*session.new, *session.dirty]:

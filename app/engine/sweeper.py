@@ -42,6 +42,8 @@ class Sweeper:
         self.stale_after = timedelta(seconds=3 * heartbeat_seconds)
         self.lost_after = timedelta(seconds=lost_after_seconds)
         self.continuation_after = timedelta(seconds=continuation_after_seconds)
+        # Messages sent again, by kind, since the owner last took them (the metrics count them).
+        self.resent: dict[str, int] = {}
 
     def sweep(self) -> int:
         """One pass; returns how many items were re-dispatched or failed."""
@@ -52,6 +54,9 @@ class Sweeper:
     def _send(self, messages: list[Message]) -> int:
         if messages:
             self.dispatcher.send(messages)
+            for message in messages:
+                kind = type(message).__name__
+                self.resent[kind] = self.resent.get(kind, 0) + 1
         return len(messages)
 
     def _touch(self, ids: list[str]) -> None:

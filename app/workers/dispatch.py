@@ -24,6 +24,8 @@ class CeleryDispatcher:
                 self.celery.send_task(
                     RUN_ACTION,
                     args=(message.action_execution_id,),
+                    # Flower and the worker's log show the action execution's id as the task's id.
+                    task_id=message.action_execution_id,
                     queue=message.queue or None,
                     # Flower and the logs show what runs instead of a generic name; no id in it, so
                     # Flower's metrics get one label per action of a task, not one per run.

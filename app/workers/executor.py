@@ -9,12 +9,14 @@ import json
 import logging
 import os
 import socket
+import time
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from app import metrics
 from app.actions import egress, mistral_compat, registry
 from app.actions.base import ActionContext, ExecutionContext, Result
 from app.auth import capability
@@ -70,16 +72,27 @@ def run_action(session: Session, engine: Engine, settings: Settings, action_exec
         with_retries(session, lambda: _hand_over(session, run.id, worker_id(), SENDING))
     if heartbeat is not None:
         heartbeat.add(run.id)
+    started = time.monotonic()
     try:
         result, is_sync = _execute(run, settings)
     finally:
         if heartbeat is not None:
             heartbeat.discard(run.id)
+    _count(run.name, result, is_sync, time.monotonic() - started)
     if is_sync or result.is_error() or result.cancel:
         engine.on_action_result(run.id, result)
         return result
     with_retries(session, lambda: _hand_over(session, run.id, SENDING, DELIVERED))
     return None
+
+
+def _count(name: str, result: Result, is_sync: bool, seconds: float) -> None:
+    recorder = metrics.recorder()
+    if recorder is None:
+        return
+    outcome = "error" if result.is_error() else "cancel" if result.cancel else "success" if is_sync else "sent"
+    recorder.count("tramontane_actions", name, outcome)
+    recorder.observe("tramontane_action_duration_seconds", seconds, name)
 
 
 def _take(session: Session, settings: Settings, action_execution_id: str) -> tuple[str, ActionRun | None]:

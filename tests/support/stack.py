@@ -133,7 +133,7 @@ class LiveStack:
 
     def wait_for_action_run(self, action_execution_id: str, timeout: float = 30, name: str = "worker") -> None:
         """Until the worker finished running the action (for an async one: sent its request)."""
-        marker = f"[{action_execution_id}]["
+        marker = f"[{action_execution_id}]"
         self._wait(f"the run of action {action_execution_id}", timeout, lambda: any(
             marker in line and " succeeded in " in line for line in self.log(name).splitlines()))
 

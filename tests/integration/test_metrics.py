@@ -1,0 +1,76 @@
+"""``GET /metrics`` adds up what every process counted, in Prometheus text."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.integration.test_async_callback import _running_action
+from tests.support.stack import LiveStack
+
+WORKFLOWS = """
+version: '2.0'
+metrics_ok_wf:
+  tasks:
+    greet:
+      action: std.echo output=hi
+metrics_fail_wf:
+  tasks:
+    fail:
+      action: std.fail
+metrics_wait_wf:
+  tasks:
+    ask:
+      action: std.async_noop
+"""
+
+
+def scrape(stack: LiveStack) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    response = stack.get("/metrics")
+    assert response.status_code == 200 and response.headers["Content-Type"].startswith("text/plain")
+    values = {}
+    for family in text_string_to_metric_families(response.text):
+        for sample in family.samples:
+            values[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return values
+
+
+def delta(before: dict[Any, float], after: dict[Any, float], name: str, **labels: str) -> float:
+    key = (name, tuple(sorted(labels.items())))
+    return after.get(key, 0.0) - before.get(key, 0.0)
+
+
+def test_executions_actions_and_callbacks_are_counted(stack: LiveStack) -> None:
+    stack.create_workflow(WORKFLOWS)
+    before = scrape(stack)
+
+    ok = stack.start_execution("metrics_ok_wf")["id"]
+    failed = stack.start_execution("metrics_fail_wf")["id"]
+    waiting = stack.start_execution("metrics_wait_wf")["id"]
+    assert stack.wait_for_state(ok)["state"] == "SUCCESS"
+    assert stack.wait_for_state(failed)["state"] == "ERROR"
+    action = _running_action(stack, waiting)
+    stack.wait_for_action_run(action["id"])  # sent: now only its completion ends it
+    assert stack.put(f"/v2/action_executions/{action['id']}", json={"state": "SUCCESS", "output": 1}).status_code == 200
+    assert stack.put(f"/v2/action_executions/{action['id']}", json={"state": "SUCCESS", "output": 2}).status_code == 409
+    assert stack.wait_for_state(waiting)["state"] == "SUCCESS"
+    stack.wait_until_worker_idle()
+    after = scrape(stack)
+
+    assert delta(before, after, "tramontane_executions_started_total", workflow="metrics_ok_wf") == 1
+    assert delta(before, after, "tramontane_executions_finished_total", workflow="metrics_ok_wf", state="SUCCESS") == 1
+    assert delta(before, after, "tramontane_executions_finished_total", workflow="metrics_fail_wf", state="ERROR") == 1
+    assert delta(before, after, "tramontane_actions_total", action="std.fail", outcome="error") >= 1
+    assert delta(before, after, "tramontane_actions_total", action="std.async_noop", outcome="sent") >= 1
+    assert delta(before, after, "tramontane_callbacks_total", outcome="200") >= 1
+    assert delta(before, after, "tramontane_callbacks_total", outcome="409") >= 1
+    assert delta(before, after, "tramontane_action_duration_seconds_count", action="std.echo") >= 1
+    assert after[("tramontane_action_duration_seconds_bucket", (("action", "std.echo"), ("le", "+Inf")))] == \
+        after[("tramontane_action_duration_seconds_count", (("action", "std.echo"),))]
+    routes = {dict(labels).get("route") for name, labels in after
+              if name == "tramontane_api_request_duration_seconds_count"}
+    assert "/v2/executions" in routes and not any("-" in str(route) for route in routes if route), routes
+    for gauge in ("tramontane_actions_waiting_for_callback", "tramontane_timers_overdue",
+                  "tramontane_executions_running", "tramontane_oldest_waiting_action_age_seconds"):
+        assert (gauge, ()) in after
