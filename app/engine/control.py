@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from app.engine import launch, timers
 from app.engine.commands import RunTask
+from app.engine.dispatch import ContinueParent
 from app.engine.states import COMPLETED, State
 from app.engine.transactions import lock_workflow
 from app.models import TaskExecution, WorkflowExecution, utc_now
@@ -31,7 +32,15 @@ def pause(step: Step) -> None:
         return
     for child in children(step, (State.RUNNING.value,)):
         pause(type(step)(step.session, child, step.messages))
+        _set_task_of(step, child, State.PAUSED.value)
     step.stop(State.PAUSED.value, None)
+
+
+def _set_task_of(step: Step, child: WorkflowExecution, state: str) -> None:
+    """The task of a paused sub-workflow is PAUSED too, as Mistral shows it; RUNNING again on resume."""
+    task = step.session.get(TaskExecution, child.task_execution_id)
+    if task is not None and task.state not in COMPLETED:
+        task.state = state
 
 
 def resume(step: Step) -> None:
@@ -41,7 +50,11 @@ def resume(step: Step) -> None:
         return
     for child in children(step, (State.PAUSED.value,)):
         resume(type(step)(step.session, child, step.messages))
+        _set_task_of(step, child, State.RUNNING.value)
     wf.state, wf.state_info = State.RUNNING.value, None
+    if wf.task_execution_id:
+        # A sub-workflow resumed on its own: its parent may go on too (see continue_parent).
+        step.messages.append(ContinueParent(wf.id))
     backlog = list(wf.runtime_context.get("backlog") or [])
     wf.runtime_context = {k: v for k, v in wf.runtime_context.items() if k != "backlog"}
     tasks = step.session.scalars(select(TaskExecution).where(

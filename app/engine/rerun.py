@@ -8,7 +8,7 @@ from sqlalchemy import select, update
 
 from app.engine import launch
 from app.engine.bookkeeping import PRIVATE, private
-from app.engine.errors import EngineError
+from app.engine.errors import EngineError, InvalidStateTransition
 from app.engine.states import State
 from app.models import ActionExecution, TaskExecution, WorkflowExecution
 
@@ -21,6 +21,9 @@ def check_rerun(step: Step, task: TaskExecution, reset: bool | None) -> None:
     if task.state != State.ERROR:
         raise EngineError("The current task execution must be in ERROR for rerun. "
                           "Only updating task to rerun is supported.")
+    if step.wf_ex.state == State.SUCCESS:
+        raise InvalidStateTransition(f"Can't change workflow execution state from SUCCESS to RUNNING. "
+                                     f"[workflow={step.wf_ex.workflow_name}, execution_id={step.wf_ex.id}]")
     if reset is None:
         raise EngineError("Reset field is mandatory to rerun task.")
     if not reset and step.spec.tasks[task.name].with_items is None:
@@ -45,12 +48,29 @@ def rerun(step: Step, task: TaskExecution, reset: bool) -> None:
     # A rerun is not triggered by anything (Mistral drops the entry); the policies start afresh.
     task.runtime_context = {key: value for key, value in task.runtime_context.items()
                             if key not in ("triggered_by", "retry_task_policy", PRIVATE)}
+    _reopen_joins(step, task.name)
     if reset:
         _refuse_old_actions(step, task, only_failed=False)
         step.begin(task)
     else:
         _rerun_failed_items(step, task, previous)
     step.drain()
+
+
+def _reopen_joins(step: Step, name: str) -> None:
+    """Joins that failed because ``name`` never arrived wait for it again, as Mistral re-evaluates them."""
+    failed = step.session.scalars(select(TaskExecution).where(
+        TaskExecution.workflow_execution_id == step.wf_ex.id, TaskExecution.state == State.ERROR.value,
+        TaskExecution.unique_key.is_not(None),
+    )).all()
+    for join in failed:
+        progress = dict(private(join).get("join") or {})
+        if name not in (progress.get("missed") or []):
+            continue
+        progress["missed"] = [source for source in progress["missed"] if source != name]
+        step.set_private(join, join=progress)
+        join.state, join.state_info, join.result, join.finished_at = State.WAITING.value, None, [], None
+        join.processed, join.error_handled, join.next_tasks, join.has_next = False, False, None, False
 
 
 def _refuse_old_actions(step: Step, task: TaskExecution, only_failed: bool) -> None:
@@ -76,7 +96,9 @@ def _rerun_failed_items(step: Step, task: TaskExecution, previous: dict[str, Any
 
 def skip(step: Step, task: TaskExecution) -> None:
     if task.state != State.ERROR:
-        raise EngineError("Only a task in ERROR can be skipped.")
+        raise EngineError("The current task execution must be in ERROR for rerun. "
+                          "Only updating task to rerun is supported.")
     task.processed, task.error_handled = False, False
+    task.runtime_context = {key: value for key, value in task.runtime_context.items() if key != "triggered_by"}
     step.complete_task(task, State.SKIPPED.value, task.result, state_info="Task was skipped.")
     step.drain()

@@ -189,15 +189,15 @@ class Step:
                       state_info: str | None = None) -> None:
         """Record the end of ``task`` after its after-completion policies; :meth:`drain` follows it."""
         task.result, task.state, task.state_info = result, state, state_info
-        if state in (State.SUCCESS, State.ERROR) and not self._after_policies(task):
-            return
         task_spec = self.spec.tasks[task.name]
         if task.state in (State.SUCCESS, State.ERROR, State.SKIPPED):
+            # As in Mistral, a run publishes as it ended, before fail-on or retry look at the task.
             problem = self._publish(task)
             if problem is not None:
-                self.force_fail(task, failures.completion_failure(problem, self.wf_ex.workflow_name, task.name,
-                                                                  self.last_run_name(task)))
+                self._fail_completion(task, problem)
                 return
+        if state in (State.SUCCESS, State.ERROR) and not self._after_policies(task):
+            return
         task.finished_at = utc_now()
         if task_spec.keep_result is False:
             task.result = None
@@ -225,28 +225,35 @@ class Step:
                 task.state, task.state_info = State.ERROR.value, "Failed by 'fail-on' policy"
             retry = policies.retry()
         except EngineError as exc:
-            task.state, task.state_info = State.ERROR.value, str(exc)
-            return True
+            self._fail_completion(task, exc)
+            return False
         if retry is None or not retry.count or task.state not in (State.SUCCESS, State.ERROR):
             return True
+        try:
+            again = self._should_retry(task, retry, policies)
+        except EngineError as exc:
+            self._fail_completion(task, exc)
+            return False
         # Mistral shows the policy's context once it has looked at a completion.
         self.set_runtime(task, retry_task_policy=dict(task.runtime_context.get("retry_task_policy") or {}))
-        if not self._should_retry(task, retry, policies):
+        if not again:
             return True
         self._retry(task, retry.delay)
         return False
 
+    def _fail_completion(self, task: TaskExecution, error: EngineError) -> None:
+        """A completed run whose publish or policies cannot be evaluated fails the workflow at once."""
+        self.force_fail(task, failures.completion_failure(error, self.wf_ex.workflow_name, task.name,
+                                                          self.last_run_name(task)))
+
     def _should_retry(self, task: TaskExecution, retry: Any, policies: Policies) -> bool:
-        if _retry_no(task) >= retry.count:
+        # Mistral evaluates both conditions whatever the state and the count: their errors always show.
+        breaks = retry.break_on is not None and policies.condition(retry.break_on)
+        continues = retry.continue_on is not None and policies.condition(retry.continue_on)
+        if _retry_no(task) >= retry.count or (task.state == State.ERROR and breaks):
             return False
-        try:
-            if task.state == State.ERROR and retry.break_on is not None and policies.condition(retry.break_on):
-                return False
-            if retry.continue_on is not None:
-                return policies.condition(retry.continue_on)
-        except EngineError as exc:
-            task.state, task.state_info = State.ERROR.value, str(exc)
-            return False
+        if retry.continue_on is not None:
+            return continues
         return task.state == State.ERROR
 
     def _retry(self, task: TaskExecution, delay: float) -> None:
@@ -433,6 +440,9 @@ class Step:
         wf = self.wf_ex
         wf.state, wf.state_info = state, message
         if state == State.PAUSED:
+            if wf.task_execution_id:
+                # A sub-workflow that pauses pauses its parent (see Engine.continue_parent).
+                self.messages.append(ContinueParent(wf.id))
             return
         if state == State.SUCCESS:
             self._succeed()

@@ -93,10 +93,12 @@ class Engine(ActionService):
     # -- sub-workflows -------------------------------------------------------------------------
 
     def continue_parent(self, child_execution_id: str) -> None:
-        """A sub-workflow ended: complete the task that started it."""
+        """A sub-workflow ended, paused or resumed: complete, pause or resume the task that started it."""
 
         def unit() -> tuple[None, list[Message]]:
             child = self.session.get(WorkflowExecution, child_execution_id)
+            if child is not None and child.task_execution_id and child.state in (State.PAUSED, State.RUNNING):
+                return None, self._follow_child_pause(child)
             if (child is None or child.task_execution_id is None or child.state not in COMPLETED
                     or child.reported_to_parent):
                 return None, []
@@ -119,6 +121,30 @@ class Engine(ActionService):
             return None, step.messages
 
         self._commit_and_send(unit)
+
+    def _follow_child_pause(self, child: WorkflowExecution) -> list[Message]:
+        """As in Mistral: a paused child pauses its task and its parent; a resumed one resumes its task,
+        and the parent once no other child of it is paused."""
+        task = self.session.get(TaskExecution, child.task_execution_id)
+        if task is None:
+            return []
+        parent = lock_workflow(self.session, task.workflow_execution_id)
+        self.session.refresh(task)
+        self.session.refresh(child)
+        if parent is None or task.state in COMPLETED:
+            return []
+        step = Step(self.session, parent)
+        if child.state == State.PAUSED and task.state != State.PAUSED:
+            task.state = State.PAUSED.value
+            control.pause(step)
+        elif child.state == State.RUNNING and task.state == State.PAUSED:
+            task.state = State.RUNNING.value
+            others = self.session.scalar(select(TaskExecution.id).where(
+                TaskExecution.workflow_execution_id == parent.id, TaskExecution.state == State.PAUSED.value,
+            ).limit(1))
+            if others is None and parent.state == State.PAUSED:
+                control.resume(step)
+        return step.messages
 
     # -- control -------------------------------------------------------------------------------
 
@@ -257,7 +283,8 @@ def _change_state(step: Step, state: str, state_info: str | None) -> None:
     wf = step.wf_ex
     if state == State.PAUSED:
         if wf.state in COMPLETED:
-            raise InvalidStateTransition(f"Can't change workflow execution state from {wf.state} to PAUSED.")
+            raise InvalidStateTransition(f"Can't change workflow execution state from {wf.state} to PAUSED. "
+                                         f"[workflow={wf.workflow_name}, execution_id={wf.id}]")
         control.pause(step)
     elif state == State.RUNNING:
         control.resume(step)

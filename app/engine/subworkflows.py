@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from app.engine import dataflow, definitions, expressions
-from app.engine.errors import EngineError
+from app.engine.errors import EngineError, InputError
 from app.engine.states import State
 from app.models import TaskExecution, WorkflowExecution, new_id
 
@@ -18,11 +18,18 @@ if TYPE_CHECKING:
     from app.engine.runtime import Step
 
 MAX_DEPTH = 20
+# Parameters the engine sets on a child; a task's input never overrides them.
+_OWN_PARAMS = ("task_execution_id", "root_execution_id", "depth", "item", "index", "namespace")
 
 
 def start(step: Step, task: TaskExecution, child_input: dict[str, Any],
-          item: dict[str, Any] | None = None) -> WorkflowExecution:
-    """Start the child; ``item`` marks it as one item of a with-items task (see workflow_items)."""
+          item: dict[str, Any] | None = None) -> WorkflowExecution | None:
+    """Start the child; ``item`` marks it as one item of a with-items task (see workflow_items).
+
+    As in Mistral, what the task gives that the child does not declare as input is a parameter of
+    the child (``task_name`` of a reverse workflow, ``env``, ...); a child whose input does not fit
+    fails the task, which its on-error may handle. None when no child started.
+    """
     parent = step.wf_ex
     # Only the engine writes a sub-workflow's depth; a root's params.depth came from its caller.
     depth = (int(parent.params.get("depth", 0)) if parent.task_execution_id else 0) + 1
@@ -43,7 +50,8 @@ def start(step: Step, task: TaskExecution, child_input: dict[str, Any],
         state=State.RUNNING.value,
         tags=list(definition.tags),
         params={
-            "env": step.view().env(), "namespace": definition.namespace, "task_execution_id": task.id,
+            # The child reads its root's env (see views); its own stays empty, as Mistral shows it.
+            "env": {}, "namespace": definition.namespace, "task_execution_id": task.id,
             "root_execution_id": parent.root_execution_id or parent.id, "depth": depth,
             # Mistral's params show the item's index (0 outside with-items); "item" and "depth" are ours.
             "index": item["index"] if item is not None else 0,
@@ -57,7 +65,14 @@ def start(step: Step, task: TaskExecution, child_input: dict[str, Any],
         project_id=parent.project_id,
     )
     child_step = type(step)(step.session, child, step.messages)
-    child.input = dataflow.prepare_input(child_step.spec, child_input)
+    declared = {name for name, _ in child_step.spec.input}
+    extra = {key: value for key, value in child_input.items() if key not in declared and key not in _OWN_PARAMS}
+    child.params = {**child.params, **extra}
+    try:
+        child.input = dataflow.prepare_input(child_step.spec, {k: v for k, v in child_input.items() if k in declared})
+    except InputError as exc:
+        step.complete_task(task, State.ERROR.value, [], state_info=str(exc))
+        return None
     child.context = dataflow.evaluate_vars(child_step.spec, child.input, child_step.view())
     step.session.add(child)
     child_step.start()

@@ -72,6 +72,7 @@ class DatabaseExecutionView:
         self._session = session
         self._wf_ex = wf_ex
         self._current_task = current_task
+        self._env: dict[str, Any] | None = None
 
     def _task_spec(self, name: str) -> dict[str, Any]:
         tasks = self._wf_ex.spec.get("tasks") or {}
@@ -130,8 +131,15 @@ class DatabaseExecutionView:
         }
 
     def env(self) -> dict[str, Any]:
-        env = (self._wf_ex.params or {}).get("env")
-        return env if isinstance(env, dict) else {}
+        """The env of the root execution: as in Mistral, a sub-workflow sees its root's env."""
+        if self._env is None:
+            params = self._wf_ex.params or {}
+            if self._wf_ex.root_execution_id:
+                params = self._session.scalar(select(WorkflowExecution.params).where(
+                    WorkflowExecution.id == self._wf_ex.root_execution_id)) or {}
+            env = params.get("env")
+            self._env = env if isinstance(env, dict) else {}
+        return self._env
 
     def global_var(self, name: str) -> Any:
         return (self._wf_ex.context or {}).get(name)

@@ -55,7 +55,7 @@ def finish_if_done(step: Step, task: TaskExecution) -> None:
     state = items.outcome({child.state for child in children})
     failed = next((child for child in children if child.state == State.ERROR), None)
     step.complete_task(task, state, [child.output for child in children],
-                       state_info=failed.state_info if state == State.ERROR and failed else None)
+                       state_info="One or more actions had failed." if state == State.ERROR and failed else None)
 
 
 def _children(step: Step, task: TaskExecution) -> list[WorkflowExecution]:
@@ -83,6 +83,7 @@ def _start_next(step: Step, task: TaskExecution, how_many: int) -> None:
     with expressions.shared_data():
         for index in range(first, last):
             child_input = dataflow.task_input(task_spec, {**data, **values[index]}, view)
-            subworkflows.start(step, task, child_input, item={"epoch": progress["epoch"], "index": index})
+            if subworkflows.start(step, task, child_input, item={"epoch": progress["epoch"], "index": index}) is None:
+                return
     progress["next"] = last
     step.set_private(task, with_items=progress)
