@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.engine.limits import MAX_FIELD_BYTES
 from app.engine.states import State
 from app.models import ActionExecution, TaskExecution, WorkflowExecution
 
@@ -24,7 +25,16 @@ def tasks_failure(session: Session, tasks: list[TaskExecution]) -> str:
     for task in ordered:
         text += f"\n  {task.name} [task_ex_id={task.id}] -> {task.state_info}\n"
         text += _runs_lines(session, task.id)
-    return text
+    return cut(text)
+
+
+def cut(text: str, limit: int = MAX_FIELD_BYTES) -> str:
+    """``text`` within the field limit, marked with '...' where cut, as Mistral cuts it.
+
+    A parent's message quotes each failed sub-workflow's message twice (its task's state_info and
+    its own line), so without a cut nested failures would double at every level.
+    """
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def _runs_lines(session: Session, task_id: str) -> str:
