@@ -55,6 +55,7 @@ def register_api(app: Flask) -> None:
     app.register_error_handler(EngineError, _engine_error)
     app.register_error_handler(ValidationError, _validation_error)
     app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(RecursionError, _too_deep)
     app.register_error_handler(Exception, _unexpected_error)
 
 
@@ -92,8 +93,14 @@ def _security_headers(response: Response) -> Response:
 
 
 def _refuse_nul_characters() -> None:
+    # Decoded strictly: a silently replaced byte would store a definition other than the one sent.
+    raw = request.get_data()
+    try:
+        body = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise EngineError(f"The request body is not valid UTF-8: byte 0x{raw[exc.start]:02x} at position "
+                          f"{exc.start} cannot be decoded.") from exc
     # No database stores NUL in text (PostgreSQL refuses it): say so instead of failing later.
-    body = request.get_data(as_text=True)
     texts = [request.path, *request.args.keys(), *request.args.values(), body]
     if any("\x00" in text for text in texts) or "\\u0000" in body:
         raise EngineError("NUL characters are not accepted in paths, parameters or bodies.")
@@ -145,6 +152,13 @@ def _validation_error(exc: ValidationError) -> ResponseReturnValue:
 
 def _http_error(exc: HTTPException) -> ResponseReturnValue:
     return fault(exc.code or 500, exc.description or exc.name)
+
+
+def _too_deep(exc: RecursionError) -> ResponseReturnValue:
+    # Reading a YAML definition or a JSON body recurses once per level of nesting.
+    log.info("request %s %s refused: nested too deeply to read", request.method, request.path)
+    return fault(400, "The request is nested too deeply to be read (lists or mappings inside one another "
+                      "hundreds of levels deep); no workflow needs that.")
 
 
 def _unexpected_error(exc: Exception) -> ResponseReturnValue:

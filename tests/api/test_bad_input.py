@@ -133,3 +133,25 @@ version: '2.0'
     assert response.status_code == 400
     assert "integers above 100000 bits are refused" in response.get_json()["faultstring"]
     assert len(client.get("/v2/executions").get_json()["executions"]) == before
+
+
+def test_deeply_nested_bodies_are_a_clear_400(client: FlaskClient) -> None:
+    deep_yaml = "version: '2.0'\ndeep_yaml_wf: " + "[" * 20000 + "]" * 20000
+    response = _post_yaml(client, deep_yaml)
+    assert response.status_code == 400
+    assert "nested too deeply" in response.get_json()["faultstring"]
+    deep_json = '{"workflow_name": "x", "input": ' + "[" * 100000 + "]" * 100000 + "}"
+    response = client.post("/v2/executions", data=deep_json, content_type="application/json")
+    assert response.status_code == 400
+    assert "nested too deeply" in response.get_json()["faultstring"]
+    assert "deep_yaml_wf" not in _workflow_names(client)
+
+
+def test_a_body_that_is_not_utf8_is_refused_not_mangled(client: FlaskClient) -> None:
+    name = _unique("latin1")
+    text = f"version: '2.0'\n{name}:\n  description: caf\xe9\n  tasks:\n    t:\n      action: std.noop\n"
+    response = client.post("/v2/workflows", data=text.encode("latin-1"), content_type="text/plain")
+    assert response.status_code == 400
+    assert "not valid UTF-8: byte 0xe9 at position" in response.get_json()["faultstring"]
+    assert name not in _workflow_names(client)
+    assert _post_yaml(client, text).status_code == 201  # the same text in UTF-8 is fine
