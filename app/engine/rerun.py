@@ -35,6 +35,8 @@ def check_rerun(step: Step, task: TaskExecution, reset: bool | None) -> None:
 def reopen(wf: WorkflowExecution, parent_task: TaskExecution | None) -> None:
     """A workflow (or an ancestor of one) that ended goes back to RUNNING for a rerun."""
     wf.state, wf.state_info, wf.output = State.RUNNING.value, None, None
+    # Its next ending must reach the parent task again (continue_parent skips a reported one).
+    wf.reported_to_parent = False
     if parent_task is not None:
         parent_task.state, parent_task.state_info = State.RUNNING.value, None
         parent_task.finished_at, parent_task.processed = None, False
