@@ -144,18 +144,18 @@ OPERATIONS: dict[str, Operation] = {
             "description": "The API token.", "schema": {"type": "string"}}}}}}),
     # --- workflows ---
     "workflows.list_workflows": Operation(
-        "List workflows", answers(200, s.WorkflowListSchema, 400), query=(s.WorkflowListQuerySchema,)),
+        "List workflows", answers(200, s.WorkflowListSchema, 400, 404), query=(s.WorkflowListQuerySchema,)),
     "workflows.get": Operation(
         "Get a workflow by name or id", answers(200, s.WorkflowSchema, 400, 404),
         query=(s.NamespaceQuerySchema,)),
     "workflows.create": Operation(
-        "Create workflows", answers(201, s.WorkflowSavedListSchema, 400, 409), body=TEXT,
+        "Create workflows", answers(201, s.WorkflowSavedListSchema, 400, 403, 409), body=TEXT,
         query=(s.DefinitionUploadQuerySchema,), description=DEFINITION_NOTE, body_example=WORKFLOW_EXAMPLE),
     "workflows.update": Operation(
-        "Update workflows", answers(200, s.WorkflowSavedListSchema, 400, 404, 409), body=TEXT,
+        "Update workflows", answers(200, s.WorkflowSavedListSchema, 400, 403, 404, 409), body=TEXT,
         query=(s.DefinitionUploadQuerySchema,), description=DEFINITION_NOTE, body_example=WORKFLOW_EXAMPLE),
     "workflows.update_one": Operation(
-        "Update one workflow by id (may rename it)", answers(200, s.WorkflowSavedSchema, 400, 404, 409),
+        "Update one workflow by id (may rename it)", answers(200, s.WorkflowSavedSchema, 400, 403, 404, 409),
         body=TEXT, query=(s.DefinitionUploadQuerySchema,), description=DEFINITION_NOTE,
         body_example=WORKFLOW_EXAMPLE),
     "workflows.validate": Operation(
@@ -165,15 +165,15 @@ OPERATIONS: dict[str, Operation] = {
         "Delete a workflow", answers(204, None, 400, 404, 409), query=(s.NamespaceQuerySchema,)),
     # --- workbooks ---
     "workbooks.list_workbooks": Operation(
-        "List workbooks", answers(200, s.WorkbookListSchema, 400), query=(s.WorkbookListQuerySchema,)),
+        "List workbooks", answers(200, s.WorkbookListSchema, 400, 404), query=(s.WorkbookListQuerySchema,)),
     "workbooks.get": Operation(
         "Get a workbook", answers(200, s.WorkbookSchema, 400, 404), query=(s.NamespaceQuerySchema,)),
     "workbooks.create": Operation(
-        "Create a workbook (and its workflows and actions)", answers(201, s.WorkbookSchema, 400, 409),
+        "Create a workbook (and its workflows and actions)", answers(201, s.WorkbookSchema, 400, 403, 409),
         body=TEXT, query=(s.DefinitionUploadQuerySchema,), description=DEFINITION_NOTE,
         body_example=WORKBOOK_EXAMPLE),
     "workbooks.update": Operation(
-        "Update a workbook", answers(200, s.WorkbookSchema, 400, 404, 409), body=TEXT,
+        "Update a workbook", answers(200, s.WorkbookSchema, 400, 403, 404, 409), body=TEXT,
         query=(s.DefinitionUploadQuerySchema,), description=DEFINITION_NOTE, body_example=WORKBOOK_EXAMPLE),
     "workbooks.validate": Operation(
         "Validate a workbook definition", answers(200, s.ValidationResultSchema, 400), body=TEXT,
@@ -189,10 +189,10 @@ OPERATIONS: dict[str, Operation] = {
         description="The namespace may also be given as the last path segment (the client sends "
                     "`/v2/actions/<name>/` for the default one)."),
     "actions.create": Operation(
-        "Create ad-hoc actions", answers(201, s.ActionSavedListSchema, 400, 409), body=TEXT,
+        "Create ad-hoc actions", answers(201, s.ActionSavedListSchema, 400, 403, 409), body=TEXT,
         query=(s.DefinitionUploadQuerySchema,), description=DEFINITION_NOTE, body_example=ACTION_EXAMPLE),
     "actions.update": Operation(
-        "Update ad-hoc actions", answers(200, s.ActionSavedListSchema, 400, 404, 409), body=TEXT,
+        "Update ad-hoc actions", answers(200, s.ActionSavedListSchema, 400, 403, 404, 409), body=TEXT,
         query=(s.DefinitionUploadQuerySchema,), description=DEFINITION_NOTE, body_example=ACTION_EXAMPLE),
     "actions.validate": Operation(
         "Validate ad-hoc action definitions", answers(200, s.ValidationResultSchema, 400), body=TEXT,
@@ -201,19 +201,19 @@ OPERATIONS: dict[str, Operation] = {
         "Delete an ad-hoc action", answers(204, None, 400, 404, 409), query=(s.NamespaceQuerySchema,)),
     # --- environments ---
     "environments.list_environments": Operation(
-        "List environments", answers(200, s.EnvironmentListSchema, 400), query=(s.EnvironmentListQuerySchema,)),
-    "environments.get": Operation("Get an environment by name or id", answers(200, s.EnvironmentResponseSchema, 404)),
+        "List environments", answers(200, s.EnvironmentListSchema, 400, 404), query=(s.EnvironmentListQuerySchema,)),
+    "environments.get": Operation("Get an environment by name", answers(200, s.EnvironmentResponseSchema, 404)),
     "environments.create": Operation(
-        "Create an environment", answers(201, s.EnvironmentResponseSchema, 400, 409), body=s.EnvironmentSchema,
+        "Create an environment", answers(201, s.EnvironmentResponseSchema, 400, 403, 409), body=s.EnvironmentSchema,
         description=JSON_FIELDS_NOTE,
         body_example={"name": "staging", "description": "Staging", "variables": {"endpoint": "http://x"}}),
     "environments.update": Operation(
-        "Update an environment (`name` identifies it)", answers(200, s.EnvironmentResponseSchema, 400, 404),
+        "Update an environment (`name` identifies it)", answers(200, s.EnvironmentResponseSchema, 400, 403, 404),
         body=s.EnvironmentSchema, description=JSON_FIELDS_NOTE),
     "environments.delete": Operation("Delete an environment", answers(204, None, 404)),
     # --- executions ---
     "executions.list_executions": Operation(
-        "List workflow executions", answers(200, s.ExecutionListSchema, 400), query=(s.ExecutionListQuerySchema,)),
+        "List workflow executions", answers(200, s.ExecutionListSchema, 400, 404), query=(s.ExecutionListQuerySchema,)),
     "executions.get": Operation(
         "Get a workflow execution", answers(200, s.ExecutionDetailSchema(partial=True), 400, 404),
         query=(s.FieldsQuerySchema,)),
@@ -240,7 +240,7 @@ OPERATIONS: dict[str, Operation] = {
         answers(200, s.ExecutionListSchema, 400, 404), query=(s.SubExecutionsQuerySchema,)),
     # --- tasks ---
     "tasks.list_tasks": Operation(
-        "List task executions", answers(200, s.TaskListSchema, 400), query=(s.TaskListQuerySchema,)),
+        "List task executions", answers(200, s.TaskListSchema, 400, 404), query=(s.TaskListQuerySchema,)),
     "tasks.get": Operation("Get a task execution (with its result)", answers(200, s.TaskSchema, 404)),
     "tasks.update": Operation(
         "Rerun a failed task or skip it", answers(200, s.TaskSchema, 400, 404, 409), body=s.TaskUpdateSchema,
@@ -276,7 +276,7 @@ OPERATIONS: dict[str, Operation] = {
                     "`params.save_result` is true without `params.run_sync`. " + JSON_FIELDS_NOTE,
         body_example={"name": "std.echo", "input": {"output": "hi"}, "params": {"save_result": True}}),
     "action_executions.delete": Operation(
-        "Delete a completed action execution run outside workflows", answers(204, None, 403, 404)),
+        "Delete an action execution: never allowed (Mistral's default)", answers(204, None, 403, 404)),
     # --- what Tramontane does not offer (yet) ---
     "unsupported.not_offered": Operation(
         "Event triggers, code sources and dynamic actions: not supported", {404: s.ErrorSchema, 501: s.ErrorSchema},
@@ -284,7 +284,7 @@ OPERATIONS: dict[str, Operation] = {
     "unsupported.members": Operation("Resource sharing (members): not supported", {501: s.ErrorSchema}),
     # --- cron triggers ---
     "cron_triggers.list_triggers": Operation(
-        "List cron triggers", answers(200, s.CronTriggerListSchema, 400), query=(s.CronTriggerListQuerySchema,)),
+        "List cron triggers", answers(200, s.CronTriggerListSchema, 400, 404), query=(s.CronTriggerListQuerySchema,)),
     "cron_triggers.get": Operation(
         "Get a cron trigger by name or id", answers(200, s.CronTriggerResponseSchema(partial=True), 400, 404),
         query=(s.FieldsQuerySchema,)),

@@ -143,6 +143,13 @@ def _text(what: str, nullable: bool = False, **metadata: Any) -> fields.String:
     return fields.String(required=True, allow_none=nullable, metadata={"description": what, **metadata})
 
 
+def _updated_at() -> fields.String:
+    return fields.String(allow_none=True, metadata={
+        "pattern": TIMESTAMP_PATTERN,
+        "description": "Last update time, UTC, as `YYYY-MM-DD HH:MM:SS` (null when never updated; absent from "
+                       "the answer to a creation, as in Mistral)."})
+
+
 def _tags() -> fields.List:
     return fields.List(fields.String(), required=True, metadata={"description": "Tags of the object."})
 
@@ -156,11 +163,12 @@ def _project() -> fields.String:
 
 
 class ErrorSchema(Schema):
-    """Every error: HTTP status = the error's class; 4xx are the client's fault, 5xx the server's."""
+    """Every error: HTTP status = the error's class; 4xx are the client's fault, 5xx the server's.
+    The text endpoints (POST/PUT of workflows, workbooks, actions) answer only ``faultstring``, as Mistral's."""
 
-    faultcode = fields.String(required=True, metadata={"enum": ["Client", "Server"]})
+    faultcode = fields.String(metadata={"enum": ["Client", "Server"]})
     faultstring = _text("What went wrong; for a definition, one `path: message` line per problem.")
-    debuginfo = fields.String(required=True, allow_none=True, metadata={"description": "Always null."})
+    debuginfo = fields.String(allow_none=True, metadata={"description": "Always null."})
     errors = fields.List(fields.String(), metadata={
         "description": "Each problem as `path: message` (definition and request validation errors only)."})
 
@@ -238,12 +246,12 @@ class WorkflowSchema(Schema):
     input = _text("The input signature, e.g. `name, greeting=\"hi\"`.")
     interface: fields.Field = _json_text("`{\"input\": [...], \"output\": [...]}`")
     definition = _text("The YAML definition text.")
-    checksum = _text("Checksum of the definition.")
+    checksum = _text("MD5 of the definition (null for a workbook's workflows).", nullable=True)
     tags = _tags()
     scope = _scope()
     project_id = _project()
     created_at = _timestamp("Creation time")
-    updated_at = _timestamp("Last update time", nullable=True)
+    updated_at = _updated_at()
 
 
 class WorkflowSavedSchema(WorkflowSchema):
@@ -261,24 +269,28 @@ class WorkbookSchema(Schema):
     scope = _scope()
     project_id = _project()
     created_at = _timestamp("Creation time")
-    updated_at = _timestamp("Last update time", nullable=True)
+    updated_at = _updated_at()
 
 
 class ActionSchema(Schema):
-    """A built-in action (``is_system``, id = its name) or an ad-hoc one defined by users."""
+    """A built-in action (id = its name) or an ad-hoc one defined by users; as in Mistral, is_system is
+    always false and a built-in action has an empty definition and no tags or scope."""
 
     id = _text("The ad-hoc action's UUID, or the built-in action's name.")
     name = _text("Action name.")
-    is_system = fields.Boolean(required=True, metadata={"description": "True for built-in actions."})
-    input = _text("The input signature, e.g. `output, delay=0`.")
+    is_system = fields.Boolean(required=True, metadata={"description": "Always false, as in Mistral."})
+    input = _text("The input signature, e.g. `output, delay=0` (null in an upload's answer when none).",
+                  nullable=True)
     description = _text("Description.", nullable=True)
-    tags = _tags()
-    definition = _text("The YAML definition text (null for built-in actions).", nullable=True)
-    scope = _scope()
+    tags = fields.List(fields.String(), required=True, allow_none=True, metadata={
+        "description": "Tags (null for built-in actions)."})
+    definition = _text("The YAML definition text (empty for built-in actions).", nullable=True)
+    scope = fields.String(required=True, allow_none=True, metadata={
+        "enum": [*SCOPE_VALUES, None], "description": "Visibility (null for built-in actions)."})
     project_id = _project()
     namespace = _text("Namespace.")
     created_at = _timestamp("Creation time", nullable=True)
-    updated_at = _timestamp("Last update time", nullable=True)
+    updated_at = _updated_at()
 
 
 class ExecutionSchema(Schema):
@@ -317,7 +329,7 @@ class TaskSchema(Schema):
     state_info = _text("Why the task is in its state (errors).", nullable=True)
     project_id = _project()
     runtime_context = _json_text("Runtime context (with-items, retries, ...)")
-    published = _json_text("Variables the task published")
+    published = _json_text("Variables the task published (null when it only published globally)", nullable=True)
     processed = fields.Boolean(required=True)
     created_at = _timestamp("Creation time")
     updated_at = _timestamp("Last update time", nullable=True)
@@ -329,43 +341,48 @@ class TaskSchema(Schema):
 
 
 class ActionExecutionSchema(Schema):
-    id = _text("Action execution id (UUID).")
+    """As Mistral shows one: no task_name and no params; a synchronous run that is not saved answers with
+    null id, times, project, accepted and tags (it was never stored)."""
+
+    id = _text("Action execution id (UUID; null for an unsaved synchronous run).", nullable=True)
     name = _text("Action name.")
     workflow_name = _text("Workflow name (null outside workflows).", nullable=True)
     workflow_namespace = _text("Workflow namespace.")
-    task_name = _text("Task name (null outside workflows).", nullable=True)
     task_execution_id = _text("The task (null outside workflows).", nullable=True)
     state = fields.String(required=True, metadata={"enum": list(TASK_STATES)})
     state_info = _text("Why the action is in its state (errors).", nullable=True)
-    tags = _tags()
+    tags = fields.List(fields.String(), required=True, allow_none=True, metadata={"description": "Tags (null)."})
     description = _text("Description.", nullable=True)
     project_id = _project()
-    accepted = fields.Boolean(required=True, metadata={"description": "Whether its result was accepted."})
+    accepted = fields.Boolean(required=True, allow_none=True, metadata={
+        "description": "Whether its result was accepted."})
     input = _json_text("Action input")
-    params = _json_text("Run parameters (`save_result`, `run_sync`, `target`, `timeout`)")
-    output = _json_text("Action output, `{\"result\": ...}` (in lists only with `include_output=true`)")
-    created_at = _timestamp("Creation time")
+    output = _json_text("Action output, `{\"result\": ...}` (null while running; in lists only with "
+                        "`include_output=true`)", nullable=True, required=False)
+    created_at = _timestamp("Creation time", nullable=True)
     updated_at = _timestamp("Last update time", nullable=True)
 
 
 class EnvironmentResponseSchema(Schema):
     id = _text("Environment id (UUID).")
     name = _text("Environment name.")
-    description = _text("Description.", nullable=True)
-    variables = _json_text("The variables")
+    description = fields.String(allow_none=True, metadata={
+        "description": "Description (absent from a creation's answer when none was given)."})
+    variables = fields.String(allow_none=True, metadata={
+        "description": f"The variables (null when none were given). {JSON_TEXT_NOTE}"})
     scope = _scope()
     project_id = _project()
     created_at = _timestamp("Creation time")
-    updated_at = _timestamp("Last update time", nullable=True)
+    updated_at = _updated_at()
 
 
 class CronTriggerResponseSchema(Schema):
     id = _text("Trigger id (UUID).")
     name = _text("Trigger name.")
-    pattern = _text("Cron pattern (5 fields, or 6 with seconds).", nullable=True)
+    pattern = _text("Cron pattern (5 fields, or 6 with seconds; `0 0 30 2 0`, never, for a trigger with only "
+                    "a first execution time, as in Mistral).")
     workflow_name = _text("Workflow name.")
     workflow_id = _text("Workflow definition id.", nullable=True)
-    workflow_namespace = _text("Workflow namespace.")
     workflow_input = _json_text("Input of each execution")
     workflow_params = _json_text("Parameters of each execution")
     first_execution_time = _timestamp("First firing", nullable=True)
@@ -375,7 +392,7 @@ class CronTriggerResponseSchema(Schema):
     scope = _scope()
     project_id = _project()
     created_at = _timestamp("Creation time")
-    updated_at = _timestamp("Last update time", nullable=True)
+    updated_at = _updated_at()
 
 
 class ReportStatisticsSchema(Schema):

@@ -16,7 +16,7 @@ from app.engine.errors import DSLError, EngineError, NotFound
 from app.extensions import session
 from app.models import ActionDefinition
 from app.resources.common import namespace_arg, scope_arg, settings, text_body, time_text, write
-from app.resources.listing import listing_limit, parse_filter
+from app.resources.listing import listing_limit, parse_filter, sort_order
 
 blueprint = Blueprint("actions", __name__, url_prefix="/v2/actions")
 
@@ -82,8 +82,8 @@ def list_actions() -> ResponseReturnValue:
     filters = [key for key in FILTERS if key in request.args and key != "namespace"]
     for key in filters:
         items = [item for item in items if _matches(item, key, request.args[key])]
-    sort_key = ((request.args.get("sort_keys") or "name").split(",")[0]).lower()
-    reverse = (request.args.get("sort_dirs") or "asc").split(",")[0].lower() == "desc"
+    sort_keys, sort_dirs = sort_order("name")
+    sort_key, reverse = sort_keys[0], sort_dirs[0] == "desc"
     items.sort(key=lambda item: (str(item.get(sort_key) or ""), item["id"]), reverse=reverse)
     ids = [item["id"] for item in items]
     marker = request.args.get("marker")

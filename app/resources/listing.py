@@ -90,7 +90,8 @@ def listing_limit(raw: str | None) -> int:
     return min(limit, MAX_LIMIT)
 
 
-def _sorting(columns: dict[str, Any], default_sort: str) -> tuple[list[str], list[str]]:
+def sort_order(default_sort: str) -> tuple[list[str], list[str]]:
+    """``sort_keys`` (any case) and ``sort_dirs``, one direction per key, checked as Mistral checks them."""
     args = request.args
     sort_keys = [key.lower() for key in _split(args.get("sort_keys"))] or [default_sort]
     sort_dirs = [direction.lower() for direction in _split(args.get("sort_dirs"))]
@@ -99,6 +100,11 @@ def _sorting(columns: dict[str, Any], default_sort: str) -> tuple[list[str], lis
     sort_dirs += ["asc"] * (len(sort_keys) - len(sort_dirs))
     if any(direction not in ("asc", "desc") for direction in sort_dirs):
         raise EngineError("Unknown sort direction, must be 'desc' or 'asc'.")
+    return sort_keys, sort_dirs
+
+
+def _sorting(columns: dict[str, Any], default_sort: str) -> tuple[list[str], list[str]]:
+    sort_keys, sort_dirs = sort_order(default_sort)
     for key in sort_keys:
         if key not in columns:
             raise EngineError(f"Sort key supplied is invalid: {key}")
