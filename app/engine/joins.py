@@ -23,22 +23,27 @@ if TYPE_CHECKING:
 def arrival(step: Step, name: str, context: dict[str, Any] | None, source: str | None,
             trigger: dict[str, Any] | None = None) -> None:
     """Inbound task ``source`` fired into join ``name`` (``context`` given), or never will (None);
-    ``trigger`` is the ``triggered_by`` entry of a firing."""
+    ``trigger`` is its ``triggered_by`` entry (event ``not triggered`` for one that never will)."""
     key = f"join-{step.wf_ex.id}-{name}"
     task = step.session.scalars(select(TaskExecution).where(TaskExecution.unique_key == key)).first()
     if task is None:
         task = step.new_task(name, State.WAITING.value, {}, unique_key=key)
         step.set_private(task, join={"fired": [], "missed": []})
     elif task.state != State.WAITING:
+        if context is not None and trigger:
+            # Mistral decides a join once its inbound tasks are done: a late firing is listed too.
+            _add_trigger(step, task, trigger)
         return
     join = dict(private(task).get("join") or {"fired": [], "missed": []})
     if context is not None:
         join["fired"] = [*join["fired"], source]
         task.in_context = dataflow.merge_dicts(task.in_context, context)
         if trigger:
-            step.set_runtime(task, triggered_by=[*(task.runtime_context.get("triggered_by") or []), trigger])
+            _add_trigger(step, task, trigger)
     elif source not in join["missed"]:
         join["missed"] = [*join["missed"], source]
+        if trigger:
+            step.set_private(task, not_triggered=[*(private(task).get("not_triggered") or []), trigger])
     step.set_private(task, join=join)
     _decide(step, task, join)
 
@@ -52,7 +57,7 @@ def _decide(step: Step, task: TaskExecution, join: dict[str, Any]) -> None:
         task.started_at = utc_now()
         step.begin(task)
     elif decision == "error":
-        step.complete_task(task, State.ERROR.value, [], state_info=f"Failed by tasks: {sorted(join['missed'])}")
+        _fail(step, task, sorted(join["missed"]))
     else:
         arrived = set(join["fired"]) | set(join["missed"])
         task.state_info = f"Blocked by tasks: {[n for n in step.spec.inbound(task.name) if n not in arrived]}"
@@ -68,4 +73,17 @@ def fail_stuck(step: Step) -> None:
         join = dict(private(task).get("join") or {"fired": [], "missed": []})
         missed = sorted(set(step.spec.inbound(task.name)) - set(join["fired"]))
         step.set_private(task, join={**join, "missed": missed})
-        step.complete_task(task, State.ERROR.value, [], state_info=f"Failed by tasks: {missed}")
+        _fail(step, task, missed)
+
+
+def _add_trigger(step: Step, task: TaskExecution, trigger: dict[str, Any]) -> None:
+    step.set_runtime(task, triggered_by=[*(task.runtime_context.get("triggered_by") or []), trigger])
+
+
+def _fail(step: Step, task: TaskExecution, missed: list[str]) -> None:
+    """A join that can never run fails. As in Mistral, a join of all then names as its triggers the
+    inbound tasks that ran and did not fire into it; a join of a number names none."""
+    of_all = (step.spec.tasks[task.name].join or "all") == "all"
+    failing = (private(task).get("not_triggered") or []) if of_all else []
+    step.set_runtime(task, triggered_by=list(failing))
+    step.complete_task(task, State.ERROR.value, [], state_info=f"Failed by tasks: {missed}")

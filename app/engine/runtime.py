@@ -369,7 +369,8 @@ class Step:
         task.error_handled = outcome.error_handled
         task.processed = True
         for join_name in controller.join_targets_missed(self.spec, task_spec, outcome.fired):
-            joins.arrival(self, join_name, None, source=task.name)
+            joins.arrival(self, join_name, None, source=task.name,
+                          trigger={"task_id": task.id, "event": "not triggered"})
         self.run_commands(outcome.commands)
         if outcome.backlog and self.wf_ex.state == State.PAUSED:
             self.save_backlog(list(outcome.backlog))
