@@ -155,3 +155,14 @@ def test_a_body_that_is_not_utf8_is_refused_not_mangled(client: FlaskClient) -> 
     assert "not valid UTF-8: byte 0xe9 at position" in response.get_json()["faultstring"]
     assert name not in _workflow_names(client)
     assert _post_yaml(client, text).status_code == 201  # the same text in UTF-8 is fine
+
+
+def test_a_name_with_a_slash_is_kept_as_mistral_keeps_it_and_its_id_reaches_it(client: FlaskClient) -> None:
+    name = f"{_unique('team')}/nightly"
+    created = _post_yaml(client, f"version: '2.0'\n{name}:\n  tasks:\n    t:\n      action: std.noop\n")
+    assert created.status_code == 201
+    workflow_id = created.get_json()["workflows"][0]["id"]
+    # As in Mistral, the name cannot travel in a path; the id can.
+    assert client.get(f"/v2/workflows/{workflow_id}").get_json()["name"] == name
+    assert client.delete(f"/v2/workflows/{workflow_id}").status_code == 204
+    assert name not in _workflow_names(client)
