@@ -40,6 +40,8 @@ class Settings:
     public_url: str = ""
     log_level: str = "INFO"
     run_sync_timeout: float = 60.0
+    # Mistral's [api] allow_action_execution_deletion: off by default, as there.
+    allow_action_execution_deletion: bool = False
     worker_heartbeat_seconds: float = 5.0
     # Celery's execution pool: threads by default (one process; actions mostly wait on I/O and
     # the database), prefork to give each concurrent action a process of its own.
@@ -109,6 +111,8 @@ class Settings:
             expiration_interval_seconds=float(env.get("EXECUTION_EXPIRATION_INTERVAL_SECONDS") or 60.0),
             expiration_batch=_positive(env, "EXECUTION_EXPIRATION_BATCH") or 200,
             run_sync_timeout=_run_sync_timeout(env),
+            allow_action_execution_deletion=(env.get("ALLOW_ACTION_EXECUTION_DELETION") or "").lower()
+            in ("1", "true", "yes", "on"),
             worker_heartbeat_seconds=float(env.get("WORKER_HEARTBEAT_SECONDS") or 5.0),
             worker_pool=_worker_pool(env.get("WORKER_POOL") or "threads"),
             lost_message_seconds=float(env.get("LOST_MESSAGE_SECONDS") or 60.0),

@@ -9,6 +9,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import delete as sql_delete
 
 from app.engine.errors import EngineError, GatewayTimeout, NotAllowed, NotFound
+from app.engine.states import COMPLETED
 from app.engine.transactions import with_retries
 from app.extensions import db, session
 from app.models import ActionExecution
@@ -154,5 +155,16 @@ def _run_timeout(raw: Any) -> float:
 
 @blueprint.delete(f"{COLLECTION}/<action_execution_id>")
 def delete(action_execution_id: str) -> ResponseReturnValue:
-    """Mistral's default (``allow_action_execution_deletion`` off): no action execution is deleted."""
-    raise NotAllowed("Action execution deletion is not allowed.")
+    """Refused unless ALLOW_ACTION_EXECUTION_DELETION is on (off by default, as Mistral's setting); then
+    only a completed action run outside workflows goes."""
+    if not settings().allow_action_execution_deletion:
+        raise NotAllowed("Action execution deletion is not allowed.")
+    row = session().get(ActionExecution, action_execution_id)
+    if row is None:
+        raise NotFound(f"ActionExecution not found [id={action_execution_id}]")
+    if row.task_execution_id is not None:
+        raise NotAllowed("Only ad-hoc action execution can be deleted.")
+    if row.state not in COMPLETED:
+        raise NotAllowed("Only completed action execution can be deleted.")
+    with_retries(session(), lambda: session().delete(row))
+    return "", 204
