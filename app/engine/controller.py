@@ -132,7 +132,7 @@ def join_targets_missed(spec: WorkflowSpec, task: TaskSpec, fired: tuple[str, ..
 def reverse_plan(spec: WorkflowSpec, target: str | None) -> list[str]:
     """The tasks a reverse workflow runs to reach ``target``: its ``requires`` closure."""
     if not target or target not in spec.tasks:
-        raise EngineError(f"Invalid task name [task_name={target}] for reverse workflow '{spec.name}'")
+        raise EngineError(f"Invalid task name [wf_spec=ReverseWorkflowSpec {_spec_repr(spec)}, task_name={target}]")
     order: list[str] = []
     seen: set[str] = set()
     stack = [target]
@@ -149,6 +149,17 @@ def reverse_plan(spec: WorkflowSpec, target: str | None) -> list[str]:
 def _requires(spec: WorkflowSpec, name: str) -> list[str]:
     task = spec.tasks[name]
     return list(dict.fromkeys([*task.requires, *(r for r in spec.default_requires if r != name)]))
+
+
+def _spec_repr(spec: WorkflowSpec) -> str:
+    """The workflow as Mistral prints its parsed spec: each task and the workflow get their type (the
+    workflow's), name and version after the keys written."""
+    own = ("name", "version")
+    tasks = {name: {**{k: v for k, v in (task.raw or {}).items() if k not in (*own, "type")},
+                    "type": spec.type, "name": name, "version": "2.0"}
+             for name, task in spec.tasks.items()}
+    workflow = {k: (tasks if k == "tasks" else v) for k, v in spec.raw.items() if k not in own}
+    return str({**workflow, "name": spec.name, "version": "2.0"})
 
 
 def reverse_start(spec: WorkflowSpec, target: str | None) -> list[Command]:

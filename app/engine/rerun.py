@@ -50,7 +50,7 @@ def rerun(step: Step, task: TaskExecution, reset: bool) -> None:
     # A rerun is not triggered by anything (Mistral drops the entry); the policies start afresh.
     task.runtime_context = {key: value for key, value in task.runtime_context.items()
                             if key not in ("triggered_by", "retry_task_policy", PRIVATE)}
-    _reopen_joins(step, task.name)
+    _reopen_joins(step, task.name, task.id)
     if reset:
         _refuse_old_actions(step, task, only_failed=False)
         step.begin(task)
@@ -59,7 +59,7 @@ def rerun(step: Step, task: TaskExecution, reset: bool) -> None:
     step.drain()
 
 
-def _reopen_joins(step: Step, name: str) -> None:
+def _reopen_joins(step: Step, name: str, task_id: str) -> None:
     """Joins that failed because ``name`` never arrived wait for it again, as Mistral re-evaluates them."""
     failed = step.session.scalars(select(TaskExecution).where(
         TaskExecution.workflow_execution_id == step.wf_ex.id, TaskExecution.state == State.ERROR.value,
@@ -71,6 +71,10 @@ def _reopen_joins(step: Step, name: str) -> None:
             continue
         progress["missed"] = [source for source in progress["missed"] if source != name]
         step.set_private(join, join=progress)
+        # Mistral drops the 'not triggered' entry the failed join recorded for the rerun task.
+        join.runtime_context = {**join.runtime_context, "triggered_by": [
+            entry for entry in join.runtime_context.get("triggered_by") or []
+            if not (entry.get("event") == "not triggered" and entry.get("task_id") == task_id)]}
         join.state, join.state_info, join.result, join.finished_at = State.WAITING.value, None, [], None
         join.processed, join.error_handled, join.next_tasks, join.has_next = False, False, None, False
 
