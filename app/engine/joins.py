@@ -39,7 +39,7 @@ def arrival(step: Step, name: str, context: dict[str, Any] | None, source: str |
         join["fired"] = [*join["fired"], source]
         task.in_context = dataflow.merge_dicts(task.in_context, context)
         if trigger:
-            _add_trigger(step, task, trigger)
+            step.set_private(task, fired_triggers=[*(private(task).get("fired_triggers") or []), trigger])
     elif source not in join["missed"]:
         join["missed"] = [*join["missed"], source]
         if trigger:
@@ -54,6 +54,8 @@ def _decide(step: Step, task: TaskExecution, join: dict[str, Any]) -> None:
     decision = controller.join_decision(task_spec.join or "all", inbound, len(join["fired"]),
                                         len(join["missed"]))
     if decision == "run":
+        # Mistral lists the inbound tasks that fired into the join when it decides to run it.
+        step.set_runtime(task, triggered_by=list(private(task).get("fired_triggers") or []))
         task.started_at = utc_now()
         step.begin(task)
     elif decision == "error":
