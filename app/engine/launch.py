@@ -114,8 +114,10 @@ def _start_items(step: Step, task: TaskExecution) -> None:
     if task_spec.workflow:
         workflow_items.start(step, task, len(values))
         return
-    _add_items(step, task, data, list(enumerate(values)))
-    bookkeeping.record_progress(step, task, {"count": len(values), "done": 0})
+    # As in Mistral, an item's action (and its input) is made only when the window reaches it.
+    window = step.policies(task).concurrency() or len(values)
+    _add_items(step, task, data, list(enumerate(values))[:window])
+    bookkeeping.record_progress(step, task, {"count": len(values), "done": 0, "next": window})
 
 
 def rerun_items(step: Step, task: TaskExecution, indices: list[int]) -> None:
@@ -176,6 +178,26 @@ def _start_next_item(step: Step, task: TaskExecution) -> None:
         action.state = State.RUNNING.value
         step.messages.append(RunAction(action.id, action.name, (action.params or {}).get("target"),
                                        action.workflow_name, action.task_name))
+        return
+    progress = dict(private(task).get("with_items") or {})
+    count = int(progress.get("count") or 0)
+    # A task started before items were made lazily has no "next": its IDLE rows are all there is.
+    index = int(progress.get("next", count) or 0)
+    if index >= count:
+        return
+    task_spec = step.spec.tasks[task.name]
+    assert task_spec.with_items is not None
+    data = step.data(task.in_context)
+    try:
+        values = items.expand(task_spec.with_items, data, step.view(task))
+        if index >= len(values):
+            raise EngineError(f"with-items now has {len(values)} items; item {index} cannot start")
+        _add_items(step, task, data, [(index, values[index])])
+    except EngineError as exc:
+        step.fail_completion(task, exc)
+        return
+    progress["next"] = index + 1
+    bookkeeping.record_progress(step, task, progress)
 
 
 def start_idle_items(step: Step, task: TaskExecution) -> None:

@@ -194,7 +194,7 @@ class Step:
             # As in Mistral, a run publishes as it ended, before fail-on or retry look at the task.
             problem = self._publish(task)
             if problem is not None:
-                self._fail_completion(task, problem)
+                self.fail_completion(task, problem)
                 return
         if state in (State.SUCCESS, State.ERROR) and not self._after_policies(task):
             return
@@ -225,14 +225,14 @@ class Step:
                 task.state, task.state_info = State.ERROR.value, "Failed by 'fail-on' policy"
             retry = policies.retry()
         except EngineError as exc:
-            self._fail_completion(task, exc)
+            self.fail_completion(task, exc)
             return False
         if retry is None or not retry.count or task.state not in (State.SUCCESS, State.ERROR):
             return True
         try:
             again = self._should_retry(task, retry, policies)
         except EngineError as exc:
-            self._fail_completion(task, exc)
+            self.fail_completion(task, exc)
             return False
         # Mistral shows the policy's context once it has looked at a completion.
         self.set_runtime(task, retry_task_policy=dict(task.runtime_context.get("retry_task_policy") or {}))
@@ -241,7 +241,7 @@ class Step:
         self._retry(task, retry.delay)
         return False
 
-    def _fail_completion(self, task: TaskExecution, error: EngineError) -> None:
+    def fail_completion(self, task: TaskExecution, error: EngineError) -> None:
         """A completed run whose publish or policies cannot be evaluated fails the workflow at once."""
         self.force_fail(task, failures.completion_failure(error, self.wf_ex.workflow_name, task.name,
                                                           self.last_run_name(task)))
