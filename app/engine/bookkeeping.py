@@ -33,5 +33,8 @@ def record_progress(step: Step, task: TaskExecution, progress: dict[str, Any]) -
     step.set_private(task, with_items=progress)
     concurrency = int(task.runtime_context.get("concurrency") or 0)
     count, done = int(progress.get("count", 0)), int(progress.get("done", 0))
-    capacity = concurrency - min(concurrency, count - done) if concurrency else None
+    # The free places of the window: the items started (all of them before items were made lazily)
+    # less those that ended.
+    started = int(progress.get("next", count) or 0)
+    capacity = concurrency - min(concurrency, max(started - done, 0)) if concurrency else None
     step.set_runtime(task, with_items={"capacity": capacity, "count": count})

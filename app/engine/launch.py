@@ -154,6 +154,14 @@ def item_completed(step: Step, task: TaskExecution) -> None:
     finish_items_if_done(step, task)
 
 
+def _accepted_results(step: Step, task: TaskExecution) -> list[Any]:
+    """The results of the items that ended so far, in item order (a failed task shows them)."""
+    outputs = step.session.scalars(select(ActionExecution.output).where(
+        ActionExecution.task_execution_id == task.id, ActionExecution.accepted.is_(True),
+    ).order_by(ActionExecution.item_index)).all()
+    return [(output or {}).get("result") for output in outputs]
+
+
 def finish_items_if_done(step: Step, task: TaskExecution) -> None:
     progress = private(task).get("with_items") or {}
     if int(progress.get("done", 0)) < int(progress.get("count", 0)):
@@ -194,7 +202,7 @@ def _start_next_item(step: Step, task: TaskExecution) -> None:
             raise EngineError(f"with-items now has {len(values)} items; item {index} cannot start")
         _add_items(step, task, data, [(index, values[index])])
     except EngineError as exc:
-        step.fail_completion(task, exc)
+        step.fail_completion(task, exc, result=_accepted_results(step, task))
         return
     progress["next"] = index + 1
     bookkeeping.record_progress(step, task, progress)

@@ -241,10 +241,10 @@ class Step:
         self._retry(task, retry.delay)
         return False
 
-    def fail_completion(self, task: TaskExecution, error: EngineError) -> None:
+    def fail_completion(self, task: TaskExecution, error: EngineError, result: Any = ...) -> None:
         """A completed run whose publish or policies cannot be evaluated fails the workflow at once."""
         self.force_fail(task, failures.completion_failure(error, self.wf_ex.workflow_name, task.name,
-                                                          self.last_run_name(task)))
+                                                          self.last_run_name(task)), result=result)
 
     def _should_retry(self, task: TaskExecution, retry: Any, policies: Policies) -> bool:
         # Mistral evaluates both conditions whatever the state and the count: their errors always show.

@@ -86,4 +86,4 @@ def _start_next(step: Step, task: TaskExecution, how_many: int) -> None:
             if subworkflows.start(step, task, child_input, item={"epoch": progress["epoch"], "index": index}) is None:
                 return
     progress["next"] = last
-    step.set_private(task, with_items=progress)
+    bookkeeping.record_progress(step, task, progress)
