@@ -225,7 +225,7 @@ def test_task_sub_executions(stack: LiveStack, tree: Tree) -> None:
     assert _ids(stack, f"/v2/tasks/{ok}/executions", errors_only="true") == []
     assert _ids(stack, f"/v2/tasks/{tree.tasks['prepare']['id']}/executions") == []
     missing = stack.get("/v2/tasks/00000000-0000-0000-0000-000000000000/executions")
-    assert missing.status_code == 404 and "TaskExecution not found" in missing.json()["faultstring"]
+    assert missing.status_code == 404 and "Task execution not found" in missing.json()["faultstring"]
 
 
 def test_task_workflow_executions(stack: LiveStack, tree: Tree) -> None:
