@@ -30,7 +30,9 @@ def arrival(step: Step, name: str, context: dict[str, Any] | None, source: str |
         task = step.new_task(name, State.WAITING.value, {}, unique_key=key)
         step.set_private(task, join={"fired": [], "missed": []})
     elif task.state != State.WAITING:
-        if context is not None and trigger:
+        # A join that failed keeps only its 'not triggered' entries (Mistral's join of all fails once
+        # its inbound tasks are done, so no firing comes after it).
+        if context is not None and trigger and task.state != State.ERROR:
             # Mistral decides a join once its inbound tasks are done: a late firing is listed too.
             _add_trigger(step, task, trigger)
         return
