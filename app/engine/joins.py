@@ -57,7 +57,7 @@ def _decide(step: Step, task: TaskExecution, join: dict[str, Any]) -> None:
                                         len(join["missed"]))
     if decision == "run":
         # Mistral lists the inbound tasks that fired into the join when it decides to run it.
-        step.set_runtime(task, triggered_by=list(private(task).get("fired_triggers") or []))
+        step.set_runtime(task, triggered_by=_in_spec_order(step, task, private(task).get("fired_triggers") or []))
         task.started_at = utc_now()
         step.begin(task)
     elif decision == "error":
@@ -81,7 +81,19 @@ def fail_stuck(step: Step) -> None:
 
 
 def _add_trigger(step: Step, task: TaskExecution, trigger: dict[str, Any]) -> None:
-    step.set_runtime(task, triggered_by=[*(task.runtime_context.get("triggered_by") or []), trigger])
+    triggers = [*(task.runtime_context.get("triggered_by") or []), trigger]
+    step.set_runtime(task, triggered_by=_in_spec_order(step, task, triggers))
+
+
+def _in_spec_order(step: Step, task: TaskExecution, triggers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``triggers`` in the order the definition lists their tasks, as Mistral lists a join's inbound
+    tasks, whatever order they arrived in."""
+    ids = [trigger.get("task_id") for trigger in triggers]
+    names = dict(step.session.execute(
+        select(TaskExecution.id, TaskExecution.name).where(TaskExecution.id.in_(ids))
+    ).tuples().all())
+    order = {name: index for index, name in enumerate(step.spec.inbound(task.name))}
+    return sorted(triggers, key=lambda trigger: order.get(names.get(str(trigger.get("task_id")), ""), len(order)))
 
 
 def _fail(step: Step, task: TaskExecution, missed: list[str]) -> None:
@@ -89,5 +101,5 @@ def _fail(step: Step, task: TaskExecution, missed: list[str]) -> None:
     inbound tasks that ran and did not fire into it; a join of a number names none."""
     of_all = (step.spec.tasks[task.name].join or "all") == "all"
     failing = (private(task).get("not_triggered") or []) if of_all else []
-    step.set_runtime(task, triggered_by=list(failing))
+    step.set_runtime(task, triggered_by=_in_spec_order(step, task, failing))
     step.complete_task(task, State.ERROR.value, [], state_info=f"Failed by tasks: {missed}")
