@@ -16,7 +16,7 @@ from app.engine.errors import DSLError, EngineError, NotFound
 from app.extensions import session
 from app.models import ActionDefinition
 from app.resources.common import namespace_arg, scope_arg, settings, text_body, time_text, write
-from app.resources.listing import listing_limit, parse_filter, sort_order
+from app.resources.listing import listing_limit, parse_filter, refuse_unknown_arguments, sort_order
 
 blueprint = Blueprint("actions", __name__, url_prefix="/v2/actions")
 
@@ -77,6 +77,7 @@ def list_actions() -> ResponseReturnValue:
     """Built-in and ad-hoc actions of one namespace (the default one unless named), sorted by name.
 
     As in Mistral, ``fields`` is not applied and a marker that is no action's id is ignored."""
+    refuse_unknown_arguments(FILTERS)
     namespace = request.args.get("namespace") or ""
     items = _all_actions(namespace)
     filters = [key for key in FILTERS if key in request.args and key != "namespace"]

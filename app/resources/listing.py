@@ -22,6 +22,17 @@ MAX_LIMIT = 1000
 _PAGING_KEYS = {"limit", "marker", "sort_keys", "sort_dirs", "fields", "nulls", "include_output",
                 "all_projects", "namespace", "scope"}
 OPERATORS = ("eq", "neq", "gt", "gte", "lt", "lte", "in", "nin", "has")
+# Options some collections take besides their filters (the routes read them themselves).
+_ROUTE_OPTIONS = {"errors_only", "max_depth", "statistics_only", "project_id"}
+
+
+def refuse_unknown_arguments(known: Sequence[str] | set[str]) -> None:
+    """Mistral answers 400 to an argument a collection does not take, rather than ignoring it (a
+    misspelt filter would otherwise return everything)."""
+    accepted = set(known) | _PAGING_KEYS | _ROUTE_OPTIONS
+    unknown = [key for key in request.args if key not in accepted]
+    if unknown:
+        raise EngineError(f'Unknown argument: "{unknown[0]}"')
 
 
 def _split(value: str | None) -> list[str]:
@@ -151,6 +162,7 @@ def list_rows(session: Session, model: Any, collection: str, base_filters: list[
     """Run the query described by the request's arguments. Returns rows, fields, next link."""
     args = request.args
     columns = {column.key: column for column in model.__table__.columns}
+    refuse_unknown_arguments(set(filterable) if filterable is not None else set(columns))
     limit = listing_limit(args.get("limit"))
     sort_keys, sort_dirs = _sorting(columns, default_sort)
     fields = requested_fields(allowed_fields)
