@@ -47,6 +47,9 @@ OPERATIONS = [
     ("GET", "/environments"), ("GET", "/environments/{id}"), ("POST", "/environments"), ("PUT", "/environments"),
     ("DELETE", "/environments/{id}"),
 ]
+# Mistral refuses these in its default configuration (allow_action_execution_deletion is off), and
+# so do we: only a failing case can be recorded.
+FAILING_ONLY = {"DELETE /action_executions/{id}"}
 UNSUPPORTED = [("GET", "/event_triggers"), ("POST", "/event_triggers"), ("GET", "/code_sources"),
                ("POST", "/code_sources"), ("GET", "/dynamic_actions"), ("POST", "/dynamic_actions"),
                ("GET", "/workflows/{id}/members")]
@@ -205,7 +208,7 @@ def rows_named() -> list[str]:
 
 def matrix(cases: list[Case]) -> tuple[str, list[str]]:
     table = rows(cases)
-    unsupported = {f"{m} {p}" for m, p in UNSUPPORTED}
+    unsupported = {f"{m} {p}" for m, p in UNSUPPORTED} | FAILING_ONLY
     holes = []
     lines = ["| keyword or operation | succeeding | failing |", "|---|---|---|"]
     listed = set(rows_named()) | unsupported

@@ -278,9 +278,10 @@ def test_execution_create_with_input_and_params_then_read_everything(cli: Mistra
     assert len(mine) == 1 and mine[0]["State"] == "SUCCESS"
     assert mine[0]["Workflow name"] == "cli_greet"
     # The suite shares one database, so other tests' executions may fill the default page.
+    everything = cli.json("execution-list", "--limit", "-1")
     oldest_first = cli.json("execution-list", "--oldest", "--limit", "5")
     created_times = [row["Created at"] for row in oldest_first]
-    assert len(oldest_first) == 5 and created_times == sorted(created_times)
+    assert len(oldest_first) == min(5, len(everything)) and created_times == sorted(created_times)
     filtered = cli.json("execution-list", "--filter", "workflow_name=cli_greet", "--filter", "state=SUCCESS")
     assert execution_id in [row["ID"] for row in filtered]
     assert {row["Workflow name"] for row in filtered} == {"cli_greet"}
@@ -426,7 +427,8 @@ def test_execution_update_pause_resume_cancel(cli: MistralCli, waiting_workflow:
 
     cancelled = cli.json("execution-update", execution_id, "-s", "CANCELLED")
     assert cancelled["State"] == "CANCELLED"
-    assert [task["State"] for task in cli.json("task-list", execution_id)] == ["CANCELLED"]
+    # As in Mistral, the task whose action is still out keeps RUNNING: its action may yet complete it.
+    assert [task["State"] for task in cli.json("task-list", execution_id)] == ["RUNNING"]
 
     invalid = cli.run("execution-update", execution_id, "-s", "PAUSED")
     assert invalid.exit_code != 0 and "CANCELLED" in invalid.stderr
