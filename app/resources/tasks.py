@@ -7,16 +7,31 @@ from typing import Any
 
 from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
+from sqlalchemy import select
 
 from app.engine.bookkeeping import private, public_runtime_context
 from app.engine.errors import EngineError, NotFound
 from app.extensions import db, session
-from app.models import TaskExecution
+from app.models import ActionExecution, TaskExecution
 from app.resources.common import engine, json_body, json_text, time_text
 from app.resources.listing import list_rows, select_fields
 from app.schemas import TaskUpdateSchema
 
 blueprint = Blueprint("tasks", __name__, url_prefix="/v2/tasks")
+
+
+def _items_running(row: TaskExecution) -> bool:
+    return row.state == "RUNNING" and "with_items" in (row.runtime_context or {})
+
+
+def _items_so_far(row: TaskExecution) -> list[Any]:
+    """A with-items task still running shows, as Mistral's does, the results of the items that ended
+    (read here, once per request, rather than rewritten at every item's end)."""
+    outputs = session().execute(
+        select(ActionExecution.output).where(ActionExecution.task_execution_id == row.id,
+                                             ActionExecution.accepted.is_(True))
+        .order_by(ActionExecution.item_index, ActionExecution.created_at)).scalars()
+    return [(output or {}).get("result") for output in outputs]
 
 
 def task_dict(row: TaskExecution, with_result: bool = True) -> dict[str, Any]:
@@ -42,7 +57,7 @@ def task_dict(row: TaskExecution, with_result: bool = True) -> dict[str, Any]:
         "finished_at": time_text(row.finished_at),
     }
     if with_result:
-        item["result"] = json.dumps(row.result)
+        item["result"] = json.dumps(_items_so_far(row) if _items_running(row) else row.result)
         published_global = private(row).get("published_global")
         if published_global:
             item["published_global"] = json_text(published_global)
