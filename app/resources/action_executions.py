@@ -106,6 +106,10 @@ def complete(action_execution_id: str) -> ResponseReturnValue:
     return jsonify(action_execution_dict(row))
 
 
+# What run_action writes into a new action execution, whatever a fast worker wrote since.
+STARTED = {"state": "RUNNING", "state_info": None, "accepted": False, "output": None}
+
+
 @blueprint.post(COLLECTION)
 def run() -> ResponseReturnValue:
     """Run an action outside any workflow; a sync action is awaited unless its result is saved."""
@@ -119,7 +123,10 @@ def run() -> ResponseReturnValue:
                               body["description"] or "")
     # The answer shows the execution as it was started (Mistral's is RUNNING, never yet updated), even when a
     # worker has finished it by the time the answer is written.
-    action_id, is_sync, started = row.id, row.is_sync, {**action_execution_dict(row), "updated_at": None}
+    # (The row is read again after the commit, so what the start wrote is restated, not re-read.)
+    action_id, is_sync = row.id, row.is_sync
+    started = {**action_execution_dict(row), "updated_at": None}
+    started.update({key: value for key, value in STARTED.items() if key in started})
     session().rollback()
     if not is_sync or (params.get("save_result") and not params.get("run_sync")):
         return jsonify(started), 201
