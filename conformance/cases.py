@@ -46,6 +46,20 @@ class Case:
     def expected_path(self) -> Path:
         return EXPECTED_DIR / f"{self.name}.json"
 
+    def documents(self) -> list[tuple[str, dict[str, Any]]]:
+        """(kind, parsed mapping) of each definition text that parses: workflows, workbook, actions."""
+        found = []
+        for kind, text in (("workflows", self.workflows), ("workbook", self.workbook), ("actions", self.actions)):
+            if not text:
+                continue
+            try:
+                document = yaml.safe_load(text)
+            except yaml.YAMLError:
+                continue  # a case about a definition that does not parse
+            if isinstance(document, dict):
+                found.append((kind, document))
+        return found
+
     def definitions_text(self) -> str:
         return "\n".join(filter(None, [self.workflows, self.workbook, self.actions]))
 

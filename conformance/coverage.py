@@ -9,8 +9,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from conformance.cases import ROOT, Case
 
 MATRIX_PATH = ROOT.parent / "docs" / "conformance-coverage.md"
@@ -141,15 +139,8 @@ def _keywords(case: Case) -> set[str]:
 
 
 def _documents(case: Case) -> Iterator[dict[str, Any]]:
-    for text in (case.workflows, case.workbook, case.actions):
-        if not text:
-            continue
-        try:
-            document = yaml.safe_load(text)
-        except yaml.YAMLError:
-            continue
-        if isinstance(document, dict):
-            yield document
+    for _, document in case.documents():
+        yield document
 
 
 def _workflows(document: dict[str, Any]) -> Iterator[dict[str, Any]]:

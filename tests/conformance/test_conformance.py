@@ -8,7 +8,6 @@ import json
 from typing import Any
 
 import pytest
-import yaml
 
 from conformance import coverage, suite
 from conformance.cases import load_cases
@@ -63,16 +62,8 @@ def test_deviations_are_well_formed() -> None:
 
 def _defined_names(case: Any) -> set[str]:
     names: set[str] = {env["name"] for env in case.environments}
-    for text in (case.workflows, case.workbook, case.actions):
-        if not text:
-            continue
-        try:
-            document = yaml.safe_load(text)
-        except yaml.YAMLError:
-            continue
-        if not isinstance(document, dict):
-            continue
-        if "name" in document and text is case.workbook:
+    for kind, document in case.documents():
+        if kind == "workbook" and "name" in document:
             names.add(f"workbook:{document['name']}")
             continue
         names |= {key for key in document if key not in ("version", "name", "description", "tags")}
