@@ -57,6 +57,15 @@ def register_api(app: Flask) -> None:
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(RecursionError, _too_deep)
     app.register_error_handler(Exception, _unexpected_error)
+    app.add_url_rule("/console", "console", _console, methods=["GET", "POST"], strict_slashes=False)
+    app.add_url_rule("/console/<path:path>", "console", _console, methods=["GET", "POST"])
+
+
+def _console(path: str = "") -> ResponseReturnValue:
+    """The web console, imported on its first request: a process that never serves it never loads it."""
+    from app.console import dispatch
+
+    return dispatch()
 
 
 def _start_request() -> None:

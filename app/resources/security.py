@@ -24,8 +24,9 @@ from app.resources.common import json_body, settings
 
 blueprint = Blueprint("keystone", __name__, url_prefix="/v3")
 # The API's description is public even with authentication on: it holds no data.
-OPEN_PATHS = ("/", "/health", "/v2/openapi.json", "/v2/docs")
-OPEN_PREFIXES = ("/v3", "/v2/docs/")
+OPEN_PATHS = ("/", "/health", "/v2/openapi.json", "/v2/docs", "/console")
+# The console checks its own session cookie (app.console.web); /v2 never accepts that cookie.
+OPEN_PREFIXES = ("/v3", "/v2/docs/", "/console/")
 COMPLETION = re.compile(r"^/v2/action[-_]executions/([^/]+)$")
 # Keystone tokens always carry an expiry; a token that never expires tells the last possible one.
 NEVER = datetime(9999, 12, 31, 23, 59, 59)

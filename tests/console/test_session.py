@@ -1,0 +1,155 @@
+"""Login, logout, the session cookie, CSRF and the security headers of the console."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import timedelta
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from app import auth
+from app.extensions import db, session
+from tests.console.conftest import csrf_of
+
+
+def _token(app: Flask, name: str, lifetime: timedelta | None = None) -> str:
+    with app.app_context():
+        token = auth.create_token(session(), name, lifetime)
+        db.session.commit()
+        return token
+
+
+def _revoke(app: Flask, name: str) -> None:
+    with app.app_context():
+        auth.revoke_token(session(), name)
+        db.session.commit()
+
+
+def _cookie_header(response: object) -> str:
+    headers = [v for k, v in response.headers.items() if k == "Set-Cookie"]  # type: ignore[attr-defined]
+    assert headers, "no cookie set"
+    return headers[-1]
+
+
+def test_auth_off_needs_no_login(console: FlaskClient) -> None:
+    page = console.get("/console/executions")
+    assert page.status_code == 200
+    assert "Log out" not in page.get_data(as_text=True)
+    assert console.get("/console/login").status_code == 303
+
+
+def test_auth_on_redirects_to_login_and_keeps_the_target(secured: FlaskClient) -> None:
+    page = secured.get("/console/executions?state=ERROR")
+    assert page.status_code == 303
+    assert page.headers["Location"].startswith("/console/login?next=")
+    assert "state%3DERROR" in page.headers["Location"] or "state=ERROR" in page.headers["Location"]
+    assert secured.get("/console/executions/rows?fragment=1").status_code == 401
+
+
+def test_login_sets_a_strict_httponly_cookie_and_logout_ends_it(secured: FlaskClient, secured_app: Flask) -> None:
+    token = _token(secured_app, "console-login")
+    csrf = csrf_of(secured, "/console/login")
+    wrong = secured.post("/console/login", data={"token": "trm_wrong", "csrf_token": csrf})
+    assert wrong.status_code == 401
+    assert "not valid" in wrong.get_data(as_text=True)
+    answer = secured.post("/console/login", data={"token": token, "csrf_token": csrf,
+                                                  "next": "/console/executions?state=ERROR"})
+    assert answer.status_code == 303
+    assert answer.headers["Location"] == "/console/executions?state=ERROR"
+    cookie = _cookie_header(answer)
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/console" in cookie
+    assert "Max-Age=28800" in cookie
+    assert "Secure" not in cookie  # plain http here; see the https test
+    assert token not in cookie
+    page = secured.get("/console/executions")
+    assert page.status_code == 200
+    assert "console-login" in page.get_data(as_text=True)
+    # The login changed the CSRF token: the one from before no longer works.
+    assert secured.post("/console/logout", data={"csrf_token": csrf}).status_code == 403
+    out = secured.post("/console/logout", data={"csrf_token": csrf_of(secured)})
+    assert out.status_code == 303 and out.headers["Location"] == "/console/login"
+    assert secured.get("/console/executions").status_code == 303
+
+
+def test_a_login_redirect_stays_on_the_console(secured: FlaskClient, secured_app: Flask) -> None:
+    token = _token(secured_app, "console-next")
+    csrf = csrf_of(secured, "/console/login")
+    answer = secured.post("/console/login", data={"token": token, "csrf_token": csrf,
+                                                  "next": "https://elsewhere.example/"})
+    assert answer.headers["Location"] == "/console/executions"
+
+
+def test_a_revoked_token_ends_its_sessions(secured: FlaskClient, secured_app: Flask) -> None:
+    token = _token(secured_app, "console-revoked")
+    secured.post("/console/login", data={"token": token, "csrf_token": csrf_of(secured, "/console/login")})
+    assert secured.get("/console/executions").status_code == 200
+    _revoke(secured_app, "console-revoked")
+    assert secured.get("/console/executions").status_code == 303
+
+
+def test_cookie_is_secure_under_https(secured: FlaskClient) -> None:
+    page = secured.get("/console/login", base_url="https://console.example")
+    assert "Secure" in _cookie_header(page)
+
+
+def test_v2_never_accepts_the_console_cookie(secured: FlaskClient, secured_app: Flask) -> None:
+    token = _token(secured_app, "console-v2")
+    secured.post("/console/login", data={"token": token, "csrf_token": csrf_of(secured, "/console/login")})
+    assert secured.get("/console/executions").status_code == 200
+    # The cookie's path keeps browsers from sending it to /v2; sent anyway, it is worth nothing there.
+    cookie = secured.get_cookie("tramontane_console", path="/console")
+    assert cookie is not None
+    answer = secured.get("/v2/executions", headers={"Cookie": f"tramontane_console={cookie.value}"})
+    assert answer.status_code == 401
+    assert secured.get("/v2/executions", headers={"X-Auth-Token": token}).status_code == 200
+
+
+def test_a_form_without_its_csrf_token_is_refused(console: FlaskClient) -> None:
+    csrf_of(console, "/console/environments")
+    missing = console.post("/console/logout", data={})
+    assert missing.status_code == 403
+    assert "security token" in missing.get_data(as_text=True)
+    assert console.post("/console/logout", data={"csrf_token": "forged"}).status_code == 403
+    token = csrf_of(console, "/console/environments")
+    assert console.post("/console/logout", data={"csrf_token": token}).status_code == 303
+
+
+def test_security_headers(console: FlaskClient) -> None:
+    page = console.get("/console/executions")
+    policy = page.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "style-src 'self'" in policy
+    assert "frame-ancestors 'none'" in policy
+    assert "unsafe-inline" not in policy
+    assert page.headers["Cache-Control"] == "no-store"
+    assert page.headers["X-Frame-Options"] == "DENY"
+
+
+def test_unknown_pages_and_methods(console: FlaskClient) -> None:
+    assert console.get("/console/no-such-page").status_code == 404
+    assert console.get("/console/executions/no-such-id").status_code == 404
+    assert console.post("/console/executions", data={}).status_code in (403, 405)
+    assert console.get("/console").status_code == 308
+
+
+def test_the_console_is_loaded_only_when_used(settings: object) -> None:
+    """A process serving only the API never imports the console (nor Pygments)."""
+    program = (
+        "import sys\n"
+        "from app.factory import create_app\n"
+        "from app.engine.dispatch import CollectingDispatcher\n"
+        "app = create_app(dispatcher=CollectingDispatcher())\n"
+        "client = app.test_client()\n"
+        "client.get('/v2')\n"
+        "assert 'app.console' not in sys.modules and 'pygments' not in sys.modules, 'loaded early'\n"
+        "assert client.get('/console/executions').status_code == 200\n"
+        "assert 'app.console' in sys.modules\n"
+        "print('ok')\n"
+    )
+    env = {"TRAMONTANE_DATA_DIR": str(settings.data_dir), "DATABASE_URL": settings.database_url,  # type: ignore[attr-defined]
+           "PATH": "/usr/bin:/bin"}
+    result = subprocess.run([sys.executable, "-c", program], env=env, capture_output=True, text=True, timeout=120,
+                            check=False)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().endswith("ok")
