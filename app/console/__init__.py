@@ -2,6 +2,12 @@
 
 Imported on the first ``/console`` request only (see ``app.api``): importing this package loads
 every console page, its templates' helpers and Pygments.
+
+A page module registers its views with ``app.console.web.route`` (``@route("/path", methods=...)``;
+the endpoint is the function's name, linked with ``url(endpoint, **values)``), renders templates
+of ``templates/console/`` that extend ``console/base.html`` with ``web.render(name, section=...)``,
+puts ``{{ csrf_field() }}`` in every form, and is listed in ``PAGES`` below. A navigation entry
+(``web.NAV``) shows once its endpoint exists.
 """
 
 from __future__ import annotations
