@@ -69,6 +69,27 @@ ensure_cli_installed() {
     echo "$wanted" >"$CLI_STAMP"
 }
 
+# The browser tests (tests/browser/) drive Debian's chromium through its chromedriver, both from apt:
+# nothing downloads a browser of its own. CHROMIUM_BINARY and CHROMEDRIVER name others.
+ensure_browser() {
+    local browser="${CHROMIUM_BINARY:-/usr/bin/chromium}" driver="${CHROMEDRIVER:-/usr/bin/chromedriver}"
+    if [ -x "$browser" ] && [ -x "$driver" ]; then
+        return
+    fi
+    if ! command -v apt-get >/dev/null; then
+        echo "test.sh: the browser tests need $browser and $driver (Debian: chromium, chromium-driver)" >&2
+        exit 1
+    fi
+    local sudo=""
+    if [ "$(id -u)" != 0 ]; then
+        sudo=sudo
+    fi
+    echo "test.sh: installing Debian's chromium and chromium-driver for the browser tests (apt-get)" >&2
+    $sudo apt-get update -q
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver
+}
+
+ensure_browser
 ensure_venv "$VENV"
 ensure_installed
 ensure_venv "$CLI_VENV"

@@ -23,11 +23,16 @@ from tests.support.stack import LiveStack
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     url = os.environ.get("TEST_DATABASE_URL", "sqlite")
-    other = "sqlite_only" if url.startswith("postgres") else "postgresql_only"
-    deselected = [item for item in items if item.get_closest_marker(other)]
+    # Browser tests test the pages, not the store: they run on SQLite only, like sqlite_only ones.
+    others = ("sqlite_only", "browser") if url.startswith("postgres") else ("postgresql_only",)
+
+    def elsewhere(item: pytest.Item) -> bool:
+        return any(item.get_closest_marker(name) for name in others)
+
+    deselected = [item for item in items if elsewhere(item)]
     if deselected:
         config.hook.pytest_deselected(items=deselected)
-        items[:] = [item for item in items if not item.get_closest_marker(other)]
+        items[:] = [item for item in items if not elsewhere(item)]
 
 
 @pytest.fixture(scope="session")

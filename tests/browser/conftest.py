@@ -1,0 +1,61 @@
+"""The real browser shared by the console and docs tests.
+
+`browser` is one headless chromium for the whole run (starting one costs a second or two), at
+1280x800; each test that uses it gets it back at that size, whatever the test did. Tests in this
+folder carry the `browser` marker: they test the pages, not the store, so they run on one database
+(SQLite) and are deselected when the suite runs on PostgreSQL (tests/conftest.py). Helpers are in
+tests/support/browser.py: wait_until, save_screenshot, phone_width (390 px), console_messages,
+resource_urls. A failing test leaves a screenshot of its page in the run's temporary folder; the
+failure report gives its path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from selenium import webdriver
+
+from tests.support.browser import DESKTOP, resize, save_screenshot, start_chromium
+
+
+@pytest.hookimpl(tryfirst=True)  # before tests/conftest.py deselects by marker
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(item.path).parents:
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(scope="session")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[webdriver.Chrome]:
+    folder = tmp_path_factory.mktemp("chromium")
+    driver = start_chromium(folder / "profile", log_path=folder / "chromedriver.log")
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+@pytest.fixture(autouse=True)
+def _desktop_again(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Give the next test the browser at the desktop size, whatever this one did."""
+    yield
+    if "browser" in request.fixturenames:
+        resize(request.getfixturevalue("browser"), *DESKTOP)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
+    report = yield
+    driver = getattr(item, "funcargs", {}).get("browser")
+    if report.when == "call" and report.failed and driver is not None:
+        folder = item.config._tmp_path_factory.getbasetemp() / "browser-failures"  # type: ignore[attr-defined]
+        try:
+            path = save_screenshot(driver, folder / f"{item.name}.png")
+            report.sections.append(("browser", f"screenshot: {path}\npage: {driver.current_url}"))
+        except Exception as error:  # noqa: BLE001 - a dead browser must not hide the test's own failure
+            report.sections.append(("browser", f"no screenshot: {error}"))
+    return report
