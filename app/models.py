@@ -122,6 +122,8 @@ class ActionExecution(TimestampMixin, db.Model):  # type: ignore[name-defined]
     __table_args__ = (
         Index("ix_action_ex_task", "task_execution_id", "state", "item_index"),
         Index("ix_action_ex_state", "state"),
+        # The actions waiting for a callback, oldest first, across executions (app.engine.waiting).
+        Index("ix_action_ex_waiting", "is_sync", "state", "created_at", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
@@ -150,6 +152,8 @@ class ActionExecution(TimestampMixin, db.Model):  # type: ignore[name-defined]
     worker_id: Mapped[str | None] = mapped_column(String(255))
     last_heartbeat: Mapped[datetime | None] = mapped_column(DateTime)
     project_id: Mapped[str] = mapped_column(String(80), nullable=False, default="<default-project>")
+    # An async action's outbound request as it left (method, url, headers with secrets masked, sent_at).
+    sent_request: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     task_execution: Mapped[TaskExecution | None] = relationship(lazy="raise", passive_deletes=True)
 

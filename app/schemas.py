@@ -340,9 +340,23 @@ class TaskSchema(Schema):
                                   "not in lists)", required=False)
 
 
+class SentRequestSchema(Schema):
+    """The request an asynchronous action sent to its third party, recorded as it left."""
+
+    method = _text("HTTP method.")
+    url = _text("The URL, query included; the password of its authority and secret query parameters "
+                "(`token`, `secret`, `password`, `api_key`, ...) read `***`.")
+    headers = fields.Dict(keys=fields.String(), values=fields.String(), required=True, metadata={
+        "description": "Every header sent, the `Mistral-*` ones included. Credentials read `***`: "
+                       "`Authorization`, `Proxy-Authorization`, `Cookie`, `X-Auth-Token`, "
+                       "`Mistral-Callback-Token`, any header whose name holds `token`, `secret`, `password`, "
+                       "`api-key` or `session`; the capability in `Mistral-Callback-Full-URL` is masked too."})
+    sent_at = _timestamp("When it was sent")
+
+
 class ActionExecutionSchema(Schema):
     """As Mistral shows one: no task_name and no params; a synchronous run that is not saved answers with
-    null id, times, project, accepted and tags (it was never stored)."""
+    null id, times, project, accepted and tags (it was never stored). ``sent_request`` is an extension."""
 
     id = _text("Action execution id (UUID; null for an unsaved synchronous run).", nullable=True)
     name = _text("Action name.")
@@ -361,6 +375,11 @@ class ActionExecutionSchema(Schema):
                         "`include_output=true`)", nullable=True, required=False)
     created_at = _timestamp("Creation time", nullable=True)
     updated_at = _timestamp("Last update time", nullable=True)
+    sent_request = fields.Nested(SentRequestSchema, required=True, allow_none=True, metadata={
+        "description": "Extension (not in Mistral): the HTTP request an asynchronous action sent to its third "
+                       "party (`std.mistral_http`, or any async action sending through the service's HTTP "
+                       "session), a JSON object rather than JSON text; null for a synchronous action, for "
+                       "one that sent nothing (`std.async_noop`), and while the request is being sent."})
 
 
 class EnvironmentResponseSchema(Schema):

@@ -8,11 +8,14 @@ starts the work; a third party completes it later through the API, using the ids
 from __future__ import annotations
 
 import inspect
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from app.engine.errors import InputError
+from app.masking import masked_headers, masked_url
 
 if TYPE_CHECKING:  # egress imports this module for ActionError
     from app.actions.egress import EgressPolicy
@@ -52,12 +55,39 @@ class ExecutionContext:
         return f"/v2/action_executions/{self.action_execution_id}"
 
 
+class OutboundLog:
+    """The first HTTP request an action sent, kept (secrets masked) for its execution's record.
+
+    Only the first: a redirect's later hops are the same request following the answer.
+    """
+
+    def __init__(self) -> None:
+        self.sent: dict[str, Any] | None = None
+
+    def record(self, method: str, url: str, headers: Mapping[str, Any], at: str) -> None:
+        if self.sent is not None:
+            return
+        self.sent = {"method": method, "url": masked_url(url),
+                     "headers": masked_headers({str(k): _text(v) for k, v in headers.items()}), "sent_at": at}
+
+
+def utc_text() -> str:
+    """Now in UTC, written as the API writes every time."""
+    return datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _text(value: Any) -> str:
+    return value.decode("latin-1") if isinstance(value, bytes) else str(value)
+
+
 @dataclass(frozen=True)
 class ActionContext:
     execution: ExecutionContext
     settings: dict[str, Any] = field(default_factory=dict)
     # Outbound HTTP policy; None means the default one (see app.actions.egress).
     egress: EgressPolicy | None = None
+    # Where the HTTP sessions of app.actions.egress note what they send; None: nobody keeps it.
+    outbound: OutboundLog | None = None
 
 
 class Action:

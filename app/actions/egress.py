@@ -29,10 +29,10 @@ from urllib3.connectionpool import HTTPConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
 from urllib3.util import connection as urllib3_connection
 
-from app.actions.base import ActionError
+from app.actions.base import ActionError, utc_text
 
 if TYPE_CHECKING:
-    from app.actions.base import ActionContext
+    from app.actions.base import ActionContext, OutboundLog
     from app.config import Settings
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -238,7 +238,7 @@ def http_session(context: ActionContext) -> EgressSession:
 
     An action that calls ``requests`` directly bypasses the policy; use this instead.
     """
-    return EgressSession(policy_of(context))
+    return EgressSession(policy_of(context), context.outbound)
 
 
 def connect(context: ActionContext, host: str, port: int, timeout: float | None = None) -> socket.socket:
@@ -403,9 +403,11 @@ def read_capped(response: requests.Response, limit: int) -> None:
 class EgressSession(requests.Session):
     """A requests session bound to a policy; every hop of a redirect chain is checked again."""
 
-    def __init__(self, policy: EgressPolicy) -> None:
+    def __init__(self, policy: EgressPolicy, outbound: OutboundLog | None = None) -> None:
         super().__init__()
         self.egress_policy = policy
+        self.outbound = outbound
+        self._hops = 0
         # Proxies, credentials and CA bundles from the worker's environment would change what a
         # workflow can reach without the policy knowing; callers pass them explicitly instead.
         self.trust_env = False
@@ -417,3 +419,16 @@ class EgressSession(requests.Session):
     def get_adapter(self, url: str) -> Any:
         self.egress_policy.check_url(url)
         return super().get_adapter(url)
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        # Noted with the headers requests added (auth, cookies, content type) once an answer shows
+        # it was received; a request the policy refused or no server took was never sent. A
+        # redirect's hops are sent from inside this call and end first: only the outermost counts.
+        leaving, self._hops = utc_text(), self._hops + 1
+        try:
+            response = super().send(request, **kwargs)
+        finally:
+            self._hops -= 1
+        if self.outbound is not None and not self._hops:
+            self.outbound.record(str(request.method), str(request.url), request.headers, leaving)
+        return response

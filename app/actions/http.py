@@ -98,7 +98,7 @@ class HTTPAction(Action):
     def send(self, context: ActionContext) -> requests.Response:
         policy = context.egress or EgressPolicy()
         try:
-            with EgressSession(policy) as session:
+            with EgressSession(policy, context.outbound) as session:
                 return session.request(
                     self.method, self.url, params=self.params, data=self.body, json=self.json,
                     headers=self.request_headers(context), cookies=self.cookies, auth=self.auth,

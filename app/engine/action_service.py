@@ -72,8 +72,10 @@ class ActionService:
 
     # -- actions -------------------------------------------------------------------------------
 
-    def on_action_result(self, action_execution_id: str, result: Result) -> None:
-        """A worker reports the result of an action it ran (sync, or an async send that failed)."""
+    def on_action_result(self, action_execution_id: str, result: Result,
+                         sent_request: dict[str, Any] | None = None) -> None:
+        """A worker reports the result of an action it ran (sync, or an async send that failed, with
+        the request it sent if one left)."""
         state = _result_state(result)
 
         def unit() -> tuple[None, list[Message]]:
@@ -85,7 +87,8 @@ class ActionService:
                                   without_data=action.item_index is not None)
             final_state, output = self._shaped_output(action, state, result.to_output())
             # The continuation runs in this transaction, so the result is applied as it is recorded.
-            changed = self._set_action_result(action_execution_id, final_state, output, processed=True)
+            changed = self._set_action_result(action_execution_id, final_state, output, processed=True,
+                                              sent_request=sent_request)
             if not changed:
                 log.warning("result of action %s ignored: it is already completed", action_execution_id)
                 return None, []
@@ -242,13 +245,17 @@ class ActionService:
             return State.ERROR.value, {"result": failures.action_failure(exc, action.name, action.task_name)}
 
     def _set_action_result(self, action_execution_id: str, state: str, output: dict[str, Any],
-                           processed: bool = False) -> bool:
+                           processed: bool = False, sent_request: dict[str, Any] | None = None) -> bool:
         """Compare-and-set: only a RUNNING or PAUSED action can be completed, and only once."""
+        values: dict[str, Any] = {"state": state, "output": output, "accepted": True, "processed": processed,
+                                  "updated_at": utc_now()}
+        if sent_request is not None:
+            values["sent_request"] = sent_request
         outcome = self.session.execute(
             update(ActionExecution)
             .where(ActionExecution.id == action_execution_id,
                    ActionExecution.state.in_([State.RUNNING.value, State.PAUSED.value]))
-            .values(state=state, output=output, accepted=True, processed=processed, updated_at=utc_now())
+            .values(**values)
             .execution_options(synchronize_session=False)
         )
         return bool(getattr(outcome, "rowcount", 0))

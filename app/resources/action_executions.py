@@ -27,10 +27,13 @@ COLLECTION_HYPHENATED = "/v2/action-executions"
 FIELDS = ["id", "workflow_name", "workflow_namespace", "task_name", "task_execution_id", "state", "state_info",
           "tags", "name", "description", "project_id", "accepted", "input", "output", "created_at", "updated_at",
           "params"]
+# What may be asked for with ``fields=``: Mistral's, and the extension (which no request body sets).
+SHOWN_FIELDS = [*FIELDS, "sent_request"]
 
 
 def action_execution_dict(row: ActionExecution, with_output: bool = True) -> dict[str, Any]:
-    """As Mistral shows one: no task_name (it never fills it) and no params (it only takes them)."""
+    """As Mistral shows one: no task_name (it never fills it) and no params (it only takes them); plus
+    the extension ``sent_request`` (an object: what an async action sent, secrets masked)."""
     item = {
         "id": row.id,
         "name": row.name,
@@ -46,6 +49,7 @@ def action_execution_dict(row: ActionExecution, with_output: bool = True) -> dic
         "input": json_text(row.input),
         "created_at": time_text(row.created_at),
         "updated_at": time_text(row.updated_at),
+        "sent_request": row.sent_request,
     }
     if with_output:
         item["output"] = json_text(row.output)
@@ -62,7 +66,8 @@ def transient_dict(row: ActionExecution, description: str | None) -> dict[str, A
 
 def _listing(base_filters: list[Any], collection: str) -> ResponseReturnValue:
     include_output = request.args.get("include_output", "").lower() == "true"
-    rows, fields, next_link = list_rows(session(), ActionExecution, collection, base_filters, allowed_fields=FIELDS)
+    rows, fields, next_link = list_rows(session(), ActionExecution, collection, base_filters,
+                                       allowed_fields=SHOWN_FIELDS)
     include_output = include_output or bool(fields and "output" in fields)
     body: dict[str, Any] = {
         "action_executions": [select_fields(action_execution_dict(row, include_output), fields)
@@ -92,7 +97,7 @@ def get(action_execution_id: str) -> ResponseReturnValue:
         raise NotFound(f"ActionExecution not found [id={action_execution_id}]")
     wanted = [f for f in (request.args.get("fields") or "").split(",") if f]
     for field in wanted:
-        if field not in FIELDS:
+        if field not in SHOWN_FIELDS:
             raise EngineError(f"Field '{field}' does not exist.")
     return jsonify(select_fields(action_execution_dict(row), wanted or None))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from celery import Celery
 
 from app.engine.dispatch import ActionDone, ContinueAfterAction, ContinueParent, Message, Notify, RunAction
+from app.masking import masked_headers, masked_url
 from app.signals import CompletionSignals
 
 RUN_ACTION = "tramontane.run_action"
@@ -43,13 +44,11 @@ class CeleryDispatcher:
             elif isinstance(message, Notify):
                 self.celery.send_task(NOTIFY, args=(message.url, message.headers, message.body),
                                       shadow=f"notify {_bounded(str(message.body.get('event', '')))}",
-                                      argsrepr=repr((message.url, masked_headers(message.headers),
+                                      argsrepr=repr((masked_url(message.url), masked_headers(message.headers),
                                                      {k: message.body.get(k) for k in ("event", "id")})))
 
 
 NAME_LIMIT = 120
-# Header names whose values are credentials: never shown by Flower or in logs.
-SECRET_HEADERS = ("authorization", "proxy-authorization", "cookie", "x-auth-token", "mistral-callback-token")
 
 
 def display_name(message: RunAction) -> str:
@@ -57,11 +56,6 @@ def display_name(message: RunAction) -> str:
     if message.workflow_name and message.task_name:
         return _bounded(f"{message.workflow_name}.{message.task_name}: {message.action_name}")
     return _bounded(message.action_name)
-
-
-def masked_headers(headers: dict[str, str]) -> dict[str, str]:
-    return {name: "***" if name.lower() in SECRET_HEADERS or "token" in name.lower() or "secret" in name.lower()
-            else value for name, value in headers.items()}
 
 
 def _bounded(text: str) -> str:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from app import metrics
 from app.actions import egress, mistral_compat, registry
-from app.actions.base import ActionContext, ExecutionContext, Result
+from app.actions.base import ActionContext, ExecutionContext, OutboundLog, Result
 from app.auth import capability
 from app.config import Settings
 from app.engine.claims import DELIVERED, SENDING
@@ -73,16 +73,19 @@ def run_action(session: Session, engine: Engine, settings: Settings, action_exec
     if heartbeat is not None:
         heartbeat.add(run.id)
     started = time.monotonic()
+    outbound = OutboundLog()
     try:
-        result, is_sync = _execute(run, settings)
+        result, is_sync = _execute(run, settings, outbound)
     finally:
         if heartbeat is not None:
             heartbeat.discard(run.id)
     _count(run.name, result, is_sync, time.monotonic() - started)
+    # What an async action sent is written by the transaction that records the send's outcome.
+    sent = None if is_sync else outbound.sent
     if is_sync or result.is_error() or result.cancel:
-        engine.on_action_result(run.id, result)
+        engine.on_action_result(run.id, result, sent_request=sent)
         return result
-    with_retries(session, lambda: _hand_over(session, run.id, SENDING, DELIVERED))
+    with_retries(session, lambda: _hand_over(session, run.id, SENDING, DELIVERED, sent))
     return None
 
 
@@ -146,11 +149,16 @@ def _claim(session: Session, action_execution_id: str, previous_worker: str | No
     return ActionRun(action_id, name, dict(action_input), dict(params or {}), *rest)
 
 
-def _hand_over(session: Session, action_execution_id: str, holder: str, to: str) -> None:
+def _hand_over(session: Session, action_execution_id: str, holder: str, to: str,
+               sent_request: dict[str, Any] | None = None) -> None:
+    # A callback may have completed the action already: the record of its request still belongs to it.
+    values: dict[str, Any] = {"worker_id": to, "updated_at": utc_now()}
+    if sent_request is not None:
+        values["sent_request"] = sent_request
     session.execute(
         update(ActionExecution)
         .where(ActionExecution.id == action_execution_id, ActionExecution.worker_id == holder)
-        .values(worker_id=to, updated_at=utc_now())
+        .values(**values)
         .execution_options(synchronize_session=False)
     )
 
@@ -163,7 +171,7 @@ def callback_url(settings: Settings, action_execution_id: str) -> str:
     return url
 
 
-def _execute(action: ActionRun, settings: Settings) -> tuple[Result, bool]:
+def _execute(action: ActionRun, settings: Settings, outbound: OutboundLog | None = None) -> tuple[Result, bool]:
     # An ad-hoc action runs its registered base with the input its layers computed.
     base_name = (action.params or {}).get("base") or action.name
     base_input = (action.params or {}).get("base_input", action.input)
@@ -179,7 +187,7 @@ def _execute(action: ActionRun, settings: Settings) -> tuple[Result, bool]:
         callback_base_url=settings.public_url,
         callback_full_url=callback_url(settings, action.id),
         callback_token=capability(settings.secret_key, action.id) if settings.auth_enabled else None,
-    ), egress=egress.policy_from_settings(settings))
+    ), egress=egress.policy_from_settings(settings), outbound=outbound)
     is_sync = True
     instance = None
     try:
