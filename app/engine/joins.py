@@ -30,9 +30,9 @@ def arrival(step: Step, name: str, context: dict[str, Any] | None, source: str |
         task = step.new_task(name, State.WAITING.value, {}, unique_key=key)
         step.set_private(task, join={"fired": [], "missed": []})
     elif task.state != State.WAITING:
-        # A join that failed keeps only its 'not triggered' entries (Mistral's join of all fails once
-        # its inbound tasks are done, so no firing comes after it).
-        if context is not None and trigger and task.state != State.ERROR:
+        if context is not None and task.state == State.ERROR:
+            _fired_into_failed(step, task, context, source, trigger)
+        elif context is not None and trigger:
             # Mistral decides a join once its inbound tasks are done: a late firing is listed too.
             _add_trigger(step, task, trigger)
         return
@@ -48,6 +48,23 @@ def arrival(step: Step, name: str, context: dict[str, Any] | None, source: str |
             step.set_private(task, not_triggered=[*(private(task).get("not_triggered") or []), trigger])
     step.set_private(task, join=join)
     _decide(step, task, join)
+
+
+def _fired_into_failed(step: Step, task: TaskExecution, context: dict[str, Any], source: str | None,
+                       trigger: dict[str, Any] | None) -> None:
+    """An inbound task fired into a join that already failed (another branch ended first without
+    firing). Mistral makes the join only when a branch fires into it, so the join it fails holds
+    that branch's context whichever branch ended first: the failed workflow's output shows what the
+    branch published, and a rerun of the failed branch finds this one arrived. Its shown
+    ``triggered_by`` keeps only the 'not triggered' entries, as Mistral's does."""
+    join = dict(private(task).get("join") or {"fired": [], "missed": []})
+    if source in join["fired"]:
+        return
+    join["fired"] = [*join["fired"], source]
+    task.in_context = dataflow.merge_dicts(task.in_context, context)
+    step.set_private(task, join=join)
+    if trigger:
+        step.set_private(task, fired_triggers=[*(private(task).get("fired_triggers") or []), trigger])
 
 
 def _decide(step: Step, task: TaskExecution, join: dict[str, Any]) -> None:
