@@ -14,11 +14,11 @@ from __future__ import annotations
 
 from flask import Response
 
-from app.console import environments, execution, executions, session_views
+from app.console import cron_triggers, environments, execution, executions, inbox, session_views, workflows
 from app.console.web import dispatch as _dispatch
 
 # The page modules register their routes as they are imported.
-PAGES = (session_views, executions, execution, environments)
+PAGES = (session_views, executions, execution, inbox, workflows, cron_triggers, environments)
 
 
 def dispatch() -> Response:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from datetime import datetime
 from typing import Any
 
@@ -12,23 +11,23 @@ from pygments import highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import JsonLexer, YamlLexer
 
+from app.masking import MASK, is_secret_name, masked_url
 from app.models import utc_now
 
-MASK = "•••••• (hidden)"
-# Keys whose values are credentials: shown nowhere in the console, whatever the nesting.
-SECRET_KEY = re.compile(r"authori[sz]ation|passw|secret|token|api[-_]?key|cookie|capabilit|private[-_]?key|"
-                        r"credential|signature", re.IGNORECASE)
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 _formatter = HtmlFormatter(cssclass="hl", wrapcode=True)
 
 
 def masked(value: Any) -> Any:
-    """``value`` with the value of every secret-looking key replaced, at any depth."""
+    """``value`` with credentials hidden at any depth, by the service's one rule (``app.masking``):
+    the value of a secret-looking key, and secret parts of URLs."""
     if isinstance(value, dict):
-        return {key: MASK if isinstance(key, str) and SECRET_KEY.search(key) and item not in (None, "")
-                else masked(item) for key, item in value.items()}
+        return {key: MASK if is_secret_name(str(key)) and item not in (None, "") else masked(item)
+                for key, item in value.items()}
     if isinstance(value, list):
         return [masked(item) for item in value]
+    if isinstance(value, str) and "://" in value:
+        return masked_url(value)
     return value
 
 

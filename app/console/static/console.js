@@ -43,48 +43,33 @@ async function poll(element) {
   } catch (error) { /* the next round tries again */ }
 }
 
-// The graph of a running execution: node classes follow the task states the fragment returns.
-async function pollStates(graph) {
-  if (graph.dataset.live !== "true" || document.hidden) return;
-  try {
-    const response = await fetch(graph.dataset.states, {credentials: "same-origin", headers: {"Accept": "application/json"}});
-    if (!response.ok) return;
-    const body = await response.json();
-    for (const [task, state] of Object.entries(body.tasks)) {
-      for (const node of graph.querySelectorAll("[data-task]")) {
-        if (node.dataset.task !== task) continue;
-        for (const name of [...node.classList]) if (name.startsWith("state-")) node.classList.remove(name);
-        node.classList.add("state-" + state.toLowerCase());
-      }
-    }
-    const badge = document.querySelector("[data-execution-state]");
-    if (badge && badge.dataset.executionState !== body.state) {
-      badge.dataset.executionState = body.state;
-      badge.textContent = body.state;
-      badge.className = "state state-" + body.state.toLowerCase();
-    }
-    if (!body.live) { graph.dataset.live = "false"; if (body.changed_page) window.location.reload(); }
-  } catch (error) { /* the next round tries again */ }
-}
-
-// Clicking a node shows its task in the panel beside the graph (the link still opens it alone).
-document.addEventListener("click", async (event) => {
-  const link = event.target.closest && event.target.closest(".graph a[href]");
+// Selecting a node of the graph (graph.js) shows its task in the panel beside the graph; the node's
+// link still opens the task alone with a modifier key or without JavaScript.
+document.addEventListener("tramontane:task-select", async (event) => {
   const panel = document.getElementById("task-panel");
-  if (!link || !panel || event.ctrlKey || event.metaKey || event.shiftKey) return;
+  if (!panel || !event.detail.href) return;
   event.preventDefault();
-  const url = new URL(link.getAttribute("href") || link.getAttribute("xlink:href"), window.location.href);
+  const url = new URL(event.detail.href, window.location.href);
   url.searchParams.set("fragment", "1");
-  const response = await fetch(url, {credentials: "same-origin"});
-  panel.innerHTML = await response.text();
-  for (const node of document.querySelectorAll(".graph [data-task].selected")) node.classList.remove("selected");
-  const node = link.closest("[data-task]") || link.querySelector("[data-task]");
-  if (node) node.classList.add("selected");
-  panel.focus();
+  try {
+    const response = await fetch(url, {credentials: "same-origin"});
+    panel.innerHTML = await response.text();
+    panel.focus();
+  } catch (error) { window.location.assign(event.detail.href); }
 });
+
+// When a live graph stops (its execution ended), the page is read again: output, failures and the
+// recovery buttons follow the new state.
+function reloadWhenDone(holder) {
+  const figure = holder.querySelector(".wf-graph[data-states-url]");
+  if (!figure) return;
+  new MutationObserver(() => {
+    if (figure.getAttribute("data-live") === "false") window.location.reload();
+  }).observe(figure, {attributes: true, attributeFilter: ["data-live"]});
+}
 
 document.addEventListener("DOMContentLoaded", () => {
   const every = (ms, fn) => window.setInterval(fn, ms);
   for (const element of document.querySelectorAll("[data-poll]")) every(3000, () => poll(element));
-  for (const graph of document.querySelectorAll("[data-states]")) every(2000, () => pollStates(graph));
+  for (const holder of document.querySelectorAll("[data-reload-when-done]")) reloadWhenDone(holder);
 });
