@@ -22,6 +22,7 @@ from app.engine.dispatch import ActionDone, ContinueAfterAction, Dispatcher, Mes
 from app.engine.errors import Conflict, EngineError, InvalidStateTransition, NotFound
 from app.engine.runtime import Step
 from app.engine.states import COMPLETED, State, check_transition
+from app.engine.store import SqlStore
 from app.engine.transactions import lock_workflow, with_retries
 from app.models import ActionExecution, TaskExecution, WorkflowExecution, new_id, utc_now
 
@@ -35,6 +36,7 @@ COMPLETION_STATES = ("SUCCESS", "ERROR", "CANCELLED", "PAUSED", "RUNNING")
 class ActionService:
     def __init__(self, session: Session, dispatcher: Dispatcher, worker_heartbeat_seconds: float = 5.0) -> None:
         self.session = session
+        self.store = SqlStore(session)
         self.dispatcher = dispatcher
         # A worker silent for three beats is taken for dead (as the sweeper does).
         self.worker_silence = timedelta(seconds=3 * worker_heartbeat_seconds)
@@ -206,7 +208,7 @@ class ActionService:
             task = self.session.get(TaskExecution, action.task_execution_id) if action.task_execution_id else None
             if task is None or wf_ex is None:
                 return action, []
-            step = Step(self.session, wf_ex)
+            step = Step(self.store, wf_ex)
             if state == State.PAUSED:
                 task.state = State.PAUSED.value
                 control.pause(step)
@@ -272,7 +274,7 @@ class ActionService:
                                 options=_WITHOUT_TASK_DATA if action.item_index is not None else [])
         if task is None or task.state in COMPLETED:
             return []
-        step = Step(self.session, wf_ex)
+        step = Step(self.store, wf_ex)
         if step.spec.tasks[task.name].with_items is not None:
             launch.item_completed(step, task)
         else:

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
-
-from app.engine import launch, timers
+from app.engine import launch
 from app.engine.commands import RunTask
 from app.engine.dispatch import ContinueParent
 from app.engine.states import COMPLETED, State
-from app.engine.transactions import lock_workflow
-from app.models import TaskExecution, WorkflowExecution, utc_now
+from app.models import WorkflowExecution, utc_now
 
 if TYPE_CHECKING:
     from app.engine.runtime import Step
@@ -19,26 +16,21 @@ if TYPE_CHECKING:
 
 def children(step: Step, states: tuple[str, ...]) -> list[WorkflowExecution]:
     """Sub-workflow executions started by this workflow's tasks, locked, in the given states."""
-    task_ids = select(TaskExecution.id).where(TaskExecution.workflow_execution_id == step.wf_ex.id)
-    ids = step.session.scalars(select(WorkflowExecution.id).where(
-        WorkflowExecution.task_execution_id.in_(task_ids), WorkflowExecution.state.in_(states),
-    )).all()
-    locked = [lock_workflow(step.session, child_id) for child_id in ids]
-    return [child for child in locked if child is not None]
+    return step.store.lock_children(step.wf_ex.id, states)
 
 
 def pause(step: Step) -> None:
     if step.wf_ex.state != State.RUNNING:
         return
     for child in children(step, (State.RUNNING.value,)):
-        pause(type(step)(step.session, child, step.messages))
+        pause(step.sub(child))
         _set_task_of(step, child, State.PAUSED.value)
     step.stop(State.PAUSED.value, None)
 
 
 def _set_task_of(step: Step, child: WorkflowExecution, state: str) -> None:
     """The task of a paused sub-workflow is PAUSED too, as Mistral shows it; RUNNING again on resume."""
-    task = step.session.get(TaskExecution, child.task_execution_id)
+    task = step.store.task(child.task_execution_id) if child.task_execution_id else None
     if task is not None and task.state not in COMPLETED:
         task.state = state
 
@@ -49,7 +41,7 @@ def resume(step: Step) -> None:
     if wf.state not in (State.PAUSED, State.IDLE):
         return
     for child in children(step, (State.PAUSED.value,)):
-        resume(type(step)(step.session, child, step.messages))
+        resume(step.sub(child))
         _set_task_of(step, child, State.RUNNING.value)
     wf.state, wf.state_info = State.RUNNING.value, None
     if wf.task_execution_id:
@@ -57,10 +49,7 @@ def resume(step: Step) -> None:
         step.messages.append(ContinueParent(wf.id))
     backlog = list(wf.runtime_context.get("backlog") or [])
     wf.runtime_context = {k: v for k, v in wf.runtime_context.items() if k != "backlog"}
-    tasks = step.session.scalars(select(TaskExecution).where(
-        TaskExecution.workflow_execution_id == wf.id,
-        TaskExecution.processed.is_(False),
-    ).order_by(TaskExecution.created_at)).all()
+    tasks = step.store.tasks(wf.id, processed=False)
     for task in tasks:
         if task.state in COMPLETED:
             step.requeue(task)
@@ -82,6 +71,6 @@ def cancel(step: Step, message: str | None) -> None:
     (CANCELLED, with the child's message) through the usual report to the parent.
     """
     for child in children(step, (State.RUNNING.value, State.PAUSED.value, State.IDLE.value)):
-        cancel(type(step)(step.session, child, step.messages), message)
-    timers.cancel_for_workflow(step.session, step.wf_ex.id)
+        cancel(step.sub(child), message)
+    step.store.cancel_timers(step.wf_ex.id)
     step.stop(State.CANCELLED.value, message)

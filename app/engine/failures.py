@@ -10,21 +10,19 @@ from __future__ import annotations
 import traceback
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from app.engine.limits import MAX_FIELD_BYTES
 from app.engine.states import State
-from app.models import ActionExecution, TaskExecution, WorkflowExecution
+from app.engine.store import Store
+from app.models import TaskExecution
 
 
-def tasks_failure(session: Session, tasks: list[TaskExecution]) -> str:
+def tasks_failure(store: Store, tasks: list[TaskExecution]) -> str:
     """``Failure caused by error in tasks: ...`` with a paragraph per unhandled failed task."""
     ordered = sorted(tasks, key=lambda t: t.name)
     text = "Failure caused by error in tasks: " + ", ".join(t.name for t in ordered) + "\n"
     for task in ordered:
         text += f"\n  {task.name} [task_ex_id={task.id}] -> {task.state_info}\n"
-        text += _runs_lines(session, task.id)
+        text += _runs_lines(store, task.id)
     return cut(text)
 
 
@@ -37,21 +35,12 @@ def cut(text: str, limit: int = MAX_FIELD_BYTES) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
-def _runs_lines(session: Session, task_id: str) -> str:
+def _runs_lines(store: Store, task_id: str) -> str:
     lines = ""
-    actions = session.execute(
-        select(ActionExecution.id, ActionExecution.state, ActionExecution.output)
-        .where(ActionExecution.task_execution_id == task_id)
-        .order_by(ActionExecution.created_at, ActionExecution.item_index, ActionExecution.id)
-    ).all()
+    actions, children = store.runs(task_id)
     for index, (action_id, state, output) in enumerate(actions):
         if state == State.ERROR:
             lines += f"    [action_ex_id={action_id}, idx={index}]: {_result_text(output)}\n"
-    children = session.execute(
-        select(WorkflowExecution.id, WorkflowExecution.state, WorkflowExecution.output)
-        .where(WorkflowExecution.task_execution_id == task_id)
-        .order_by(WorkflowExecution.created_at, WorkflowExecution.id)
-    ).all()
     for index, (child_id, state, output) in enumerate(children):
         if state == State.ERROR:
             lines += f"    [wf_ex_id={child_id}, idx={index}]: {_result_text(output)}\n"

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-
 from app.engine import controller, dataflow
 from app.engine.bookkeeping import private
 from app.engine.states import State
@@ -25,7 +23,7 @@ def arrival(step: Step, name: str, context: dict[str, Any] | None, source: str |
     """Inbound task ``source`` fired into join ``name`` (``context`` given), or never will (None);
     ``trigger`` is its ``triggered_by`` entry (event ``not triggered`` for one that never will)."""
     key = f"join-{step.wf_ex.id}-{name}"
-    task = step.session.scalars(select(TaskExecution).where(TaskExecution.unique_key == key)).first()
+    task = step.store.join_task(key)
     if task is None:
         task = step.new_task(name, State.WAITING.value, {}, unique_key=key)
         step.set_private(task, join={"fired": [], "missed": []})
@@ -86,10 +84,7 @@ def _decide(step: Step, task: TaskExecution, join: dict[str, Any]) -> None:
 
 def fail_stuck(step: Step) -> None:
     """Joins still WAITING when nothing else can run will never run: they fail."""
-    waiting = step.session.scalars(select(TaskExecution).where(
-        TaskExecution.workflow_execution_id == step.wf_ex.id,
-        TaskExecution.state == State.WAITING.value,
-    )).all()
+    waiting = step.store.tasks(step.wf_ex.id, states=[State.WAITING.value])
     for task in waiting:
         join = dict(private(task).get("join") or {"fired": [], "missed": []})
         missed = sorted(set(step.spec.inbound(task.name)) - set(join["fired"]))
@@ -106,9 +101,7 @@ def _in_spec_order(step: Step, task: TaskExecution, triggers: list[dict[str, Any
     """``triggers`` in the order the definition lists their tasks, as Mistral lists a join's inbound
     tasks, whatever order they arrived in."""
     ids = [trigger.get("task_id") for trigger in triggers]
-    names = dict(step.session.execute(
-        select(TaskExecution.id, TaskExecution.name).where(TaskExecution.id.in_(ids))
-    ).tuples().all())
+    names = step.store.names_of_tasks(str(task_id) for task_id in ids)
     order = {name: index for index, name in enumerate(step.spec.inbound(task.name))}
     return sorted(triggers, key=lambda trigger: order.get(names.get(str(trigger.get("task_id")), ""), len(order)))
 

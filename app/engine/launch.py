@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-
-from app.engine import adhoc, bookkeeping, dataflow, expressions, failures, items, subworkflows, workflow_items
+from app.engine import bookkeeping, dataflow, expressions, failures, items, subworkflows, workflow_items
 from app.engine.adhoc import ResolvedAction
 from app.engine.bookkeeping import private
 from app.engine.dispatch import RunAction
@@ -50,8 +48,8 @@ def _resolve(step: Step, task: TaskExecution, data: dict[str, Any]) -> tuple[Res
     name = dataflow.action_name(task_spec, data, view)
     given = dataflow.task_input(task_spec, data, view)
     defaults = (view.env().get("__actions") or {}).get(name) or {}
-    resolved = adhoc.resolve(step.session, name, {**defaults, **given}, step.wf_ex.workflow_namespace,
-                             step.wf_ex.runtime_context.get("workbook"), view)
+    resolved = step.store.resolve_action(name, {**defaults, **given}, step.wf_ex.workflow_namespace,
+                                         step.wf_ex.runtime_context.get("workbook"), view)
     queue = expressions.evaluate_recursively(task_spec.target, data, view)
     return resolved, queue
 
@@ -93,7 +91,7 @@ def _add_action(step: Step, task: TaskExecution, resolved: ResolvedAction, queue
         item_index=index,
         project_id=wf.project_id,
     )
-    step.session.add(action)
+    step.store.add(action)
     if run:
         step.messages.append(RunAction(action.id, name, str(queue) if queue else None, wf.workflow_name, task.name))
     return action
@@ -156,32 +154,21 @@ def item_completed(step: Step, task: TaskExecution) -> None:
 
 def _accepted_results(step: Step, task: TaskExecution) -> list[Any]:
     """The results of the items that ended so far, in item order (a failed task shows them)."""
-    outputs = step.session.scalars(select(ActionExecution.output).where(
-        ActionExecution.task_execution_id == task.id, ActionExecution.accepted.is_(True),
-    ).order_by(ActionExecution.item_index)).all()
-    return [(output or {}).get("result") for output in outputs]
+    return [(output or {}).get("result") for _, output in step.store.accepted_results(task.id)]
 
 
 def finish_items_if_done(step: Step, task: TaskExecution) -> None:
     progress = private(task).get("with_items") or {}
     if int(progress.get("done", 0)) < int(progress.get("count", 0)):
         return
-    rows = step.session.execute(
-        select(ActionExecution.state, ActionExecution.output).where(
-            ActionExecution.task_execution_id == task.id, ActionExecution.accepted.is_(True),
-        ).order_by(ActionExecution.item_index)
-    ).all()
+    rows = step.store.accepted_results(task.id)
     state = items.outcome({state for state, _ in rows})
     step.complete_task(task, state, [(output or {}).get("result") for _, output in rows],
                        state_info="One or more actions had failed." if state == State.ERROR else None)
 
 
 def _start_next_item(step: Step, task: TaskExecution) -> None:
-    action = step.session.scalars(
-        select(ActionExecution).where(
-            ActionExecution.task_execution_id == task.id, ActionExecution.state == State.IDLE.value,
-        ).order_by(ActionExecution.item_index).limit(1)
-    ).first()
+    action = step.store.next_idle_action(task.id)
     if action is not None:
         action.state = State.RUNNING.value
         step.messages.append(RunAction(action.id, action.name, (action.params or {}).get("target"),
@@ -215,8 +202,6 @@ def start_idle_items(step: Step, task: TaskExecution) -> None:
         return
     progress = private(task).get("with_items") or {}
     capacity = step.policies(task).concurrency() or int(progress.get("count", 0))
-    running = step.session.scalars(select(ActionExecution.id).where(
-        ActionExecution.task_execution_id == task.id, ActionExecution.state == State.RUNNING.value,
-    )).all()
-    for _ in range(max(capacity - len(running), 0)):
+    running = step.store.count_actions(task.id, State.RUNNING.value)
+    for _ in range(max(capacity - running, 0)):
         _start_next_item(step, task)

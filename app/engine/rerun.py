@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, update
-
 from app.engine import launch
 from app.engine.bookkeeping import PRIVATE, private
 from app.engine.errors import EngineError, InvalidStateTransition
 from app.engine.states import State
-from app.models import ActionExecution, TaskExecution, WorkflowExecution
+from app.models import TaskExecution, WorkflowExecution
 
 if TYPE_CHECKING:
     from app.engine.runtime import Step
@@ -61,10 +59,7 @@ def rerun(step: Step, task: TaskExecution, reset: bool) -> None:
 
 def _reopen_joins(step: Step, name: str, task_id: str) -> None:
     """Joins that failed because ``name`` never arrived wait for it again, as Mistral re-evaluates them."""
-    failed = step.session.scalars(select(TaskExecution).where(
-        TaskExecution.workflow_execution_id == step.wf_ex.id, TaskExecution.state == State.ERROR.value,
-        TaskExecution.unique_key.is_not(None),
-    )).all()
+    failed = step.store.tasks(step.wf_ex.id, states=[State.ERROR.value], joins_only=True)
     for join in failed:
         progress = dict(private(join).get("join") or {})
         if name not in (progress.get("missed") or []):
@@ -80,17 +75,12 @@ def _reopen_joins(step: Step, name: str, task_id: str) -> None:
 
 
 def _refuse_old_actions(step: Step, task: TaskExecution, only_failed: bool) -> None:
-    query = update(ActionExecution).where(ActionExecution.task_execution_id == task.id)
-    if only_failed:
-        query = query.where(ActionExecution.state.in_([State.ERROR.value, State.CANCELLED.value]))
-    step.session.execute(query.values(accepted=False).execution_options(synchronize_session=False))
+    states = [State.ERROR.value, State.CANCELLED.value] if only_failed else None
+    step.store.update_actions(task.id, {"accepted": False}, states=states)
 
 
 def _rerun_failed_items(step: Step, task: TaskExecution, previous: dict[str, Any]) -> None:
-    failed = step.session.scalars(select(ActionExecution).where(
-        ActionExecution.task_execution_id == task.id, ActionExecution.accepted.is_(True),
-        ActionExecution.state.in_([State.ERROR.value, State.CANCELLED.value]),
-    ).order_by(ActionExecution.item_index)).all()
+    failed = step.store.actions(task.id, states=[State.ERROR.value, State.CANCELLED.value], accepted=True)
     progress = dict(previous.get("with_items") or {})
     progress["done"] = int(progress.get("done", 0)) - len(failed)
     step.set_private(task, with_items=progress)

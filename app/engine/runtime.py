@@ -10,10 +10,7 @@ from __future__ import annotations
 from collections import OrderedDict, deque
 from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
-
-from app.engine import controller, dataflow, expressions, failures, joins, launch, limits, timers
+from app.engine import controller, dataflow, expressions, failures, joins, launch, limits
 from app.engine.bookkeeping import PRIVATE, private
 from app.engine.commands import Command, RunTask, StopWorkflow
 from app.engine.dispatch import ContinueParent, Message
@@ -22,8 +19,9 @@ from app.engine.language.parser import Problems, parse_workflow
 from app.engine.language.spec import WorkflowSpec
 from app.engine.policies import Policies
 from app.engine.states import COMPLETED, State
-from app.engine.views import DatabaseExecutionView, task_as_dict
-from app.models import ActionExecution, TaskExecution, WorkflowExecution, new_id, utc_now
+from app.engine.store import Store
+from app.engine.views import StoreExecutionView, task_as_dict
+from app.models import TaskExecution, WorkflowExecution, new_id, utc_now
 
 _SPEC_CACHE: OrderedDict[str, WorkflowSpec] = OrderedDict()
 _SPEC_CACHE_SIZE = 512
@@ -54,9 +52,9 @@ def spec_of(wf_ex: WorkflowExecution) -> WorkflowSpec:
 
 
 class Step:
-    def __init__(self, session: Session, wf_ex: WorkflowExecution,
+    def __init__(self, store: Store, wf_ex: WorkflowExecution,
                  messages: list[Message] | None = None) -> None:
-        self.session = session
+        self.store = store
         self.wf_ex = wf_ex
         self.spec = spec_of(wf_ex)
         self.messages: list[Message] = messages if messages is not None else []
@@ -67,11 +65,15 @@ class Step:
 
     # -- views and data ------------------------------------------------------------------------
 
-    def view(self, task: TaskExecution | None = None) -> DatabaseExecutionView:
+    def view(self, task: TaskExecution | None = None) -> StoreExecutionView:
         current = None
         if task is not None:
             current = task_as_dict(task, self.spec.tasks[task.name].raw)
-        return DatabaseExecutionView(self.session, self.wf_ex, current)
+        return StoreExecutionView(self.store, self.wf_ex, current)
+
+    def sub(self, wf_ex: WorkflowExecution) -> Step:
+        """A step over another workflow (a child) in the same transaction, sending with this one."""
+        return Step(self.store, wf_ex, self.messages)
 
     def data(self, context: dict[str, Any]) -> dict[str, Any]:
         return dataflow.expression_data(self.wf_ex.input, self.wf_ex.context, context)
@@ -144,7 +146,7 @@ class Step:
             started_at=utc_now() if state == State.RUNNING else None,
             project_id=self.wf_ex.project_id,
         )
-        self.session.add(task)
+        self.store.add(task)
         self._opened.append(task)
         return task
 
@@ -165,7 +167,7 @@ class Step:
             timeout = policies.seconds("timeout")
             if timeout and not rc.get("timeout_scheduled"):
                 self.set_private(task, timeout_scheduled=True)
-                timers.schedule(self.session, TASK_TIMEOUT, task.id, timeout, {"timeout": timeout})
+                self.store.schedule_timer(TASK_TIMEOUT, task.id, timeout, {"timeout": timeout})
             wait = policies.seconds("wait-before")
             if wait and not rc.get("wait_before_done"):
                 self.set_private(task, wait_before_done=True)
@@ -181,7 +183,7 @@ class Step:
 
     def delay(self, task: TaskExecution, seconds: float, reason: str, kind: str = CONTINUE_TASK) -> None:
         task.state, task.state_info = State.DELAYED.value, reason
-        timers.schedule(self.session, kind, task.id, seconds)
+        self.store.schedule_timer(kind, task.id, seconds)
 
     # -- completing ----------------------------------------------------------------------------
 
@@ -202,10 +204,7 @@ class Step:
         if task_spec.keep_result is False:
             task.result = None
             # Published already: the results themselves are not kept, on the actions either.
-            self.session.execute(
-                update(ActionExecution).where(ActionExecution.task_execution_id == task.id)
-                .values(output={}).execution_options(synchronize_session=False)
-            )
+            self.store.update_actions(task.id, {"output": {}})
         self._to_process.append(task)
 
     def _after_policies(self, task: TaskExecution) -> bool:
@@ -257,10 +256,7 @@ class Step:
         return task.state == State.ERROR
 
     def _retry(self, task: TaskExecution, delay: float) -> None:
-        self.session.execute(
-            update(ActionExecution).where(ActionExecution.task_execution_id == task.id)
-            .values(accepted=False).execution_options(synchronize_session=False)
-        )
+        self.store.update_actions(task.id, {"accepted": False})
         self.set_runtime(task, retry_task_policy={"retry_no": _retry_no(task) + 1})
         self.set_private(task, with_items=None)
         task.result = []
@@ -308,15 +304,7 @@ class Step:
 
     def last_run_name(self, task: TaskExecution) -> str:
         """The name of the task's latest action (or sub-workflow) run, as failure messages give it."""
-        name = self.session.scalar(
-            select(ActionExecution.name).where(ActionExecution.task_execution_id == task.id)
-            .order_by(ActionExecution.created_at.desc(), ActionExecution.id.desc()).limit(1)
-        )
-        if name is None:
-            name = self.session.scalar(
-                select(WorkflowExecution.workflow_name).where(WorkflowExecution.task_execution_id == task.id)
-                .order_by(WorkflowExecution.created_at.desc()).limit(1)
-            )
+        name = self.store.last_run_name(task.id)
         task_spec = self.spec.tasks[task.name]
         return str(name or task_spec.action or task_spec.workflow or "std.noop")
 
@@ -335,21 +323,12 @@ class Step:
                 return
             if any(t.state not in COMPLETED and t.state != State.WAITING for t in self._opened):
                 return
-            if self._has_task_in(RUNNING_STATES):
+            if self.store.has_task_in(self.wf_ex.id, RUNNING_STATES):
                 return
-            if not self._has_task_in([State.WAITING.value]):
+            if not self.store.has_task_in(self.wf_ex.id, [State.WAITING.value]):
                 self._finish()
                 return
             joins.fail_stuck(self)
-
-    def _has_task_in(self, states: list[str]) -> bool:
-        """Whether a task of this workflow is in one of ``states``: one indexed row, whatever the width."""
-        found = self.session.execute(
-            select(TaskExecution.id).where(
-                TaskExecution.workflow_execution_id == self.wf_ex.id, TaskExecution.state.in_(states),
-            ).limit(1)
-        ).first()
-        return found is not None
 
     def _follow(self, task: TaskExecution) -> None:
         task_spec = self.spec.tasks[task.name]
@@ -378,61 +357,35 @@ class Step:
     def _reverse_next(self, task: TaskExecution, outbound: dict[str, Any]) -> list[Command]:
         if task.state != State.SUCCESS:
             return []
-        succeeded = set(self.session.scalars(select(TaskExecution.name).where(
-            TaskExecution.workflow_execution_id == self.wf_ex.id, TaskExecution.state == State.SUCCESS.value,
-        )))
-        started = set(self.session.scalars(select(TaskExecution.name).where(
-            TaskExecution.workflow_execution_id == self.wf_ex.id)))
+        succeeded = self.store.task_names(self.wf_ex.id, State.SUCCESS.value)
+        started = self.store.task_names(self.wf_ex.id)
         return controller.reverse_next(self.spec, self.wf_ex.params.get("task_name"), succeeded, started,
                                        self._outbound_of_succeeded())
 
     def _outbound_of_succeeded(self) -> dict[str, Any]:
         context: dict[str, Any] = {}
-        for in_context, published in self.session.execute(
-            select(TaskExecution.in_context, TaskExecution.published).where(
-                TaskExecution.workflow_execution_id == self.wf_ex.id,
-                TaskExecution.state == State.SUCCESS.value,
-            ).order_by(TaskExecution.created_at)
-        ):
+        for in_context, published in self.store.outbound(self.wf_ex.id, succeeded_only=True):
             context = dataflow.merge_dicts(context, {**in_context, **published})
         return context
 
     # -- ending --------------------------------------------------------------------------------
 
     def _finish(self) -> None:
-        failed = self.session.scalars(select(TaskExecution).where(
-            TaskExecution.workflow_execution_id == self.wf_ex.id, TaskExecution.state == State.ERROR.value,
-            TaskExecution.error_handled.is_(False),
-        )).all()
+        failed = self.store.tasks(self.wf_ex.id, states=[State.ERROR.value], error_handled=False)
         if failed:
-            self.stop(State.ERROR.value, failures.tasks_failure(self.session, list(failed)))
+            self.stop(State.ERROR.value, failures.tasks_failure(self.store, failed))
             return
-        cancelled = self._task_names(State.CANCELLED.value)
+        cancelled = sorted(self.store.task_names(self.wf_ex.id, State.CANCELLED.value))
         if cancelled:
             self.stop(State.CANCELLED.value, "Cancelled tasks: " + ", ".join(cancelled))
             return
         self.stop(State.SUCCESS.value, None)
 
-    def _task_names(self, state: str, error_handled: bool | None = None) -> list[str]:
-        query = select(TaskExecution.name).where(
-            TaskExecution.workflow_execution_id == self.wf_ex.id, TaskExecution.state == state
-        )
-        if error_handled is not None:
-            query = query.where(TaskExecution.error_handled == error_handled)
-        return sorted(set(self.session.scalars(query)))
-
     def final_context(self) -> dict[str, Any]:
         if self.spec.type == "reverse":
             return self._outbound_of_succeeded()
-        rows = self.session.execute(
-            select(TaskExecution.in_context, TaskExecution.published).where(
-                TaskExecution.workflow_execution_id == self.wf_ex.id,
-                TaskExecution.processed.is_(True),
-                TaskExecution.has_next.is_(False),
-            ).order_by(TaskExecution.created_at)
-        ).all()
         context: dict[str, Any] = {}
-        for in_context, published in rows:
+        for in_context, published in self.store.outbound(self.wf_ex.id, ends_only=True):
             context = dataflow.merge_dicts(context, {**in_context, **published})
         return context
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -23,7 +23,7 @@ from app.engine.errors import EngineError, InputError, InvalidStateTransition, N
 from app.engine.runtime import COMPLETE_TASK, CONTINUE_TASK, TASK_TIMEOUT, Step, spec_of
 from app.engine.states import COMPLETED, State
 from app.engine.transactions import lock_workflow
-from app.models import ActionExecution, TaskExecution, Timer, WorkflowExecution, new_id, utc_now
+from app.models import TaskExecution, Timer, WorkflowExecution, new_id
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ class Engine(ActionService):
             wf_ex.input = dataflow.prepare_input(spec, wf_input)
             limits.check_field("input", wf_ex.input)
             limits.check_field("params", wf_ex.params)
-            step = Step(self.session, wf_ex)
+            step = Step(self.store, wf_ex)
             try:
                 wf_ex.context = dataflow.evaluate_vars(spec, wf_ex.input, step.view())
             except EngineError as exc:
@@ -111,7 +111,7 @@ class Engine(ActionService):
             if parent is None or task.state in COMPLETED or child.reported_to_parent:
                 return None, []
             child.reported_to_parent = True
-            step = Step(self.session, parent)
+            step = Step(self.store, parent)
             if step.spec.tasks[task.name].with_items is not None:
                 workflow_items.child_ended(step, task, child)
             else:
@@ -133,7 +133,7 @@ class Engine(ActionService):
         self.session.refresh(child)
         if parent is None or task.state in COMPLETED:
             return []
-        step = Step(self.session, parent)
+        step = Step(self.store, parent)
         if child.state == State.PAUSED and task.state != State.PAUSED:
             task.state = State.PAUSED.value
             control.pause(step)
@@ -153,7 +153,7 @@ class Engine(ActionService):
             wf_ex = lock_workflow(self.session, execution_id)
             if wf_ex is None:
                 raise NotFound(f"WorkflowExecution not found [id={execution_id}]")
-            step = Step(self.session, wf_ex)
+            step = Step(self.store, wf_ex)
             action(step)
             left[:] = [wf_ex.state, wf_ex.state_info, wf_ex.output]
             return wf_ex, step.messages
@@ -201,7 +201,7 @@ class Engine(ActionService):
             chain = self._lock_ancestry(task.workflow_execution_id)
             self.session.refresh(task)
             wf_ex = chain[-1][0]
-            step = Step(self.session, wf_ex)
+            step = Step(self.store, wf_ex)
             if state == State.RUNNING:
                 rerun.check_rerun(step, task, reset)
             if env:
@@ -254,7 +254,7 @@ class Engine(ActionService):
             if not getattr(deleted, "rowcount", 0) or task is None or wf_ex is None:
                 return None, []
             self.session.refresh(task)
-            step = Step(self.session, wf_ex)
+            step = Step(self.store, wf_ex)
             _fire(step, task, timer.kind, timer.payload)
             step.drain()
             return None, step.messages
@@ -308,30 +308,13 @@ def _fire(step: Step, task: TaskExecution, kind: str, payload: dict[str, Any]) -
                            pending.get("state_info"))
     elif kind == TASK_TIMEOUT and task.state not in COMPLETED:
         timeout = payload.get("timeout")
-        timed_out = step.session.execute(
-            update(ActionExecution)
-            .where(ActionExecution.task_execution_id == task.id,
-                   ActionExecution.state.in_([State.RUNNING.value, State.PAUSED.value, State.IDLE.value]))
-            .values(state=State.ERROR.value, output={"result": f"Timed out after {timeout} seconds"},
-                    updated_at=utc_now())
-            .execution_options(synchronize_session=False)
-        )
-        if not getattr(timed_out, "rowcount", 0) and _has_answered_result(step, task):
+        timed_out = step.store.fail_open_actions(task.id, {"result": f"Timed out after {timeout} seconds"})
+        if not timed_out and step.store.has_answered_result(task.id):
             # Nothing was still running: the action was completed (and the completion answered)
             # before the deadline, and its continuation, already on its way, completes the task.
             return
         step.complete_task(task, State.ERROR.value, [],
                            state_info=f"Task timed out [timeout(s)={_seconds(timeout)}].")
-
-
-def _has_answered_result(step: Step, task: TaskExecution) -> bool:
-    pending = step.session.scalar(
-        select(ActionExecution.id)
-        .where(ActionExecution.task_execution_id == task.id, ActionExecution.accepted.is_(True),
-               ActionExecution.processed.is_(False), ActionExecution.state.in_([s.value for s in COMPLETED]))
-        .limit(1)
-    )
-    return pending is not None
 
 
 def _seconds(value: Any) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from app.engine import dataflow, definitions, expressions
+from app.engine import dataflow, expressions
 from app.engine.errors import EngineError, InputError
 from app.engine.states import State
 from app.models import TaskExecution, WorkflowExecution, new_id
@@ -39,7 +39,7 @@ def start(step: Step, task: TaskExecution, child_input: dict[str, Any],
     name = str(task_spec.workflow)
     if expressions.has_expression(name):
         name = str(expressions.evaluate(name, step.data(task.in_context), step.view(task)))
-    definition = definitions.resolve_for_execution(step.session, name, parent)
+    definition = step.store.resolve_workflow(name, parent)
     child = WorkflowExecution(
         id=new_id(),
         workflow_id=definition.id,
@@ -64,7 +64,7 @@ def start(step: Step, task: TaskExecution, child_input: dict[str, Any],
         root_execution_id=parent.root_execution_id or parent.id,
         project_id=parent.project_id,
     )
-    child_step = type(step)(step.session, child, step.messages)
+    child_step = step.sub(child)
     declared = {name for name, _ in child_step.spec.input}
     extra = {key: value for key, value in child_input.items() if key not in declared and key not in _OWN_PARAMS}
     child.params = {**child.params, **extra}
@@ -74,6 +74,6 @@ def start(step: Step, task: TaskExecution, child_input: dict[str, Any],
         step.complete_task(task, State.ERROR.value, [], state_info=str(exc))
         return None
     child.context = dataflow.evaluate_vars(child_step.spec, child.input, child_step.view())
-    step.session.add(child)
+    step.store.add(child)
     child_step.start()
     return child

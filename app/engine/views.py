@@ -8,9 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
+from app.engine.store import Store
 from app.models import TaskExecution, WorkflowExecution
 
 
@@ -64,12 +62,12 @@ def _time(value: Any) -> datetime:
     return datetime.fromisoformat(str(value).replace("T", " ").rstrip("Z"))
 
 
-class DatabaseExecutionView:
-    """An :class:`app.engine.expressions.ExecutionView` backed by the database session."""
+class StoreExecutionView:
+    """An :class:`app.engine.expressions.ExecutionView` that reads through the engine's store."""
 
-    def __init__(self, session: Session, wf_ex: WorkflowExecution,
+    def __init__(self, store: Store, wf_ex: WorkflowExecution,
                  current_task: dict[str, Any] | None = None) -> None:
-        self._session = session
+        self._store = store
         self._wf_ex = wf_ex
         self._current_task = current_task
         self._env: dict[str, Any] | None = None
@@ -82,39 +80,21 @@ class DatabaseExecutionView:
     def task(self, name: str | None = None) -> dict[str, Any] | None:
         if name is None or (self._current_task and self._current_task.get("name") == name):
             return self._current_task
-        row = self._session.scalars(
-            select(TaskExecution)
-            .where(TaskExecution.workflow_execution_id == self._wf_ex.id, TaskExecution.name == name)
-            .order_by(TaskExecution.created_at.desc())
-            .limit(1)
-        ).first()
+        row = self._store.latest_task(self._wf_ex.id, name)
         return task_as_dict(row, self._task_spec(name)) if row is not None else None
 
     def tasks(self, workflow_execution_id: str | None = None, recursive: bool = False,
               state: str | None = None, flat: bool = False) -> list[dict[str, Any]]:
-        query = select(TaskExecution).where(
-            TaskExecution.workflow_execution_id == (workflow_execution_id or self._wf_ex.id)
-        )
-        if state:
-            query = query.where(TaskExecution.state == state)
-        rows = self._session.scalars(query.order_by(TaskExecution.created_at)).all()
+        rows = self._store.tasks(workflow_execution_id or self._wf_ex.id, states=[state] if state else None)
         return [task_as_dict(row, self._task_spec(row.name)) for row in rows]
 
     def executions(self, id: str | None = None, root_execution_id: str | None = None,  # noqa: A002
                    state: str | None = None, from_time: Any = None, to_time: Any = None) -> list[dict[str, Any]]:
         """Workflow executions of this project, filtered as Mistral's ``executions()`` filters them."""
-        query = select(WorkflowExecution).where(WorkflowExecution.project_id == self._wf_ex.project_id)
-        if id is not None:
-            query = query.where(WorkflowExecution.id == id)
-        if root_execution_id is not None:
-            query = query.where(WorkflowExecution.root_execution_id == root_execution_id)
-        if state is not None:
-            query = query.where(WorkflowExecution.state == state)
-        if from_time is not None:
-            query = query.where(WorkflowExecution.created_at >= _time(from_time))
-        if to_time is not None:
-            query = query.where(WorkflowExecution.created_at < _time(to_time))
-        rows = self._session.scalars(query.order_by(WorkflowExecution.created_at).limit(MAX_EXECUTIONS)).all()
+        rows = self._store.executions(
+            self._wf_ex.project_id, id=id, root_execution_id=root_execution_id, state=state,
+            from_time=_time(from_time) if from_time is not None else None,
+            to_time=_time(to_time) if to_time is not None else None, limit=MAX_EXECUTIONS)
         return [execution_as_dict(row) for row in rows]
 
     def execution(self) -> dict[str, Any]:
@@ -135,8 +115,7 @@ class DatabaseExecutionView:
         if self._env is None:
             params = self._wf_ex.params or {}
             if self._wf_ex.root_execution_id:
-                params = self._session.scalar(select(WorkflowExecution.params).where(
-                    WorkflowExecution.id == self._wf_ex.root_execution_id)) or {}
+                params = self._store.workflow_params(self._wf_ex.root_execution_id)
             env = params.get("env")
             self._env = env if isinstance(env, dict) else {}
         return self._env

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
-
 from app.engine import bookkeeping, dataflow, expressions, items, subworkflows
 from app.engine.bookkeeping import private
 from app.engine.states import COMPLETED, State
@@ -60,7 +58,7 @@ def finish_if_done(step: Step, task: TaskExecution) -> None:
 
 def _children(step: Step, task: TaskExecution) -> list[WorkflowExecution]:
     epoch = (private(task).get("with_items") or {}).get("epoch")
-    rows = step.session.scalars(select(WorkflowExecution).where(WorkflowExecution.task_execution_id == task.id))
+    rows = step.store.child_executions(task.id)
     return [row for row in rows if (row.params.get("item") or {}).get("epoch") == epoch]
 
 
