@@ -1,0 +1,303 @@
+"""Where each box and edge of a workflow graph goes: a layered (Sugiyama) layout by grandalf.
+
+Each connected part of the graph is laid out on its own, top to bottom, and the parts are packed
+in rows. grandalf leaves the choice of roots and of the edges to turn around (to break cycles) to
+its caller: they are chosen here by a depth-first walk in definition order, so the same graph
+always gets the same drawing. Its coordinate step may leave two boxes of a layer closer than
+their widths allow; a last sweep per layer pushes them apart, so no two boxes ever overlap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from grandalf.graphs import Edge as LayoutEdge
+from grandalf.graphs import Vertex, graph_core
+from grandalf.layouts import SugiyamaLayout
+
+X_SPACE = 36.0  # between boxes of a layer
+Y_SPACE = 54.0  # between layers: room for an edge's label
+PART_GAP = 48.0  # between the separately laid out parts
+MARGIN = 16.0
+LANE = 14.0  # the width a long edge takes as it passes a layer
+ROW_WIDTH = 1100.0  # parts are packed in rows about this wide
+ORDERING_ROUNDS = 2
+
+Point = tuple[float, float]
+
+
+@dataclass(frozen=True)
+class Box:
+    """A node's rectangle: (x, y) is its top-left corner."""
+
+    x: float
+    y: float
+    w: float
+    h: float
+
+    @property
+    def cx(self) -> float:
+        return self.x + self.w / 2
+
+    @property
+    def cy(self) -> float:
+        return self.y + self.h / 2
+
+    def overlaps(self, other: Box) -> bool:
+        return (self.x < other.x + other.w and other.x < self.x + self.w
+                and self.y < other.y + other.h and other.y < self.y + self.h)
+
+
+@dataclass(frozen=True)
+class Route:
+    """The polyline of the edge(s) from ``source`` to ``target``, ends on the boxes' borders."""
+
+    source: int
+    target: int
+    points: tuple[Point, ...]
+    backward: bool = False  # drawn against the flow: the edge closes a cycle
+
+
+@dataclass(frozen=True)
+class Layout:
+    boxes: tuple[Box, ...]
+    routes: tuple[Route, ...]
+    loops: tuple[int, ...]
+    width: float
+    height: float
+
+    def route(self, source: int, target: int) -> Route:
+        for route in self.routes:
+            if route.source == source and route.target == target:
+                return route
+        raise KeyError((source, target))
+
+
+class _Sugiyama(SugiyamaLayout):
+    """grandalf's layout, its alignment conflicts kept in a set: it looks each one up per vertex
+    pair, and a list made that quadratic (seconds for 200 tasks with a common error handler)."""
+
+    def _detect_alignment_conflicts(self) -> None:
+        super()._detect_alignment_conflicts()
+        self.conflicts: Any = set(self.conflicts)
+
+
+class _View:
+    """What grandalf reads (w, h) and writes (xy) for each vertex."""
+
+    __slots__ = ("w", "h", "xy")
+
+    def __init__(self, w: float, h: float) -> None:
+        self.w, self.h = w, h
+        self.xy: Point = (0.0, 0.0)
+
+
+@dataclass
+class _Part:
+    nodes: list[int]
+    centers: dict[int, Point]
+    controls: dict[tuple[int, int], list[Point]]
+    width: float
+    height: float
+
+
+def layout(sizes: Sequence[tuple[float, float]], pairs: Sequence[tuple[int, int]],
+           room: Sequence[float] | None = None) -> Layout:
+    """Lay out nodes ``0..n-1`` of the given (width, height) joined by directed ``pairs``.
+
+    ``room`` keeps free space on the right of some boxes (where a self-loop and its label go).
+    Deterministic: the same input gives the same output; cached, since a page draws the same
+    workflow again and again.
+    """
+    extra = tuple(float(r) for r in room) if room is not None else (0.0,) * len(sizes)
+    return _layout(tuple((float(w), float(h)) for w, h in sizes), tuple(pairs), extra)
+
+
+@lru_cache(maxsize=64)
+def _layout(sizes: tuple[Point, ...], pairs: tuple[tuple[int, int], ...], room: tuple[float, ...]) -> Layout:
+    loops = tuple(sorted({a for a, b in pairs if a == b}))
+    wide = [w + room[i] for i, (w, _) in enumerate(sizes)]
+    # Layout edges are unordered pairs: a -> b and b -> a share one (grandalf keeps one edge per pair).
+    links: dict[frozenset[int], tuple[int, int]] = {}
+    for a, b in pairs:
+        if a != b:
+            links.setdefault(frozenset((a, b)), (a, b))
+    parts = [_lay_part(nodes, [links[k] for k in links if min(k) in members], wide, sizes)
+             for nodes, members in _components(len(sizes), list(links.values()))]
+    offsets = _pack(parts)
+    boxes: list[Box | None] = [None] * len(sizes)
+    controls: dict[tuple[int, int], list[Point]] = {}
+    for part, (dx, dy) in zip(parts, offsets, strict=True):
+        for node in part.nodes:
+            cx, cy = part.centers[node]
+            w, h = sizes[node]
+            # The room kept for a loop is on the right: the box keeps to the left of its slot.
+            left = cx - wide[node] / 2 + dx
+            boxes[node] = Box(round(left, 1), round(cy - h / 2 + dy, 1), w, h)
+        for key, points in part.controls.items():
+            controls[key] = [(x + dx, y + dy) for x, y in points]
+    placed = tuple(box for box in boxes if box is not None)
+    routes = _routes(pairs, placed, controls, links)
+    bends = [point for route in routes for point in route.points]
+    width = max([0.0, *(box.x + box.w + room[i] for i, box in enumerate(placed)), *(x for x, _ in bends)]) + MARGIN
+    height = max([0.0, *(box.y + box.h for box in placed), *(y for _, y in bends)]) + MARGIN
+    return Layout(placed, routes, loops, round(width, 1), round(height, 1))
+
+
+def _components(count: int, links: list[tuple[int, int]]) -> list[tuple[list[int], set[int]]]:
+    """Connected parts, each as its nodes in definition order, ordered by their first node."""
+    parent = list(range(count))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for a, b in links:
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    groups: dict[int, list[int]] = {}
+    for node in range(count):
+        groups.setdefault(find(node), []).append(node)
+    return [(nodes, set(nodes)) for nodes in groups.values()]
+
+
+def _lay_part(nodes: list[int], links: list[tuple[int, int]], wide: list[float],
+              sizes: Sequence[Point]) -> _Part:
+    if len(nodes) == 1:
+        (node,) = nodes
+        return _Part(nodes, {node: (wide[node] / 2, sizes[node][1] / 2)}, {}, wide[node], sizes[node][1])
+    vertices = {node: Vertex(node) for node in nodes}
+    for node, vertex in vertices.items():
+        vertex.view = _View(wide[node], sizes[node][1])
+    edges = {link: LayoutEdge(vertices[link[0]], vertices[link[1]]) for link in links}
+    graph = graph_core(list(vertices.values()), list(edges.values()))
+    backward = _back_links(nodes, links)
+    sugiyama = _Sugiyama(graph)
+    sugiyama.xspace, sugiyama.yspace = X_SPACE, Y_SPACE
+    # The bends of long edges (grandalf's dummy vertices) need no box's width, only a lane's.
+    sugiyama.dw = LANE
+    roots = [vertices[n] for n in nodes if not any(_points_to(link, n, backward) for link in links)]
+    sugiyama.init_all(roots=roots, inverted_edges=[edges[link] for link in links if link in backward])
+    sugiyama.draw(ORDERING_ROUNDS)
+    _separate(sugiyama)
+    centers = {node: vertex.view.xy for node, vertex in vertices.items()}
+    controls = {}
+    for link, edge in edges.items():
+        ctrl = sugiyama.ctrls.get(edge)
+        if ctrl:
+            r0, r1 = sugiyama.grx[edge.v[0]].rank, sugiyama.grx[edge.v[1]].rank
+            step = 1 if r0 < r1 else -1
+            controls[link] = [ctrl[r].view.xy for r in range(r0 + step, r1, step)]
+    return _normalised(nodes, centers, controls, wide, sizes)
+
+
+def _points_to(link: tuple[int, int], node: int, backward: set[tuple[int, int]]) -> bool:
+    """Whether ``link`` enters ``node`` once the backward links are turned around."""
+    return (link[0] if link in backward else link[1]) == node
+
+
+def _back_links(nodes: list[int], links: list[tuple[int, int]]) -> set[tuple[int, int]]:
+    """Links closing a cycle in a depth-first walk from the start nodes, in definition order."""
+    outgoing: dict[int, list[tuple[int, int]]] = {node: [] for node in nodes}
+    incoming = {b for _, b in links}
+    for link in links:
+        outgoing[link[0]].append(link)
+    state: dict[int, int] = {}  # 1 on the walk's path, 2 done
+    backward: set[tuple[int, int]] = set()
+    starts = [n for n in nodes if n not in incoming] + nodes
+    for start in starts:
+        if start in state:
+            continue
+        stack = [(start, iter(outgoing[start]))]
+        state[start] = 1
+        while stack:
+            node, pending = stack[-1]
+            following = next(pending, None)
+            if following is None:
+                state[node] = 2
+                stack.pop()
+                continue
+            target = following[1]
+            if state.get(target) == 1:
+                backward.add(following)
+            elif target not in state:
+                state[target] = 1
+                stack.append((target, iter(outgoing[target])))
+    return backward
+
+
+def _separate(sugiyama: SugiyamaLayout) -> None:
+    """Push apart the boxes (and edge bends) of a layer that grandalf left too close."""
+    for layer in sugiyama.layers:
+        ordered = sorted(layer, key=lambda v: (v.view.xy[0], sugiyama.grx[v].pos))
+        for before, after in zip(ordered, ordered[1:], strict=False):
+            least = before.view.xy[0] + (before.view.w + after.view.w) / 2 + X_SPACE
+            if after.view.xy[0] < least:
+                after.view.xy = (least, after.view.xy[1])
+
+
+def _normalised(nodes: list[int], centers: dict[int, Point], controls: dict[tuple[int, int], list[Point]],
+                wide: list[float], sizes: Sequence[Point]) -> _Part:
+    left = min(centers[n][0] - wide[n] / 2 for n in nodes)
+    top = min(centers[n][1] - sizes[n][1] / 2 for n in nodes)
+    for points in controls.values():
+        left = min([left, *(x for x, _ in points)])
+    moved = {n: (x - left, y - top) for n, (x, y) in centers.items()}
+    bends = {key: [(x - left, y - top) for x, y in points] for key, points in controls.items()}
+    width = max(moved[n][0] + wide[n] / 2 for n in nodes)
+    height = max(moved[n][1] + sizes[n][1] / 2 for n in nodes)
+    for points in bends.values():
+        width = max([width, *(x for x, _ in points)])
+    return _Part(nodes, moved, bends, width, height)
+
+
+def _pack(parts: list[_Part]) -> list[Point]:
+    """Offsets placing the parts left to right in rows, a new row when one is full."""
+    limit = max([ROW_WIDTH, *(part.width for part in parts)])
+    offsets = []
+    x, y, row_height = MARGIN, MARGIN, 0.0
+    for part in parts:
+        if x > MARGIN and x + part.width > limit + MARGIN:
+            x, y, row_height = MARGIN, y + row_height + PART_GAP, 0.0
+        offsets.append((x, y))
+        x += part.width + PART_GAP
+        row_height = max(row_height, part.height)
+    return offsets
+
+
+def _routes(pairs: Sequence[tuple[int, int]], boxes: Sequence[Box], controls: dict[tuple[int, int], list[Point]],
+            links: dict[frozenset[int], tuple[int, int]]) -> tuple[Route, ...]:
+    routes = []
+    for a, b in dict.fromkeys(pairs):
+        if a == b:
+            continue
+        laid = links[frozenset((a, b))]
+        bends = list(controls.get(laid, []))
+        if laid != (a, b):
+            bends.reverse()
+        start, end = boxes[a], boxes[b]
+        if (b, a) in pairs:
+            # Both directions between two boxes: bow each to its own side so they stay apart.
+            side = 18.0 if laid == (a, b) else -18.0
+            bends = [(x + side, y) for x, y in bends] or [((start.cx + end.cx) / 2 + side, (start.cy + end.cy) / 2)]
+        first = bends[0] if bends else (end.cx, end.cy)
+        last = bends[-1] if bends else (start.cx, start.cy)
+        points = (_border(start, first), *bends, _border(end, last))
+        routes.append(Route(a, b, tuple((round(x, 1), round(y, 1)) for x, y in points),
+                            backward=end.cy < start.cy))
+    return tuple(routes)
+
+
+def _border(box: Box, toward: Point) -> Point:
+    """Where the line from the box's centre toward ``toward`` leaves the box."""
+    dx, dy = toward[0] - box.cx, toward[1] - box.cy
+    if dx == 0 and dy == 0:
+        return box.cx, box.cy
+    scale = min(box.w / 2 / abs(dx) if dx else float("inf"), box.h / 2 / abs(dy) if dy else float("inf"))
+    return box.cx + dx * scale, box.cy + dy * scale
