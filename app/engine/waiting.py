@@ -53,24 +53,27 @@ class WaitingPage:
 _WAITING = (ActionExecution.is_sync == false(), ActionExecution.state == State.RUNNING.value)
 
 
-def waiting_actions(session: Session, limit: int = DEFAULT_LIMIT, marker: str | None = None) -> WaitingPage:
-    """A page of the waiting actions, oldest first; ``marker`` is the id that ended the page before."""
+def waiting_actions(session: Session, limit: int = DEFAULT_LIMIT, marker: str | None = None,
+                    workflow_name: str | None = None) -> WaitingPage:
+    """A page of the waiting actions, oldest first; ``marker`` is the id that ended the page before;
+    ``workflow_name`` keeps those of that workflow's executions."""
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
         raise EngineError(f"limit must be a whole number from 1 to {MAX_LIMIT}, not {limit!r}")
+    waiting = [*_WAITING, *([ActionExecution.workflow_name == workflow_name] if workflow_name else [])]
     query = (
         select(ActionExecution.id, ActionExecution.name, ActionExecution.created_at,
                ActionExecution.workflow_execution_id, ActionExecution.workflow_name,
                ActionExecution.workflow_namespace, ActionExecution.task_execution_id, ActionExecution.task_name,
                WorkflowExecution.description, WorkflowExecution.state, ActionExecution.sent_request)
         .outerjoin(WorkflowExecution, WorkflowExecution.id == ActionExecution.workflow_execution_id)
-        .where(*_WAITING)
+        .where(*waiting)
         .order_by(ActionExecution.created_at, ActionExecution.id)
         .limit(limit + 1)
     )
     if marker:
         query = query.where(_after(session, marker))
     rows = session.execute(query).all()
-    total = session.scalar(select(func.count()).select_from(ActionExecution).where(*_WAITING)) or 0
+    total = session.scalar(select(func.count()).select_from(ActionExecution).where(*waiting)) or 0
     page = [WaitingAction(*row) for row in rows[:limit]]
     return WaitingPage(page, int(total), page[-1].id if len(rows) > limit else None)
 

@@ -27,8 +27,8 @@ COLLECTION_HYPHENATED = "/v2/action-executions"
 FIELDS = ["id", "workflow_name", "workflow_namespace", "task_name", "task_execution_id", "state", "state_info",
           "tags", "name", "description", "project_id", "accepted", "input", "output", "created_at", "updated_at",
           "params"]
-# What may be asked for with ``fields=``: Mistral's, and the extension (which no request body sets).
-SHOWN_FIELDS = [*FIELDS, "sent_request"]
+# Fields of ours: asked for with ``fields=`` like Mistral's (never set by a request body).
+EXTENSION_FIELDS = ("sent_request",)
 
 
 def action_execution_dict(row: ActionExecution, with_output: bool = True) -> dict[str, Any]:
@@ -67,7 +67,7 @@ def transient_dict(row: ActionExecution, description: str | None) -> dict[str, A
 def _listing(base_filters: list[Any], collection: str) -> ResponseReturnValue:
     include_output = request.args.get("include_output", "").lower() == "true"
     rows, fields, next_link = list_rows(session(), ActionExecution, collection, base_filters,
-                                       allowed_fields=SHOWN_FIELDS)
+                                       allowed_fields=FIELDS, extension_fields=EXTENSION_FIELDS)
     include_output = include_output or bool(fields and "output" in fields)
     body: dict[str, Any] = {
         "action_executions": [select_fields(action_execution_dict(row, include_output), fields)
@@ -97,7 +97,7 @@ def get(action_execution_id: str) -> ResponseReturnValue:
         raise NotFound(f"ActionExecution not found [id={action_execution_id}]")
     wanted = [f for f in (request.args.get("fields") or "").split(",") if f]
     for field in wanted:
-        if field not in SHOWN_FIELDS:
+        if field not in FIELDS and field not in EXTENSION_FIELDS:
             raise EngineError(f"Field '{field}' does not exist.")
     return jsonify(select_fields(action_execution_dict(row), wanted or None))
 

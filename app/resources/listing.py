@@ -125,11 +125,12 @@ def _sorting(columns: dict[str, Any], default_sort: str) -> tuple[list[str], lis
     return sort_keys, sort_dirs
 
 
-def requested_fields(allowed_fields: Sequence[str] | None) -> list[str] | None:
-    """The ``fields`` argument, refused as Mistral does when it names a field the resource lacks."""
+def requested_fields(allowed_fields: Sequence[str] | None, extensions: Sequence[str] = ()) -> list[str] | None:
+    """The ``fields`` argument, refused as Mistral does when it names a field the resource lacks;
+    ``extensions`` (fields of ours) are accepted but, as in Mistral's text, not offered."""
     fields = _split(request.args.get("fields")) or None
     if fields and allowed_fields is not None:
-        unknown = [f for f in fields if f not in allowed_fields]
+        unknown = [f for f in fields if f not in allowed_fields and f not in extensions]
         if unknown:
             raise EngineError(f"Some fields do not exist  [{', '.join(unknown)}], please choose from "
                               f"[{', '.join(allowed_fields)}]")
@@ -158,6 +159,7 @@ def list_rows(session: Session, model: Any, collection: str, base_filters: list[
               filterable: Sequence[str] | None = None, default_sort: str = "created_at",
               allowed_fields: Sequence[str] | None = None,
               marker_missing: Callable[[str], str] | None = None, marker_by: Any = None,
+              extension_fields: Sequence[str] = (),
               ) -> tuple[list[Any], list[str] | None, str | None]:
     """Run the query described by the request's arguments. Returns rows, fields, next link."""
     args = request.args
@@ -165,7 +167,7 @@ def list_rows(session: Session, model: Any, collection: str, base_filters: list[
     refuse_unknown_arguments(set(filterable) if filterable is not None else set(columns))
     limit = listing_limit(args.get("limit"))
     sort_keys, sort_dirs = _sorting(columns, default_sort)
-    fields = requested_fields(allowed_fields)
+    fields = requested_fields(allowed_fields, extension_fields)
     query = select(model).where(*(base_filters or []))
     filters = _filters(model, columns, filterable)
     for key, op, value in filters:

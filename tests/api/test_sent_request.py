@@ -113,6 +113,11 @@ def test_the_task_listing_and_fields_show_it_and_a_body_cannot_set_it(
     assert listed["sent_request"]["headers"]["Mistral-Task-Id"] == task_id
     only = client.get(f"/v2/action_executions/{actions['ask']['id']}?fields=sent_request").get_json()
     assert set(only) == {"id", "sent_request"} and only["sent_request"] == listed["sent_request"]
+    narrowed = client.get(f"/v2/tasks/{task_id}/action_executions?fields=sent_request").get_json()
+    assert narrowed["action_executions"] == [{"id": actions["ask"]["id"], "sent_request": listed["sent_request"]}]
+    # Mistral's refusal text offers Mistral's fields only.
+    unknown = client.get(f"/v2/tasks/{task_id}/action_executions?fields=nope").get_json()["faultstring"]
+    assert unknown.endswith("created_at, updated_at, params]")
 
     refused = client.put(f"/v2/action_executions/{actions['ask']['id']}",
                          json={"state": "SUCCESS", "sent_request": {"method": "GET"}})

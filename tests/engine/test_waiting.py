@@ -65,6 +65,10 @@ def test_waiting_actions_across_executions_oldest_first_by_pages(driver: EngineD
     assert [action.id for action in after_first.actions if action.id in ours] == [a.id for a in listed[1:]]
     assert listed[0].id not in {action.id for action in waiting_actions(session(), limit=MAX_LIMIT).actions}
     assert waiting_actions(session(), limit=MAX_LIMIT).total == everything.total - 1
+    only_ours = waiting_actions(session(), limit=1, workflow_name="waiting_inbox_wf")
+    assert (only_ours.total, [a.id for a in only_ours.actions]) == (2, [listed[1].id])
+    assert waiting_actions(session(), marker=only_ours.next_marker, workflow_name="waiting_inbox_wf").actions[0].id \
+        == listed[2].id
 
 
 def test_bad_pages_are_refused_clearly(driver: EngineDriver) -> None:
