@@ -5,7 +5,8 @@
 document.addEventListener("submit", (event) => {
   const form = event.target;
   const question = form.dataset && form.dataset.confirm;
-  if (!question) return;
+  // A form the JSON check below already stopped is not asked about: it will not be sent.
+  if (!question || event.defaultPrevented) return;
   if (!window.confirm(question)) { event.preventDefault(); return; }
   const confirmed = document.createElement("input");
   confirmed.type = "hidden"; confirmed.name = "confirmed"; confirmed.value = "1";
