@@ -78,6 +78,11 @@ def configure(level: str | int = "INFO", kind: str = "text") -> None:
     logging.captureWarnings(True)
 
 
+def configured() -> bool:
+    """Whether configure() has given the root logger its handler (in this process)."""
+    return any(getattr(handler, _MARK, False) for handler in logging.getLogger().handlers)
+
+
 def gunicorn_logconfig(level: str, kind: str) -> dict[str, Any]:
     """gunicorn's own loggers (start-up, workers) in the same format."""
     factory = "app.logs.JsonFormatter" if kind == "json" else "app.logs.TextFormatter"

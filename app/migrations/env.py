@@ -5,13 +5,17 @@ from flask import current_app
 
 from alembic import context
 
+from app import logs
+
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
 config = context.config
 
-# Interpret the config file for Python logging.
-# This line sets up loggers basically.
-fileConfig(config.config_file_name, disable_existing_loggers=False)
+# The application has already set logging up (LOG_FORMAT, LOG_LEVEL) when it runs the migrations
+# (`tramontane db upgrade`, the Procfile's release): keep that, so Alembic's lines come out as every
+# other process's. alembic.ini's logging serves only a run that set up nothing.
+if not logs.configured():
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger('alembic.env')
 
 

@@ -4,6 +4,9 @@ can be found by its id across processes."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -52,3 +55,31 @@ def test_every_line_of_every_process_is_a_json_object(settings: Settings, tmp_pa
                if e.get("execution_id") == execution_id and e["logger"] == "app.engine.states"]
     assert changes == [(None, "RUNNING"), ("RUNNING", "SUCCESS")], [
         e for name in ("web", "worker") for e in parsed[name] if e.get("execution_id") == execution_id]
+
+
+def _upgrade_fresh_database(settings: Settings, folder: Path, **env: str) -> str:
+    """`tramontane db upgrade` (the Procfile's release) on a new SQLite file; its whole output."""
+    environment = {**os.environ, "DATABASE_URL": f"sqlite:///{folder / 'release.db'}",
+                   "TRAMONTANE_DATA_DIR": str(folder), **env}
+    done = subprocess.run([sys.executable, "-m", "app.cli", "db", "upgrade"], env=environment, capture_output=True,
+                          text=True, timeout=120, cwd=Path(__file__).resolve().parents[2])
+    assert done.returncode == 0, done.stderr
+    return done.stdout + done.stderr
+
+
+def test_the_release_logs_its_migrations_as_json_at_the_level_given(settings: Settings, tmp_path: Path) -> None:
+    output = _upgrade_fresh_database(settings, tmp_path / "info", LOG_FORMAT="json", LOG_LEVEL="INFO")
+    entries = []
+    for line in output.splitlines():
+        try:
+            entries.append(json.loads(line))
+        except ValueError:
+            raise AssertionError(f"the release wrote a line that is not JSON: {line!r}") from None
+    upgrades = [e["message"] for e in entries if e["logger"] == "alembic.runtime.migration"]
+    assert any(message.startswith("Running upgrade  -> ") for message in upgrades), upgrades
+    assert {e["level"] for e in entries} == {"INFO"}
+
+    assert _upgrade_fresh_database(settings, tmp_path / "warning", LOG_FORMAT="json", LOG_LEVEL="WARNING") == ""
+    # Text lines are the application's format too, not alembic.ini's.
+    text = _upgrade_fresh_database(settings, tmp_path / "text", LOG_LEVEL="INFO").splitlines()
+    assert text and all(" INFO alembic.runtime.migration " in line for line in text), text
