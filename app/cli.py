@@ -7,6 +7,7 @@ needs; the commands that use the database import the application when they run.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import socket
 import subprocess
@@ -19,6 +20,7 @@ import click
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
+from app import logs
 from app.config import Settings
 from app.embedded_redis import EmbeddedRedis, EmbeddedRedisError, port_is_free
 from app.supervisor import StopSignals, Supervisor, echo_stderr
@@ -48,7 +50,27 @@ class StackOptions:
     web_threads: int = DEFAULT_WEB_THREADS
 
 
-@click.group()
+class _Commands(click.Group):
+    """With LOG_FORMAT=json a command's refusal ("cannot upgrade the database ...") is a JSON line
+    like every other line of the process, so a log pipeline keeps it instead of dropping it."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.ClickException as error:
+            try:
+                as_json = logs.log_format() == "json"
+            except ValueError:
+                as_json = False  # LOG_FORMAT itself is what is wrong: say so in plain text
+            if not as_json:
+                raise
+            record = logging.makeLogRecord({"name": "app.cli", "levelno": logging.ERROR, "levelname": "ERROR",
+                                            "msg": error.format_message()})
+            click.echo(logs.JsonFormatter().format(record), err=True)
+            raise click.exceptions.Exit(error.exit_code) from None
+
+
+@click.group(cls=_Commands)
 def main() -> None:
     """Tramontane, a workflow service compatible with OpenStack Mistral."""
 

@@ -19,6 +19,10 @@ logconfig_dict = logs.gunicorn_logconfig((os.environ.get("LOG_LEVEL") or "INFO")
 def on_starting(server: Any) -> None:
     error, warning = unauthenticated_exposure(server.cfg.bind, os.environ)
     if error:
+        if logs.log_format() == "json":
+            # One JSON line like every other, where gunicorn would print the RuntimeError as text.
+            server.log.error(error)
+            raise SystemExit(1)
         # gunicorn prints a RuntimeError raised here as one line and exits with status 1.
         raise RuntimeError(error)
     if warning:

@@ -11,7 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from app.config import Settings
-from app.embedded_redis import EmbeddedRedis
+from app.embedded_redis import EmbeddedRedis, find_free_port
 from tests.support.stack import LiveStack
 
 WORKFLOW = """
@@ -83,3 +83,31 @@ def test_the_release_logs_its_migrations_as_json_at_the_level_given(settings: Se
     # Text lines are the application's format too, not alembic.ini's.
     text = _upgrade_fresh_database(settings, tmp_path / "text", LOG_LEVEL="INFO").splitlines()
     assert text and all(" INFO alembic.runtime.migration " in line for line in text), text
+
+
+def test_a_refusal_at_start_is_a_json_line_too(tmp_path: Path) -> None:
+    env = {**os.environ, "LOG_FORMAT": "json", "TRAMONTANE_DATA_DIR": str(tmp_path),
+           "DATABASE_URL": f"sqlite:///{tmp_path / 'refusal.db'}", "AUTH_ENABLED": "false"}
+    env.pop("ALLOW_UNAUTHENTICATED", None)
+    root = Path(__file__).resolve().parents[2]
+    refusals = {
+        # The web process on all interfaces without authentication.
+        "web": [sys.executable, "-m", "gunicorn", "-c", "python:app.gunicorn_config", "app.wsgi:application",
+                "--bind", f"0.0.0.0:{find_free_port()}"],
+        # The release with a database that does not answer.
+        "release": [sys.executable, "-m", "app.cli", "db", "upgrade"],
+    }
+    for name, command in refusals.items():
+        run_env = {**env, "DATABASE_URL": f"postgresql://someone:secret@127.0.0.1:{find_free_port()}/x"} \
+            if name == "release" else env
+        done = subprocess.run(command, env=run_env, capture_output=True, text=True, timeout=60, cwd=root)
+        assert done.returncode == 1, (name, done.stdout, done.stderr)
+        lines = (done.stdout + done.stderr).splitlines()
+        try:
+            entries = [json.loads(line) for line in lines]
+        except ValueError:
+            raise AssertionError(f"{name} refused in a line that is not JSON: {lines}") from None
+        errors = [e["message"] for e in entries if e["level"] == "ERROR"]
+        assert len(errors) == 1, (name, entries)
+        assert ("refusing to serve the API on 0.0.0.0" if name == "web" else "cannot upgrade the database") in errors[0]
+        assert "secret" not in errors[0]
