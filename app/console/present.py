@@ -62,8 +62,28 @@ def duration(started: datetime | None, ended: datetime | None) -> str:
     return f"{days}d {hours:02d}h"
 
 
+TRACEBACK = "Traceback (most recent call last):"
+
+
+def state_info_parts(text: str | None) -> tuple[str, str]:
+    """A state_info as (what happened, the traceback): the console shows the first and folds the second."""
+    if not text:
+        return "", ""
+    head, sep, tail = text.partition(TRACEBACK)
+    if not sep:
+        return text.strip(), ""
+    # The exception's own last line says the most after the message; it stays visible.
+    lines = [line for line in tail.strip().splitlines() if line.strip()]
+    last = lines[-1].strip() if lines else ""
+    summary = head.strip()
+    if last and last not in summary:
+        summary = f"{summary}\n{last}".strip()
+    return summary, sep + tail
+
+
 def state_class(state: str | None) -> str:
     return f"state-{(state or 'idle').lower()}"
 
 
-FILTERS = {"json": pretty_json, "when": time_text, "state_class": state_class, "masked": masked}
+FILTERS = {"info_parts": state_info_parts, "json": pretty_json, "when": time_text, "state_class": state_class,
+           "masked": masked}

@@ -193,21 +193,25 @@ OVERLAPS = """
 const selector = arguments[0];
 const width = document.documentElement.clientWidth;
 const visible = (e) => {
-  const r = e.getBoundingClientRect(), s = getComputedStyle(e);
-  return r.width > 0 && r.height > 0 && s.visibility !== 'hidden' && s.display !== 'none'
+  const r = e.getBoundingClientRect();
+  // checkVisibility: false inside a closed <details> too.
+  return r.width > 0 && r.height > 0 && e.checkVisibility({visibilityProperty: true})
     && !e.closest('[hidden], svg, .visually-hidden, .skip, datalist');
 };
 // Inside a box that scrolls by itself (code, the graph), content may be wider than the page.
 const scrolled = (e) => e.parentElement && e.parentElement.closest('.wf-graph-scroll, .hl');
 const items = [...document.querySelectorAll(selector)].filter(visible);
 const overlaps = [];
+// An inline element broken over lines has a box per line: its bounding box would cover its neighbours.
+const boxes = items.map(e => [...e.getClientRects()]);
+const meet = (p, q) => Math.min(p.right, q.right) - Math.max(p.left, q.left) > 1
+  && Math.min(p.bottom, q.bottom) - Math.max(p.top, q.top) > 1;
 for (let i = 0; i < items.length; i++) for (let j = i + 1; j < items.length; j++) {
   const a = items[i], b = items[j];
   if (a.contains(b) || b.contains(a)) continue;
-  const p = a.getBoundingClientRect(), q = b.getBoundingClientRect();
-  const w = Math.min(p.right, q.right) - Math.max(p.left, q.left);
-  const h = Math.min(p.bottom, q.bottom) - Math.max(p.top, q.top);
-  if (w > 1 && h > 1) overlaps.push([a.outerHTML.slice(0, 80), b.outerHTML.slice(0, 80)]);
+  if (boxes[i].some(p => boxes[j].some(q => meet(p, q)))) {
+    overlaps.push([a.outerHTML.slice(0, 80), b.outerHTML.slice(0, 80)]);
+  }
 }
 const wider = [...document.querySelectorAll('body *')].filter(visible).filter(e => !scrolled(e))
   .filter(e => e.getBoundingClientRect().right > width + 1).map(e => e.outerHTML.slice(0, 80));
