@@ -21,6 +21,7 @@ from app.engine.claims import DELIVERED, SENDING
 from app.engine.dispatch import ActionDone, ContinueAfterAction, Dispatcher, Message, RunAction
 from app.engine.errors import Conflict, EngineError, InvalidStateTransition, NotFound
 from app.engine.runtime import Step
+from app.engine.state_log import StateChanges
 from app.engine.states import COMPLETED, State, check_transition
 from app.engine.store import SqlStore
 from app.engine.transactions import lock_workflow, with_retries
@@ -37,31 +38,35 @@ class ActionService:
     def __init__(self, session: Session, dispatcher: Dispatcher, worker_heartbeat_seconds: float = 5.0) -> None:
         self.session = session
         self.store = SqlStore(session)
+        # The state changes of the transaction being run (see state_log); told after its commit.
+        self.changes = StateChanges()
         self.dispatcher = dispatcher
         # A worker silent for three beats is taken for dead (as the sweeper does).
         self.worker_silence = timedelta(seconds=3 * worker_heartbeat_seconds)
 
+    def _step(self, wf_ex: WorkflowExecution) -> Step:
+        return Step(self.store, wf_ex, changes=self.changes)
+
     def _commit_and_send(self, unit: Any) -> Any:
         messages: list[Message] = []
+        changes: list[state_log.StateChange] = []
 
         def attempt() -> Any:
             messages.clear()
-            notifications.start_recording(self.session)
-            state_log.start_recording(self.session)
+            self.changes.clear()
             result, produced = unit()
             messages.extend(produced)
+            # As the unit leaves its rows: the commit may expire them.
+            changes[:] = self.changes.settle()
             return result
 
         try:
             result = with_retries(self.session, attempt)
-        except BaseException:
-            state_log.discard_recorded(self.session)
-            raise
         finally:
-            # Recorded up to the commit's own flush; nothing of a failed unit is sent.
-            recorded = notifications.take_recorded(self.session)
-        state_log.emit_recorded(self.session)
-        messages.extend(recorded)
+            self.changes.clear()
+        # Nothing of a failed unit is told.
+        state_log.emit(changes)
+        messages.extend(notifications.messages(changes))
         if messages:
             try:
                 self.dispatcher.send(list(messages))
@@ -94,6 +99,7 @@ class ActionService:
             if not changed:
                 log.warning("result of action %s ignored: it is already completed", action_execution_id)
                 return None, []
+            self.changes.changed_elsewhere(action, action.state, final_state)
             if wf_ex is None:
                 return None, [ActionDone(action_execution_id)]
             # The compare-and-set just wrote these: record them without another read or write.
@@ -155,6 +161,7 @@ class ActionService:
                 self.session.refresh(action)
                 raise Conflict(f"Action execution {action_execution_id} is already completed "
                                f"[state={action.state}]; the completion was refused.")
+            self.changes.changed_elsewhere(action, action.state, final_state)
             self.session.refresh(action)
             messages: list[Message] = []
             if action.task_execution_id:
@@ -204,16 +211,17 @@ class ActionService:
             if not getattr(changed, "rowcount", 0):
                 raise Conflict(f"Action execution {action_execution_id} was completed meanwhile; "
                                f"the update to {state} was refused.")
+            self.changes.changed_elsewhere(action, action.state, state)
             set_committed_value(action, "state", state)
             task = self.session.get(TaskExecution, action.task_execution_id) if action.task_execution_id else None
             if task is None or wf_ex is None:
                 return action, []
-            step = Step(self.store, wf_ex)
+            step = self._step(wf_ex)
             if state == State.PAUSED:
-                task.state = State.PAUSED.value
+                step.set_state(task, State.PAUSED.value)
                 control.pause(step)
             else:
-                task.state = State.RUNNING.value
+                step.set_state(task, State.RUNNING.value)
                 control.resume(step)
             return action, step.messages
 
@@ -274,7 +282,7 @@ class ActionService:
                                 options=_WITHOUT_TASK_DATA if action.item_index is not None else [])
         if task is None or task.state in COMPLETED:
             return []
-        step = Step(self.store, wf_ex)
+        step = self._step(wf_ex)
         if step.spec.tasks[task.name].with_items is not None:
             launch.item_completed(step, task)
         else:

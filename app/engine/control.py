@@ -32,7 +32,7 @@ def _set_task_of(step: Step, child: WorkflowExecution, state: str) -> None:
     """The task of a paused sub-workflow is PAUSED too, as Mistral shows it; RUNNING again on resume."""
     task = step.store.task(child.task_execution_id) if child.task_execution_id else None
     if task is not None and task.state not in COMPLETED:
-        task.state = state
+        step.set_state(task, state)
 
 
 def resume(step: Step) -> None:
@@ -43,7 +43,7 @@ def resume(step: Step) -> None:
     for child in children(step, (State.PAUSED.value,)):
         resume(step.sub(child))
         _set_task_of(step, child, State.RUNNING.value)
-    wf.state, wf.state_info = State.RUNNING.value, None
+    step.set_state(wf, State.RUNNING.value, None)
     if wf.task_execution_id:
         # A sub-workflow resumed on its own: its parent may go on too (see continue_parent).
         step.messages.append(ContinueParent(wf.id))
@@ -54,7 +54,8 @@ def resume(step: Step) -> None:
         if task.state in COMPLETED:
             step.requeue(task)
         elif task.state == State.IDLE:
-            task.state, task.state_info, task.started_at = State.RUNNING.value, None, utc_now()
+            step.set_state(task, State.RUNNING.value, None)
+            task.started_at = utc_now()
             step.begin(task)
         elif task.state == State.RUNNING and step.spec.tasks[task.name].with_items is not None:
             launch.start_idle_items(step, task)

@@ -91,7 +91,7 @@ def _add_action(step: Step, task: TaskExecution, resolved: ResolvedAction, queue
         item_index=index,
         project_id=wf.project_id,
     )
-    step.store.add(action)
+    step.created(action)
     if run:
         step.messages.append(RunAction(action.id, name, str(queue) if queue else None, wf.workflow_name, task.name))
     return action
@@ -170,7 +170,7 @@ def finish_items_if_done(step: Step, task: TaskExecution) -> None:
 def _start_next_item(step: Step, task: TaskExecution) -> None:
     action = step.store.next_idle_action(task.id)
     if action is not None:
-        action.state = State.RUNNING.value
+        step.set_state(action, State.RUNNING.value)
         step.messages.append(RunAction(action.id, action.name, (action.params or {}).get("target"),
                                        action.workflow_name, action.task_name))
         return

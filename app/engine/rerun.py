@@ -30,19 +30,21 @@ def check_rerun(step: Step, task: TaskExecution, reset: bool | None) -> None:
         raise EngineError("A with-items task over a sub-workflow can only be rerun with reset.")
 
 
-def reopen(wf: WorkflowExecution, parent_task: TaskExecution | None) -> None:
+def reopen(step: Step, wf: WorkflowExecution, parent_task: TaskExecution | None) -> None:
     """A workflow (or an ancestor of one) that ended goes back to RUNNING for a rerun."""
-    wf.state, wf.state_info, wf.output = State.RUNNING.value, None, None
+    step.set_state(wf, State.RUNNING.value, None)
+    wf.output = None
     # Its next ending must reach the parent task again (continue_parent skips a reported one).
     wf.reported_to_parent = False
     if parent_task is not None:
-        parent_task.state, parent_task.state_info = State.RUNNING.value, None
+        step.set_state(parent_task, State.RUNNING.value, None)
         parent_task.finished_at, parent_task.processed = None, False
 
 
 def rerun(step: Step, task: TaskExecution, reset: bool) -> None:
     previous = private(task)
-    task.state, task.state_info, task.finished_at = State.RUNNING.value, None, None
+    step.set_state(task, State.RUNNING.value, None)
+    task.finished_at = None
     task.processed, task.error_handled, task.next_tasks, task.has_next = False, False, None, False
     task.result = []
     # A rerun is not triggered by anything (Mistral drops the entry); the policies start afresh.
@@ -70,7 +72,8 @@ def _reopen_joins(step: Step, name: str, task_id: str) -> None:
         join.runtime_context = {**join.runtime_context, "triggered_by": [
             entry for entry in join.runtime_context.get("triggered_by") or []
             if not (entry.get("event") == "not triggered" and entry.get("task_id") == task_id)]}
-        join.state, join.state_info, join.result, join.finished_at = State.WAITING.value, None, [], None
+        step.set_state(join, State.WAITING.value, None)
+        join.result, join.finished_at = [], None
         join.processed, join.error_handled, join.next_tasks, join.has_next = False, False, None, False
 
 

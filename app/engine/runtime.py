@@ -18,10 +18,11 @@ from app.engine.errors import EngineError
 from app.engine.language.parser import Problems, parse_workflow
 from app.engine.language.spec import WorkflowSpec
 from app.engine.policies import Policies
+from app.engine.state_log import KEEP, StateChanges
 from app.engine.states import COMPLETED, State
 from app.engine.store import Store
 from app.engine.views import StoreExecutionView, task_as_dict
-from app.models import TaskExecution, WorkflowExecution, new_id, utc_now
+from app.models import ActionExecution, TaskExecution, WorkflowExecution, new_id, utc_now
 
 _SPEC_CACHE: OrderedDict[str, WorkflowSpec] = OrderedDict()
 _SPEC_CACHE_SIZE = 512
@@ -53,11 +54,13 @@ def spec_of(wf_ex: WorkflowExecution) -> WorkflowSpec:
 
 class Step:
     def __init__(self, store: Store, wf_ex: WorkflowExecution,
-                 messages: list[Message] | None = None) -> None:
+                 messages: list[Message] | None = None, changes: StateChanges | None = None) -> None:
         self.store = store
         self.wf_ex = wf_ex
         self.spec = spec_of(wf_ex)
         self.messages: list[Message] = messages if messages is not None else []
+        # Every state this step writes, told once the caller committed (see state_log).
+        self.changes = changes if changes is not None else StateChanges()
         self._to_process: deque[TaskExecution] = deque()
         # Tasks this step left open: while one exists the workflow cannot be complete, so the
         # query for running tasks is skipped.
@@ -73,7 +76,22 @@ class Step:
 
     def sub(self, wf_ex: WorkflowExecution) -> Step:
         """A step over another workflow (a child) in the same transaction, sending with this one."""
-        return Step(self.store, wf_ex, self.messages)
+        return Step(self.store, wf_ex, self.messages, self.changes)
+
+    def set_state(self, row: WorkflowExecution | TaskExecution | ActionExecution, state: str,
+                  state_info: Any = KEEP) -> None:
+        """Every state the step writes goes through here, so the change is logged and notified."""
+        notify = None
+        if isinstance(row, TaskExecution):
+            if row.workflow_execution_id == self.wf_ex.id:
+                notify = self.wf_ex.params.get("notify")
+            else:
+                notify = self.store.workflow_params(row.workflow_execution_id).get("notify")
+        self.changes.set_state(row, state, state_info, notify)
+
+    def created(self, row: WorkflowExecution | TaskExecution | ActionExecution) -> None:
+        self.store.add(row)
+        self.changes.created(row, self.wf_ex.params.get("notify") if isinstance(row, TaskExecution) else None)
 
     def data(self, context: dict[str, Any]) -> dict[str, Any]:
         return dataflow.expression_data(self.wf_ex.input, self.wf_ex.context, context)
@@ -93,6 +111,7 @@ class Step:
     # -- starting ------------------------------------------------------------------------------
 
     def start(self) -> None:
+        self.changes.created(self.wf_ex)
         if self.spec.type == "reverse":
             self.run_commands(controller.reverse_start(self.spec, self.wf_ex.params.get("task_name")))
         else:
@@ -146,7 +165,7 @@ class Step:
             started_at=utc_now() if state == State.RUNNING else None,
             project_id=self.wf_ex.project_id,
         )
-        self.store.add(task)
+        self.created(task)
         self._opened.append(task)
         return task
 
@@ -161,7 +180,7 @@ class Step:
                 self.set_runtime(task, concurrency=concurrency)
             if not rc.get("pause_before_done") and policies.pause_before():
                 self.set_private(task, pause_before_done=True)
-                task.state, task.state_info = State.IDLE.value, "Set by 'pause-before' policy"
+                self.set_state(task, State.IDLE.value, "Set by 'pause-before' policy")
                 self.stop(State.PAUSED.value, None)
                 return
             timeout = policies.seconds("timeout")
@@ -178,11 +197,11 @@ class Step:
             # A policy value that cannot be used fails the workflow as a task that cannot start does.
             self.force_fail(task, failures.run_failure(exc, self.wf_ex.workflow_name, task.name), result=[])
             return
-        task.state, task.state_info = State.RUNNING.value, None
+        self.set_state(task, State.RUNNING.value, None)
         launch.start_work(self, task)
 
     def delay(self, task: TaskExecution, seconds: float, reason: str, kind: str = CONTINUE_TASK) -> None:
-        task.state, task.state_info = State.DELAYED.value, reason
+        self.set_state(task, State.DELAYED.value, reason)
         self.store.schedule_timer(kind, task.id, seconds)
 
     # -- completing ----------------------------------------------------------------------------
@@ -190,7 +209,8 @@ class Step:
     def complete_task(self, task: TaskExecution, state: str, result: Any,
                       state_info: str | None = None) -> None:
         """Record the end of ``task`` after its after-completion policies; :meth:`drain` follows it."""
-        task.result, task.state, task.state_info = result, state, state_info
+        task.result = result
+        self.set_state(task, state, state_info)
         task_spec = self.spec.tasks[task.name]
         if task.state in (State.SUCCESS, State.ERROR, State.SKIPPED):
             # As in Mistral, a run publishes as it ended, before fail-on or retry look at the task.
@@ -221,7 +241,7 @@ class Step:
                            kind=COMPLETE_TASK)
                 return False
             if task.state == State.SUCCESS and policies.fails_on():
-                task.state, task.state_info = State.ERROR.value, "Failed by 'fail-on' policy"
+                self.set_state(task, State.ERROR.value, "Failed by 'fail-on' policy")
             retry = policies.retry()
         except EngineError as exc:
             self.fail_completion(task, exc)
@@ -263,7 +283,7 @@ class Step:
         if delay:
             self.delay(task, delay, f"Delayed by 'retry' policy [delay={_number(delay)}]")
         else:
-            task.state, task.state_info = State.RUNNING.value, None
+            self.set_state(task, State.RUNNING.value, None)
             launch.start_work(self, task)
 
     def _publish(self, task: TaskExecution) -> EngineError | None:
@@ -279,7 +299,7 @@ class Step:
         try:
             limits.check_field("published", {**branch, **global_})
         except EngineError as exc:
-            task.state, task.state_info = State.ERROR.value, str(exc)
+            self.set_state(task, State.ERROR.value, str(exc))
             return None
         task.published = branch
         if global_:
@@ -295,7 +315,7 @@ class Step:
         For failures of the workflow's own making (a task that cannot start, a publish or a
         transition that cannot be evaluated) rather than of an action: no handler can fix those.
         """
-        task.state, task.state_info = State.ERROR.value, message
+        self.set_state(task, State.ERROR.value, message)
         if result is not ...:
             task.result = result
         task.finished_at = utc_now()
@@ -392,7 +412,7 @@ class Step:
     def stop(self, state: str, message: str | None) -> None:
         """End (or pause) the workflow with ``state``."""
         wf = self.wf_ex
-        wf.state, wf.state_info = state, message
+        self.set_state(wf, state, message)
         if state == State.PAUSED:
             if wf.task_execution_id:
                 # A sub-workflow that pauses pauses its parent (see Engine.continue_parent).
@@ -411,8 +431,7 @@ class Step:
         try:
             wf.output = dataflow.workflow_output(self.spec, self.data(context), context, self.view())
         except EngineError as exc:
-            wf.state = State.ERROR.value
-            wf.state_info = failures.output_failure(exc, wf.id, wf.workflow_name)
+            self.set_state(wf, State.ERROR.value, failures.output_failure(exc, wf.id, wf.workflow_name))
             wf.output = self._failure_output(wf.state, wf.state_info)
 
     def _failure_output(self, state: str, message: str | None) -> dict[str, Any]:

@@ -68,7 +68,7 @@ class Engine(ActionService):
             wf_ex.input = dataflow.prepare_input(spec, wf_input)
             limits.check_field("input", wf_ex.input)
             limits.check_field("params", wf_ex.params)
-            step = Step(self.store, wf_ex)
+            step = self._step(wf_ex)
             try:
                 wf_ex.context = dataflow.evaluate_vars(spec, wf_ex.input, step.view())
             except EngineError as exc:
@@ -111,7 +111,7 @@ class Engine(ActionService):
             if parent is None or task.state in COMPLETED or child.reported_to_parent:
                 return None, []
             child.reported_to_parent = True
-            step = Step(self.store, parent)
+            step = self._step(parent)
             if step.spec.tasks[task.name].with_items is not None:
                 workflow_items.child_ended(step, task, child)
             else:
@@ -133,12 +133,12 @@ class Engine(ActionService):
         self.session.refresh(child)
         if parent is None or task.state in COMPLETED:
             return []
-        step = Step(self.store, parent)
+        step = self._step(parent)
         if child.state == State.PAUSED and task.state != State.PAUSED:
-            task.state = State.PAUSED.value
+            step.set_state(task, State.PAUSED.value)
             control.pause(step)
         elif child.state == State.RUNNING and task.state == State.PAUSED:
-            task.state = State.RUNNING.value
+            step.set_state(task, State.RUNNING.value)
             others = self.session.scalar(select(TaskExecution.id).where(
                 TaskExecution.workflow_execution_id == parent.id, TaskExecution.state == State.PAUSED.value,
             ).limit(1))
@@ -153,7 +153,7 @@ class Engine(ActionService):
             wf_ex = lock_workflow(self.session, execution_id)
             if wf_ex is None:
                 raise NotFound(f"WorkflowExecution not found [id={execution_id}]")
-            step = Step(self.store, wf_ex)
+            step = self._step(wf_ex)
             action(step)
             left[:] = [wf_ex.state, wf_ex.state_info, wf_ex.output]
             return wf_ex, step.messages
@@ -201,14 +201,14 @@ class Engine(ActionService):
             chain = self._lock_ancestry(task.workflow_execution_id)
             self.session.refresh(task)
             wf_ex = chain[-1][0]
-            step = Step(self.store, wf_ex)
+            step = self._step(wf_ex)
             if state == State.RUNNING:
                 rerun.check_rerun(step, task, reset)
             if env:
                 wf_ex.params = {**wf_ex.params, "env": {**(wf_ex.params.get("env") or {}), **env}}
             for workflow, parent_task in chain:
                 if workflow.state in (State.ERROR, State.CANCELLED):
-                    rerun.reopen(workflow, parent_task)
+                    rerun.reopen(step, workflow, parent_task)
             if state == State.RUNNING:
                 rerun.rerun(step, task, bool(reset))
             else:
@@ -254,7 +254,7 @@ class Engine(ActionService):
             if not getattr(deleted, "rowcount", 0) or task is None or wf_ex is None:
                 return None, []
             self.session.refresh(task)
-            step = Step(self.store, wf_ex)
+            step = self._step(wf_ex)
             _fire(step, task, timer.kind, timer.payload)
             step.drain()
             return None, step.messages
@@ -301,7 +301,7 @@ def _fire(step: Step, task: TaskExecution, kind: str, payload: dict[str, Any]) -
         if step.wf_ex.state == State.RUNNING:
             step.begin(task)
         else:
-            task.state, task.state_info = State.IDLE.value, "Delay ended while the workflow was not running"
+            step.set_state(task, State.IDLE.value, "Delay ended while the workflow was not running")
     elif kind == COMPLETE_TASK and task.state == State.DELAYED:
         pending = private(task).get("pending_completion") or {}
         step.complete_task(task, pending.get("state", State.SUCCESS.value), pending.get("result"),
@@ -309,6 +309,8 @@ def _fire(step: Step, task: TaskExecution, kind: str, payload: dict[str, Any]) -
     elif kind == TASK_TIMEOUT and task.state not in COMPLETED:
         timeout = payload.get("timeout")
         timed_out = step.store.fail_open_actions(task.id, {"result": f"Timed out after {timeout} seconds"})
+        for action in timed_out:
+            step.changes.changed_elsewhere(action, action.state, State.ERROR.value)
         if not timed_out and step.store.has_answered_result(task.id):
             # Nothing was still running: the action was completed (and the completion answered)
             # before the deadline, and its continuation, already on its way, completes the task.

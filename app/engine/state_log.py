@@ -1,31 +1,145 @@
-"""One log line per state change: an execution's at INFO, a task's at DEBUG.
+"""State changes of executions, tasks and action executions: recorded by the step that makes them,
+told once the transaction committed.
 
-Every flush records the state changes of executions and tasks in the session; the engine service
-logs them once the transaction committed (a rolled-back step changed nothing). Each line carries
-the ids and names as fields (see :mod:`app.logs`), so the lines of one execution can be found in
-the logs of every process.
+The engine's step writes every state through :meth:`StateChanges.set_state` (new rows through
+:meth:`StateChanges.created`), so the changes of one transaction are known without watching the
+ORM. The engine service settles them just before the commit (:meth:`StateChanges.settle`) and,
+once committed, logs them (:func:`emit`: an execution's at INFO, a task's or an action's at DEBUG,
+each line carrying the ids and names as fields, see :mod:`app.logs`), tells the subscribers (the
+metrics) and turns them into webhook messages (:mod:`app.engine.notifications`). A rolled-back
+transaction tells nothing.
+
+A row is told once per transaction, from the state it had when the transaction first changed it
+to the state the transaction leaves it in; a task made in the transaction is told as new, in the
+state it is left in (a task made and delayed at once is not told as started). An execution or an
+action made in the transaction is told as new in its first state, then as changed if it moved on.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import event, inspect
-from sqlalchemy.orm import Session
-
-from app.models import TaskExecution, WorkflowExecution
+from app.models import ActionExecution, TaskExecution, WorkflowExecution
 
 log = logging.getLogger("app.engine.states")
-_PENDING = "tramontane.state_changes"
+Row = WorkflowExecution | TaskExecution | ActionExecution
+KEEP: Any = object()
 
 
-def start_recording(session: Session) -> None:
-    session.info[_PENDING] = []
+@dataclass(frozen=True)
+class StateChange:
+    kind: str                   # "workflow", "task" or "action"
+    previous: str | None        # None: the row is new
+    state: str
+    fields: dict[str, Any]      # ids and names, as the log line carries them
+    summary: dict[str, Any] = field(default_factory=dict)   # what a webhook is told of the row
+    notify: tuple[dict[str, Any], ...] = ()                  # the execution's params.notify
+
+    @property
+    def message(self) -> str:
+        names = self.fields
+        if self.kind == "workflow":
+            what = f"execution {names['workflow_name']} {names['execution_id']}"
+        elif self.kind == "task":
+            what = f"task {names['workflow_name']}.{names['task_name']} {names['task_id']}"
+        else:
+            what = f"action {names['action_name']} {names['action_execution_id']}"
+        return f"{what}: {self.previous or 'new'} -> {self.state}"
 
 
-# Told of every committed change (the metrics count them); registered at process start.
+@dataclass
+class _Touched:
+    row: Row
+    previous: str | None
+    created: bool
+    notify: tuple[dict[str, Any], ...]
+    order: int = 0      # when its state was last written: a task's end is told before the launch of
+                        # the task it triggered, and an execution's end after its tasks'
+
+
+class StateChanges:
+    """The state changes one transaction makes, in the order of their rows' last writes."""
+
+    def __init__(self) -> None:
+        self._touched: dict[tuple[str, str], _Touched] = {}
+        self._settled: list[tuple[int, StateChange]] = []
+        self._writes = itertools.count()
+
+    def clear(self) -> None:
+        self._touched.clear()
+        self._settled.clear()
+
+    def created(self, row: Row, notify: list[dict[str, Any]] | None = None) -> None:
+        """``row`` is new in this transaction (in its first state)."""
+        touched = _Touched(row, None, True, tuple(notify or ()), next(self._writes))
+        self._touched[(_kind(row), row.id)] = touched
+        if not isinstance(row, TaskExecution):
+            # An execution or an action is told as new in its first state, then as changed.
+            self._settled.append((touched.order, _change(row, None, row.state, touched.notify)))
+            touched.previous, touched.created = row.state, False
+
+    def set_state(self, row: Row, state: str, state_info: Any = KEEP,
+                  notify: list[dict[str, Any]] | None = None) -> None:
+        """Write ``state`` (and ``state_info`` when given) on ``row``, keeping the change."""
+        key = (_kind(row), row.id)
+        touched = self._touched.get(key)
+        if touched is None:
+            touched = self._touched[key] = _Touched(row, row.state, False, tuple(notify or ()))
+        touched.order = next(self._writes)
+        row.state = state
+        if state_info is not KEEP:
+            row.state_info = state_info
+
+    def changed_elsewhere(self, row: Row, previous: str, state: str) -> None:
+        """A change written by a statement rather than through a row (a compare-and-set)."""
+        self._settled.append((next(self._writes), _change(row, previous, state, ())))
+
+    def settle(self) -> list[StateChange]:
+        """The changes as the transaction leaves its rows; called just before the commit."""
+        changes = list(self._settled)
+        for touched in self._touched.values():
+            state = touched.row.state
+            if touched.created or touched.previous != state:
+                changes.append((touched.order, _change(touched.row, None if touched.created else touched.previous,
+                                                       state, touched.notify)))
+        return [change for _, change in sorted(changes, key=lambda item: item[0])]
+
+
+def _kind(row: Row) -> str:
+    if isinstance(row, WorkflowExecution):
+        return "workflow"
+    return "task" if isinstance(row, TaskExecution) else "action"
+
+
+def _change(row: Row, previous: str | None, state: str, notify: tuple[dict[str, Any], ...]) -> StateChange:
+    fields: dict[str, Any]
+    if isinstance(row, WorkflowExecution):
+        fields = {"execution_id": row.id, "workflow_name": row.workflow_name}
+        summary = {"name": row.workflow_name, "task_execution_id": row.task_execution_id,
+                   "root_execution_id": row.root_execution_id, "description": row.description}
+        notify = notify or tuple((row.params or {}).get("notify") or ())
+    elif isinstance(row, TaskExecution):
+        fields = {"execution_id": row.workflow_execution_id, "task_id": row.id,
+                  "workflow_name": row.workflow_name, "task_name": row.name}
+        summary = {"name": row.name, "type": row.type, "workflow_execution_id": row.workflow_execution_id}
+    else:
+        fields = {"execution_id": row.workflow_execution_id, "task_id": row.task_execution_id,
+                  "action_execution_id": row.id, "workflow_name": row.workflow_name,
+                  "task_name": row.task_name, "action_name": row.name}
+        return StateChange("action", previous, state, {**fields, "previous_state": previous, "state": state})
+    summary = {"id": row.id, "state": state, "state_info": row.state_info, "workflow_name": row.workflow_name,
+               "workflow_namespace": row.workflow_namespace, "workflow_id": row.workflow_id,
+               "project_id": row.project_id, **summary}
+    return StateChange(_kind(row), previous, state, {**fields, "previous_state": previous, "state": state},
+                       summary, notify)
+
+
+# Told of every committed change of an execution or a task (the metrics count them); registered at
+# process start.
 _subscribers: list[Callable[[dict[str, Any]], None]] = []
 
 
@@ -34,50 +148,17 @@ def subscribe(callback: Callable[[dict[str, Any]], None]) -> None:
         _subscribers.append(callback)
 
 
-def emit_recorded(session: Session) -> None:
+def emit(changes: list[StateChange]) -> None:
     """Log what the committed transaction changed, and tell the subscribers."""
-    recorded = session.info.pop(_PENDING, None) or []
-    for level, message, fields in recorded:
-        log.log(level, message, extra=fields)
-    for callback in _subscribers:
-        for _, _, fields in recorded:
-            callback(fields)
-
-
-def discard_recorded(session: Session) -> None:
-    session.info.pop(_PENDING, None)
-
-
-def _change(session: Session, row: Any) -> tuple[str | None, str] | None:
-    if row in session.new:
-        return None, row.state
-    history = inspect(row).attrs.state.history
-    if not history.has_changes() or not history.deleted or history.deleted[0] == row.state:
-        return None
-    return history.deleted[0], row.state
-
-
-def _before_flush(session: Session, _context: Any, _instances: Any) -> None:
-    pending: list[tuple[int, str, dict[str, Any]]] | None = session.info.get(_PENDING)
-    if pending is None or not (log.isEnabledFor(logging.INFO) or _subscribers):
+    if not changes:
         return
-    tasks_too = log.isEnabledFor(logging.DEBUG)
-    for row in [*session.new, *session.dirty]:
-        if isinstance(row, WorkflowExecution):
-            change = _change(session, row)
-            if change is not None:
-                pending.append((logging.INFO, f"execution {row.workflow_name} {row.id}: "
-                                              f"{change[0] or 'new'} -> {change[1]}",
-                                {"execution_id": row.id, "workflow_name": row.workflow_name,
-                                 "previous_state": change[0], "state": change[1]}))
-        elif tasks_too and isinstance(row, TaskExecution):
-            change = _change(session, row)
-            if change is not None:
-                pending.append((logging.DEBUG, f"task {row.workflow_name}.{row.name} {row.id}: "
-                                               f"{change[0] or 'new'} -> {change[1]}",
-                                {"execution_id": row.workflow_execution_id, "task_id": row.id,
-                                 "workflow_name": row.workflow_name, "task_name": row.name,
-                                 "previous_state": change[0], "state": change[1]}))
-
-
-event.listen(Session, "before_flush", _before_flush)
+    details = log.isEnabledFor(logging.DEBUG)
+    for change in changes:
+        if change.kind == "workflow":
+            log.info(change.message, extra=change.fields)
+        elif details:
+            log.debug(change.message, extra=change.fields)
+    for callback in _subscribers:
+        for change in changes:
+            if change.kind != "action":
+                callback(change.fields)
