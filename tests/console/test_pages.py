@@ -241,3 +241,55 @@ def test_cron_triggers_create_and_delete(console: FlaskClient, console_app: Flas
         assert session().query(CronTrigger).filter_by(name=trigger).first() is None
         write(lambda: definitions.delete_workflow(session(), workflow))
         assert session().query(WorkflowDefinition).filter_by(name=workflow).first() is None
+
+
+PARENT = """
+version: '2.0'
+{parent}:
+  tasks:
+    call:
+      workflow: {child}
+      input:
+        headers:
+          Authorization: Bearer very-secret
+          Accept: application/json
+{child}:
+  input:
+    - headers
+  tasks:
+    inner:
+      action: std.echo output=<% $.headers %>
+"""
+
+
+def test_sub_workflow_links_and_breadcrumb(console: FlaskClient, driver: EngineDriver) -> None:
+    parent, child = _name("console_parent"), _name("console_child")
+    driver.define(PARENT.format(parent=parent, child=child))
+    execution_id = driver.start(parent)
+    driver.run()
+    child_id = driver.children()[0].id
+    panel = _text(console.get(f"/console/executions/{execution_id}/tasks/call?fragment=1"))
+    assert f"/console/executions/{child_id}" in panel
+    page = _text(console.get(f"/console/executions/{child_id}"))
+    trail = page[page.index('aria-label="Breadcrumb"'):page.index("</nav>", page.index('aria-label="Breadcrumb"'))]
+    assert f"/console/executions/{execution_id}" in trail and "(call)" in trail
+    # Credentials passed down never show, neither in the input nor in an action's input or result.
+    assert "very-secret" not in page
+    assert "very-secret" not in _text(console.get(f"/console/executions/{child_id}/tasks/inner"))
+    assert "application/json" in _text(console.get(f"/console/executions/{child_id}/tasks/inner"))
+
+
+def test_executions_list_pages(console: FlaskClient, driver: EngineDriver, monkeypatch: pytest.MonkeyPatch) -> None:
+    from app.console import executions
+
+    name = _name("console_paged")
+    driver.define(f"version: '2.0'\n{name}:\n  tasks:\n    a:\n      action: std.noop\n")
+    ids = [driver.start(name) for _ in range(3)]
+    driver.run()
+    monkeypatch.setattr(executions, "PAGE_SIZE", 2)
+    first = _text(console.get(f"/console/executions?workflow={name}"))
+    assert "Older →" in first and "← Newer" not in first
+    second = _text(console.get(f"/console/executions?workflow={name}&page=2"))
+    assert "← Newer" in second and "Older →" not in second
+    shown = [i for i in ids if i in first] + [i for i in ids if i in second]
+    assert sorted(shown) == sorted(ids)
