@@ -51,7 +51,8 @@ print(digest.hexdigest())' "$@"
 
 ensure_installed() {
     local wanted
-    wanted="$(inputs_hash requirements-dev.txt requirements.txt setup.py setup.cfg pyproject.toml)"
+    wanted="$(inputs_hash requirements-dev.txt requirements.txt setup.py setup.cfg pyproject.toml \
+        plugins/tramontane-bench-actions/pyproject.toml)"
     if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$wanted" ]; then
         return
     fi

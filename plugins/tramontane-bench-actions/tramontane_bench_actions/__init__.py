@@ -1,0 +1,1 @@
+"""Actions for the benchmark, installed as a plugin so they take the executor path of user actions."""
