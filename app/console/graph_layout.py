@@ -9,7 +9,7 @@ their widths allow; a last sweep per layer pushes them apart, so no two boxes ev
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -17,6 +17,7 @@ from typing import Any
 from grandalf.graphs import Edge as LayoutEdge
 from grandalf.graphs import Vertex, graph_core
 from grandalf.layouts import SugiyamaLayout
+from grandalf.utils.poset import Poset
 
 X_SPACE = 36.0  # between boxes of a layer
 Y_SPACE = 54.0  # between layers: room for an edge's label
@@ -25,6 +26,7 @@ MARGIN = 16.0
 LANE = 14.0  # the width a long edge takes as it passes a layer
 ROW_WIDTH = 1100.0  # parts are packed in rows about this wide
 ORDERING_ROUNDS = 2
+CROWDED = 2500
 
 Point = tuple[float, float]
 
@@ -62,6 +64,15 @@ class Route:
 
 
 @dataclass(frozen=True)
+class Lane:
+    """A bend shared by the long edges into (or out of) ``anchor`` as they pass layer ``rank``."""
+
+    anchor: int
+    rank: int
+    side: str
+
+
+@dataclass(frozen=True)
 class Layout:
     boxes: tuple[Box, ...]
     routes: tuple[Route, ...]
@@ -83,6 +94,25 @@ class _Sugiyama(SugiyamaLayout):
     def _detect_alignment_conflicts(self) -> None:
         super()._detect_alignment_conflicts()
         self.conflicts: Any = set(self.conflicts)
+
+
+class _Connected(graph_core):
+    """A part of the graph already known to be connected (this module finds the parts itself).
+
+    grandalf's own constructor checks connectivity by comparing sets once per vertex, which is
+    quadratic; it is the slowest step of a 200-task layout. The rest is what it does: the vertex
+    and edge sets, and each edge attached to its two vertices.
+    """
+
+    def __init__(self, vertices: list[Vertex], edges: list[LayoutEdge]) -> None:
+        self.directed = True
+        self.sV = Poset(vertices)
+        self.sE = Poset([])
+        self.degenerated_edges: set[LayoutEdge] = set()
+        for edge in edges:
+            self.sE.add(edge).attach()
+        for vertex in vertices:
+            vertex.c = self
 
 
 class _View:
@@ -172,23 +202,42 @@ def _lay_part(nodes: list[int], links: list[tuple[int, int]], wide: list[float],
     if len(nodes) == 1:
         (node,) = nodes
         return _Part(nodes, {node: (wide[node] / 2, sizes[node][1] / 2)}, {}, wide[node], sizes[node][1])
-    vertices = {node: Vertex(node) for node in nodes}
-    for node, vertex in vertices.items():
-        vertex.view = _View(wide[node], sizes[node][1])
-    edges = {link: LayoutEdge(vertices[link[0]], vertices[link[1]]) for link in links}
-    graph = graph_core(list(vertices.values()), list(edges.values()))
     backward = _back_links(nodes, links)
+    lanes, bundled = _bundles(links, backward, _ranks(nodes, links, backward))
+    lane_height = min(sizes[n][1] for n in nodes)
+    vertices: dict[Hashable, Vertex] = {}
+    for key in [*nodes, *lanes]:
+        vertices[key] = Vertex(key)
+        vertices[key].view = _View(wide[key], sizes[key][1]) if isinstance(key, int) else _View(LANE, lane_height)
+    # Every link laid out runs down the layers, except the unbundled ones that close a cycle.
+    laid: list[tuple[Hashable, Hashable]] = [link for link in links if link not in bundled]
+    for link, path in bundled.items():
+        top, bottom = (link[1], link[0]) if link in backward else link
+        laid += [(top, path[0]), *zip(path, path[1:], strict=False), (path[-1], bottom)]
+    laid = list(dict.fromkeys(laid))
+    edges = {link: LayoutEdge(vertices[link[0]], vertices[link[1]]) for link in laid}
+    graph = _Connected(list(vertices.values()), list(edges.values()))
     sugiyama = _Sugiyama(graph)
     sugiyama.xspace, sugiyama.yspace = X_SPACE, Y_SPACE
     # The bends of long edges (grandalf's dummy vertices) need no box's width, only a lane's.
     sugiyama.dw = LANE
-    roots = [vertices[n] for n in nodes if not any(_points_to(link, n, backward) for link in links)]
-    sugiyama.init_all(roots=roots, inverted_edges=[edges[link] for link in links if link in backward])
-    sugiyama.draw(ORDERING_ROUNDS)
+    turned = [link for link in links if link in backward and link not in bundled]
+    entered = {(link[0] if link in backward else link[1]) for link in laid}
+    roots = [vertices[n] for n in nodes if n not in entered]
+    sugiyama.init_all(roots=roots, inverted_edges=[edges[link] for link in turned])
+    # Ordering costs about the number of vertices (bends included) per round: a very large
+    # drawing gets one round, so that 200 tasks of any shape stay well within a second.
+    crowded = sum(len(layer) for layer in sugiyama.layers) > CROWDED
+    sugiyama.draw(1 if crowded else ORDERING_ROUNDS)
     _separate(sugiyama)
-    centers = {node: vertex.view.xy for node, vertex in vertices.items()}
+    centers = {node: vertices[node].view.xy for node in nodes}
     controls = {}
-    for link, edge in edges.items():
+    for link in links:
+        if link in bundled:
+            points = [vertices[key].view.xy for key in bundled[link]]
+            controls[link] = points[::-1] if link in backward else points
+            continue
+        edge = edges[link]
         ctrl = sugiyama.ctrls.get(edge)
         if ctrl:
             r0, r1 = sugiyama.grx[edge.v[0]].rank, sugiyama.grx[edge.v[1]].rank
@@ -197,9 +246,55 @@ def _lay_part(nodes: list[int], links: list[tuple[int, int]], wide: list[float],
     return _normalised(nodes, centers, controls, wide, sizes)
 
 
-def _points_to(link: tuple[int, int], node: int, backward: set[tuple[int, int]]) -> bool:
-    """Whether ``link`` enters ``node`` once the backward links are turned around."""
-    return (link[0] if link in backward else link[1]) == node
+def _ranks(nodes: list[int], links: list[tuple[int, int]], backward: set[tuple[int, int]]) -> dict[int, int]:
+    """Each node's layer, as grandalf computes it: one below the lowest of its predecessors."""
+    preds: dict[int, list[int]] = {n: [] for n in nodes}
+    succs: dict[int, list[int]] = {n: [] for n in nodes}
+    for link in links:
+        a, b = (link[1], link[0]) if link in backward else link
+        succs[a].append(b)
+        preds[b].append(a)
+    waiting = {n: len(preds[n]) for n in nodes}
+    ranks: dict[int, int] = {}
+    queue = [n for n in nodes if not waiting[n]]
+    for node in queue:
+        ranks[node] = max((ranks[p] for p in preds[node]), default=-1) + 1
+        for nxt in succs[node]:
+            waiting[nxt] -= 1
+            if not waiting[nxt]:
+                queue.append(nxt)
+    return ranks
+
+
+def _bundles(links: list[tuple[int, int]], backward: set[tuple[int, int]], ranks: dict[int, int],
+             ) -> tuple[list[Lane], dict[tuple[int, int], list[Lane]]]:
+    """Long edges into the same task, or out of the same task, share one lane of bends.
+
+    A task many others lead to from far above (a common error handler, a final report), or one
+    that leads far to many (a retry from the start), would otherwise get one lane per edge: a
+    drawing as wide as the workflow is long, and a layout that spends its time routing them.
+    Returns the lanes and, for each bundled link, the lanes it passes, top to bottom.
+    """
+    down = {link: ((link[1], link[0]) if link in backward else link) for link in links}
+    long = [link for link, (top, bottom) in down.items() if ranks[bottom] - ranks[top] > 1]
+    lanes: list[Lane] = []
+    bundled: dict[tuple[int, int], list[Lane]] = {}
+    for end, anchor_of in ((1, "in"), (0, "out")):
+        groups: dict[int, list[tuple[int, int]]] = {}
+        for link in long:
+            if link not in bundled:
+                groups.setdefault(down[link][end], []).append(link)
+        for anchor, group in groups.items():
+            if len(group) < 2:
+                continue
+            first = min(ranks[down[link][0]] for link in group) + 1
+            last = max(ranks[down[link][1]] for link in group) - 1
+            own = {rank: Lane(anchor, rank, anchor_of) for rank in range(first, last + 1)}
+            lanes += own.values()
+            for link in group:
+                top, bottom = down[link]
+                bundled[link] = [own[rank] for rank in range(ranks[top] + 1, ranks[bottom])]
+    return lanes, bundled
 
 
 def _back_links(nodes: list[int], links: list[tuple[int, int]]) -> set[tuple[int, int]]:
@@ -288,10 +383,21 @@ def _routes(pairs: Sequence[tuple[int, int]], boxes: Sequence[Box], controls: di
             bends = [(x + side, y) for x, y in bends] or [((start.cx + end.cx) / 2 + side, (start.cy + end.cy) / 2)]
         first = bends[0] if bends else (end.cx, end.cy)
         last = bends[-1] if bends else (start.cx, start.cy)
-        points = (_border(start, first), *bends, _border(end, last))
+        points = _straightened([_border(start, first), *bends, _border(end, last)])
         routes.append(Route(a, b, tuple((round(x, 1), round(y, 1)) for x, y in points),
                             backward=end.cy < start.cy))
     return tuple(routes)
+
+
+def _straightened(points: list[Point]) -> list[Point]:
+    """The points without the bends that lie on a straight line between their neighbours (a long
+    edge passing layer after layer in the same lane)."""
+    kept = points[:1]
+    for here, after in zip(points[1:-1], points[2:], strict=True):
+        (x0, y0), (x1, y1), (x2, y2) = kept[-1], here, after
+        if abs((x1 - x0) * (y2 - y0) - (y1 - y0) * (x2 - x0)) > 0.5 * max(1.0, abs(y2 - y0) + abs(x2 - x0)):
+            kept.append(here)
+    return [*kept, points[-1]] if len(points) > 1 else kept
 
 
 def _border(box: Box, toward: Point) -> Point:

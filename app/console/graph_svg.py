@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 
 from markupsafe import Markup
 
@@ -67,7 +67,7 @@ def render_svg(g: WorkflowGraph, task_states: Mapping[str, str] | None = None,
         live = Markup(' data-states-url="{url}" data-poll-ms="{ms}"').format(url=states_url, ms=max(500, int(poll_ms)))
     return Markup(
         '<figure class="wf-graph" id="{gid}" data-workflow="{name}"{live}>'
-        '<div class="wf-graph-tools"><button type="button" class="wf-graph-fit" aria-pressed="false" hidden>'
+        '<div class="wf-graph-tools"><button type="button" class="wf-graph-fit" aria-pressed="false" hidden="hidden">'
         'Fit to width</button></div>'
         '<div class="wf-graph-scroll" tabindex="-1">{svg}</div>{legend}</figure>'
     ).format(gid=gid, name=g.name, live=live, svg=svg, legend=_legend(g) if legend else "")
@@ -95,7 +95,9 @@ def _dom_id(g: WorkflowGraph) -> str:
 
 
 def _n(value: float) -> str:
-    return f"{value:.1f}".rstrip("0").rstrip(".")
+    tenth = round(value, 1)
+    whole = int(tenth)
+    return str(whole) if whole == tenth else str(tenth)
 
 
 def _fit(text: str, chars: int) -> str:
@@ -141,6 +143,7 @@ def _edges(g: WorkflowGraph, nodes: list[Node], index: dict[str, int], placed: L
         if edge.source in index and edge.target in index:
             grouped.setdefault((index[edge.source], index[edge.target]), []).append(edge)
     labels = _LabelPlacer(placed.boxes)
+    routes = {(route.source, route.target): route for route in placed.routes}
     parts = []
     for (a, b), edges in grouped.items():
         source, target = nodes[a], nodes[b]
@@ -152,7 +155,7 @@ def _edges(g: WorkflowGraph, nodes: list[Node], index: dict[str, int], placed: L
             label_at = labels.place([(box.x + box.w + LOOP_WIDTH + width / 2, box.cy)], width)
             backward = True
         else:
-            route = placed.route(a, b)
+            route = routes[(a, b)]
             path, label_at = _path(route), labels.place(_label_candidates(route), width)
             backward = route.backward
         kinds = list(dict.fromkeys(edge.kind for edge in edges))
@@ -184,15 +187,16 @@ class _LabelPlacer:
         for box in boxes:
             self._add((box.x, box.y, box.x + box.w, box.y + box.h))
 
-    def place(self, candidates: list[tuple[float, float]], width: float) -> tuple[float, float]:
-        best: tuple[int, int] | None = None
-        for order, (x, y) in enumerate(candidates):
-            hits = self._hits(self._rect(x, y, width))
+    def place(self, candidates: Iterable[tuple[float, float]], width: float) -> tuple[float, float]:
+        best: tuple[int, tuple[float, float]] | None = None
+        for point in candidates:
+            hits = self._hits(self._rect(point[0], point[1], width))
             if best is None or hits < best[0]:
-                best = (hits, order)
+                best = (hits, point)
             if hits == 0:
                 break
-        x, y = candidates[best[1] if best is not None else 0]
+        assert best is not None, "every edge has a place for its label"
+        x, y = best[1]
         self._add(self._rect(x, y, width))
         return x, y
 
@@ -215,14 +219,15 @@ class _LabelPlacer:
         return len(found)
 
 
-def _label_candidates(route: Route) -> list[tuple[float, float]]:
+def _label_candidates(route: Route) -> Iterator[tuple[float, float]]:
     """Points along the route, the middle of its first stretch (between two layers) first."""
     points = route.points
     stretches = [(points[0], points[1])]
     if len(points) > 2:
         stretches += [(points[-2], points[-1])] + list(zip(points[1:-2], points[2:-1], strict=True))
-    return [(x0 + (x1 - x0) * t, y0 + (y1 - y0) * t)
-            for (x0, y0), (x1, y1) in stretches for t in (0.5, 0.38, 0.62, 0.26, 0.74, 0.14, 0.86)]
+    for (x0, y0), (x1, y1) in stretches:
+        for t in (0.5, 0.38, 0.62, 0.26, 0.74, 0.14, 0.86):
+            yield x0 + (x1 - x0) * t, y0 + (y1 - y0) * t
 
 
 def _edges_text(edges: list[Edge]) -> str:
@@ -256,12 +261,11 @@ def _edge_title(source: Node, target: Node, edge: Edge) -> str:
 def _path(route: Route) -> str:
     """A line through the route's points, its bends rounded (a quadratic curve at each)."""
     points = route.points
-    d = [f"M{_n(points[0][0])},{_n(points[0][1])}"]
+    d = [f"M{points[0][0]:.1f},{points[0][1]:.1f}"]
     for i in range(1, len(points) - 1):
         (x0, y0), (x1, y1), (x2, y2) = points[i - 1], points[i], points[i + 1]
-        d.append(f"L{_n((x0 + x1) / 2)},{_n((y0 + y1) / 2)}")
-        d.append(f"Q{_n(x1)},{_n(y1)} {_n((x1 + x2) / 2)},{_n((y1 + y2) / 2)}")
-    d.append(f"L{_n(points[-1][0])},{_n(points[-1][1])}")
+        d.append(f"L{(x0 + x1) / 2:.1f},{(y0 + y1) / 2:.1f} Q{x1:.1f},{y1:.1f} {(x1 + x2) / 2:.1f},{(y1 + y2) / 2:.1f}")
+    d.append(f"L{points[-1][0]:.1f},{points[-1][1]:.1f}")
     return " ".join(d)
 
 
@@ -291,7 +295,7 @@ def _task(node: Node, box: Box, state: str | None, link_for_task: LinkFor | None
     classes = ["wf-node", "kind-task", state_class(state)]
     classes += [flag for flag, on in (("start", node.is_start), ("join", node.join is not None),
                                       ("with-items", node.with_items), ("subworkflow", node.subworkflow is not None),
-                                      ("async", node.is_async), ("is-selected", is_selected)) if on]
+                                      ("async", node.is_async), ("selected", is_selected)) if on]
     summary = _task_summary(node, outgoing)
     inner = Markup("").join([
         Markup("<title>{}</title>").format(_task_title(node, state)),
