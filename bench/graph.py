@@ -1,12 +1,12 @@
 """``python -m bench.graph``: what drawing the console's workflow graph costs, for 200 tasks and more.
 
 For each shape (a chain, a fan-out and fan-in through a join, a layered mesh with error-retry
-loops and conditions, a deep mesh with far retries, disconnected tasks) of ``--tasks`` tasks it times, in this process and
-without a database: parsing the definition into a graph (the engine's parser), the layout alone
-(grandalf, the layout cache bypassed), and the whole SVG. Prints one JSON line per shape with
-the median and worst wall-clock milliseconds of each step after ``--warmup`` untimed rounds, the
-median CPU milliseconds, and whether the layout stayed within its budget (one second of CPU per
-graph, issue 17). Exits 1 if one did not.
+loops and conditions, a deep mesh with far retries, disconnected tasks) of ``--tasks`` tasks it
+times, in this process and without a database: parsing the definition into a graph (the
+engine's parser), the layout alone (grandalf, the layout cache bypassed), and the whole SVG.
+Prints one JSON line per shape: the median and worst wall-clock milliseconds of each step
+after ``--warmup`` untimed rounds, the median CPU milliseconds, and whether the layout stayed
+within its budget (one second of CPU per graph, issue 17). Exits 1 if one did not.
 """
 
 from __future__ import annotations
