@@ -12,10 +12,13 @@ import logging
 import threading
 import time
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import redis
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
+
+if TYPE_CHECKING:
+    # Only a scrape renders families: workers and the scheduler record, and never load the client.
+    from prometheus_client.core import Metric
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +114,8 @@ def read_shared(client: redis.Redis) -> dict[str, float]:
 def families(shared: dict[str, float], gauges: dict[str, tuple[str, list[tuple[tuple[str, ...], float]]]],
              gauge_labels: dict[str, tuple[str, ...]]) -> Iterator[Metric]:
     """The metric families of one scrape, from the shared counters and the database's gauges."""
+    from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+
     parsed: dict[str, list[tuple[tuple[str, ...], float]]] = {}
     for field, value in shared.items():
         name, _, label_text = field.partition("|")
