@@ -132,3 +132,12 @@ def test_a_request_no_server_took_is_not_recorded(
     ask = client.get(f"/v2/action_executions/{actions['ask']['id']}").get_json()
     assert ask["state"] == "ERROR" and "Failed to send HTTP request" in ask["output"]
     assert ask["sent_request"] is None
+
+
+def test_the_openapi_document_describes_the_extension(client: FlaskClient) -> None:
+    schemas = client.get("/v2/openapi.json").get_json()["components"]["schemas"]
+    field = schemas["ActionExecution"]["properties"]["sent_request"]
+    assert "Extension (not in Mistral)" in field["description"]
+    assert "sent_request" in schemas["ActionExecution"]["required"]
+    described = schemas["SentRequest"]
+    assert set(described["properties"]) == {"method", "url", "headers", "sent_at"}
