@@ -37,6 +37,11 @@ def pretty_json(value: Any) -> Markup:
     return Markup(highlight(text, JsonLexer(), _formatter))  # noqa: S704 - Pygments escapes what it highlights
 
 
+def compact_json(value: Any) -> str:
+    """A value on one line (for table cells), secrets masked."""
+    return json.dumps(masked(value), ensure_ascii=False, default=str)
+
+
 def pretty_yaml(text: str) -> Markup:
     return Markup(highlight(text, YamlLexer(), _formatter))  # noqa: S704 - Pygments escapes what it highlights
 
@@ -85,5 +90,5 @@ def state_class(state: str | None) -> str:
     return f"state-{(state or 'idle').lower()}"
 
 
-FILTERS = {"info_parts": state_info_parts, "json": pretty_json, "when": time_text, "state_class": state_class,
-           "masked": masked}
+FILTERS = {"info_parts": state_info_parts, "json": pretty_json, "compact_json": compact_json, "when": time_text,
+           "state_class": state_class, "masked": masked}
