@@ -128,6 +128,7 @@ class ActionService:
                 is_sync=is_sync, accepted=False,
             )
             self.session.add(action)
+            self.changes.created(action)
             return action, [RunAction(action.id, name, str(target) if target else None)]
 
         result: ActionExecution = self._commit_and_send(unit)

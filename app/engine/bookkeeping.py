@@ -7,12 +7,9 @@ that Mistral does not have. Those live under one private key that every reader l
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from app.models import TaskExecution
-
-if TYPE_CHECKING:
-    from app.engine.runtime import Step
 
 PRIVATE = "__engine"
 
@@ -27,14 +24,24 @@ def public_runtime_context(runtime_context: dict[str, Any] | None) -> dict[str, 
     return {key: value for key, value in (runtime_context or {}).items() if key != PRIVATE}
 
 
-def record_progress(step: Step, task: TaskExecution, progress: dict[str, Any]) -> None:
+def set_runtime(task: TaskExecution, **values: Any) -> None:
+    # JSON columns are replaced, not mutated, so the change is always written.
+    task.runtime_context = {**task.runtime_context, **values}
+
+
+def set_private(task: TaskExecution, **values: Any) -> None:
+    """The engine's own bookkeeping of a task, kept out of the runtime context Mistral shows."""
+    set_runtime(task, **{PRIVATE: {**private(task), **values}})
+
+
+def record_progress(task: TaskExecution, progress: dict[str, Any]) -> None:
     """Keep the with-items progress, and show it as Mistral does: the count of items and the free
     places of the concurrency window (None without one)."""
-    step.set_private(task, with_items=progress)
+    set_private(task, with_items=progress)
     concurrency = int(task.runtime_context.get("concurrency") or 0)
     count, done = int(progress.get("count", 0)), int(progress.get("done", 0))
     # The free places of the window: the items started (all of them before items were made lazily)
     # less those that ended.
     started = int(progress.get("next", count) or 0)
     capacity = concurrency - min(concurrency, max(started - done, 0)) if concurrency else None
-    step.set_runtime(task, with_items={"capacity": capacity, "count": count})
+    set_runtime(task, with_items={"capacity": capacity, "count": count})

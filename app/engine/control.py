@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from app.engine import launch
 from app.engine.commands import RunTask
 from app.engine.dispatch import ContinueParent
 from app.engine.states import COMPLETED, State
+from app.engine.stepping import StepOps
 from app.models import WorkflowExecution, utc_now
 
-if TYPE_CHECKING:
-    from app.engine.runtime import Step
 
-
-def children(step: Step, states: tuple[str, ...]) -> list[WorkflowExecution]:
+def children(step: StepOps, states: tuple[str, ...]) -> list[WorkflowExecution]:
     """Sub-workflow executions started by this workflow's tasks, locked, in the given states."""
     return step.store.lock_children(step.wf_ex.id, states)
 
 
-def pause(step: Step) -> None:
+def pause(step: StepOps) -> None:
     if step.wf_ex.state != State.RUNNING:
         return
     for child in children(step, (State.RUNNING.value,)):
@@ -28,14 +24,14 @@ def pause(step: Step) -> None:
     step.stop(State.PAUSED.value, None)
 
 
-def _set_task_of(step: Step, child: WorkflowExecution, state: str) -> None:
+def _set_task_of(step: StepOps, child: WorkflowExecution, state: str) -> None:
     """The task of a paused sub-workflow is PAUSED too, as Mistral shows it; RUNNING again on resume."""
     task = step.store.task(child.task_execution_id) if child.task_execution_id else None
     if task is not None and task.state not in COMPLETED:
         step.set_state(task, state)
 
 
-def resume(step: Step) -> None:
+def resume(step: StepOps) -> None:
     """Go on where the workflow stopped: finished tasks, idle tasks, with-items windows, backlog."""
     wf = step.wf_ex
     if wf.state not in (State.PAUSED, State.IDLE):
@@ -64,7 +60,7 @@ def resume(step: Step) -> None:
     step.drain()
 
 
-def cancel(step: Step, message: str | None) -> None:
+def cancel(step: StepOps, message: str | None) -> None:
     """Cancel the workflow and its unfinished sub-workflows, with ``message`` as their state_info.
 
     As in Mistral, the tasks and actions already running are left alone: a running action still

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from app.engine import bookkeeping, dataflow, expressions, failures, items, subworkflows, workflow_items
 from app.engine.adhoc import ResolvedAction
@@ -10,13 +10,11 @@ from app.engine.bookkeeping import private
 from app.engine.dispatch import RunAction
 from app.engine.errors import ActionInstantiationError, EngineError, InputError, WorkflowNotFound
 from app.engine.states import State
+from app.engine.stepping import StepOps
 from app.models import ActionExecution, TaskExecution, new_id
 
-if TYPE_CHECKING:
-    from app.engine.runtime import Step
 
-
-def start_work(step: Step, task: TaskExecution) -> None:
+def start_work(step: StepOps, task: TaskExecution) -> None:
     task_spec = step.spec.tasks[task.name]
     try:
         if task_spec.with_items is not None:
@@ -32,7 +30,7 @@ def start_work(step: Step, task: TaskExecution) -> None:
         step.force_fail(task, failures.run_failure(exc, step.wf_ex.workflow_name, task.name), result=[])
 
 
-def _start_subworkflow(step: Step, task: TaskExecution) -> None:
+def _start_subworkflow(step: StepOps, task: TaskExecution) -> None:
     task_spec = step.spec.tasks[task.name]
     child_input = dataflow.task_input(task_spec, step.data(task.in_context), step.view(task))
     try:
@@ -42,7 +40,7 @@ def _start_subworkflow(step: Step, task: TaskExecution) -> None:
         step.complete_task(task, State.ERROR.value, [], state_info=str(exc))
 
 
-def _resolve(step: Step, task: TaskExecution, data: dict[str, Any]) -> tuple[ResolvedAction, Any]:
+def _resolve(step: StepOps, task: TaskExecution, data: dict[str, Any]) -> tuple[ResolvedAction, Any]:
     task_spec = step.spec.tasks[task.name]
     view = step.view(task)
     name = dataflow.action_name(task_spec, data, view)
@@ -61,12 +59,12 @@ def _is_sync(resolved: ResolvedAction) -> bool:
         raise EngineError(f"Failed to create action {resolved.name}: {exc}") from exc
 
 
-def _start_single_action(step: Step, task: TaskExecution) -> None:
+def _start_single_action(step: StepOps, task: TaskExecution) -> None:
     resolved, queue = _resolve(step, task, step.data(task.in_context))
     _add_action(step, task, resolved, queue, index=None, run=True, safe_rerun=step.policies(task).safe_rerun())
 
 
-def _add_action(step: Step, task: TaskExecution, resolved: ResolvedAction, queue: Any, index: int | None,
+def _add_action(step: StepOps, task: TaskExecution, resolved: ResolvedAction, queue: Any, index: int | None,
                 run: bool, safe_rerun: bool) -> ActionExecution:
     wf = step.wf_ex
     name = resolved.name
@@ -100,13 +98,13 @@ def _add_action(step: Step, task: TaskExecution, resolved: ResolvedAction, queue
 # -- with-items -------------------------------------------------------------------------------------
 
 
-def _start_items(step: Step, task: TaskExecution) -> None:
+def _start_items(step: StepOps, task: TaskExecution) -> None:
     task_spec = step.spec.tasks[task.name]
     assert task_spec.with_items is not None
     data = step.data(task.in_context)
     values = items.expand(task_spec.with_items, data, step.view(task))
     if not values:
-        bookkeeping.record_progress(step, task, {"count": 0, "done": 0})
+        bookkeeping.record_progress(task, {"count": 0, "done": 0})
         step.complete_task(task, State.SUCCESS.value, [])
         return
     if task_spec.workflow:
@@ -115,10 +113,10 @@ def _start_items(step: Step, task: TaskExecution) -> None:
     # As in Mistral, an item's action (and its input) is made only when the window reaches it.
     window = step.policies(task).concurrency() or len(values)
     _add_items(step, task, data, list(enumerate(values))[:window])
-    bookkeeping.record_progress(step, task, {"count": len(values), "done": 0, "next": window})
+    bookkeeping.record_progress(task, {"count": len(values), "done": 0, "next": window})
 
 
-def rerun_items(step: Step, task: TaskExecution, indices: list[int]) -> None:
+def rerun_items(step: StepOps, task: TaskExecution, indices: list[int]) -> None:
     """Start the given items again, their input evaluated afresh: the rerun may have changed the env."""
     task_spec = step.spec.tasks[task.name]
     assert task_spec.with_items is not None
@@ -130,7 +128,7 @@ def rerun_items(step: Step, task: TaskExecution, indices: list[int]) -> None:
     _add_items(step, task, data, [(index, values[index]) for index in indices])
 
 
-def _add_items(step: Step, task: TaskExecution, data: dict[str, Any],
+def _add_items(step: StepOps, task: TaskExecution, data: dict[str, Any],
                entries: list[tuple[int, dict[str, Any]]]) -> None:
     """One action per (item index, item variables); the first ``concurrency`` run, the rest wait IDLE."""
     policies = step.policies(task)
@@ -142,22 +140,22 @@ def _add_items(step: Step, task: TaskExecution, data: dict[str, Any],
             _add_action(step, task, resolved, queue, index, run=position < capacity, safe_rerun=safe_rerun)
 
 
-def item_completed(step: Step, task: TaskExecution) -> None:
+def item_completed(step: StepOps, task: TaskExecution) -> None:
     """One item ended: start the next idle one, and complete the task after the last."""
     progress = dict(private(task).get("with_items") or {})
     progress["done"] = int(progress.get("done", 0)) + 1
-    bookkeeping.record_progress(step, task, progress)
+    bookkeeping.record_progress(task, progress)
     if step.wf_ex.state == State.RUNNING:
         _start_next_item(step, task)
     finish_items_if_done(step, task)
 
 
-def _accepted_results(step: Step, task: TaskExecution) -> list[Any]:
+def _accepted_results(step: StepOps, task: TaskExecution) -> list[Any]:
     """The results of the items that ended so far, in item order (a failed task shows them)."""
     return [(output or {}).get("result") for _, output in step.store.accepted_results(task.id)]
 
 
-def finish_items_if_done(step: Step, task: TaskExecution) -> None:
+def finish_items_if_done(step: StepOps, task: TaskExecution) -> None:
     progress = private(task).get("with_items") or {}
     if int(progress.get("done", 0)) < int(progress.get("count", 0)):
         return
@@ -167,7 +165,7 @@ def finish_items_if_done(step: Step, task: TaskExecution) -> None:
                        state_info="One or more actions had failed." if state == State.ERROR else None)
 
 
-def _start_next_item(step: Step, task: TaskExecution) -> None:
+def _start_next_item(step: StepOps, task: TaskExecution) -> None:
     action = step.store.next_idle_action(task.id)
     if action is not None:
         step.set_state(action, State.RUNNING.value)
@@ -192,10 +190,10 @@ def _start_next_item(step: Step, task: TaskExecution) -> None:
         step.fail_completion(task, exc, result=_accepted_results(step, task))
         return
     progress["next"] = index + 1
-    bookkeeping.record_progress(step, task, progress)
+    bookkeeping.record_progress(task, progress)
 
 
-def start_idle_items(step: Step, task: TaskExecution) -> None:
+def start_idle_items(step: StepOps, task: TaskExecution) -> None:
     """After a resume: refill the with-items window up to its concurrency."""
     if step.spec.tasks[task.name].workflow:
         workflow_items.refill(step, task)

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from app.engine import launch
-from app.engine.bookkeeping import PRIVATE, private
+from app.engine.bookkeeping import PRIVATE, private, set_private
 from app.engine.errors import EngineError, InvalidStateTransition
 from app.engine.states import State
+from app.engine.stepping import StepOps
 from app.models import TaskExecution, WorkflowExecution
 
-if TYPE_CHECKING:
-    from app.engine.runtime import Step
 
-
-
-def check_rerun(step: Step, task: TaskExecution, reset: bool | None) -> None:
+def check_rerun(step: StepOps, task: TaskExecution, reset: bool | None) -> None:
     if task.state != State.ERROR:
         raise EngineError("The current task execution must be in ERROR for rerun. "
                           "Only updating task to rerun is supported.")
@@ -30,7 +27,7 @@ def check_rerun(step: Step, task: TaskExecution, reset: bool | None) -> None:
         raise EngineError("A with-items task over a sub-workflow can only be rerun with reset.")
 
 
-def reopen(step: Step, wf: WorkflowExecution, parent_task: TaskExecution | None) -> None:
+def reopen(step: StepOps, wf: WorkflowExecution, parent_task: TaskExecution | None) -> None:
     """A workflow (or an ancestor of one) that ended goes back to RUNNING for a rerun."""
     step.set_state(wf, State.RUNNING.value, None)
     wf.output = None
@@ -41,7 +38,7 @@ def reopen(step: Step, wf: WorkflowExecution, parent_task: TaskExecution | None)
         parent_task.finished_at, parent_task.processed = None, False
 
 
-def rerun(step: Step, task: TaskExecution, reset: bool) -> None:
+def rerun(step: StepOps, task: TaskExecution, reset: bool) -> None:
     previous = private(task)
     step.set_state(task, State.RUNNING.value, None)
     task.finished_at = None
@@ -59,7 +56,7 @@ def rerun(step: Step, task: TaskExecution, reset: bool) -> None:
     step.drain()
 
 
-def _reopen_joins(step: Step, name: str, task_id: str) -> None:
+def _reopen_joins(step: StepOps, name: str, task_id: str) -> None:
     """Joins that failed because ``name`` never arrived wait for it again, as Mistral re-evaluates them."""
     failed = step.store.tasks(step.wf_ex.id, states=[State.ERROR.value], joins_only=True)
     for join in failed:
@@ -67,7 +64,7 @@ def _reopen_joins(step: Step, name: str, task_id: str) -> None:
         if name not in (progress.get("missed") or []):
             continue
         progress["missed"] = [source for source in progress["missed"] if source != name]
-        step.set_private(join, join=progress)
+        set_private(join, join=progress)
         # Mistral drops the 'not triggered' entry the failed join recorded for the rerun task.
         join.runtime_context = {**join.runtime_context, "triggered_by": [
             entry for entry in join.runtime_context.get("triggered_by") or []
@@ -77,23 +74,23 @@ def _reopen_joins(step: Step, name: str, task_id: str) -> None:
         join.processed, join.error_handled, join.next_tasks, join.has_next = False, False, None, False
 
 
-def _refuse_old_actions(step: Step, task: TaskExecution, only_failed: bool) -> None:
+def _refuse_old_actions(step: StepOps, task: TaskExecution, only_failed: bool) -> None:
     states = [State.ERROR.value, State.CANCELLED.value] if only_failed else None
     step.store.update_actions(task.id, {"accepted": False}, states=states)
 
 
-def _rerun_failed_items(step: Step, task: TaskExecution, previous: dict[str, Any]) -> None:
+def _rerun_failed_items(step: StepOps, task: TaskExecution, previous: dict[str, Any]) -> None:
     failed = step.store.actions(task.id, states=[State.ERROR.value, State.CANCELLED.value], accepted=True)
     progress = dict(previous.get("with_items") or {})
     progress["done"] = int(progress.get("done", 0)) - len(failed)
-    step.set_private(task, with_items=progress)
+    set_private(task, with_items=progress)
     for old in failed:
         old.accepted = False
     launch.rerun_items(step, task, [int(old.item_index or 0) for old in failed])
     launch.finish_items_if_done(step, task)
 
 
-def skip(step: Step, task: TaskExecution) -> None:
+def skip(step: StepOps, task: TaskExecution) -> None:
     if task.state != State.ERROR:
         raise EngineError("The current task execution must be in ERROR for rerun. "
                           "Only updating task to rerun is supported.")

@@ -11,7 +11,7 @@ from collections import OrderedDict, deque
 from typing import Any
 
 from app.engine import controller, dataflow, expressions, failures, joins, launch, limits
-from app.engine.bookkeeping import PRIVATE, private
+from app.engine.bookkeeping import private, set_private, set_runtime
 from app.engine.commands import Command, RunTask, StopWorkflow
 from app.engine.dispatch import ContinueParent, Message
 from app.engine.errors import EngineError
@@ -100,14 +100,6 @@ class Step:
         data = self.data({**task.in_context, **task.published, **(extra or {})})
         return Policies(self.spec, self.spec.tasks[task.name], data, self.view(task))
 
-    def set_runtime(self, task: TaskExecution, **values: Any) -> None:
-        # JSON columns are replaced, not mutated, so the change is always written.
-        task.runtime_context = {**task.runtime_context, **values}
-
-    def set_private(self, task: TaskExecution, **values: Any) -> None:
-        """The engine's own bookkeeping of a task, kept out of the runtime context Mistral shows."""
-        self.set_runtime(task, **{PRIVATE: {**private(task), **values}})
-
     # -- starting ------------------------------------------------------------------------------
 
     def start(self) -> None:
@@ -135,13 +127,28 @@ class Step:
     def run_task(self, command: RunTask) -> None:
         task_spec = self.spec.tasks[command.task_name]
         if task_spec.is_join:
-            joins.arrival(self, command.task_name, command.in_context, source=command.source,
-                          trigger=command.triggered_by)
+            self.join_arrival(command.task_name, command.in_context, source=command.source,
+                              trigger=command.triggered_by)
             return
         task = self.new_task(command.task_name, State.RUNNING.value, command.in_context)
         if isinstance(command.triggered_by, dict):
-            self.set_runtime(task, triggered_by=[command.triggered_by])
+            set_runtime(task, triggered_by=[command.triggered_by])
         self.begin(task)
+
+    def join_arrival(self, name: str, context: dict[str, Any] | None, source: str | None,
+                     trigger: dict[str, Any] | None = None) -> None:
+        """An inbound task fired into join ``name`` (``context`` given) or never will (None)."""
+        key = joins.key(self.wf_ex.id, name)
+        task = self.store.join_task(key)
+        if task is None:
+            task = self.new_task(name, State.WAITING.value, {}, unique_key=key)
+            joins.opened(task)
+        verdict = joins.arrive(self.store, self.spec, task, context, source, trigger)
+        if verdict.run:
+            task.started_at = utc_now()
+            self.begin(task)
+        elif verdict.failure is not None:
+            self.complete_task(task, State.ERROR.value, [], state_info=verdict.failure)
 
     def new_task(self, name: str, state: str, in_context: dict[str, Any],
                  unique_key: str | None = None) -> TaskExecution:
@@ -177,20 +184,20 @@ class Step:
             policies.validate()
             concurrency = policies.concurrency()
             if concurrency:
-                self.set_runtime(task, concurrency=concurrency)
+                set_runtime(task, concurrency=concurrency)
             if not rc.get("pause_before_done") and policies.pause_before():
-                self.set_private(task, pause_before_done=True)
+                set_private(task, pause_before_done=True)
                 self.set_state(task, State.IDLE.value, "Set by 'pause-before' policy")
                 self.stop(State.PAUSED.value, None)
                 return
             timeout = policies.seconds("timeout")
             if timeout and not rc.get("timeout_scheduled"):
-                self.set_private(task, timeout_scheduled=True)
+                set_private(task, timeout_scheduled=True)
                 self.store.schedule_timer(TASK_TIMEOUT, task.id, timeout, {"timeout": timeout})
             wait = policies.seconds("wait-before")
             if wait and not rc.get("wait_before_done"):
-                self.set_private(task, wait_before_done=True)
-                self.set_runtime(task, wait_before_policy={"skip": True})
+                set_private(task, wait_before_done=True)
+                set_runtime(task, wait_before_policy={"skip": True})
                 self.delay(task, wait, f"Delayed by 'wait-before' policy [delay={_number(wait)}]")
                 return
         except EngineError as exc:
@@ -235,8 +242,8 @@ class Step:
             wait = policies.seconds("wait-after")
             if wait and not rc.get("wait_after_done"):
                 pending = {"state": task.state, "result": task.result, "state_info": task.state_info}
-                self.set_private(task, wait_after_done=True, pending_completion=pending)
-                self.set_runtime(task, wait_after_policy={"skip": True})
+                set_private(task, wait_after_done=True, pending_completion=pending)
+                set_runtime(task, wait_after_policy={"skip": True})
                 self.delay(task, wait, f"Delayed by 'wait-after' policy [delay={_number(wait)}]",
                            kind=COMPLETE_TASK)
                 return False
@@ -254,7 +261,7 @@ class Step:
             self.fail_completion(task, exc)
             return False
         # Mistral shows the policy's context once it has looked at a completion.
-        self.set_runtime(task, retry_task_policy=dict(task.runtime_context.get("retry_task_policy") or {}))
+        set_runtime(task, retry_task_policy=dict(task.runtime_context.get("retry_task_policy") or {}))
         if not again:
             return True
         self._retry(task, retry.delay)
@@ -277,8 +284,8 @@ class Step:
 
     def _retry(self, task: TaskExecution, delay: float) -> None:
         self.store.update_actions(task.id, {"accepted": False})
-        self.set_runtime(task, retry_task_policy={"retry_no": _retry_no(task) + 1})
-        self.set_private(task, with_items=None)
+        set_runtime(task, retry_task_policy={"retry_no": _retry_no(task) + 1})
+        set_private(task, with_items=None)
         task.result = []
         if delay:
             self.delay(task, delay, f"Delayed by 'retry' policy [delay={_number(delay)}]")
@@ -306,7 +313,7 @@ class Step:
             self.wf_ex.context = {**self.wf_ex.context, **global_}
             # Kept on the task too, out of its runtime context: GET /v2/tasks/<id> reports what each
             # task published globally.
-            self.set_private(task, published_global=global_)
+            set_private(task, published_global=global_)
         return None
 
     def force_fail(self, task: TaskExecution, message: str, result: Any = ...) -> None:
@@ -348,7 +355,8 @@ class Step:
             if not self.store.has_task_in(self.wf_ex.id, [State.WAITING.value]):
                 self._finish()
                 return
-            joins.fail_stuck(self)
+            for join, failure in joins.stuck(self.store, self.spec, self.wf_ex.id):
+                self.complete_task(join, State.ERROR.value, [], state_info=failure)
 
     def _follow(self, task: TaskExecution) -> None:
         task_spec = self.spec.tasks[task.name]
@@ -368,8 +376,8 @@ class Step:
         task.error_handled = outcome.error_handled
         task.processed = True
         for join_name in controller.join_targets_missed(self.spec, task_spec, outcome.fired):
-            joins.arrival(self, join_name, None, source=task.name,
-                          trigger={"task_id": task.id, "event": "not triggered"})
+            self.join_arrival(join_name, None, source=task.name,
+                              trigger={"task_id": task.id, "event": "not triggered"})
         self.run_commands(outcome.commands)
         if outcome.backlog and self.wf_ex.state == State.PAUSED:
             self.save_backlog(list(outcome.backlog))

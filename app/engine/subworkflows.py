@@ -7,22 +7,20 @@ locks taken bottom-up.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from app.engine import dataflow, expressions
 from app.engine.errors import EngineError, InputError
 from app.engine.states import State
+from app.engine.stepping import StepOps
 from app.models import TaskExecution, WorkflowExecution, new_id
-
-if TYPE_CHECKING:
-    from app.engine.runtime import Step
 
 MAX_DEPTH = 20
 # Parameters the engine sets on a child; a task's input never overrides them.
 _OWN_PARAMS = ("task_execution_id", "root_execution_id", "depth", "item", "index", "namespace")
 
 
-def start(step: Step, task: TaskExecution, child_input: dict[str, Any],
+def start(step: StepOps, task: TaskExecution, child_input: dict[str, Any],
           item: dict[str, Any] | None = None) -> WorkflowExecution | None:
     """Start the child; ``item`` marks it as one item of a with-items task (see workflow_items).
 

@@ -7,37 +7,33 @@ Each child carries its item as ``params["item"] = {"epoch": ..., "index": ...}``
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from app.engine import bookkeeping, dataflow, expressions, items, subworkflows
 from app.engine.bookkeeping import private
 from app.engine.states import COMPLETED, State
+from app.engine.stepping import StepOps
 from app.models import TaskExecution, WorkflowExecution, new_id
 
-if TYPE_CHECKING:
-    from app.engine.runtime import Step
 
-
-def start(step: Step, task: TaskExecution, count: int) -> None:
+def start(step: StepOps, task: TaskExecution, count: int) -> None:
     capacity = step.policies(task).concurrency() or count
     progress = {"count": count, "done": 0, "next": 0, "epoch": new_id()[:8]}
-    bookkeeping.record_progress(step, task, progress)
+    bookkeeping.record_progress(task, progress)
     _start_next(step, task, min(capacity, count))
 
 
-def child_ended(step: Step, task: TaskExecution, child: WorkflowExecution) -> None:
+def child_ended(step: StepOps, task: TaskExecution, child: WorkflowExecution) -> None:
     """One child ended: start the next item, and complete the task after the last."""
     progress = dict(private(task).get("with_items") or {})
     if (child.params.get("item") or {}).get("epoch") != progress.get("epoch"):
         return
     progress["done"] = int(progress["done"]) + 1
-    bookkeeping.record_progress(step, task, progress)
+    bookkeeping.record_progress(task, progress)
     if step.wf_ex.state == State.RUNNING:
         _start_next(step, task, 1)
     finish_if_done(step, task)
 
 
-def refill(step: Step, task: TaskExecution) -> None:
+def refill(step: StepOps, task: TaskExecution) -> None:
     """After a resume: start items up to the concurrency again."""
     progress = private(task).get("with_items") or {}
     capacity = step.policies(task).concurrency() or int(progress.get("count", 0))
@@ -45,7 +41,7 @@ def refill(step: Step, task: TaskExecution) -> None:
     _start_next(step, task, max(capacity - len(running), 0))
 
 
-def finish_if_done(step: Step, task: TaskExecution) -> None:
+def finish_if_done(step: StepOps, task: TaskExecution) -> None:
     progress = private(task).get("with_items") or {}
     if int(progress.get("done", 0)) < int(progress.get("count", 0)):
         return
@@ -56,13 +52,13 @@ def finish_if_done(step: Step, task: TaskExecution) -> None:
                        state_info="One or more actions had failed." if state == State.ERROR and failed else None)
 
 
-def _children(step: Step, task: TaskExecution) -> list[WorkflowExecution]:
+def _children(step: StepOps, task: TaskExecution) -> list[WorkflowExecution]:
     epoch = (private(task).get("with_items") or {}).get("epoch")
     rows = step.store.child_executions(task.id)
     return [row for row in rows if (row.params.get("item") or {}).get("epoch") == epoch]
 
 
-def _start_next(step: Step, task: TaskExecution, how_many: int) -> None:
+def _start_next(step: StepOps, task: TaskExecution, how_many: int) -> None:
     progress = dict(private(task).get("with_items") or {})
     first = int(progress.get("next", 0))
     last = min(first + how_many, int(progress.get("count", 0)))
@@ -84,4 +80,4 @@ def _start_next(step: Step, task: TaskExecution, how_many: int) -> None:
             if subworkflows.start(step, task, child_input, item={"epoch": progress["epoch"], "index": index}) is None:
                 return
     progress["next"] = last
-    bookkeeping.record_progress(step, task, progress)
+    bookkeeping.record_progress(task, progress)
