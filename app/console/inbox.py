@@ -26,6 +26,11 @@ STATES = ("SUCCESS", "ERROR", "CANCELLED")
 # The words of each completion's button and question.
 VERBS = {"SUCCESS": "Complete with SUCCESS", "ERROR": "Fail with ERROR", "CANCELLED": "Cancel"}
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+# What the flash says once it is done, for an action of a workflow and for one run on its own.
+DONE = {"SUCCESS": "completed with SUCCESS; the workflow goes on.",
+        "ERROR": "completed with ERROR; the task fails and the workflow follows its on-error, if any.",
+        "CANCELLED": "cancelled; its task and its workflow end CANCELLED."}
+DONE_ALONE = {"SUCCESS": "completed with SUCCESS.", "ERROR": "completed with ERROR.", "CANCELLED": "cancelled."}
 
 
 def _item(action: WaitingAction) -> dict[str, Any]:
@@ -84,6 +89,7 @@ def complete(action_execution_id: str) -> Response:
         return _again(errors)
     row = session().get(ActionExecution, action_execution_id)
     label = _label(row) if row is not None else action_execution_id
+    done = DONE if row is not None and row.workflow_execution_id else DONE_ALONE
     session().rollback()
     asked = confirmation(f"{VERBS[state]}: {label} (action execution {action_execution_id})?", _back())
     if asked is not None:
@@ -94,7 +100,7 @@ def complete(action_execution_id: str) -> Response:
         session().rollback()
         flash("error", f"Refused (409 Conflict): {exc}")
         return see_other(_back())
-    flash("ok", f"{label}: completed with {state}; the workflow goes on.")
+    flash("ok", f"{label}: {done[state]}")
     return see_other(_back())
 
 

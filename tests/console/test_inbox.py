@@ -178,6 +178,8 @@ def test_error_and_cancel(console: FlaskClient, console_app: Flask, waiting: dic
                           form: dict[str, str], output: dict[str, Any]) -> None:
     answer = _complete(console, waiting["nudge"], state=state, **form)
     assert answer.status_code == 303 and answer.headers["Location"] == "/console/inbox"
+    said = html.unescape(console.get("/console/inbox").get_data(as_text=True))
+    assert f"{waiting['workflow']} › nudge: {inbox.DONE[state]}" in said
     row = _row(console_app, waiting["nudge"])
     assert (row.state, row.output) == (state, output)
 
