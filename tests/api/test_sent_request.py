@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import threading
 import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from flask import Flask
@@ -141,3 +143,33 @@ def test_the_openapi_document_describes_the_extension(client: FlaskClient) -> No
     assert "sent_request" in schemas["ActionExecution"]["required"]
     described = schemas["SentRequest"]
     assert set(described["properties"]) == {"method", "url", "headers", "sent_at"}
+
+
+def test_a_callback_that_comes_before_the_send_ends_keeps_both_the_result_and_the_record(
+        client: FlaskClient, flask_app: Flask, settings: Settings, dispatcher: CollectingDispatcher) -> None:
+    """The third party completes the action while its request is still being answered."""
+    completions: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - the http.server naming
+            action_id = self.headers["Mistral-Action-Execution-Id"]
+            with flask_app.app_context():
+                completions.append(Engine(session(), dispatcher).complete_action(action_id, "SUCCESS", "fast").state)
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        actions = _start(client, f"http://127.0.0.1:{server.server_address[1]}")
+        _run(flask_app, _worker_settings(settings), dispatcher, actions["ask"]["id"])
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert completions == ["SUCCESS"]
+    ask = client.get(f"/v2/action_executions/{actions['ask']['id']}").get_json()
+    assert (ask["state"], json.loads(ask["output"])) == ("SUCCESS", {"result": "fast"})
+    assert ask["sent_request"]["headers"]["Mistral-Action-Execution-Id"] == ask["id"]
