@@ -27,6 +27,9 @@ LANE = 14.0  # the width a long edge takes as it passes a layer
 ROW_WIDTH = 1100.0  # parts are packed in rows about this wide
 ORDERING_ROUNDS = 2
 CROWDED = 2500
+SIDE_SPAN = 3  # a cycle closed more layers up than this goes round the side
+SIDE_GAP = 12.0
+BUNDLE = 3  # long edges into (or out of) one task share a lane from this many on
 
 Point = tuple[float, float]
 
@@ -203,6 +206,10 @@ def _lay_part(nodes: list[int], links: list[tuple[int, int]], wide: list[float],
         (node,) = nodes
         return _Part(nodes, {node: (wide[node] / 2, sizes[node][1] / 2)}, {}, wide[node], sizes[node][1])
     backward = _back_links(nodes, links)
+    first_ranks = _ranks(nodes, links, backward)
+    # A cycle closed far below its target goes round the side instead of through every layer.
+    side = [link for link in links if link in backward and first_ranks[link[0]] - first_ranks[link[1]] > SIDE_SPAN]
+    links = [link for link in links if link not in side]
     lanes, bundled = _bundles(links, backward, _ranks(nodes, links, backward))
     lane_height = min(sizes[n][1] for n in nodes)
     vertices: dict[Hashable, Vertex] = {}
@@ -243,7 +250,34 @@ def _lay_part(nodes: list[int], links: list[tuple[int, int]], wide: list[float],
             r0, r1 = sugiyama.grx[edge.v[0]].rank, sugiyama.grx[edge.v[1]].rank
             step = 1 if r0 < r1 else -1
             controls[link] = [ctrl[r].view.xy for r in range(r0 + step, r1, step)]
+    right = max(centers[n][0] + wide[n] / 2 for n in nodes)
+    right = max([right, *(x + LANE / 2 for points in controls.values() for x, _ in points)])
+    controls.update(_side_routes(side, {n: vertices[n] for n in nodes}, sugiyama, right))
     return _normalised(nodes, centers, controls, wide, sizes)
+
+
+def _side_routes(side: list[tuple[int, int]], vertices: dict[int, Vertex], sugiyama: SugiyamaLayout,
+                 right: float) -> dict[tuple[int, int], list[Point]]:
+    """Bends of the links going round the right side: down into the gap below the source, right
+    to a lane of their own, up, and left in the gap above the target. Links whose heights do not
+    overlap share a lane."""
+    gaps: dict[int, tuple[float, float]] = {}
+    for rank, layer in enumerate(sugiyama.layers):
+        y = layer[0].view.xy[1]
+        half = max(v.view.h for v in layer) / 2
+        gaps[rank] = (y - half - Y_SPACE / 2, y + half + Y_SPACE / 2)
+    lane_ends: list[int] = []
+    routes = {}
+    for link in sorted(side, key=lambda link: (sugiyama.grx[vertices[link[1]]].rank, link)):
+        source, target = vertices[link[0]], vertices[link[1]]
+        top, bottom = sugiyama.grx[target].rank, sugiyama.grx[source].rank
+        lane = next((i for i, end in enumerate(lane_ends) if end < top), len(lane_ends))
+        lane_ends[lane:lane + 1] = [bottom]
+        x = right + SIDE_GAP * (lane + 1)
+        nudge = (lane % 3 - 1) * 4.0  # runs sharing a gap stay apart
+        below, above = gaps[bottom][1] + nudge, gaps[top][0] + nudge
+        routes[link] = [(source.view.xy[0], below), (x, below), (x, above), (target.view.xy[0], above)]
+    return routes
 
 
 def _ranks(nodes: list[int], links: list[tuple[int, int]], backward: set[tuple[int, int]]) -> dict[int, int]:
@@ -285,7 +319,7 @@ def _bundles(links: list[tuple[int, int]], backward: set[tuple[int, int]], ranks
             if link not in bundled:
                 groups.setdefault(down[link][end], []).append(link)
         for anchor, group in groups.items():
-            if len(group) < 2:
+            if len(group) < BUNDLE:
                 continue
             first = min(ranks[down[link][0]] for link in group) + 1
             last = max(ranks[down[link][1]] for link in group) - 1

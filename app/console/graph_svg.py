@@ -370,7 +370,8 @@ def _legend(g: WorkflowGraph) -> Markup:
         items.append(Markup('<li class="wf-legend-join"><svg width="14" height="14" aria-hidden="true">'
                             '<path class="wf-join-mark" d="M7,0 l7,7 l-7,7 l-7,-7 z"/></svg>join</li>'))
     if any(edge.condition for edge in g.edges):
-        items.append(Markup('<li class="wf-legend-note">“kind: condition” labels fire only when true</li>'))
+        items.append(Markup('<li class="wf-legend-note">a label "kind: condition" fires only when the condition '
+                            'holds</li>'))
     if not items:
         return Markup("")
     return Markup('<figcaption class="wf-graph-legend"><ul>{}</ul></figcaption>').format(Markup("").join(items))

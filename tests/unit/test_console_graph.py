@@ -367,6 +367,27 @@ def test_layers_follow_the_flow_and_cycles_still_draw() -> None:
     assert drawn.loops == (names.index("task:c"),)
 
 
+def test_a_cycle_closed_far_below_goes_round_the_side_and_common_targets_share_a_lane() -> None:
+    g = graph.from_definition(chain(8) + "      on-error: t1\n")  # the last task retries from the second
+    placed = laid_out(g)
+    names = list(g.nodes)
+    route = placed.route(names.index("task:t7"), names.index("task:t1"))
+    t1, t7 = placed.boxes[names.index("task:t1")], placed.boxes[names.index("task:t7")]
+    right = max(box.x + box.w for box in placed.boxes)
+
+    assert route.backward and max(x for x, _ in route.points) > right
+    assert route.points[0] == (t7.cx, t7.y + t7.h) and route.points[-1] == (t1.cx, t1.y)
+
+    handled = graph.from_definition(mesh(40))  # every task reports to "sink" (task-defaults)
+    drawn = laid_out(handled)
+    sink = list(handled.nodes).index("task:sink")
+    into_sink = [r for r in drawn.routes if r.target == sink and len(r.points) > 2]
+    assert len(into_sink) > 10
+    bends = [point for r in into_sink for point in r.points[1:-1]]
+    assert len(set(bends)) < len(bends) / 3  # they run through the same bends, not one lane each
+    assert all(r.points[-1] == into_sink[0].points[-1] for r in into_sink)
+
+
 def test_a_self_loop_and_its_label_get_room_of_their_own() -> None:
     sizes = [(120.0, 58.0)] * 3
     placed = layout(sizes, [(0, 1), (0, 2), (1, 1)], room=[0.0, 90.0, 0.0])
