@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from selenium import webdriver
@@ -130,6 +131,47 @@ def test_console_shows_a_task_beside_the_graph(browser: webdriver.Chrome, stack:
     panel = browser.find_element(By.ID, "task-panel")
     assert "std.echo" in panel.text and "ready" in panel.text
     assert browser.current_url.endswith(execution_id)  # shown in place, not followed
+
+
+WAITING = """
+version: '2.0'
+{name}:
+  tasks:
+    wait:
+      action: std.async_noop
+      on-success: done
+    done:
+      action: std.noop
+"""
+
+
+def _running_action(stack: LiveStack, execution_id: str) -> dict[str, Any] | None:
+    for task in stack.tasks_of(execution_id):
+        for action in stack.get(f"/v2/tasks/{task['id']}/action_executions").json()["action_executions"]:
+            if action["state"] == "RUNNING":
+                return action
+    return None
+
+
+def test_console_follows_running_executions_live(browser: webdriver.Chrome, stack: LiveStack) -> None:
+    """The list's running rows and the execution's graph change without a reload when the action completes."""
+    name = _name("console_live")
+    stack.create_workflow(WAITING.format(name=name))
+    execution_id = stack.start_execution(name)["id"]
+    action: dict[str, Any] = wait_until(browser, lambda d: _running_action(stack, execution_id),
+                                        message="the async action to run")
+    browser.get(stack.url(f"/console/executions?workflow={name}"))
+    row_state = f'//tr[.//a[contains(@href, "{execution_id}")]]//span[contains(@class, "state")]'
+    assert browser.find_element(By.XPATH, row_state).text == "RUNNING"
+    browser.execute_script("window.notReloaded = true")
+    answer = stack.put(f"/v2/action_executions/{action['id']}", json={"state": "SUCCESS", "output": {"ok": True}})
+    assert answer.status_code == 200, answer.text
+    wait_until(browser, lambda d: d.find_element(By.XPATH, row_state).text == "SUCCESS", timeout=20,
+               message="the row to show SUCCESS")
+    assert browser.execute_script("return window.notReloaded") is True
+    # A finished list stops asking.
+    wait_until(browser, lambda d: d.find_element(By.CSS_SELECTOR, "tbody[data-poll]").get_attribute("data-live")
+               == "false", message="the list to stop polling")
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from datetime import timedelta
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -86,6 +87,17 @@ def test_a_revoked_token_ends_its_sessions(secured: FlaskClient, secured_app: Fl
     secured.post("/console/login", data={"token": token, "csrf_token": csrf_of(secured, "/console/login")})
     assert secured.get("/console/executions").status_code == 200
     _revoke(secured_app, "console-revoked")
+    assert secured.get("/console/executions").status_code == 303
+
+
+def test_a_session_ends_after_its_lifetime(secured: FlaskClient, secured_app: Flask,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from app.console import web
+
+    token = _token(secured_app, "console-lifetime")
+    secured.post("/console/login", data={"token": token, "csrf_token": csrf_of(secured, "/console/login")})
+    assert secured.get("/console/executions").status_code == 200
+    monkeypatch.setattr(web, "SESSION_SECONDS", -1)  # any session is now older than its lifetime
     assert secured.get("/console/executions").status_code == 303
 
 
