@@ -8,9 +8,11 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import statistics
 import sys
 import tempfile
 import time
+import traceback
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -25,9 +27,10 @@ from bench.memory import RssSampler, StackProcesses, mib, snapshot
 from bench.processes import ProcessGroup
 from bench.profiling import WorkerProfile
 from bench.scenarios import Driver, Scenario, scale_pairs, standard
-from bench.stack import BenchStack, start_floor_worker
+from bench.stack import CELERY_EVENTS, BenchStack, start_floor_worker
 
-STANDARD = ("seq50", "items200", "fan50", "conc20", "async100")
+STANDARD = ("seq50_exec", "items200_exec", "fan50_exec", "conc20_exec",
+            "seq50", "items200", "fan50", "conc20", "async100", "throughput200")
 REST_SETTLE_SECONDS = 3.0
 
 
@@ -43,8 +46,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     runs = parser.add_argument_group("what to run")
     runs.add_argument("--scenarios", default=",".join(STANDARD),
                       help="comma-separated subset of the standard scenarios ('' for none)")
-    runs.add_argument("--repeat", type=int, default=5, help="timed repetitions per scenario")
-    runs.add_argument("--warmup", type=int, default=1, help="untimed repetitions first")
+    runs.add_argument("--rounds", type=int, default=3,
+                      help="passes over all the scenarios; each figure is the median of the rounds' medians")
+    runs.add_argument("--repeat", type=int, default=3, help="timed repetitions per scenario in each round")
+    runs.add_argument("--throughput-repeat", type=int, default=1,
+                      help="timed repetitions of throughput200 in each round")
+    runs.add_argument("--warmup", type=int, default=1, help="untimed repetitions first (first round only)")
     runs.add_argument("--scale", action="store_true", help="also the 1,000 / 10,000 sizes of issue 3")
     runs.add_argument("--scale-repeat", type=int, default=1, help="repetitions of each large size")
     runs.add_argument("--scale-shapes", default="chain,items,join",
@@ -57,6 +64,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     tuning.add_argument("--log-level", default="INFO", help="of the stack and the floor worker")
     tuning.add_argument("--profile", type=Path, metavar="DIR", help="py-spy the worker into DIR/<scenario>.txt")
     tuning.add_argument("--keep-temp", action="store_true", help="keep the data and logs folder")
+    tuning.add_argument("--celery-events", choices=CELERY_EVENTS, default="configured",
+                        help="Celery's event messages for the stack and the floor: as configured (celeryconfig), "
+                             "'worker' (task events only, no task-sent), 'none' (neither)")
     args = parser.parse_args(argv)
     if args.database_url and not is_postgres(args.database_url):
         parser.error("--database-url must be a postgresql:// URL (SQLite is the default)")
@@ -89,45 +99,91 @@ class Bench:
                 measured.append(elapsed)
         return measured
 
-    def profile(self, name: str) -> WorkerProfile:
-        return WorkerProfile(self.args.profile, name, self.worker_pid)
+    def profile(self, name: str | None) -> WorkerProfile:
+        """py-spy the worker into --profile DIR/<name>.txt; no profile without a name."""
+        return WorkerProfile(self.args.profile if name else None, name or "", self.worker_pid)
 
 
 def run_standard(bench: Bench, names: list[str]) -> None:
-    for scenario in standard(bench.driver, bench.floor):
-        if scenario.name not in names:
-            continue
-        report.progress(f"{scenario.name}: {bench.args.warmup} warm-up + {bench.args.repeat} timed runs")
-        try:
-            with bench.profile(scenario.name):
-                times, floor_times = _interleaved(bench, scenario)
-        except BenchError as error:
-            _failed(scenario.name, error)
-            continue
-        report.emit(_scenario_record(scenario, times, floor_times))
+    """Every scenario once per round, ``--rounds`` times over, so a change in the machine's load
+    spreads over all of them; each figure is the median of its rounds."""
+    scenarios = [scenario for scenario in standard(bench.driver, bench.floor) if scenario.name in names]
+    rounds: dict[str, list[dict[str, Any]]] = {scenario.name: [] for scenario in scenarios}
+    failed: set[str] = set()
+    for index in range(bench.args.rounds):
+        for scenario in scenarios:
+            if scenario.name in failed:
+                continue
+            repeat = bench.args.throughput_repeat if scenario.name == "throughput200" else bench.args.repeat
+            warmup = bench.args.warmup if index == 0 else 0
+            report.progress(f"round {index + 1}/{bench.args.rounds}, {scenario.name}: "
+                            f"{warmup} warm-up + {repeat} timed runs")
+            try:
+                with bench.profile(scenario.name if index == 0 else None):
+                    times, floor_times = _interleaved(bench, scenario, warmup, repeat)
+            except BenchError as error:
+                _failed(scenario.name, error)
+                failed.add(scenario.name)
+                continue
+            rounds[scenario.name].append(_round(times, floor_times))
+    for scenario in scenarios:
+        if scenario.name not in failed:
+            report.emit(_scenario_record(scenario, rounds[scenario.name]))
 
 
-def _scenario_record(scenario: Scenario, times: list[float], floor_times: list[float]) -> dict[str, Any]:
-    record: dict[str, Any] = {"scenario": scenario.name, "repeats": len(times), **report.summary(times)}
+def _round(times: list[float], floor_times: list[float]) -> dict[str, Any]:
+    figures: dict[str, Any] = {**report.summary(times), "times_s": [round(t, 4) for t in times]}
+    if floor_times:
+        figures["floor_median_s"] = report.summary(floor_times)["median_s"]
+        figures["floor_times_s"] = [round(t, 4) for t in floor_times]
+        figures["ratio"] = report.ratio(figures["median_s"], figures["floor_median_s"])
+    # The machine may be shared: the load tells how far the absolute times can be trusted.
+    figures["loadavg_1m"] = round(os.getloadavg()[0], 2)
+    return figures
+
+
+def _scenario_record(scenario: Scenario, rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    every_time = [t for figures in rounds for t in figures["times_s"]]
+    record: dict[str, Any] = {
+        "scenario": scenario.name, "path": scenario.path, "tasks": scenario.tasks,
+        "rounds": len(rounds), "repeats": len(every_time),
+        "median_s": round(statistics.median(f["median_s"] for f in rounds), 4),
+        "min_s": round(min(every_time), 4), "max_s": round(max(every_time), 4),
+    }
     record["per_task_ms"] = report.per_task_ms(record["median_s"], scenario.tasks)
     record["floor"] = record["ratio"] = None
-    if floor_times:
-        floor = report.summary(floor_times)
-        record["floor"] = {"shape": scenario.floor_shape, **floor}
-        record["ratio"] = report.ratio(record["median_s"], floor["median_s"])
-    # The machine may be shared: the load tells how far the absolute times can be trusted.
-    record["loadavg_1m"] = round(os.getloadavg()[0], 2)
+    floor_rounds = [f for f in rounds if "floor_median_s" in f]
+    if floor_rounds:
+        every_floor = [t for f in floor_rounds for t in f["floor_times_s"]]
+        floor_median = round(statistics.median(f["floor_median_s"] for f in floor_rounds), 4)
+        record["floor"] = {"shape": scenario.floor_shape, "median_s": floor_median,
+                           "min_s": round(min(every_floor), 4), "max_s": round(max(every_floor), 4)}
+        record["ratio"] = report.ratio(record["median_s"], floor_median)
+    if scenario.mistral_s is not None:
+        record["mistral_s"] = scenario.mistral_s
+        record["speedup"] = report.ratio(scenario.mistral_s, record["median_s"])
+    if scenario.details:
+        record["throughput"] = _median_details(scenario.details)
+    record["loadavg_1m"] = [f["loadavg_1m"] for f in rounds]
+    record["by_round"] = [{k: v for k, v in f.items() if not k.endswith("times_s")} for f in rounds]
     return record
 
 
-def _interleaved(bench: Bench, scenario: Scenario) -> tuple[list[float], list[float]]:
+def _median_details(details: list[dict[str, Any]]) -> dict[str, Any]:
+    """The median of each figure over the timed repetitions of every round."""
+    return {key: round(statistics.median(d[key] for d in details), 4) for key in details[0]}
+
+
+def _interleaved(bench: Bench, scenario: Scenario, warmup: int, repeat: int) -> tuple[list[float], list[float]]:
     """Alternate floor and scenario runs, so a change in the machine's load hits both alike."""
     times: list[float] = []
     floor_times: list[float] = []
-    for index in range(bench.args.warmup + bench.args.repeat):
+    for index in range(warmup + repeat):
         floor_elapsed = bench.times(scenario.floor, 1)[0] if scenario.floor else None
+        details_before = len(scenario.details)
         elapsed = bench.times(scenario.run, 1)[0]
-        if index < bench.args.warmup:
+        if index < warmup:
+            del scenario.details[details_before:]  # a warm-up's latencies are not figures
             continue
         times.append(elapsed)
         if floor_elapsed is not None:
@@ -215,7 +271,8 @@ def _start(args: argparse.Namespace, data_dir: Path, stack: ExitStack) -> tuple[
     """Start our own stack unless --url names one; return its URL, its broker and the stack."""
     if args.url:
         return args.url, args.redis_url, None
-    bench_stack = BenchStack(data_dir, args.database_url, args.bench_database, args.log_level)
+    bench_stack = BenchStack(data_dir, args.database_url, args.bench_database, args.log_level,
+                             celery_events=args.celery_events)
     stack.callback(bench_stack.stop)
     report.progress(f"starting the stack ({bench_stack.database_kind}) in {data_dir}")
     bench_stack.start()
@@ -229,8 +286,9 @@ def _start_floor(args: argparse.Namespace, redis_url: str | None, data_dir: Path
         return None
     group = ProcessGroup(data_dir)
     stack.callback(group.stop)
-    start_floor_worker(group, redis_url, args.log_level, concurrency=2)
-    floor = Floor(redis_url)
+    start_floor_worker(group, redis_url, args.log_level, concurrency=2, celery_events=args.celery_events,
+                       data_dir=data_dir)
+    floor = Floor(redis_url, args.celery_events)
     floor.ready()
     return floor
 
@@ -262,6 +320,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         run(args, data_dir)
     except Exception as error:  # noqa: BLE001 - report with the logs' location, then fail
+        traceback.print_exc()
         report.progress(f"failed: {error}; logs kept in {data_dir}")
         sys.exit(1)
     if not args.keep_temp:

@@ -13,14 +13,17 @@ from collections.abc import Callable
 import redis
 
 from bench import floor_app
+from bench.stack import event_settings
 
 WAIT_TIMEOUT = 120
 
 
 class Floor:
-    def __init__(self, redis_url: str) -> None:
+    def __init__(self, redis_url: str, celery_events: str = "configured") -> None:
         # The benchmark process sends to the same broker the floor worker consumes from.
         floor_app.celery.conf.broker_url = redis_url
+        # The floor's sender follows the stack's event settings (its worker gets them at start).
+        floor_app.celery.conf.update(event_settings(celery_events))
         self.redis = redis.Redis.from_url(redis_url)
 
     def _keys(self) -> tuple[str, str]:

@@ -25,10 +25,10 @@ class ProcessGroup:
         self.log_dir = log_dir
         self.children: dict[str, subprocess.Popen[bytes]] = {}
 
-    def start(self, name: str, argv: Sequence[str], env: Mapping[str, str]) -> int:
+    def start(self, name: str, argv: Sequence[str], env: Mapping[str, str], cwd: Path | None = None) -> int:
         with (self.log_dir / f"{name}.log").open("ab") as log:
             process = subprocess.Popen(
-                list(argv), env=dict(env), cwd=PROJECT_ROOT, stdin=subprocess.DEVNULL,
+                list(argv), env=dict(env), cwd=cwd or PROJECT_ROOT, stdin=subprocess.DEVNULL,
                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
                 preexec_fn=die_with_parent_hook(),  # noqa: PLW1509 - the hook only makes two syscalls
             )

@@ -6,10 +6,15 @@ are uploaded once, on first use, under the run's prefix.
 
 from __future__ import annotations
 
+import math
+import statistics
+import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
 
 import redis
 
@@ -19,6 +24,17 @@ from bench.floor import Floor
 
 TRAMONTANE_QUEUE = "tramontane"  # celeryconfig.task_default_queue
 SETTLE_SECONDS = 0.3
+EXECUTOR_NOOP = workflows.EXECUTOR_NOOP
+# Mistral 23 on this machine kind, measured side by side with ../shared/mistral-oracle (REST only,
+# 10 ms polling, 5 repeats): the comparison for the Mistral-shaped scenarios.
+MISTRAL_SECONDS = {"seq50": 3.0, "items200": 7.1, "fan50": 3.4, "conc20": 6.2}
+# The throughput scenario polls less often: 200 executions' ids per poll, for seconds.
+THROUGHPUT_POLL_SECONDS = 0.05
+
+# What a scenario's tasks exercise.
+MISTRAL_SHAPED = "mistral-shaped"  # std.noop / std.echo, as Mistral's own benchmark; glue may run inline
+EXECUTOR = "executor"  # a user action from the plugin: a Celery task, claimed, run, recorded
+CALLBACK = "callback"  # async actions completed through the API
 
 
 @dataclass(frozen=True)
@@ -28,6 +44,10 @@ class Scenario:
     run: Callable[[], float]
     floor_shape: str = ""
     floor: Callable[[], float] | None = None
+    path: str = MISTRAL_SHAPED
+    mistral_s: float | None = None
+    # Per-repetition details beyond the time (the throughput scenario's latencies), in run order.
+    details: list[dict[str, Any]] = field(default_factory=list)
 
 
 class Driver:
@@ -64,25 +84,77 @@ class Driver:
         execution_id = self.client.start_execution(workflow_name, wf_input)
         return self.client.wait_for_execution(execution_id, self.timeout) - started
 
-    def run_chain(self, length: int) -> float:
-        return self._single(self.workflow(f"chain{length}", lambda n: workflows.chain(n, length)))
+    def _chain(self, length: int, action: str) -> str:
+        return self.workflow(f"chain{length}_{_suffix(action)}", lambda n: workflows.chain(n, length, action))
 
-    def run_items(self, count: int, concurrency: int | None = None) -> float:
-        suffix = f"items_c{concurrency or 0}"
-        name = self.workflow(suffix, lambda n: workflows.with_items(n, concurrency))
+    def run_chain(self, length: int, action: str = "std.noop") -> float:
+        return self._single(self._chain(length, action))
+
+    def run_items(self, count: int, concurrency: int | None = None, action: str = "std.echo") -> float:
+        suffix = f"items_c{concurrency or 0}_{_suffix(action)}"
+        name = self.workflow(suffix, lambda n: workflows.with_items(n, concurrency, action))
         return self._single(name, {"items": list(range(count))})
 
-    def run_fan(self, width: int) -> float:
-        return self._single(self.workflow(f"fan{width}", lambda n: workflows.fan_in(n, width)))
+    def run_fan(self, width: int, action: str = "std.noop") -> float:
+        name = self.workflow(f"fan{width}_{_suffix(action)}", lambda n: workflows.fan_in(n, width, action))
+        return self._single(name)
 
     # -- batches of executions -----------------------------------------------------------------
 
-    def run_concurrent(self, executions: int, length: int) -> float:
-        name = self.workflow(f"chain{length}", lambda n: workflows.chain(n, length))
+    def run_concurrent(self, executions: int, length: int, action: str = "std.noop") -> float:
+        name = self._chain(length, action)
         tag = self.tag()
         started = time.monotonic()
         self.client.start_batch(name, executions, tag)
         return self.client.wait_for_batch(tag, executions, self.timeout) - started
+
+    def run_throughput(self, executions: int, length: int, details: list[dict[str, Any]]) -> float:
+        """``executions`` chains started at once by 20 client threads; each one's latency is kept.
+
+        An execution's latency runs from just before its POST to the first poll that lists it as
+        SUCCESS (``THROUGHPUT_POLL_SECONDS`` apart, so each is late by at most that and a request).
+        Appends the latencies and the completion rates to ``details``; returns the wall time.
+        """
+        name = self._chain(length, EXECUTOR_NOOP)
+        tag = self.tag()
+        posted: dict[str, float] = {}
+        lock = threading.Lock()
+
+        def start(_: int) -> None:
+            before = time.monotonic()
+            execution_id = self.client.start_execution(name, description=tag, shared=False)
+            with lock:
+                posted[execution_id] = before
+
+        started = time.monotonic()
+        with ThreadPoolExecutor(max_workers=self.client.pool_size) as pool:
+            starting = [pool.submit(start, index) for index in range(executions)]
+            done = self._seen_succeeded(tag, executions)
+            for future in starting:
+                future.result()
+        ended = max(done.values())
+        latencies = sorted(done[execution_id] - posted[execution_id] for execution_id in done)
+        details.append(_throughput(started, ended, sorted(done.values()), latencies, length))
+        return ended - started
+
+    def _seen_succeeded(self, tag: str, executions: int) -> dict[str, float]:
+        """Poll the batch's SUCCESS list; the time each execution was first seen in it."""
+        deadline = time.monotonic() + self.timeout
+        seen: dict[str, float] = {}
+        polls = 0
+        while len(seen) < executions:
+            rows = self.client.executions_in_state(tag, "SUCCESS")
+            now = time.monotonic()
+            for row in rows:
+                seen.setdefault(row["id"], now)
+            polls += 1
+            if polls % 20 == 0 and self.client.executions_in_state(tag, "ERROR", limit=1):
+                raise BenchError(f"batch {tag}: an execution ended ERROR")
+            if now > deadline:
+                raise BenchError(f"batch {tag}: {len(seen)} of {executions} succeeded after {self.timeout:g} s")
+            if len(seen) < executions:
+                time.sleep(THROUGHPUT_POLL_SECONDS)
+        return seen
 
     def run_async(self, executions: int) -> float:
         """From the first callback to the last SUCCESS; the executions are started beforehand."""
@@ -97,22 +169,65 @@ class Driver:
         return self.client.wait_for_batch(tag, executions, self.timeout) - started
 
 
+def _suffix(action: str) -> str:
+    return action.replace(".", "_")
+
+
+def _percentile(ordered: list[float], fraction: float) -> float:
+    """Nearest-rank percentile of an ordered list."""
+    index = min(len(ordered) - 1, max(0, math.ceil(fraction * len(ordered)) - 1))
+    return ordered[index]
+
+
+def _throughput(started: float, ended: float, completions: list[float], latencies: list[float],
+                length: int) -> dict[str, Any]:
+    count = len(completions)
+    # Saturation: the rate between the 10th and the 90th percent of completions, leaving out the
+    # ramp-up (the first steps of every execution queue at once) and the tail (the last few alone).
+    low, high = completions[count // 10], completions[(count * 9) // 10 - 1]
+    steady = ((count * 9) // 10 - 1 - count // 10) / (high - low) if high > low else float("nan")
+    overall = count / (ended - started)
+    return {
+        "executions": count, "wall_s": round(ended - started, 4),
+        "executions_per_s": round(overall, 2), "tasks_per_s": round(overall * length, 1),
+        "saturated_executions_per_s": round(steady, 2), "saturated_tasks_per_s": round(steady * length, 1),
+        "latency_p50_s": round(_percentile(latencies, 0.50), 4),
+        "latency_p95_s": round(_percentile(latencies, 0.95), 4),
+        "latency_p99_s": round(_percentile(latencies, 0.99), 4),
+        "latency_mean_s": round(statistics.fmean(latencies), 4),
+    }
+
+
 def standard(driver: Driver, floor: Floor | None) -> list[Scenario]:
-    """The five scenarios of issue 7 with their floors (DECISIONS.md fixes conc20's and fan50's)."""
+    """Issue 7's scenarios with their floors (DECISIONS.md fixes conc20's and fan50's), each shape
+    twice: with Mistral's benchmark actions, and with the plugin's no-op on the executor path."""
     def floor_of(make: Callable[[Floor], float]) -> Callable[[], float] | None:
         return (lambda: make(floor)) if floor else None
 
+    x = EXECUTOR_NOOP
+    throughput: list[dict[str, Any]] = []
     return [
+        Scenario("seq50_exec", 50, lambda: driver.run_chain(50, x), "1 chain of 50 tasks",
+                 floor_of(lambda f: f.chains(1, 50)), EXECUTOR),
+        Scenario("items200_exec", 200, lambda: driver.run_items(200, action=x), "200 independent tasks",
+                 floor_of(lambda f: f.independent(200)), EXECUTOR),
+        Scenario("fan50_exec", 51, lambda: driver.run_fan(50, x), "50 independent tasks, then 1 (Redis counter)",
+                 floor_of(lambda f: f.independent(50, then_join=True)), EXECUTOR),
+        Scenario("conc20_exec", 100, lambda: driver.run_concurrent(20, 5, x), "20 chains of 5 tasks at once",
+                 floor_of(lambda f: f.chains(20, 5)), EXECUTOR),
         Scenario("seq50", 50, lambda: driver.run_chain(50), "1 chain of 50 tasks",
-                 floor_of(lambda f: f.chains(1, 50))),
+                 floor_of(lambda f: f.chains(1, 50)), MISTRAL_SHAPED, MISTRAL_SECONDS["seq50"]),
         Scenario("items200", 200, lambda: driver.run_items(200), "200 independent tasks",
-                 floor_of(lambda f: f.independent(200))),
+                 floor_of(lambda f: f.independent(200)), MISTRAL_SHAPED, MISTRAL_SECONDS["items200"]),
         Scenario("fan50", 51, lambda: driver.run_fan(50), "50 independent tasks, then 1 (Redis counter)",
-                 floor_of(lambda f: f.independent(50, then_join=True))),
+                 floor_of(lambda f: f.independent(50, then_join=True)), MISTRAL_SHAPED, MISTRAL_SECONDS["fan50"]),
         Scenario("conc20", 100, lambda: driver.run_concurrent(20, 5), "20 chains of 5 tasks at once",
-                 floor_of(lambda f: f.chains(20, 5))),
+                 floor_of(lambda f: f.chains(20, 5)), MISTRAL_SHAPED, MISTRAL_SECONDS["conc20"]),
         Scenario("async100", 100, lambda: driver.run_async(100), "100 independent tasks",
-                 floor_of(lambda f: f.independent(100))),
+                 floor_of(lambda f: f.independent(100)), CALLBACK),
+        Scenario("throughput200", 1000, lambda: driver.run_throughput(200, 5, throughput),
+                 "200 chains of 5 tasks at once", floor_of(lambda f: f.chains(200, 5)), EXECUTOR,
+                 details=throughput),
     ]
 
 

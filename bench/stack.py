@@ -20,20 +20,58 @@ from app.dbtools import upgrade_database
 from app.embedded_redis import EmbeddedRedis, find_free_port
 from bench.database import PostgresDatabase, sqlite_url
 from bench.floor_app import QUEUE
-from bench.processes import ProcessGroup
+from bench.processes import PROJECT_ROOT, ProcessGroup
 
 START_TIMEOUT = 60.0
+# Celery's event messages (Flower's source): as celeryconfig has them; the workers' task events
+# only (no task-sent from producers); none. The last two exist to measure what events cost.
+CELERY_EVENTS = ("configured", "worker", "none")
+OVERRIDE_TEMPLATE = """# Written by the benchmark (--celery-events {events}): celeryconfig, then the event settings.
+import importlib.util
+
+_spec = importlib.util.spec_from_file_location("_tramontane_celeryconfig", {source!r})
+_module = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_module)
+globals().update({{k: v for k, v in vars(_module).items() if not k.startswith("__")}})
+task_send_sent_event = False
+worker_send_task_events = {worker_events}
+"""
+
+
+def event_settings(events: str) -> dict[str, bool]:
+    """The Celery settings ``--celery-events`` stands for (nothing for 'configured')."""
+    if events == "configured":
+        return {}
+    return {"task_send_sent_event": False, "worker_send_task_events": events == "worker"}
+
+
+def celeryconfig_override(data_dir: Path, events: str) -> Path | None:
+    """A folder whose ``celeryconfig`` is the project's with other event settings, or None.
+
+    The stack's processes run in that folder, so ``import celeryconfig`` finds it before the
+    project's (``python -m`` and gunicorn put the working directory first on sys.path).
+    """
+    if events == "configured":
+        return None
+    folder = data_dir / f"celery-events-{events}"
+    folder.mkdir(exist_ok=True)
+    source = str(Path(__file__).resolve().parent.parent / "celeryconfig.py")
+    (folder / "celeryconfig.py").write_text(OVERRIDE_TEMPLATE.format(
+        events=events, source=source, worker_events=events == "worker"))
+    return folder
 
 
 class BenchStack:
     def __init__(self, data_dir: Path, database_url: str | None, bench_database: str,
-                 log_level: str = "INFO", web_workers: int = 2, worker_concurrency: int = 2) -> None:
+                 log_level: str = "INFO", web_workers: int = 2, worker_concurrency: int = 2,
+                 celery_events: str = "configured") -> None:
         self.data_dir = data_dir
         self.postgres = PostgresDatabase(database_url, bench_database) if database_url else None
         self.log_level = log_level
         # DECISIONS: memory is measured with gunicorn at 2 workers and the worker at concurrency 2.
         self.web_workers = web_workers
         self.worker_concurrency = worker_concurrency
+        self.celery_events = celery_events
         self.redis = EmbeddedRedis(data_dir, persistent=False)
         self.processes = ProcessGroup(data_dir)
         self.port = find_free_port()
@@ -60,8 +98,11 @@ class BenchStack:
         upgrade_database(settings)
         env = self.environment(settings)
         options = StackOptions("127.0.0.1", self.worker_concurrency, None, web_workers=self.web_workers)
+        folder = celeryconfig_override(self.data_dir, self.celery_events)
         for name, argv in stack_commands(settings, options).items():
-            self.processes.start(name, argv, env)
+            if self.celery_events == "none":
+                argv = [arg for arg in argv if arg != "-E"]
+            self.processes.start(name, argv, env, cwd=folder)
         self._wait_for_api()
 
     def environment(self, settings: Settings) -> dict[str, str]:
@@ -100,10 +141,16 @@ class BenchStack:
             self.postgres.drop()
 
 
-def start_floor_worker(processes: ProcessGroup, redis_url: str, log_level: str, concurrency: int) -> None:
+def start_floor_worker(processes: ProcessGroup, redis_url: str, log_level: str, concurrency: int,
+                       celery_events: str = "configured", data_dir: Path | None = None) -> None:
     """The floor's own worker: Tramontane's worker command, pointed at the floor's Celery app."""
     env = dict(os.environ, REDIS_URL=redis_url, PYTHONUNBUFFERED="1")
-    argv = [sys.executable, "-m", "celery", "-A", "bench.floor_app:celery", "worker", "-E",
+    folder = celeryconfig_override(data_dir, celery_events) if data_dir else None
+    if folder is not None:
+        # bench.floor_app is found through the project folder, which the working directory no longer is.
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
+    argv = [sys.executable, "-m", "celery", "-A", "bench.floor_app:celery", "worker",
+            *(["-E"] if celery_events != "none" else []),
             "--loglevel", log_level, "--concurrency", str(concurrency), "--queues", QUEUE,
             "--hostname", f"bench-floor-{os.getpid()}@%h"]
-    processes.start("floor", argv, env)
+    processes.start("floor", argv, env, cwd=folder)

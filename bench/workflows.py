@@ -16,34 +16,39 @@ def _header(name: str, input_names: tuple[str, ...] = ()) -> list[str]:
     return lines
 
 
-def chain(name: str, length: int) -> str:
-    """``length`` sequential ``std.noop`` tasks linked by ``on-success``."""
+# The executor path's no-op: a user action from the benchmark's plugin, never completed inline.
+EXECUTOR_NOOP = "bench.noop"
+
+
+def chain(name: str, length: int, action: str = "std.noop") -> str:
+    """``length`` sequential ``action`` tasks linked by ``on-success``."""
     lines = _header(name)
     for index in range(1, length + 1):
-        lines += [f"    t{index}:", "      action: std.noop"]
+        lines += [f"    t{index}:", f"      action: {action}"]
         if index < length:
             lines.append(f"      on-success: t{index + 1}")
     return "\n".join(lines) + "\n"
 
 
-def with_items(name: str, concurrency: int | None = None) -> str:
-    """One task calling ``std.echo`` once per element of the ``items`` input."""
+def with_items(name: str, concurrency: int | None = None, action: str = "std.echo") -> str:
+    """One task calling ``action`` once per element of the ``items`` input (std.echo echoes it)."""
+    call = "std.echo output=<% $.x %>" if action == "std.echo" else action
     lines = _header(name, ("items",)) + [
         "    each:",
         "      with-items: x in <% $.items %>",
-        "      action: std.echo output=<% $.x %>",
+        f"      action: {call}",
     ]
     if concurrency:
         lines.append(f"      concurrency: {concurrency}")
     return "\n".join(lines) + "\n"
 
 
-def fan_in(name: str, width: int) -> str:
-    """``width`` parallel ``std.noop`` start tasks, all followed by one ``join: all`` task."""
+def fan_in(name: str, width: int, action: str = "std.noop") -> str:
+    """``width`` parallel ``action`` start tasks, all followed by one ``join: all`` task."""
     lines = _header(name)
     for index in range(1, width + 1):
-        lines += [f"    b{index}:", "      action: std.noop", "      on-success: joined"]
-    lines += ["    joined:", "      join: all", "      action: std.noop"]
+        lines += [f"    b{index}:", f"      action: {action}", "      on-success: joined"]
+    lines += ["    joined:", "      join: all", f"      action: {action}"]
     return "\n".join(lines) + "\n"
 
 
