@@ -1,8 +1,11 @@
 """``python -m bench.step``: what one chain step costs the engine, without broker, worker or API.
 
-A chain of ``--length`` ``std.noop`` tasks runs in this process: each action is claimed, run and
-its result recorded with the continuation (``executor.run_action``, as a worker does it), and the
-next action's message is collected instead of sent. Prints one JSON line: milliseconds per step of
+A chain of ``--length`` tasks calling ``--action`` runs in this process: each action sent to the
+executor is claimed, run and its result recorded with the continuation (``executor.run_action``, as
+a worker does it), and the next action's message is collected instead of sent. The default action
+is the benchmark plugin's ``bench.noop``, a user action: the executor path. With ``--action
+std.noop`` the glue path is measured (tasks the engine may complete inline send no message; the
+figure is per task either way). Prints one JSON line: milliseconds per step of
 each repetition and the median after the first two (warm-up: caches, compiled statements). The
 difference between this and a scenario's time per task is what the broker, the worker's event loop
 and the stack's other processes add.
@@ -18,6 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from sqlalchemy import select
+
 from app.config import Settings
 from app.dbtools import upgrade_database
 from app.engine.definitions import create_workflows
@@ -25,6 +30,7 @@ from app.engine.dispatch import CollectingDispatcher, RunAction
 from app.engine.service import Engine
 from app.extensions import session
 from app.factory import create_app
+from app.models import WorkflowExecution
 from app.workers import executor
 from bench import workflows
 from bench.database import DEFAULT_NAME, PostgresDatabase, is_postgres, sqlite_url
@@ -35,16 +41,18 @@ WARM_UP = 2
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.step", description=__doc__)
     parser.add_argument("--length", type=int, default=50, help="tasks in the chain")
+    parser.add_argument("--action", default=workflows.EXECUTOR_NOOP,
+                        help="the action of every task (default: the plugin's no-op, the executor path)")
     parser.add_argument("--repeat", type=int, default=10, help="chains run (the first two are warm-up)")
     parser.add_argument("--database-url", help="PostgreSQL server (the bench creates its own database there)")
     parser.add_argument("--bench-database", default=DEFAULT_NAME)
     return parser.parse_args(argv)
 
 
-def run_chain(settings: Settings, dispatcher: CollectingDispatcher, name: str) -> tuple[float, int]:
-    """Seconds from the start to the end of one chain, and the number of actions it ran."""
+def run_chain(settings: Settings, dispatcher: CollectingDispatcher, name: str) -> tuple[float, int, str]:
+    """Seconds from the start to the end of one chain, the actions run on the executor, the end state."""
     started = time.perf_counter()
-    Engine(session(), dispatcher).start_workflow(name)
+    execution_id = Engine(session(), dispatcher).start_workflow(name).id
     steps = 0
     while pending := [m for m in dispatcher.sent if isinstance(m, RunAction)]:
         dispatcher.sent.clear()
@@ -52,25 +60,32 @@ def run_chain(settings: Settings, dispatcher: CollectingDispatcher, name: str) -
             executor.run_action(session(), Engine(session(), dispatcher), settings, message.action_execution_id)
             steps += 1
     dispatcher.sent.clear()
-    return time.perf_counter() - started, steps
+    elapsed = time.perf_counter() - started
+    state = session().scalar(select(WorkflowExecution.state).where(WorkflowExecution.id == execution_id))
+    session().rollback()
+    return elapsed, steps, str(state)
 
 
-def measure(database_url: str, data_dir: Path, length: int, repeat: int) -> list[float]:
+def measure(database_url: str, data_dir: Path, length: int, repeat: int, action: str) -> tuple[list[float], int]:
+    """Milliseconds per task of each chain, and how many of a chain's tasks went to the executor."""
     settings = Settings.from_env({"DATABASE_URL": database_url, "TRAMONTANE_DATA_DIR": str(data_dir)})
     upgrade_database(settings)
     dispatcher = CollectingDispatcher()
     flask_app = create_app(settings, dispatcher=dispatcher, serve_api=False)
     name = f"chain{length}"
-    per_step = []
+    per_task = []
+    on_executor = 0
     with flask_app.app_context():
-        create_workflows(session(), workflows.chain(name, length))
+        create_workflows(session(), workflows.chain(name, length, action))
         session().commit()
         for _ in range(repeat):
-            seconds, steps = run_chain(settings, dispatcher, name)
-            if steps != length:
-                raise RuntimeError(f"the chain ran {steps} actions, not {length}")
-            per_step.append(seconds / steps * 1000)
-    return per_step
+            seconds, on_executor, state = run_chain(settings, dispatcher, name)
+            if state != "SUCCESS":
+                raise RuntimeError(f"the chain ended {state}")
+            if on_executor > length:
+                raise RuntimeError(f"the chain sent {on_executor} actions for {length} tasks")
+            per_task.append(seconds / length * 1000)
+    return per_task, on_executor
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -84,13 +99,14 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit("--database-url must be a PostgreSQL URL")
         url = postgres.create() if postgres else sqlite_url(data_dir)
         try:
-            per_step = measure(url, data_dir, args.length, args.repeat)
+            per_step, on_executor = measure(url, data_dir, args.length, args.repeat, args.action)
         finally:
             if postgres:
                 postgres.drop()
     print(json.dumps({
         "bench": "step", "database": "postgresql" if postgres else "sqlite", "length": args.length,
-        "ms_per_step": [round(value, 3) for value in per_step],
+        "action": args.action, "actions_on_executor": on_executor,
+        "ms_per_task": [round(value, 3) for value in per_step],
         "median_ms": round(statistics.median(per_step[WARM_UP:]), 3),
     }))
 
