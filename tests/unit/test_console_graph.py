@@ -353,6 +353,20 @@ def test_no_two_boxes_overlap(shape: str) -> None:
         assert all(0 <= x <= placed.width and 0 <= y <= placed.height for x, y in route.points)
 
 
+@pytest.mark.parametrize("shape", list(SHAPES))
+def test_edge_labels_never_hide_a_box(shape: str) -> None:
+    figure = parse_svg(graph.render_svg(graph.from_definition(SHAPES[shape])))
+
+    def rect(element: ET.Element) -> Box:
+        return Box(*(float(element.get(key, "0")) for key in ("x", "y", "width", "height")))
+
+    boxes = [rect(r) for r in figure.iter(f"{SVG}rect") if r.get("class") == "wf-box"]
+    labels = [rect(r) for label in figure.iter(f"{SVG}g") if label.get("class") == "wf-edge-label"
+              for r in label.iter(f"{SVG}rect")]
+    assert len(boxes) == len(graph.from_definition(SHAPES[shape]).nodes)
+    assert not [(label, box) for label in labels for box in boxes if label.overlaps(box)]
+
+
 def test_layers_follow_the_flow_and_cycles_still_draw() -> None:
     g = graph.from_definition(chain(6))
     placed = laid_out(g)
