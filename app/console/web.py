@@ -204,6 +204,8 @@ def dispatch() -> Response:
     """Route one ``/console`` request: session, login and CSRF checks, the view, the headers."""
     adapter = url_map.bind_to_environ(request.environ)
     g.console_adapter = adapter
+    if _arrived_from_elsewhere():
+        return _finish(render("console/continue.html", title="Tramontane"), keep_cookie=True)
     g.console_session = _load_session()
     state = console_session()
     token = _token_alive(state.token_id) if settings().auth_enabled else None
@@ -223,6 +225,14 @@ def dispatch() -> Response:
         response = render("console/error.html", status=405, title="Not allowed",
                           message=f"This page does not take {request.method} requests.")
     return _finish(response)
+
+
+def _arrived_from_elsewhere() -> bool:
+    """A link from another site: the browser holds back the SameSite=Strict cookie, so answering
+    would show the login page (and replace the session). A page that reloads itself from this site
+    gets the cookie sent; it sets none."""
+    return (request.method == "GET" and COOKIE not in request.cookies
+            and request.headers.get("Sec-Fetch-Site") == "cross-site")
 
 
 def _run(endpoint: str, args: dict[str, Any]) -> Response:
@@ -248,9 +258,9 @@ def _csrf_ok() -> bool:
     return bool(sent) and hmac.compare_digest(sent, console_session().csrf)
 
 
-def _finish(response: Response) -> Response:
-    state = console_session()
-    if state.changed:
+def _finish(response: Response, keep_cookie: bool = False) -> Response:
+    state = None if keep_cookie else console_session()
+    if state is not None and state.changed:
         secure = request.is_secure or settings().public_url.startswith("https://")
         response.set_cookie(COOKIE, _serializer().dumps(state.to_dict()), max_age=SESSION_SECONDS,
                             path=PREFIX, secure=secure, httponly=True, samesite="Strict")

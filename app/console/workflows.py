@@ -16,7 +16,7 @@ from app.console.web import flash, form_text, redirect_to, render, route
 from app.engine import definitions, limits
 from app.engine.errors import DSLError, EngineError, WorkflowNotFound
 from app.extensions import db, session
-from app.models import WorkflowDefinition
+from app.models import Environment, WorkflowDefinition
 from app.resources.common import engine, write
 
 UPLOAD_EXAMPLE = """version: '2.0'
@@ -63,9 +63,10 @@ def _inputs(row: WorkflowDefinition) -> list[dict[str, Any]]:
 
 
 def _page(row: WorkflowDefinition, errors: FormErrors | None = None, status: int = 200) -> Response:
+    saved = session().scalars(select(Environment.name).order_by(Environment.name)).all()
     return render("console/workflow.html", status=status, section="workflows", title=row.name, workflow=row,
                   definition=pretty_yaml(row.definition), graph=graphs.definition_svg(row.definition, row.name),
-                  inputs=_inputs(row), errors=errors or {}, form=request.form)
+                  inputs=_inputs(row), errors=errors or {}, form=request.form, environments=saved)
 
 
 @route("/workflows/<workflow_id>")

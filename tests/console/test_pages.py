@@ -196,6 +196,13 @@ def test_upload_validates_with_paths_and_saves(console: FlaskClient, console_app
     assert saved.status_code == 303
     assert f"Created: {name}" in _text(console.get(saved.headers["Location"]))
     twice = console.post("/console/workflows/new", data={"csrf_token": csrf, "definition": good, "action": "create"})
+    from io import BytesIO
+    replaced = console.post("/console/workflows/new", data={
+        "csrf_token": csrf, "action": "create", "update": "1", "definition": "ignored when a file is sent",
+        "file": (BytesIO(good.replace("std.noop", "std.echo output=1").encode()), "flow.yaml")},
+        content_type="multipart/form-data")
+    assert replaced.status_code == 303
+    assert f"Updated: {name}" in _text(console.get(replaced.headers["Location"]))
     assert twice.status_code == 409 and "Duplicate entry" in _text(twice)
     with console_app.app_context():
         write(lambda: definitions.delete_workflow(session(), name))

@@ -101,6 +101,22 @@ def test_a_session_ends_after_its_lifetime(secured: FlaskClient, secured_app: Fl
     assert secured.get("/console/executions").status_code == 303
 
 
+def test_a_link_from_another_site_keeps_the_session(secured: FlaskClient, secured_app: Flask) -> None:
+    """Browsers hold the strict cookie back on a link from elsewhere: the page reloads itself from
+    this site instead of logging the user out."""
+    token = _token(secured_app, "console-cross-site")
+    secured.post("/console/login", data={"token": token, "csrf_token": csrf_of(secured, "/console/login")})
+    cookie = secured.get_cookie("tramontane_console", path="/console")
+    assert cookie is not None
+    secured.delete_cookie("tramontane_console", path="/console")  # what the browser does not send
+    arrived = secured.get("/console/executions", headers={"Sec-Fetch-Site": "cross-site"})
+    assert arrived.status_code == 200
+    assert 'http-equiv="refresh"' in arrived.get_data(as_text=True)
+    assert "Set-Cookie" not in arrived.headers
+    secured.set_cookie("tramontane_console", cookie.value, path="/console")
+    assert secured.get("/console/executions", headers={"Sec-Fetch-Site": "same-origin"}).status_code == 200
+
+
 def test_cookie_is_secure_under_https(secured: FlaskClient) -> None:
     page = secured.get("/console/login", base_url="https://console.example")
     assert "Secure" in _cookie_header(page)
