@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 from selenium import webdriver
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from werkzeug.serving import make_server
 
 from app import auth, extensions
@@ -172,6 +173,26 @@ def test_console_follows_running_executions_live(browser: webdriver.Chrome, stac
     # A finished list stops asking.
     wait_until(browser, lambda d: d.find_element(By.CSS_SELECTOR, "tbody[data-poll]").get_attribute("data-live")
                == "false", message="the list to stop polling")
+
+
+def test_console_is_usable_with_the_keyboard(browser: webdriver.Chrome, stack: LiveStack) -> None:
+    """Tab reaches the navigation, the graph's tasks and every recovery control of a failed execution."""
+    execution_id = _failed_execution(stack)
+    browser.get(stack.url(f"/console/executions/{execution_id}"))
+    reached = []
+    body = browser.find_element(By.TAG_NAME, "body")
+    for _ in range(60):
+        body.send_keys(Keys.TAB)
+        reached.append(browser.execute_script(
+            "const e = document.activeElement;"
+            "return e.dataset.task ? 'task:' + e.dataset.task : (e.textContent || e.name || e.id || '').trim();"))
+    for wanted in ("Skip to content", "Executions", "Workflows", "Rerun check", "Skip check", "reset", "env",
+                   "task:prepare", "task:check", "task:report"):
+        assert any(item == wanted or item.startswith(wanted) for item in reached), (wanted, reached)
+    # Enter on a task of the graph shows it in the panel.
+    node = browser.find_element(By.CSS_SELECTOR, '.wf-graph [data-task="check"]')
+    node.send_keys(Keys.ENTER)
+    wait_until(browser, lambda d: d.find_element(By.CSS_SELECTOR, "#task-panel h2").text == "check")
 
 
 @pytest.fixture(scope="module")
