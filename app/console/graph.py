@@ -29,7 +29,7 @@ from app.engine.language.spec import ActionSpec, OnClause, TaskSpec, WorkflowSpe
 
 __all__ = [
     "EDGE_KINDS", "Edge", "Node", "WorkflowGraph", "from_definition", "from_spec", "from_stored_spec",
-    "latest_states", "render_svg", "render_timeline", "states_payload", "task_id",
+    "latest_next_tasks", "latest_states", "render_svg", "render_timeline", "states_payload", "task_id",
 ]
 
 # A workbook has a top-level name and workflows (or actions); a workflow list has neither as text.
@@ -108,13 +108,29 @@ def latest_states(tasks: Iterable[Mapping[str, Any]]) -> dict[str, str]:
     return {name: value[2] for name, value in latest.items()}
 
 
-def states_payload(task_states: Mapping[str, str], execution_state: str | None = None) -> dict[str, Any]:
-    """What the graph's script polls for: ``{"tasks": {name: state}, "state": ..., "live": bool, "done": bool}``.
+def latest_next_tasks(tasks: Iterable[Mapping[str, Any]]) -> dict[str, list[str]]:
+    """Each task name's ``next_tasks`` (what its transitions started) in its latest run."""
+    latest: dict[str, tuple[str, int, list[str]]] = {}
+    for index, task in enumerate(tasks):
+        name, fired = task.get("name"), task.get("next_tasks")
+        if not isinstance(name, str):
+            continue
+        key = (str(task.get("created_at") or ""), index)
+        if name not in latest or key >= latest[name][:2]:
+            latest[name] = (*key, [str(t) for t in fired] if isinstance(fired, list) else [])
+    return {name: value[2] for name, value in latest.items()}
+
+
+def states_payload(task_states: Mapping[str, str], execution_state: str | None = None,
+                   next_tasks: Mapping[str, Iterable[str]] | None = None) -> dict[str, Any]:
+    """What the graph's script polls for: ``{"tasks": {name: state}, "next_tasks": {name: [...]},
+    "state": ..., "live": bool, "done": bool}``.
 
     ``done`` (the execution ended; ``live`` is its opposite) stops the polling.
     """
     done = execution_state in _FINISHED
-    return {"tasks": dict(task_states), "state": execution_state, "live": not done, "done": done}
+    return {"tasks": dict(task_states), "next_tasks": {k: list(v) for k, v in (next_tasks or {}).items()},
+            "state": execution_state, "live": not done, "done": done}
 
 
 def _looks_like_workbook(text: str) -> bool:

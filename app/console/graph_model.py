@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 EDGE_KINDS = ("on-success", "on-error", "on-complete", "on-skip", "requires")
+# The clauses a task's end state follows (a skipped task with no on-skip follows on-success).
+FOLLOWED = {"SUCCESS": {"on-success", "on-complete"}, "ERROR": {"on-error", "on-complete"}, "SKIPPED": {"on-skip"}}
 
 
 @dataclass(frozen=True)
@@ -78,3 +80,14 @@ class WorkflowGraph:
 
 def task_id(task_name: str) -> str:
     return f"task:{task_name}"
+
+
+def fired(kinds: Iterable[str], state: str | None, has_skip: bool) -> bool:
+    """Whether a transition of one of ``kinds`` whose target the task named among its next tasks
+    was the one taken, given the task's end state."""
+    followed = FOLLOWED.get(state or "")
+    if followed is None:
+        return True
+    if state == "SKIPPED" and not has_skip:
+        followed = {"on-success"}
+    return bool(followed & set(kinds))

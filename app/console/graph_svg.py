@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from markupsafe import Markup
 
 from app.console.graph_layout import Box, Layout, Route, layout
-from app.console.graph_model import EDGE_KINDS, Edge, Node, WorkflowGraph
+from app.console.graph_model import EDGE_KINDS, Edge, Node, WorkflowGraph, fired
 
 TASK_HEIGHT = 58.0
 SMALL_HEIGHT = 28.0
@@ -34,14 +34,17 @@ LinkFor = Callable[[str], str]
 def render_svg(g: WorkflowGraph, task_states: Mapping[str, str] | None = None,
                link_for_task: LinkFor | None = None, *, selected: str | None = None,
                states_url: str | None = None, poll_ms: int = 2000, legend: bool = True,
-               dom_id: str | None = None) -> Markup:
+               dom_id: str | None = None, next_tasks: Mapping[str, Iterable[str]] | None = None) -> Markup:
     """The graph as a ``<figure>`` holding its SVG (and a legend).
 
     ``task_states`` colours each task by its state (class ``state-<state>``); ``link_for_task``
     makes each task a link (to its details); ``selected`` marks one task; ``states_url`` is polled
-    by ``graph.js`` for live states (see :func:`app.console.graph.states_payload`).
+    by ``graph.js`` for live states (see :func:`app.console.graph.states_payload`); ``next_tasks``
+    (each task's ``next_tasks``: the tasks and commands its transitions started) marks the edges
+    taken (class ``fired``).
     """
     states = task_states or {}
+    taken = {name: set(targets) for name, targets in (next_tasks or {}).items()}
     gid = dom_id or _dom_id(g)
     nodes = list(g.nodes.values())
     index = {node.id: i for i, node in enumerate(nodes)}
@@ -58,7 +61,8 @@ def render_svg(g: WorkflowGraph, task_states: Mapping[str, str] | None = None,
         Markup('<title id="{gid}-title">{title}</title><desc id="{gid}-desc">{desc}</desc>').format(
             gid=gid, title=f"Workflow graph of {g.name}", desc=_summary(g)),
         _markers(gid),
-        _edges(g, nodes, index, placed, gid),
+        _edges(g, nodes, index, placed, gid, lambda source, target, kinds: _was_taken(
+            g, source, target, kinds, states, taken)),
         _nodes(g, nodes, placed, states, link_for_task, selected),
         Markup("</svg>"),
     ])
@@ -137,7 +141,16 @@ def _markers(gid: str) -> Markup:
     return Markup("<defs>{}</defs>").format(arrows)
 
 
-def _edges(g: WorkflowGraph, nodes: list[Node], index: dict[str, int], placed: Layout, gid: str) -> Markup:
+def _was_taken(g: WorkflowGraph, source: Node, target: Node, kinds: list[str], states: Mapping[str, str],
+               taken: Mapping[str, set[str]]) -> bool:
+    if source.task is None or target.label not in taken.get(source.task, ()):
+        return False
+    has_skip = any(edge.kind == "on-skip" for edge in g.edges_from(source.id))
+    return fired(kinds, states.get(source.task), has_skip)
+
+
+def _edges(g: WorkflowGraph, nodes: list[Node], index: dict[str, int], placed: Layout, gid: str,
+           was_taken: Callable[[Node, Node, list[str]], bool]) -> Markup:
     grouped: dict[tuple[int, int], list[Edge]] = {}
     for edge in g.edges:
         if edge.source in index and edge.target in index:
@@ -164,6 +177,7 @@ def _edges(g: WorkflowGraph, nodes: list[Node], index: dict[str, int], placed: L
         classes += ["from-defaults"] if all(e.from_defaults for e in edges) else []
         classes += ["backward"] if backward else []
         classes += ["multi"] if len(kinds) > 1 else []
+        classes += ["fired"] if was_taken(source, target, kinds) else []
         parts.append(Markup(
             '<g class="{classes}" data-source="{src}" data-target="{dst}"><title>{title}</title>'
             '<path d="{d}" marker-end="url(#{gid}-arrow-{kind})"/>'

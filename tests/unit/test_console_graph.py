@@ -332,9 +332,27 @@ def test_latest_states_and_the_polled_payload() -> None:
     states = graph.latest_states(reversed(tasks))
 
     assert states == {"a": "SUCCESS", "b": "RUNNING"}
-    assert graph.states_payload(states, "RUNNING") == {"tasks": states, "state": "RUNNING", "live": True,
-                                                       "done": False}
+    assert graph.states_payload(states, "RUNNING") == {"tasks": states, "next_tasks": {}, "state": "RUNNING",
+                                                       "live": True, "done": False}
     assert graph.states_payload(states, "ERROR")["done"] is True
+    assert graph.states_payload(states, "ERROR", {"a": ("b",)})["next_tasks"] == {"a": ["b"]}
+
+
+def test_the_transitions_a_run_took_are_marked() -> None:
+    tasks = [
+        {"name": "fetch", "state": "ERROR", "created_at": "2026-01-01 10:00:00", "next_tasks": ["fail"]},
+        {"name": "fetch", "state": "SUCCESS", "created_at": "2026-01-01 10:00:09", "next_tasks": ["check", "notify"]},
+        {"name": "check", "state": "SKIPPED", "created_at": "2026-01-01 10:00:10", "next_tasks": ["merge", "report"]},
+        {"name": "notify", "state": "ERROR", "created_at": "2026-01-01 10:00:10", "next_tasks": ["report"]},
+    ]
+    figure = parse_svg(graph.render_svg(graph.from_definition(DIRECT), graph.latest_states(tasks),
+                                        next_tasks=graph.latest_next_tasks(tasks)))
+    fired = {(e.get("data-source"), e.get("data-target")) for e in figure.iter(f"{SVG}g")
+             if "fired" in e.get("class", "").split()}
+
+    # The earlier failed run of fetch is history; a skipped check follows its on-skip, not its
+    # on-complete (a skipped task completes nothing), even though both were named.
+    assert fired == {("fetch", "check"), ("fetch", "notify"), ("check", "report"), ("notify", "report")}
 
 
 # -- the layout -----------------------------------------------------------------------------------

@@ -16,8 +16,29 @@
     return ("Task " + node.getAttribute("data-task") + ", " + (state || "not started") + ". " + summary).trim();
   }
 
+  const FOLLOWED = {SUCCESS: ["on-success", "on-complete"], ERROR: ["on-error", "on-complete"], SKIPPED: ["on-skip"]};
+
+  // Marks the edges taken: `nextTasks` is {task name: [names its transitions started]}; of the
+  // edges to one of those, the kinds the task's end state follows (as graph_model.fired does).
+  function applyNextTasks(figure, nextTasks) {
+    const states = {};
+    for (const node of figure.querySelectorAll("[data-task]")) states[node.getAttribute("data-task")] = node.getAttribute("data-state");
+    const edges = Array.from(figure.querySelectorAll(".wf-edge[data-source]"));
+    const skips = new Set(edges.filter((e) => e.classList.contains("kind-on-skip")).map((e) => e.getAttribute("data-source")));
+    for (const edge of edges) {
+      const source = edge.getAttribute("data-source");
+      const started = nextTasks[source] || [];
+      let taken = started.indexOf(edge.getAttribute("data-target")) >= 0;
+      if (taken && FOLLOWED[states[source]]) {
+        const followed = states[source] === "SKIPPED" && !skips.has(source) ? ["on-success"] : FOLLOWED[states[source]];
+        taken = followed.some((kind) => edge.classList.contains("kind-" + kind));
+      }
+      edge.classList.toggle("fired", taken);
+    }
+  }
+
   // Colours every task of the figure by `states` ({task name: state}); a task absent has not run.
-  function applyStates(figure, states) {
+  function applyStates(figure, states, nextTasks) {
     const known = states || {};
     for (const node of figure.querySelectorAll("[data-task]")) {
       const name = node.getAttribute("data-task");
@@ -34,6 +55,7 @@
         title.textContent = lines.join("\n");
       }
     }
+    if (nextTasks) applyNextTasks(figure, nextTasks);
     figure.dispatchEvent(new CustomEvent("tramontane:graph-updated", {bubbles: true, detail: {states: known}}));
   }
 
@@ -100,7 +122,7 @@
         if (!response.ok) throw new Error("HTTP " + response.status);
         const body = await response.json();
         failures = 0;
-        applyStates(figure, body.tasks || {});
+        applyStates(figure, body.tasks || {}, body.next_tasks);
         const ended = body.done === true || body.live === false || FINISHED.indexOf(body.state) >= 0;
         if (ended) { figure.setAttribute("data-live", "false"); return; }
       } catch (error) {
@@ -140,7 +162,7 @@
       // Another script that already has the states can hand them over with this event.
       figure.addEventListener("tramontane:task-states", (event) => {
         const detail = event.detail || {};
-        applyStates(figure, detail.tasks || detail);
+        applyStates(figure, detail.tasks || detail, detail.next_tasks);
       });
     }
   }
