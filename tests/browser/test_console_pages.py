@@ -102,6 +102,7 @@ def _failed_execution(stack: LiveStack) -> str:
 def test_console_reruns_a_failed_task_and_the_graph_turns_green(browser: webdriver.Chrome,
                                                                  stack: LiveStack) -> None:
     execution_id = _failed_execution(stack)
+    console_messages(browser)  # what earlier pages logged is theirs
     browser.get(stack.url(f"/console/executions/{execution_id}"))
     assert "env().fixed" in browser.find_element(By.CSS_SELECTOR, ".failure pre").text
     assert "state-error" in _classes(browser, "check")
