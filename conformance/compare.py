@@ -16,6 +16,8 @@ DEVIATIONS_PATH = ROOT / "deviations.yaml"
 # in the compatibility page as open, and failing the check once they no longer occur.
 OPEN_PATH = ROOT / "open.yaml"
 ABSENT = "<absent>"
+# How Tramontane appends a hint to Mistral's error text (app/resources/hints.py).
+HINT_SEPARATOR = "\nHint: "
 KINDS = ("decision", "unsupported", "mistral-bug", "extension")
 OPEN = "open"
 
@@ -40,6 +42,8 @@ class Deviation:
     ours: Any = ABSENT
     has_mistral: bool = False
     has_ours: bool = False
+    # Only a hint after Mistral's unchanged text is allowed: ours reads "<Mistral's text>\nHint: ...".
+    hint_after_mistral: bool = False
     used: int = 0
 
     def allows(self, case: str, difference: Difference) -> bool:
@@ -48,6 +52,8 @@ class Deviation:
         if not fnmatch.fnmatchcase(difference.path, self.field):
             return False
         if self.has_mistral and self.mistral != difference.mistral:
+            return False
+        if self.hint_after_mistral and not _is_hinted(difference):
             return False
         return not (self.has_ours and self.ours != difference.ours)
 
@@ -89,8 +95,15 @@ def load_deviations(path: Path = DEVIATIONS_PATH, entries: list[dict[str, Any]] 
         deviations.append(Deviation(
             cases=[str(c) for c in cases], field=str(entry["field"]), kind=entry["kind"], reason=entry["reason"],
             mistral=entry.get("mistral"), ours=entry.get("ours"),
-            has_mistral="mistral" in entry, has_ours="ours" in entry))
+            has_mistral="mistral" in entry, has_ours="ours" in entry,
+            hint_after_mistral=bool(entry.get("hint_after_mistral"))))
     return deviations
+
+
+def _is_hinted(difference: Difference) -> bool:
+    mistral, ours = difference.mistral, difference.ours
+    return (isinstance(mistral, str) and isinstance(ours, str) and ours.startswith(mistral + HINT_SEPARATOR)
+            and len(ours) > len(mistral) + len(HINT_SEPARATOR))
 
 
 def differences(mistral: Any, ours: Any, path: str = "") -> list[Difference]:

@@ -95,7 +95,8 @@ def _rows(deviations: list[Deviation]) -> list[str]:
     lines = []
     for deviation in deviations:
         mistral = _cell(deviation.mistral) if deviation.has_mistral else "(any)"
-        ours = _cell(deviation.ours) if deviation.has_ours else "(any)"
+        ours = _cell(deviation.ours) if deviation.has_ours else \
+            "Mistral's text, then a line `Hint: ...`" if deviation.hint_after_mistral else "(any)"
         lines.append(f"| {', '.join(deviation.cases)} | `{deviation.field}` | {deviation.kind} | {mistral} | {ours} "
                      f"| {deviation.reason.strip()} |")
     return lines

@@ -10,19 +10,46 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import parse_qsl
 
 from flask import request
 from marshmallow import Schema, ValidationError
+from werkzeug.exceptions import UnsupportedMediaType
 
 from app.engine.errors import EngineError
+from app.resources import hints
 from app.schemas import BAD_JSON_PREFIX
+
+# What Mistral's WSME layer reads as a form when a POST declares no JSON: it then names the form's
+# keys (the whole JSON text, for a JSON body) as unknown arguments.
+FORM_TYPES = ("", "application/x-www-form-urlencoded", "multipart/form-data")
 
 
 def request_json() -> Any:
+    refuse_other_content_types()
+    text = request.get_data(as_text=True)
     try:
-        return json.loads(request.get_data(as_text=True) or "null")
+        return json.loads(text or "null")
     except ValueError as exc:
-        raise EngineError("Request is not in valid JSON format") from exc
+        raise EngineError(hints.hinted("Request is not in valid JSON format", hints.yaml_body(text))) from exc
+
+
+def refuse_other_content_types() -> None:
+    """A body sent without 'Content-Type: application/json' is refused as Mistral refuses it."""
+    mimetype = request.mimetype
+    if mimetype == "application/json":
+        return
+    if request.method == "POST" and mimetype in FORM_TYPES:
+        if mimetype == "multipart/form-data":
+            keys = [*request.form.keys(), *request.files.keys()]
+        else:
+            keys = [key for key, _ in parse_qsl(request.get_data(as_text=True), keep_blank_values=True)]
+        if not keys:
+            return  # nothing sent: the endpoint's own refusal names what is missing
+        raise EngineError(hints.hinted(f'Unknown argument: "{", ".join(keys)}"', hints.SEND_JSON))
+    if not mimetype and not request.get_data():
+        return
+    raise UnsupportedMediaType(hints.hinted(f"Unknown mimetype: {mimetype}", hints.SEND_JSON))
 
 
 def load_body(schema: Schema, argument: str, attributes: Sequence[str]) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from app.engine.errors import EngineError, NotAllowed
 from app.engine.service import Engine
 from app.engine.transactions import with_retries
 from app.extensions import session
+from app.resources.bodies import refuse_other_content_types
 
 T = TypeVar("T")
 
@@ -42,6 +43,7 @@ def json_text(value: Any) -> str | None:
 
 
 def json_body() -> dict[str, Any]:
+    refuse_other_content_types()
     body = request.get_json(silent=True)
     if body is None:
         raise EngineError("The request body must be a JSON object.")

@@ -9,10 +9,11 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import delete as sql_delete
 from sqlalchemy import select
 
-from app.engine.errors import EngineError, InvalidStateTransition, NotAllowed, NotFound
+from app.engine.errors import EngineError, InputError, InvalidStateTransition, NotAllowed, NotFound
 from app.engine.states import COMPLETED
 from app.extensions import db, session
 from app.models import TaskExecution, WorkflowExecution
+from app.resources import hints
 from app.resources.bodies import load_body
 from app.resources.common import engine, json_text, time_text, write
 from app.resources.listing import list_rows, select_fields
@@ -71,9 +72,18 @@ def create() -> ResponseReturnValue:
         wf_input = wf_input or dict(source.input)
         params = params or {k: v for k, v in source.params.items() if k != "namespace"}
         description = f"{description} Based on the execution '{source.id}'".strip()
-    wf_ex = engine().start_workflow(
-        identifier, body["workflow_namespace"] or "", wf_input, params, description, body["id"]
-    )
+    namespace = body["workflow_namespace"] or ""
+    try:
+        wf_ex = engine().start_workflow(identifier, namespace, wf_input, params, description, body["id"])
+    except NotFound as exc:
+        if not str(exc).startswith("Workflow not found [") or not identifier:
+            raise
+        raise NotFound(hints.hinted(str(exc), hints.unknown_workflow(session(), identifier, namespace))) from exc
+    except InputError as exc:
+        if not str(exc).startswith("Invalid input [") or not identifier:
+            raise
+        hint = hints.workflow_input(session(), identifier, namespace, wf_input or {})
+        raise InputError(hints.hinted(str(exc), hint)) from exc
     return jsonify(execution_dict(wf_ex)), 201
 
 
