@@ -300,3 +300,23 @@ def test_executions_list_pages(console: FlaskClient, driver: EngineDriver, monke
     assert "← Newer" in second and "Older →" not in second
     shown = [i for i in ids if i in first] + [i for i in ids if i in second]
     assert sorted(shown) == sorted(ids)
+
+
+def test_pause_resume_and_cancel_a_running_execution(console: FlaskClient, driver: EngineDriver,
+                                                     console_app: Flask) -> None:
+    name = _name("console_waiting")
+    driver.define(f"version: '2.0'\n{name}:\n  tasks:\n    wait:\n      action: std.async_noop\n")
+    driver.script = type(driver.script)({"wait": {"async": True}})
+    execution_id = driver.start(name)
+    driver.settle()
+    page = _text(console.get(f"/console/executions/{execution_id}"))
+    assert "RUNNING" in page and ">Pause<" in page and ">Cancel<" in page and ">Resume<" not in page
+    assert "data-states-url" in page  # a running execution's graph follows its states
+    csrf = csrf_of(console, f"/console/executions/{execution_id}")
+    for operation, state in (("pause", "PAUSED"), ("resume", "RUNNING"), ("cancel", "CANCELLED")):
+        answer = console.post(f"/console/executions/{execution_id}/{operation}",
+                              data={"csrf_token": csrf, "confirmed": "1"})
+        assert answer.status_code == 303
+        shown = _text(console.get(answer.headers["Location"]))
+        assert f"the execution is now {state}" in shown, operation
+    assert "data-states-url" not in shown
