@@ -2,8 +2,9 @@
 
 :func:`from_definition` (a definition's text), :func:`from_stored_spec` (an execution's spec
 snapshot) and :func:`from_spec` build a :class:`WorkflowGraph` from the engine's own parser;
-:func:`render_svg` draws it (layout in :mod:`app.console.graph_layout`, drawing in
-:mod:`app.console.graph_svg`) and :func:`render_timeline` draws an execution's timeline.
+:func:`render_svg` draws it (layout in :mod:`app.console.graph_layout`, edge routing in
+:mod:`app.console.graph_edges`, drawing in :mod:`app.console.graph_svg`) and
+:func:`render_timeline` draws an execution's timeline (:mod:`app.console.timeline`).
 
 Every node has an id of its own: ``task:<name>`` for a task, ``cmd:<source>:<n>`` for an engine
 command (``fail``, ``succeed``, ``pause``, ``noop``) reached from a task, drawn once per task so

@@ -5,6 +5,9 @@ in rows. grandalf leaves the choice of roots and of the edges to turn around (to
 its caller: they are chosen here by a depth-first walk in definition order, so the same graph
 always gets the same drawing. Its coordinate step may leave two boxes of a layer closer than
 their widths allow; a last sweep per layer pushes them apart, so no two boxes ever overlap.
+Before the layout, long edges into or out of one task are given shared lanes and cycles closed
+far below go round the side (:mod:`app.console.graph_edges`): both keep the drawing narrow and
+the layout well within a second for 200 tasks.
 """
 
 from __future__ import annotations
