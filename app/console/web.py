@@ -12,6 +12,7 @@ ends every session made with it. It always carries the CSRF token that every for
 from __future__ import annotations
 
 import hmac
+import logging
 import secrets
 import time
 from collections.abc import Callable
@@ -32,6 +33,7 @@ from app.engine.errors import EngineError
 from app.extensions import db
 from app.models import ApiToken, utc_now
 
+log = logging.getLogger(__name__)
 PREFIX = "/console"
 HERE = Path(__file__).resolve().parent
 COOKIE = "tramontane_console"
@@ -250,6 +252,12 @@ def _run(endpoint: str, args: dict[str, Any]) -> Response:
     except EngineError as exc:
         db.session.rollback()
         return render("console/error.html", status=exc.http_status, title="Refused", message=str(exc))
+    except Exception as exc:
+        # A bug: logged with its traceback, answered as a page rather than the API's JSON.
+        log.exception("console page %s failed", request.path)
+        db.session.rollback()
+        return render("console/error.html", status=500, title="Internal error",
+                      message=f"The page failed ({exc.__class__.__name__}); the service's log has the details.")
     return result if isinstance(result, Response) else Response(result, mimetype="text/html")
 
 

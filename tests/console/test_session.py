@@ -161,6 +161,19 @@ def test_unknown_pages_and_methods(console: FlaskClient) -> None:
     assert console.get("/console").status_code == 308
 
 
+def test_a_failing_page_answers_a_page(console: FlaskClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    from app.console import web
+
+    def broken() -> str:
+        raise ValueError("bug")
+
+    console.get("/console/environments")  # the console is loaded
+    monkeypatch.setitem(web.views, "environments", broken)
+    page = console.get("/console/environments")
+    assert page.status_code == 500 and page.mimetype == "text/html"
+    assert "ValueError" in page.get_data(as_text=True)
+
+
 def test_the_console_is_loaded_only_when_used(settings: object) -> None:
     """A process serving only the API never imports the console (nor Pygments)."""
     program = (
