@@ -9,7 +9,7 @@ HH:MM:SS``, UTC) or as datetimes. An item still open (no end yet) runs to ``now`
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -37,11 +37,12 @@ class _Item:
 
 
 def render_timeline(tasks: Sequence[Mapping[str, Any]], actions: Sequence[Mapping[str, Any]],
-                    now: datetime | None = None, actions_per_task: int = ACTIONS_PER_TASK) -> Markup:
+                    now: datetime | None = None, actions_per_task: int = ACTIONS_PER_TASK,
+                    link_for_task: Callable[[str], str] | None = None) -> Markup:
     """The timeline of an execution's ``tasks`` and ``actions`` (dicts as the API shows them).
 
     Actions are placed under their task by ``task_execution_id`` (or ``task_name``); those of no
-    listed task come last.
+    listed task come last. ``link_for_task`` makes each task's name a link (as on the graph).
     """
     current = _naive(now) if now is not None else datetime.now(UTC).replace(tzinfo=None)
     rows = _rows(tasks, actions, actions_per_task)
@@ -52,7 +53,7 @@ def render_timeline(tasks: Sequence[Mapping[str, Any]], actions: Sequence[Mappin
     last = max([current if any(item.end is None for item in items) else origin,
                 *(item.until(current) for item in items)])
     span = max((last - origin).total_seconds(), 1.0)
-    body = Markup("").join(_row(row, origin, span, current) for row in rows)
+    body = Markup("").join(_row(row, origin, span, current, link_for_task) for row in rows)
     return Markup(
         '<div class="wf-timeline" role="group" aria-label="Timeline of the tasks and their actions">'
         '{axis}<ol class="wf-tl-rows">{body}</ol></div>'
@@ -119,7 +120,8 @@ def _naive(value: datetime) -> datetime:
     return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo is not None else value
 
 
-def _row(row: _Item | str, origin: datetime, span: float, now: datetime) -> Markup:
+def _row(row: _Item | str, origin: datetime, span: float, now: datetime,
+         link_for_task: Callable[[str], str] | None) -> Markup:
     if isinstance(row, str):
         return Markup('<li class="wf-tl-row wf-tl-more"><span class="wf-tl-label">{}</span></li>').format(row)
     begin = (row.start - origin).total_seconds()
@@ -133,13 +135,18 @@ def _row(row: _Item | str, origin: datetime, span: float, now: datetime) -> Mark
     took = _duration(length) if length >= 1 else "< 1 s"
     when = f"from +{_duration(begin)}, " + (f"{state.lower()} for {took} so far" if running else f"took {took}")
     name = row.name + (f" ({row.note})" if row.note else "")
+    label = Markup('<span class="wf-tl-name" title="{name}">{name}</span>').format(name=name)
+    if link_for_task is not None and not row.is_action:
+        label = Markup('<a class="wf-tl-name" href="{href}">{name}</a>').format(href=link_for_task(row.name), name=name)
+    task = Markup("") if row.is_action else Markup(' data-task="{}"').format(row.name)
     return Markup(
-        '<li class="{classes}"><span class="wf-tl-label"><span class="wf-tl-name" title="{name}">{name}</span> '
+        '<li class="{classes}"{task}><span class="wf-tl-label">{label} '
         '<span class="wf-tl-state">{state}</span> <span class="wf-tl-took">{took}</span>'
         '<span class="wf-tl-when">{when}</span></span>'
         '<svg class="wf-tl-track" width="100%" height="14" aria-hidden="true">'
         '<rect class="wf-tl-bar" x="{x}%" y="2" width="{w}%" height="10" rx="2"/></svg></li>'
-    ).format(classes=" ".join(classes), name=name, state=state, took=f"{took} so far" if running else took,
+    ).format(classes=" ".join(classes), task=task, label=label, state=state,
+             took=f"{took} so far" if running else took,
              when=when, x=f"{left:.2f}", w=f"{width:.2f}")
 
 

@@ -586,7 +586,7 @@ def rows(markup: Markup) -> list[ET.Element]:
 
 def test_timeline_orders_tasks_with_their_actions_beneath() -> None:
     listed = rows(graph.render_timeline(TASKS, ACTIONS, now=NOW))
-    names = [row.find(".//span[@class='wf-tl-name']").text for row in listed]
+    names = [row.find(".//*[@class='wf-tl-name']").text for row in listed]
 
     assert names == ["first", "std.echo", "second", "std.async_noop", "orphan"]
     assert [("task" in r.get("class", "").split()) for r in listed] == [True, False, True, False, False]
@@ -613,6 +613,14 @@ def test_timeline_takes_datetimes_and_iso_text_and_escapes_names() -> None:
     assert "<img" not in str(markup)
     (row,) = rows(markup)
     assert "2 s" in "".join(row.itertext())
+
+
+def test_timeline_task_names_link_like_the_graph() -> None:
+    listed = rows(graph.render_timeline(TASKS, ACTIONS, now=NOW, link_for_task=lambda name: f"/t/{name}?x=1&y"))
+
+    assert [row.get("data-task") for row in listed] == ["first", None, "second", None, None]
+    assert listed[0].find(".//a").get("href") == "/t/first?x=1&y"
+    assert listed[1].find(".//a") is None  # an action row names its action, not a task
 
 
 def test_timeline_counts_what_it_does_not_draw() -> None:
