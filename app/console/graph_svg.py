@@ -17,6 +17,7 @@ from app.console.graph_layout import Box, Layout, Route, layout
 from app.console.graph_model import EDGE_KINDS, Edge, Node, WorkflowGraph, fired
 
 TASK_HEIGHT = 58.0
+MAX_NODES = 1000  # a 1,000-box mesh takes about 3 s to lay out
 SMALL_HEIGHT = 28.0
 MIN_WIDTH, MAX_WIDTH = 112.0, 224.0
 NAME_CHAR, DETAIL_CHAR, SMALL_CHAR = 7.6, 6.3, 6.8  # average glyph widths of the CSS's fonts
@@ -34,15 +35,21 @@ LinkFor = Callable[[str], str]
 def render_svg(g: WorkflowGraph, task_states: Mapping[str, str] | None = None,
                link_for_task: LinkFor | None = None, *, selected: str | None = None,
                states_url: str | None = None, poll_ms: int = 2000, legend: bool = True,
-               dom_id: str | None = None, next_tasks: Mapping[str, Iterable[str]] | None = None) -> Markup:
+               dom_id: str | None = None, next_tasks: Mapping[str, Iterable[str]] | None = None,
+               max_nodes: int = MAX_NODES) -> Markup:
     """The graph as a ``<figure>`` holding its SVG (and a legend).
 
     ``task_states`` colours each task by its state (class ``state-<state>``); ``link_for_task``
     makes each task a link (to its details); ``selected`` marks one task; ``states_url`` is polled
     by ``graph.js`` for live states (see :func:`app.console.graph.states_payload`); ``next_tasks``
     (each task's ``next_tasks``: the tasks and commands its transitions started) marks the edges
-    taken (class ``fired``).
+    taken (class ``fired``). A graph of more than ``max_nodes`` boxes is not drawn (a note says
+    so): it would hold the request for seconds and read as a blur.
     """
+    if len(g.nodes) > max_nodes:
+        return Markup('<figure class="wf-graph wf-graph-too-big" data-workflow="{name}"><p>{text}</p></figure>').format(
+            name=g.name, text=f"{g.name} has {len(g.task_names):,} tasks ({len(g.nodes):,} boxes with its engine "
+                              f"commands): too many to draw as a graph, which shows up to {max_nodes:,} boxes.")
     states = task_states or {}
     taken = {name: set(targets) for name, targets in (next_tasks or {}).items()}
     gid = dom_id or _dom_id(g)

@@ -530,6 +530,13 @@ def test_live_states_are_offered_to_the_script() -> None:
     assert figure.get("data-poll-ms") == "500"  # never faster than twice a second
 
 
+def test_a_graph_too_large_to_read_is_not_drawn_but_said_so() -> None:
+    figure = parse_svg(graph.render_svg(graph.from_definition(chain(12)), max_nodes=10))
+
+    assert figure.find(f".//{SVG}svg") is None
+    assert "has 12 tasks" in "".join(figure.itertext()) and "up to 10 boxes" in "".join(figure.itertext())
+
+
 def test_two_graphs_on_a_page_keep_their_ids_apart() -> None:
     one = parse_svg(graph.render_svg(graph.from_definition(chain(2))))
     other = parse_svg(graph.render_svg(graph.from_definition(DIRECT)))
