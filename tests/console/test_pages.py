@@ -6,15 +6,17 @@ import html
 import re
 import uuid
 from collections.abc import Iterator
+from io import BytesIO
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
 from app.config import Settings
+from app.console import executions
 from app.engine import definitions
 from app.extensions import session
-from app.models import CronTrigger, Environment, TaskExecution, WorkflowDefinition
+from app.models import CronTrigger, Environment, TaskExecution, WorkflowDefinition, WorkflowExecution
 from app.resources.common import write
 from tests.console.conftest import csrf_of
 from tests.engine.driver import EngineDriver
@@ -173,7 +175,6 @@ def test_workflows_list_page_and_start_form(console: FlaskClient, failed: tuple[
     execution = _text(console.get(started.headers["Location"]))
     assert "from test" in execution and "started" in execution
     with console_app.app_context():
-        from app.models import WorkflowExecution
         row = session().get(WorkflowExecution, match.group(1))
         assert row is not None and row.input["who"] == "World" and row.input["greeting"] == "Hello"
         write(lambda: session().delete(row))
@@ -196,7 +197,6 @@ def test_upload_validates_with_paths_and_saves(console: FlaskClient, console_app
     assert saved.status_code == 303
     assert f"Created: {name}" in _text(console.get(saved.headers["Location"]))
     twice = console.post("/console/workflows/new", data={"csrf_token": csrf, "definition": good, "action": "create"})
-    from io import BytesIO
     replaced = console.post("/console/workflows/new", data={
         "csrf_token": csrf, "action": "create", "update": "1", "definition": "ignored when a file is sent",
         "file": (BytesIO(good.replace("std.noop", "std.echo output=1").encode()), "flow.yaml")},
@@ -287,8 +287,6 @@ def test_sub_workflow_links_and_breadcrumb(console: FlaskClient, driver: EngineD
 
 
 def test_executions_list_pages(console: FlaskClient, driver: EngineDriver, monkeypatch: pytest.MonkeyPatch) -> None:
-    from app.console import executions
-
     name = _name("console_paged")
     driver.define(f"version: '2.0'\n{name}:\n  tasks:\n    a:\n      action: std.noop\n")
     ids = [driver.start(name) for _ in range(3)]

@@ -11,6 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from app import auth
+from app.console import web
 from app.extensions import db, session
 from tests.console.conftest import csrf_of
 
@@ -92,8 +93,6 @@ def test_a_revoked_token_ends_its_sessions(secured: FlaskClient, secured_app: Fl
 
 def test_a_session_ends_after_its_lifetime(secured: FlaskClient, secured_app: Flask,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    from app.console import web
-
     token = _token(secured_app, "console-lifetime")
     secured.post("/console/login", data={"token": token, "csrf_token": csrf_of(secured, "/console/login")})
     assert secured.get("/console/executions").status_code == 200
@@ -162,8 +161,6 @@ def test_unknown_pages_and_methods(console: FlaskClient) -> None:
 
 
 def test_a_failing_page_answers_a_page(console: FlaskClient, monkeypatch: pytest.MonkeyPatch) -> None:
-    from app.console import web
-
     def broken() -> str:
         raise ValueError("bug")
 
