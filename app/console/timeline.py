@@ -132,7 +132,8 @@ def _row(row: _Item | str, origin: datetime, span: float, now: datetime,
     state = row.state or "unknown"
     classes = ["wf-tl-row", "action" if row.is_action else "task", "state-" + (_STATE.sub("", state.lower()) or "x")]
     classes += ["open"] if running else []
-    took = _duration(length) if length >= 1 else "< 1 s"
+    # No length at all is what whole-second timestamps give to anything quicker than a second.
+    took = "< 1 s" if length <= 0 else ("< 0.1 s" if length < 0.05 else _duration(length))
     when = f"from +{_duration(begin)}, " + (f"{state.lower()} for {took} so far" if running else f"took {took}")
     name = row.name + (f" ({row.note})" if row.note else "")
     label = Markup('<span class="wf-tl-name" title="{name}">{name}</span>').format(name=name)
@@ -167,6 +168,9 @@ def _axis(span: float, origin: datetime) -> Markup:
 
 
 def _duration(seconds: float) -> str:
+    if seconds < 10:
+        # Timestamps read from the database keep their fraction; those of the API are whole seconds.
+        return f"{seconds:.1f}".rstrip("0").rstrip(".") + " s"
     seconds = int(round(seconds))
     if seconds < 60:
         return f"{seconds} s"

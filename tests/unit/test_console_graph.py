@@ -630,6 +630,16 @@ def test_timeline_task_names_link_like_the_graph() -> None:
     assert listed[1].find(".//a") is None  # an action row names its action, not a task
 
 
+def test_timeline_keeps_the_fraction_of_a_second_when_it_has_one() -> None:
+    tasks = [{"name": "quick", "state": "SUCCESS", "created_at": datetime(2026, 1, 1, 9, 0, 0, 0),
+              "finished_at": datetime(2026, 1, 1, 9, 0, 0, 200000)},
+             {"name": "whole", "state": "SUCCESS", "created_at": "2026-01-01 09:00:00",
+              "updated_at": "2026-01-01 09:00:00"}]
+    quick, whole = rows(graph.render_timeline(tasks, [], now=NOW))
+
+    assert "0.2 s" in "".join(quick.itertext()) and "< 1 s" in "".join(whole.itertext())
+
+
 def test_timeline_counts_what_it_does_not_draw() -> None:
     actions = [{"task_execution_id": "t1", "name": "std.echo", "item_index": i, "state": "SUCCESS",
                 "created_at": "2026-01-01 10:00:00", "updated_at": "2026-01-01 10:00:01"} for i in range(250)]
