@@ -20,18 +20,43 @@ def _short(error: str) -> str:
     return error.split("<html>")[0].strip().replace("|", "/")
 
 
+def _load(value: Any) -> str:
+    """The 1-minute load of each round (older runs give one figure)."""
+    return "/".join(f"{v:g}" for v in value) if isinstance(value, list) else f"{value}"
+
+
 def scenarios(records: list[dict[str, Any]]) -> list[str]:
-    rows = ["| scenario | median s | min s | max s | ms/task | floor median s | floor min-max s | ratio | load |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    rows = ["| scenario | path | median s | min-max s | ms/task | floor median s | ratio to floor | Mistral s "
+            "| speed-up | load |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in records:
         floor = r.get("floor")
         if "error" in r and not r["scenario"].startswith("scale_"):
-            rows.append(f"| {r['scenario']} | failed: {_short(r['error'])} | | | | | | | |")
-        if "median_s" not in r or floor is None:
+            rows.append(f"| {r['scenario']} | | failed: {_short(r['error'])} | | | | | | | |")
+        if "median_s" not in r or r.get("scenario") == "memory":
             continue
-        rows.append(f"| {r['scenario']} | {r['median_s']:.3f} | {r['min_s']:.3f} | {r['max_s']:.3f} | "
-                    f"{r['per_task_ms']:.1f} | {floor['median_s']:.3f} | {floor['min_s']:.3f}-"
-                    f"{floor['max_s']:.3f} | {r['ratio']:.2f} | {r['loadavg_1m']} |")
+        floor_text = f"{floor['median_s']:.3f}" if floor else ""
+        ratio = f"{r['ratio']:.2f}" if r.get("ratio") is not None else ""
+        mistral = f"{r['mistral_s']:.1f}" if r.get("mistral_s") else ""
+        speedup = f"{r['speedup']:.1f}" if r.get("speedup") else ""
+        rows.append(f"| {r['scenario']} | {r.get('path', '')} | {r['median_s']:.3f} | {r['min_s']:.3f}-"
+                    f"{r['max_s']:.3f} | {r['per_task_ms']:.1f} | {floor_text} | {ratio} | {mistral} | "
+                    f"{speedup} | {_load(r['loadavg_1m'])} |")
+    return rows
+
+
+def throughput(records: list[dict[str, Any]]) -> list[str]:
+    rows = ["| scenario | executions/s | tasks/s | at saturation: executions/s | tasks/s | p50 s | p95 s "
+            "| p99 s | load |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in records:
+        t = r.get("throughput")
+        if not t:
+            continue
+        rows.append(f"| {r['scenario']} | {t['executions_per_s']:.1f} | {t['tasks_per_s']:.0f} | "
+                    f"{t['saturated_executions_per_s']:.1f} | {t['saturated_tasks_per_s']:.0f} | "
+                    f"{t['latency_p50_s']:.2f} | {t['latency_p95_s']:.2f} | {t['latency_p99_s']:.2f} | "
+                    f"{_load(r['loadavg_1m'])} |")
     return rows
 
 
@@ -74,7 +99,7 @@ def main() -> None:
     for path in args.files:
         records = _records(path)
         print(f"<!-- {path} -->")
-        for table in (scenarios(records), scale(records), memory(records)):
+        for table in (scenarios(records), throughput(records), scale(records), memory(records)):
             if len(table) > 2:
                 print("\n".join(table) + "\n")
 
