@@ -229,14 +229,18 @@ def purge(older_than: str, states: tuple[str, ...], dry_run: bool) -> None:
         total = retention.count(session, policy)
         session.rollback()
         if dry_run:
-            click.echo(f"{total} executions would be deleted")
+            click.echo(f"{_executions(total)} would be deleted")
             return
         deleted = 0
         with click.progressbar(length=total, label="deleting", file=sys.stderr) as bar:
             while batch := with_retries(session, lambda: retention.purge_batch(session, policy)):
                 deleted += len(batch)
                 bar.update(len(batch))
-    click.echo(f"{deleted} executions deleted")
+    click.echo(f"{_executions(deleted)} deleted")
+
+
+def _executions(count: int) -> str:
+    return f"{count} execution" if count == 1 else f"{count} executions"
 
 
 @main.command()

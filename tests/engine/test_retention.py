@@ -161,9 +161,9 @@ with create_app(settings, serve_api=False).app_context():
     assert tramontane("purge", "--older-than", "30d", "--dry-run").stdout.strip() == \
         "2 executions would be deleted"
     only_errors = tramontane("purge", "--older-than", "30d", "--state", "ERROR")
-    assert only_errors.stdout.strip() == "1 executions deleted", only_errors.stderr
+    assert only_errors.stdout.strip() == "1 execution deleted", only_errors.stderr
     everything = tramontane("purge", "--older-than", "30d")
-    assert everything.stdout.strip() == "1 executions deleted"
+    assert everything.stdout.strip() == "1 execution deleted"
     assert "deleting" in everything.stderr  # the progress bar
     assert tramontane("purge", "--older-than", "30d", "--dry-run").stdout.strip() == \
         "0 executions would be deleted"
