@@ -98,9 +98,14 @@ def _load_session() -> ConsoleSession:
     if raw:
         try:
             data = _serializer().loads(raw, max_age=SESSION_SECONDS)
-            return ConsoleSession(csrf=data["csrf"], token_id=data.get("token_id"), user=data.get("user"),
-                                  started=data.get("started", time.time()),
-                                  flash=[tuple(f) for f in data.get("flash") or []])
+            state = ConsoleSession(csrf=data["csrf"], token_id=data.get("token_id"), user=data.get("user"),
+                                   started=float(data.get("started") or 0),
+                                   flash=[tuple(f) for f in data.get("flash") or []])
+            # The cookie is signed again whenever it changes: the login's own time bounds the session.
+            if state.token_id and time.time() - state.started > SESSION_SECONDS:
+                state.token_id = state.user = None
+                state.changed = True
+            return state
         except (BadSignature, KeyError, TypeError, ValueError):
             pass
     return ConsoleSession(csrf=secrets.token_urlsafe(32), changed=True)

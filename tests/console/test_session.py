@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -12,7 +14,9 @@ from flask.testing import FlaskClient
 
 from app import auth
 from app.console import web
+from app.engine import environments
 from app.extensions import db, session
+from app.resources.common import write
 from tests.console.conftest import csrf_of
 
 
@@ -93,10 +97,19 @@ def test_a_revoked_token_ends_its_sessions(secured: FlaskClient, secured_app: Fl
 
 def test_a_session_ends_after_its_lifetime(secured: FlaskClient, secured_app: Flask,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    real_time = time.time
     token = _token(secured_app, "console-lifetime")
     secured.post("/console/login", data={"token": token, "csrf_token": csrf_of(secured, "/console/login")})
     assert secured.get("/console/executions").status_code == 200
-    monkeypatch.setattr(web, "SESSION_SECONDS", -1)  # any session is now older than its lifetime
+    # A session whose cookie was signed again since (a message shown) still ends on time.
+    monkeypatch.setattr(web.time, "time", lambda: real_time() + web.SESSION_SECONDS - 5)
+    csrf = csrf_of(secured, "/console/environments")
+    name = f"lifetime-{uuid.uuid4().hex[:8]}"
+    made = secured.post("/console/environments", data={"csrf_token": csrf, "name": name})
+    assert made.status_code == 303 and "Set-Cookie" in made.headers
+    with secured_app.app_context():
+        write(lambda: session().delete(environments.get(session(), name)))
+    monkeypatch.setattr(web.time, "time", lambda: real_time() + web.SESSION_SECONDS + 5)
     assert secured.get("/console/executions").status_code == 303
 
 
