@@ -33,6 +33,8 @@ TASK_COLUMNS = (TaskExecution.id, TaskExecution.name, TaskExecution.state, TaskE
 ACTION_COLUMNS = (ActionExecution.id, ActionExecution.name, ActionExecution.state, ActionExecution.task_execution_id,
                   ActionExecution.created_at, ActionExecution.updated_at, ActionExecution.item_index,
                   ActionExecution.is_sync, ActionExecution.state_info)
+# A with-items task may run thousands of actions: the panel shows the first ones.
+ACTIONS_SHOWN = 100
 # The operations of the recovery buttons: (target state, what the button says, the question it asks).
 OPERATIONS = {"pause": ("PAUSED", "Pause", "Pause this execution? Running actions finish; no new task starts."),
               "resume": ("RUNNING", "Resume", "Resume this execution?"),
@@ -144,14 +146,15 @@ def task(execution_id: str, name: str) -> Response:
     for row in rows:
         shown = task_dict(row)
         actions = list(session().scalars(select(ActionExecution).where(ActionExecution.task_execution_id == row.id)
-                                         .order_by(ActionExecution.item_index, ActionExecution.created_at)))
+                                         .order_by(ActionExecution.item_index, ActionExecution.created_at)
+                                         .limit(ACTIONS_SHOWN + 1)))
         children = list(session().scalars(
             select(WorkflowExecution).options(load_only(WorkflowExecution.id, WorkflowExecution.workflow_name,
                                                         WorkflowExecution.state))
             .where(WorkflowExecution.task_execution_id == row.id)))
         runs.append({"row": row, "published": _loads(shown.get("published")), "result": _loads(shown.get("result")),
-                     "retries": _retries(row), "progress": _progress(row), "actions": actions,
-                     "children": children})
+                     "retries": _retries(row), "progress": _progress(row), "actions": actions[:ACTIONS_SHOWN],
+                     "more_actions": len(actions) > ACTIONS_SHOWN, "children": children})
     template = "console/_task.html" if request.args.get("fragment") else "console/task.html"
     return render(template, section="executions", title=f"{name} · {wf_ex.workflow_name}", execution=wf_ex,
                   name=name, runs=runs)

@@ -13,7 +13,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from app.config import Settings
-from app.console import executions
+from app.console import execution, executions
 from app.engine import definitions
 from app.extensions import session
 from app.models import CronTrigger, Environment, TaskExecution, WorkflowDefinition, WorkflowExecution
@@ -318,3 +318,18 @@ def test_pause_resume_and_cancel_a_running_execution(console: FlaskClient, drive
         shown = _text(console.get(answer.headers["Location"]))
         assert f"the execution is now {state}" in shown, operation
     assert "data-states-url" not in shown
+
+
+def test_task_panel_shows_the_first_actions_of_many(console: FlaskClient, driver: EngineDriver,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    name = _name("console_items")
+    driver.define(f"version: '2.0'\n{name}:\n  tasks:\n    each:\n      with-items: x in <% [1, 2, 3] %>\n"
+                  f"      action: std.echo output=<% $.x %>\n")
+    execution_id = driver.start(name)
+    driver.run()
+    page = _text(console.get(f"/console/executions/{execution_id}"))
+    assert "3 of 3 items" in page
+    monkeypatch.setattr(execution, "ACTIONS_SHOWN", 2)
+    panel = _text(console.get(f"/console/executions/{execution_id}/tasks/each?fragment=1"))
+    assert "Only the first 2 action executions are shown" in panel
+    assert "Items</dt><dd>3 of 3 ended" in panel
