@@ -32,8 +32,8 @@ OPENAPI_VERSION = "3.0.3"
 DOCUMENT_PATH = "/v2/openapi.json"
 TEXT = "text/plain"
 IGNORED_METHODS = frozenset({"HEAD", "OPTIONS"})
-# Endpoints that are not part of the API (the docs page and its assets are HTML for people).
-IGNORED_ENDPOINTS = frozenset({"static", "apidocs.page", "apidocs.init_script", "apidocs.asset"})
+# Endpoints that are not part of the API (the docs page, its assets and the console are HTML for people).
+IGNORED_ENDPOINTS = frozenset({"static", "apidocs.page", "apidocs.init_script", "apidocs.asset", "console"})
 _CACHE_KEY = "tramontane.openapi"
 
 blueprint = Blueprint("openapi", __name__)

@@ -17,8 +17,8 @@ from app.openapi import build_document
 
 HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
 # Not part of the API.
-# The server's static files and the docs page (HTML for people, over this very document).
-NOT_API_ENDPOINTS = {"static", "apidocs.page", "apidocs.init_script", "apidocs.asset"}
+# The server's static files, the docs page (HTML for people, over this very document) and the console.
+NOT_API_ENDPOINTS = {"static", "apidocs.page", "apidocs.init_script", "apidocs.asset", "console"}
 
 
 def _shape(path: str) -> str:
