@@ -40,8 +40,11 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[webdriver.Chro
 
 
 @pytest.fixture(autouse=True)
-def _desktop_again(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Give the next test the browser at the desktop size, whatever this one did."""
+def _fresh_for_each_test(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Each test starts with an empty console log (what earlier pages logged is theirs) and gives
+    the next test the browser at the desktop size, whatever this one did."""
+    if "browser" in request.fixturenames:
+        request.getfixturevalue("browser").get_log("browser")  # reading the log empties it
     yield
     if "browser" in request.fixturenames:
         resize(request.getfixturevalue("browser"), *DESKTOP)
