@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import OrderedDict, deque
 from typing import Any
 
-from app.engine import controller, dataflow, expressions, failures, joins, launch, limits
+from app.engine import controller, dataflow, decisions, expressions, failures, joins, launch, limits
 from app.engine.bookkeeping import private, set_private, set_runtime
 from app.engine.commands import Command, RunTask, StopWorkflow
 from app.engine.dispatch import ContinueParent, Message
@@ -185,20 +185,20 @@ class Step:
             concurrency = policies.concurrency()
             if concurrency:
                 set_runtime(task, concurrency=concurrency)
-            if not rc.get("pause_before_done") and policies.pause_before():
+            plan = decisions.before_start(rc, policies.pause_before(), int(policies.seconds("timeout")),
+                                          int(policies.seconds("wait-before")))
+            if plan.pause:
                 set_private(task, pause_before_done=True)
                 self.set_state(task, State.IDLE.value, "Set by 'pause-before' policy")
                 self.stop(State.PAUSED.value, None)
                 return
-            timeout = policies.seconds("timeout")
-            if timeout and not rc.get("timeout_scheduled"):
+            if plan.timeout:
                 set_private(task, timeout_scheduled=True)
-                self.store.schedule_timer(TASK_TIMEOUT, task.id, timeout, {"timeout": timeout})
-            wait = policies.seconds("wait-before")
-            if wait and not rc.get("wait_before_done"):
+                self.store.schedule_timer(TASK_TIMEOUT, task.id, plan.timeout, {"timeout": plan.timeout})
+            if plan.wait:
                 set_private(task, wait_before_done=True)
                 set_runtime(task, wait_before_policy={"skip": True})
-                self.delay(task, wait, f"Delayed by 'wait-before' policy [delay={_number(wait)}]")
+                self.delay(task, plan.wait, f"Delayed by 'wait-before' policy [delay={_number(plan.wait)}]")
                 return
         except EngineError as exc:
             # A policy value that cannot be used fails the workflow as a task that cannot start does.
@@ -275,12 +275,8 @@ class Step:
     def _should_retry(self, task: TaskExecution, retry: Any, policies: Policies) -> bool:
         # Mistral evaluates both conditions whatever the state and the count: their errors always show.
         breaks = retry.break_on is not None and policies.condition(retry.break_on)
-        continues = retry.continue_on is not None and policies.condition(retry.continue_on)
-        if _retry_no(task) >= retry.count or (task.state == State.ERROR and breaks):
-            return False
-        if retry.continue_on is not None:
-            return continues
-        return task.state == State.ERROR
+        continues = policies.condition(retry.continue_on) if retry.continue_on is not None else None
+        return decisions.should_retry(task.state, _retry_no(task), retry.count, breaks, continues)
 
     def _retry(self, task: TaskExecution, delay: float) -> None:
         self.store.update_actions(task.id, {"accepted": False})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 from pathlib import Path
@@ -9,8 +10,11 @@ from pathlib import Path
 PURE_MODULES = [
     "app.engine.language.parser", "app.engine.language.documents", "app.engine.language.inline",
     "app.engine.expressions", "app.engine.controller", "app.engine.commands", "app.engine.states",
-    "app.engine.dataflow", "app.engine.policies", "app.engine.items",
+    "app.engine.dataflow", "app.engine.policies", "app.engine.items", "app.engine.decisions",
 ]
+# The step machinery reads and writes through the store port (app.engine.store), never a session.
+STEP_MODULES = ["runtime", "launch", "joins", "control", "rerun", "subworkflows", "workflow_items", "views",
+                "bookkeeping", "stepping", "decisions"]
 FORBIDDEN = ["flask", "celery", "sqlalchemy", "requests", "redis", "kombu", "flask_sqlalchemy"]
 
 PROGRAM = f"""
@@ -39,3 +43,17 @@ def test_pure_modules_read_no_environment() -> None:
     for module in PURE_MODULES:
         source = (root / (module.replace(".", "/") + ".py")).read_text()
         assert "os.environ" not in source and "getenv" not in source, module
+
+
+def test_the_step_machinery_imports_no_sqlalchemy_and_touches_no_session() -> None:
+    root = Path(__file__).resolve().parents[2] / "app" / "engine"
+    for module in STEP_MODULES:
+        tree = ast.parse((root / f"{module}.py").read_text())
+        imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+        imported |= {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+        assert not [name for name in imported if name.split(".")[0] == "sqlalchemy"], module
+        # runtime is imported by no helper: the helpers call the step back through stepping.StepOps.
+        assert module == "runtime" or "app.engine.runtime" not in imported, module
+        names = {node.attr for node in ast.walk(tree) if isinstance(node, ast.Attribute)}
+        names |= {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+        assert "session" not in names and "TYPE_CHECKING" not in names, module
