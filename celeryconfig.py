@@ -24,7 +24,10 @@ worker_prefetch_multiplier = 1
 # WORKER_POOL is the one way to choose the pool: Celery lets this setting override `--pool prefork`.
 worker_pool = _settings.worker_pool
 task_default_queue = "tramontane"
-# Flower shows every task only when workers send events and producers send "sent" events.
+# Flower shows a task from the worker's task events (received, started, succeeded or failed; the
+# received one carries the shadow name, the arguments' repr and the ids). Producers send no
+# "task-sent" event: Flower does not need it, and it made every message sent cost a second publish
+# (about a quarter of a send's CPU; docs/benchmarks.md, finding 18).
 worker_send_task_events = True
-task_send_sent_event = True
+task_send_sent_event = False
 worker_hijack_root_logger = False

@@ -65,8 +65,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     tuning.add_argument("--profile", type=Path, metavar="DIR", help="py-spy the worker into DIR/<scenario>.txt")
     tuning.add_argument("--keep-temp", action="store_true", help="keep the data and logs folder")
     tuning.add_argument("--celery-events", choices=CELERY_EVENTS, default="configured",
-                        help="Celery's event messages for the stack and the floor: as configured (celeryconfig), "
-                             "'worker' (task events only, no task-sent), 'none' (neither)")
+                        help="Celery's event messages for the stack and the floor: as configured (celeryconfig: "
+                             "the workers' task events), 'with-sent' (and the producers' task-sent), 'none'")
     args = parser.parse_args(argv)
     if args.database_url and not is_postgres(args.database_url):
         parser.error("--database-url must be a postgresql:// URL (SQLite is the default)")

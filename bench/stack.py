@@ -23,9 +23,9 @@ from bench.floor_app import QUEUE
 from bench.processes import PROJECT_ROOT, ProcessGroup
 
 START_TIMEOUT = 60.0
-# Celery's event messages (Flower's source): as celeryconfig has them; the workers' task events
-# only (no task-sent from producers); none. The last two exist to measure what events cost.
-CELERY_EVENTS = ("configured", "worker", "none")
+# Celery's event messages (Flower's source): as celeryconfig has them (the workers' task events,
+# no task-sent); the producers' task-sent events as well; none. The last two measure what they cost.
+CELERY_EVENTS = ("configured", "with-sent", "none")
 OVERRIDE_TEMPLATE = """# Written by the benchmark (--celery-events {events}): celeryconfig, then the event settings.
 import importlib.util
 
@@ -33,7 +33,7 @@ _spec = importlib.util.spec_from_file_location("_tramontane_celeryconfig", {sour
 _module = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_module)
 globals().update({{k: v for k, v in vars(_module).items() if not k.startswith("__")}})
-task_send_sent_event = False
+task_send_sent_event = {sent_events}
 worker_send_task_events = {worker_events}
 """
 
@@ -42,7 +42,7 @@ def event_settings(events: str) -> dict[str, bool]:
     """The Celery settings ``--celery-events`` stands for (nothing for 'configured')."""
     if events == "configured":
         return {}
-    return {"task_send_sent_event": False, "worker_send_task_events": events == "worker"}
+    return {"task_send_sent_event": events == "with-sent", "worker_send_task_events": events == "with-sent"}
 
 
 def celeryconfig_override(data_dir: Path, events: str) -> Path | None:
@@ -57,7 +57,8 @@ def celeryconfig_override(data_dir: Path, events: str) -> Path | None:
     folder.mkdir(exist_ok=True)
     source = str(Path(__file__).resolve().parent.parent / "celeryconfig.py")
     (folder / "celeryconfig.py").write_text(OVERRIDE_TEMPLATE.format(
-        events=events, source=source, worker_events=events == "worker"))
+        events=events, source=source, **{f"{kind}_events": value for kind, value in (
+            ("sent", events == "with-sent"), ("worker", events == "with-sent"))}))
     return folder
 
 
