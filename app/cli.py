@@ -397,12 +397,13 @@ def _api_ready(settings: Settings, options: StackOptions) -> bool:
 
 
 def _print_banner(settings: Settings, options: StackOptions) -> None:
-    lines = ["", "Tramontane is running.", f"  API:    http://127.0.0.1:{settings.port}/v2"]
+    lines = ["", "Tramontane is running.", f"  API:     http://127.0.0.1:{settings.port}/v2"]
     if settings.public_url != f"http://127.0.0.1:{settings.port}":
-        lines.append(f"  Public: {settings.public_url}/v2")
+        lines.append(f"  Public:  {settings.public_url}/v2")
+    lines.append(f"  Console: {settings.public_url}/console/")
     if options.flower_port is not None:
-        lines.append(f"  Flower: http://{FLOWER_HOST}:{options.flower_port}/")
-    lines += [f"  Redis:  {settings.redis_url}", "Press Ctrl-C to stop.", ""]
+        lines.append(f"  Flower:  http://{FLOWER_HOST}:{options.flower_port}/")
+    lines += [f"  Redis:   {settings.redis_url}", "Press Ctrl-C to stop.", ""]
     click.echo("\n".join(lines))
 
 

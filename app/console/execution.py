@@ -24,7 +24,7 @@ from app.engine.states import COMPLETED
 from app.extensions import db, session
 from app.models import ActionExecution, TaskExecution, WorkflowExecution
 from app.resources.common import engine
-from app.resources.executions import INTERNAL_PARAMS, _changes_state, _check_update, get_execution
+from app.resources.executions import INTERNAL_PARAMS, changes_state, check_update, get_execution
 from app.resources.tasks import task_dict
 
 TASK_COLUMNS = (TaskExecution.id, TaskExecution.name, TaskExecution.state, TaskExecution.state_info,
@@ -175,9 +175,9 @@ def control(execution_id: str, operation: str) -> Response:
     if asked is not None:
         return asked
     try:
-        _check_update(state, None, None)
+        check_update(state, None, None)
         current = get_execution(execution_id)
-        if _changes_state(current, state):
+        if changes_state(current, state):
             current = engine().update_execution(execution_id, state, None, None, None)
         flash("ok", f"{label}: the execution is now {current.state}.")
     except EngineError as exc:

@@ -94,9 +94,9 @@ def update(execution_id: str) -> ResponseReturnValue:
     if env is not None and not isinstance(env, dict):
         raise EngineError("params.env must be a JSON object")
     state, description = body["state"], body["description"]
-    _check_update(state, description, env)
+    check_update(state, description, env)
     current = get_execution(execution_id)
-    if state is not None and not _changes_state(current, state):
+    if state is not None and not changes_state(current, state):
         return jsonify(execution_dict(current))
     wf_ex = engine().update_execution(execution_id, state, description, env, body["state_info"])
     item = execution_dict(wf_ex)
@@ -114,7 +114,7 @@ TRANSITIONS = {"IDLE": ("RUNNING", "ERROR", "CANCELLED"), "RUNNING": ("PAUSED", 
                "ERROR": ("RUNNING",)}
 
 
-def _check_update(state: str | None, description: str | None, env: dict[str, Any] | None) -> None:
+def check_update(state: str | None, description: str | None, env: dict[str, Any] | None) -> None:
     """Mistral's refusals, in its words, before the engine is asked."""
     if state is not None and description is not None:
         raise EngineError("The property description must be updated separately from state.")
@@ -125,7 +125,7 @@ def _check_update(state: str | None, description: str | None, env: dict[str, Any
         raise EngineError(f"Cannot change state to {state}. Allowed states are: '{', '.join(CONTROL_STATES)}")
 
 
-def _changes_state(wf_ex: WorkflowExecution, state: str) -> bool:
+def changes_state(wf_ex: WorkflowExecution, state: str) -> bool:
     """Whether Mistral would act: forcing ERROR on a paused or completed execution does nothing, and
     SUCCESS or PAUSED from a state that cannot reach it is refused."""
     if state == "ERROR" and wf_ex.state in ("PAUSED", *COMPLETED):
