@@ -9,10 +9,9 @@ each line carrying the ids and names as fields, see :mod:`app.logs`), tells the 
 metrics) and turns them into webhook messages (:mod:`app.engine.notifications`). A rolled-back
 transaction tells nothing.
 
-A row is told once per transaction, from the state it had when the transaction first changed it
-to the state the transaction leaves it in; a task made in the transaction is told as new, in the
-state it is left in (a task made and delayed at once is not told as started). An execution or an
-action made in the transaction is told as new in its first state, then as changed if it moved on.
+Each write that changes a row's state is one change, as Mistral tells each of its state updates;
+a task made in the transaction is told once, as new in the state the transaction leaves it in (a
+task made and delayed, or paused before it starts, is told as started when it does start).
 """
 
 from __future__ import annotations
@@ -51,61 +50,54 @@ class StateChange:
         return f"{what}: {self.previous or 'new'} -> {self.state}"
 
 
-@dataclass
-class _Touched:
-    row: Row
-    previous: str | None
-    created: bool
-    notify: tuple[dict[str, Any], ...]
-    order: int = 0      # when its state was last written: a task's end is told before the launch of
-                        # the task it triggered, and an execution's end after its tasks'
-
-
 class StateChanges:
-    """The state changes one transaction makes, in the order of their rows' last writes."""
+    """The state changes one transaction makes, in the order they were made.
+
+    Each write that changes a row's state is one change, as Mistral tells each of its state
+    updates; but a task made in this transaction is told once, as new in the state the transaction
+    leaves it in (a task made and delayed at once is told as started when its delay ends).
+    """
 
     def __init__(self) -> None:
-        self._touched: dict[tuple[str, str], _Touched] = {}
-        self._settled: list[tuple[int, StateChange]] = []
+        # Tasks made in this transaction: (the row, its notifiers, when it was last written).
+        self._new_tasks: dict[str, tuple[TaskExecution, tuple[dict[str, Any], ...], int]] = {}
+        self._made: list[tuple[int, StateChange]] = []
         self._writes = itertools.count()
 
     def clear(self) -> None:
-        self._touched.clear()
-        self._settled.clear()
+        self._new_tasks.clear()
+        self._made.clear()
 
     def created(self, row: Row, notify: list[dict[str, Any]] | None = None) -> None:
         """``row`` is new in this transaction (in its first state)."""
-        touched = _Touched(row, None, True, tuple(notify or ()), next(self._writes))
-        self._touched[(_kind(row), row.id)] = touched
-        if not isinstance(row, TaskExecution):
-            # An execution or an action is told as new in its first state, then as changed.
-            self._settled.append((touched.order, _change(row, None, row.state, touched.notify)))
-            touched.previous, touched.created = row.state, False
+        if isinstance(row, TaskExecution):
+            self._new_tasks[row.id] = (row, tuple(notify or ()), next(self._writes))
+        else:
+            self._made.append((next(self._writes), _change(row, None, row.state, ())))
 
     def set_state(self, row: Row, state: str, state_info: Any = KEEP,
                   notify: list[dict[str, Any]] | None = None) -> None:
         """Write ``state`` (and ``state_info`` when given) on ``row``, keeping the change."""
-        key = (_kind(row), row.id)
-        touched = self._touched.get(key)
-        if touched is None:
-            touched = self._touched[key] = _Touched(row, row.state, False, tuple(notify or ()))
-        touched.order = next(self._writes)
+        previous = row.state
         row.state = state
         if state_info is not KEEP:
             row.state_info = state_info
+        new = self._new_tasks.get(row.id) if isinstance(row, TaskExecution) else None
+        if new is not None:
+            # Told once the transaction is done with it; its end comes after what it triggered.
+            self._new_tasks[row.id] = (new[0], new[1], next(self._writes))
+        elif previous != state:
+            self._made.append((next(self._writes), _change(row, previous, state, tuple(notify or ()))))
 
     def changed_elsewhere(self, row: Row, previous: str, state: str) -> None:
         """A change written by a statement rather than through a row (a compare-and-set)."""
-        self._settled.append((next(self._writes), _change(row, previous, state, ())))
+        self._made.append((next(self._writes), _change(row, previous, state, ())))
 
     def settle(self) -> list[StateChange]:
         """The changes as the transaction leaves its rows; called just before the commit."""
-        changes = list(self._settled)
-        for touched in self._touched.values():
-            state = touched.row.state
-            if touched.created or touched.previous != state:
-                changes.append((touched.order, _change(touched.row, None if touched.created else touched.previous,
-                                                       state, touched.notify)))
+        changes = list(self._made)
+        for row, notify, order in self._new_tasks.values():
+            changes.append((order, _change(row, None, row.state, notify)))
         return [change for _, change in sorted(changes, key=lambda item: item[0])]
 
 
