@@ -66,11 +66,10 @@ def _open_docs(driver: webdriver.Chrome, base_url: str) -> None:
 
 
 def _operation(driver: webdriver.Chrome, method: str, path: str) -> WebElement:
-    for block in driver.find_elements(By.CSS_SELECTOR, f".opblock-{method.lower()}"):
-        summary = block.find_element(By.CSS_SELECTOR, ".opblock-summary-path")
-        if summary.get_attribute("data-path") == path:
-            return block
-    raise AssertionError(f"no {method} {path} on the page")
+    found = driver.find_elements(By.XPATH, f"//div[contains(@class, 'opblock-{method.lower()}')]"
+                                           f"[.//*[@data-path='{path}']]")
+    assert len(found) == 1, f"{len(found)} blocks of {method} {path} on the page"
+    return found[0]
 
 
 def _try_it(driver: webdriver.Chrome, method: str, path: str) -> tuple[str, str]:
