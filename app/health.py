@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from typing import Any
@@ -17,15 +18,22 @@ SCHEDULER_STALE_SECONDS = 15
 WORKER_KEY_PREFIX = "tramontane:worker:"
 
 
+@functools.lru_cache(maxsize=4)
+def status_client(url: str) -> redis.Redis:
+    """One client (and connection pool) per process for the health checks and the metrics scrapes:
+    a load balancer asks every few seconds, and a new connection each time (a TLS handshake with
+    rediss://) would cost more than the answer."""
+    return redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+
+
 def redis_status(settings: Settings) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     """The broker's, the scheduler's and the workers' status, read from Redis."""
     try:
-        client = redis.Redis.from_url(settings.broker_url, socket_connect_timeout=2, socket_timeout=2)
+        client = status_client(settings.broker_url)
         client.ping()
         beat = client.get(SCHEDULER_HEARTBEAT_KEY)
         worker_keys = sorted(client.scan_iter(match=f"{WORKER_KEY_PREFIX}*", count=100))
         worker_beats = client.mget(worker_keys) if worker_keys else []
-        client.close()
     except redis.RedisError as exc:
         unreachable = {"ok": False, "error": "broker unreachable"}
         return {"ok": False, "error": str(exc)}, unreachable, dict(unreachable)

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from app import metrics
 from app.engine.claims import DELIVERED, SENDING
 from app.extensions import db, session
+from app.health import status_client
 from app.models import ActionExecution, Timer, WorkflowExecution, utc_now
 from app.resources.common import settings
 
@@ -64,13 +65,10 @@ def scrape() -> ResponseReturnValue:
     # Loaded by the first scrape (about 10 MiB with what it imports), not by every API process.
     from prometheus_client import CollectorRegistry, generate_latest
 
-    client = redis.Redis.from_url(settings().broker_url, socket_connect_timeout=2, socket_timeout=2)
     try:
-        shared = metrics.read_shared(client)
+        shared = metrics.read_shared(status_client(settings().broker_url))
     except redis.RedisError:
         shared = {}  # the gauges still tell what the database knows
-    finally:
-        client.close()
     registry = CollectorRegistry(auto_describe=False)
     registry.register(_Scrape(list(metrics.families(shared, _gauges.get(_database_gauges), GAUGE_LABELS))))
     return Response(generate_latest(registry), mimetype="text/plain", headers={"Cache-Control": "no-store"})
