@@ -78,8 +78,10 @@ ensure_browser() {
         return
     fi
     if ! command -v apt-get >/dev/null; then
-        echo "test.sh: the browser tests need $browser and $driver (Debian: chromium, chromium-driver)" >&2
-        exit 1
+        # Not Debian: the other tests still run; the browser tests fail naming what is missing.
+        echo "test.sh: the browser tests need $browser and $driver (Debian: chromium, chromium-driver;" \
+             "elsewhere set CHROMIUM_BINARY and CHROMEDRIVER, or leave them out with -m 'not browser')" >&2
+        return
     fi
     local sudo=""
     if [ "$(id -u)" != 0 ]; then
