@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import posixpath
 from functools import cache
 from typing import cast
+from urllib.parse import unquote
 
 from flask import Response, request, send_from_directory
 from pygments.formatters import HtmlFormatter
@@ -45,8 +47,15 @@ def _home() -> str:
 
 
 def _safe_next(target: str) -> str:
-    """Only a console path of this site: a login link must not send anyone elsewhere."""
-    return target if target.startswith("/console/") and not target.startswith("//") else ""
+    """Only a console path of this site: a login link must not send anyone elsewhere, nor out of the
+    console by dot segments, nor carry control characters into the Location header."""
+    if any(ord(char) < 0x20 or char in "\\\x7f" for char in target):
+        return ""
+    # Browsers resolve dot segments, escaped ones too, before they follow a Location.
+    path = unquote(target.partition("?")[0])
+    if not path.startswith("/console/") or posixpath.normpath(path) != path.rstrip("/"):
+        return ""
+    return target
 
 
 @route("/logout", methods=("POST",))

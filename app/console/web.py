@@ -24,7 +24,7 @@ from flask import Response, current_app, g, request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
-from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, MapAdapter, RequestRedirect, Rule
 
 from app.config import Settings
@@ -256,7 +256,14 @@ def _run(endpoint: str, args: dict[str, Any]) -> Response:
         result = views[endpoint](**args)
     except EngineError as exc:
         db.session.rollback()
-        return render("console/error.html", status=exc.http_status, title="Refused", message=str(exc))
+        return render("console/error.html", status=exc.http_status, title=_error_title(exc.http_status),
+                      message=str(exc))
+    except HTTPException as exc:
+        # Werkzeug's own refusals (a static file that is not there) are answers, not bugs.
+        db.session.rollback()
+        status = exc.code or 400
+        return render("console/error.html", status=status, title=_error_title(status),
+                      message="There is no console page at this address." if status == 404 else str(exc.description))
     except Exception as exc:
         # A bug: logged with its traceback, answered as a page rather than the API's JSON.
         log.exception("console page %s failed", request.path)
@@ -264,6 +271,10 @@ def _run(endpoint: str, args: dict[str, Any]) -> Response:
         return render("console/error.html", status=500, title="Internal error",
                       message=f"The page failed ({exc.__class__.__name__}); the service's log has the details.")
     return result if isinstance(result, Response) else Response(result, mimetype="text/html")
+
+
+def _error_title(status: int) -> str:
+    return {401: "Logged out", 403: "Refused", 404: "Not found", 409: "Conflict"}.get(status, "Refused")
 
 
 def _csrf_ok() -> bool:

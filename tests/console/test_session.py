@@ -204,3 +204,24 @@ def test_the_console_is_loaded_only_when_used(settings: object) -> None:
                             check=False)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip().endswith("ok")
+
+
+@pytest.mark.parametrize("target", ["//elsewhere.test/", "https://elsewhere.test/", "/console/../v2/executions",
+                                    "/console/%2e%2e/v2/executions", "/console//elsewhere.test",
+                                    "/console/x\r\nX-Injected: 1", "/console/\\elsewhere.test"])
+def test_a_login_never_leads_off_the_console(secured: FlaskClient, secured_app: Flask, target: str) -> None:
+    token = _token(secured_app, f"console-next-{uuid.uuid4().hex[:6]}")
+    answer = secured.post("/console/login", data={"token": token, "next": target,
+                                                  "csrf_token": csrf_of(secured, "/console/login")})
+    assert answer.status_code == 303
+    assert answer.headers["Location"] == "/console/executions"
+    assert "X-Injected" not in answer.headers
+
+
+def test_a_missing_static_file_is_a_404_page(console: FlaskClient) -> None:
+    for path in ("/console/static/no-such.css", "/console/static/%2e%2e/web.py"):
+        answer = console.get(path)
+        assert answer.status_code == 404, path
+        assert "There is no console page at this address." in answer.get_data(as_text=True)
+        assert "frame-ancestors 'none'" in answer.headers["Content-Security-Policy"]
+    assert console.get("/console/executions/no-such-id").get_data(as_text=True).count("<h1>Not found</h1>") == 1
