@@ -6,6 +6,7 @@ show headers and URLs through these functions, so a value hidden in one place is
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -13,7 +14,9 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 MASK = "***"
 # Header names whose values are credentials, whatever their spelling.
 SECRET_HEADERS = frozenset(("authorization", "proxy-authorization", "cookie", "set-cookie", "x-auth-token",
-                            "mistral-callback-token"))
+                            "mistral-callback-token",
+                            # std.http's ``auth`` input: "user:password" or [user, password].
+                            "auth"))
 # A header or query parameter whose name holds one of these words carries a credential too (the
 # callback capability travels as ``?token=`` in the completion URL).
 SECRET_WORDS = ("token", "secret", "password", "passwd", "api-key", "api_key", "apikey", "signature",
@@ -45,6 +48,15 @@ def masked_url(url: str) -> str:
     if (netloc, query) == (parts.netloc, parts.query):
         return url
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+# A URL inside free text (an error message that quotes the request it failed on).
+_URL_IN_TEXT = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"<>]+")
+
+
+def masked_text(text: str) -> str:
+    """``text`` with every URL in it masked as ``masked_url`` does."""
+    return _URL_IN_TEXT.sub(lambda found: masked_url(found.group(0)), text) if "://" in text else text
 
 
 def masked_headers(headers: Mapping[str, Any]) -> dict[str, Any]:

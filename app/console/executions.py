@@ -16,6 +16,7 @@ from app.extensions import session
 from app.models import WorkflowDefinition, WorkflowExecution
 
 PAGE_SIZE = 50
+MAX_PAGE = 1_000_000
 STATES = ("IDLE", "RUNNING", "PAUSED", "SUCCESS", "ERROR", "CANCELLED")
 LIVE = ("IDLE", "RUNNING", "PAUSED")
 LIST_COLUMNS = (WorkflowExecution.id, WorkflowExecution.workflow_name, WorkflowExecution.state,
@@ -45,7 +46,12 @@ class Filters:
         try:
             self.page = max(1, int(args.get("page", "1")))
         except ValueError:
+            self.problems.append(f"The page {args.get('page')!r} is not a whole number.")
             self.page = 1
+        if self.page > MAX_PAGE:
+            # Its offset would not fit the database's integers; no list is that long anyway.
+            self.problems.append(f"There is no page {self.page}: the last one possible is {MAX_PAGE}.")
+            self.page = MAX_PAGE
 
     def _time(self, name: str, text: str) -> datetime | None:
         if not text:

@@ -7,13 +7,12 @@ clicks) exactly one completes the action and the other is told why it was refuse
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
 from flask import Response, request
 
-from app.console.forms import FormErrors
+from app.console.forms import FormErrors, json_value
 from app.console.present import duration, time_text
 from app.console.web import confirmation, flash, form_text, render, route, see_other, url
 from app.engine.errors import Conflict, EngineError
@@ -117,15 +116,11 @@ def _output(errors: FormErrors, state: str, action_execution_id: str) -> Any:
         return form_text("error") or None
     if state != "SUCCESS":
         return None
-    name = f"output-{action_execution_id}"
-    text = (request.form.get("output") or "").strip()
-    if not text:
-        return None
-    try:
-        return json.loads(text)
-    except ValueError as exc:
-        errors[name] = f"The output is not valid JSON: {exc}. Nothing was sent."
-        return None
+    key = f"output-{action_execution_id}"
+    output = json_value(errors, "output", "The output", key=key)
+    if key in errors:
+        errors[key] += " Nothing was sent."
+    return output
 
 
 def _again(errors: FormErrors) -> Response:

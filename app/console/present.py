@@ -11,7 +11,7 @@ from pygments import highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import JsonLexer, YamlLexer
 
-from app.masking import MASK, is_secret_name, masked_url
+from app.masking import MASK, is_secret_name, masked_text
 from app.models import utc_now
 
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -20,14 +20,15 @@ _formatter = HtmlFormatter(cssclass="hl", wrapcode=True)
 
 def masked(value: Any) -> Any:
     """``value`` with credentials hidden at any depth, by the service's one rule (``app.masking``):
-    the value of a secret-looking key, and secret parts of URLs."""
+    the value of a secret-looking key, and secret parts of URLs, alone or inside text (an error
+    message that quotes the URL it called)."""
     if isinstance(value, dict):
         return {key: MASK if is_secret_name(str(key)) and item not in (None, "") else masked(item)
                 for key, item in value.items()}
     if isinstance(value, list):
         return [masked(item) for item in value]
-    if isinstance(value, str) and "://" in value:
-        return masked_url(value)
+    if isinstance(value, str):
+        return masked_text(value)
     return value
 
 
@@ -71,9 +72,11 @@ TRACEBACK = "Traceback (most recent call last):"
 
 
 def state_info_parts(text: str | None) -> tuple[str, str]:
-    """A state_info as (what happened, the traceback): the console shows the first and folds the second."""
+    """A state_info as (what happened, the traceback): the console shows the first and folds the second.
+    URLs in it are masked: an HTTP action's error quotes the URL it called, query token and all."""
     if not text:
         return "", ""
+    text = masked_text(text)
     head, sep, tail = text.partition(TRACEBACK)
     if not sep:
         return text.strip(), ""

@@ -11,6 +11,7 @@ from io import BytesIO
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from app.config import Settings
 from app.console import execution, executions
@@ -333,3 +334,56 @@ def test_task_panel_shows_the_first_actions_of_many(console: FlaskClient, driver
     panel = _text(console.get(f"/console/executions/{execution_id}/tasks/each?fragment=1"))
     assert "Only the first 2 action executions are shown" in panel
     assert "Items</dt><dd>3 of 3 ended" in panel
+
+
+HTTP_FLOW = """
+version: '2.0'
+{name}:
+  tasks:
+    call:
+      action: std.http url="http://hooks.example/call?token=abc123&x=1" auth="robot:pa55word"
+"""
+
+
+def test_credentials_in_an_error_message_and_in_an_action_input_are_masked(
+        console: FlaskClient, console_app: Flask, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An HTTP action's error quotes the URL it called; std.http's ``auth`` holds a password."""
+    failure = "404 from {'url': 'http://hooks.example/call?token=abc123&x=1', 'status': 404}"
+    with console_app.app_context():
+        driver = EngineDriver(settings, monkeypatch, results={"call": {"error": failure}})
+        try:
+            name = _name("console_http")
+            driver.define(HTTP_FLOW.format(name=name))
+            execution_id = driver.start(name)
+            driver.run()
+            page = _text(console.get(f"/console/executions/{execution_id}"))
+            task = _text(console.get(f"/console/executions/{execution_id}/tasks/call"))
+        finally:
+            driver.cleanup()
+    for shown in (page, task):
+        assert "abc123" not in shown and "pa55word" not in shown
+    assert "http://hooks.example/call?token=***&x=1" in page
+    assert '"auth": "***"' in re.sub(r"<[^>]+>", "", task)
+
+
+def test_a_json_field_takes_only_json(console: FlaskClient, failed: tuple[str, str], console_app: Flask) -> None:
+    """Python reads NaN and Infinity as numbers; no JSON client could read them back."""
+    _, name = failed
+    with console_app.app_context():
+        workflow_id = session().scalars(select(WorkflowDefinition.id).where(WorkflowDefinition.name == name)).one()
+    for typed in ("NaN", "1e999999", "-Infinity"):
+        answer = console.post(f"/console/workflows/{workflow_id}/start",
+                              data={"csrf_token": csrf_of(console, "/console/environments"), "input-0": typed})
+        assert answer.status_code == 400, typed
+        assert "The input 'who' is not valid JSON" in _text(answer)
+    nan = console.post(f"/console/workflows/{workflow_id}/start",
+                       data={"csrf_token": csrf_of(console, "/console/environments"), "input-0": "NaN"})
+    assert "NaN is not a JSON value" in _text(nan)
+
+
+def test_a_page_number_too_large_is_said_not_failed(console: FlaskClient) -> None:
+    for query in ("page=99999999999999999999999", "page=abc"):
+        answer = console.get(f"/console/executions?{query}")
+        assert answer.status_code == 200, query
+        assert "There is no page" in _text(answer) or "is not a whole number" in _text(answer)
+        assert console.get(f"/console/executions/rows?{query}").status_code == 200
