@@ -1,4 +1,12 @@
-"""Execution states and the transitions allowed between them (Mistral's state machine)."""
+"""Execution states and the transitions Mistral allows between them.
+
+The table is checked where a caller asks for a state (an action execution paused or resumed
+through the API). The engine's own writes go through ``runtime.Step.set_state``, which records
+each change (see ``state_log``) but does not check it against this table yet: a completion passes
+through intermediate states the table does not list (a success that ``fail-on`` turns into an
+error, a failure that ``retry`` delays, a failed join that a rerun sets waiting again, a task that
+``pause-before`` sets idle).
+"""
 
 from __future__ import annotations
 
