@@ -11,13 +11,21 @@ failure report gives its path.
 
 from __future__ import annotations
 
+import threading
+import uuid
 from collections.abc import Generator, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 from selenium import webdriver
+from werkzeug.serving import make_server
 
+from app import auth, extensions
+from app.config import Settings
+from app.engine.dispatch import CollectingDispatcher
+from app.factory import create_app
 from tests.support.browser import DESKTOP, resize, save_screenshot, start_chromium
 
 
@@ -37,6 +45,26 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[webdriver.Chro
         yield driver
     finally:
         driver.quit()
+
+
+@pytest.fixture(scope="module")
+def secured_api(settings: Settings) -> Iterator[tuple[str, str]]:
+    """The API and console with authentication on, served over real HTTP by a thread of the test,
+    and a token: (base URL, token). Logging in, reading /v2/docs and "Try it out" on reads need no
+    worker or broker behind it."""
+    flask_app = create_app(replace(settings, auth_enabled=True), dispatcher=CollectingDispatcher())
+    with flask_app.app_context():
+        session = extensions.session()
+        token = auth.create_token(session, f"browser-{uuid.uuid4().hex[:8]}")
+        session.commit()
+    server = make_server("127.0.0.1", 0, flask_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="secured-api", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}", token
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
 
 
 @pytest.fixture(autouse=True)

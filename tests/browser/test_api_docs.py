@@ -3,46 +3,15 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
-from dataclasses import replace
-from uuid import uuid4
-
-import pytest
 import requests
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
-from werkzeug.serving import make_server
 
-from app import auth, extensions
-from app.config import Settings
-from app.engine.dispatch import CollectingDispatcher
-from app.factory import create_app
 from tests.support.browser import console_messages, resource_urls, wait_until
 
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
 
-
-@pytest.fixture(scope="module")
-def secured_api(settings: Settings) -> Iterator[tuple[str, str]]:
-    """The API with authentication on, served over real HTTP by a thread of the test, and a token.
-
-    "Try it out" only reads workflows here, so no worker or broker is needed behind it.
-    """
-    flask_app = create_app(replace(settings, auth_enabled=True), dispatcher=CollectingDispatcher())
-    with flask_app.app_context():
-        session = extensions.session()
-        token = auth.create_token(session, f"docs-page-{uuid4().hex[:8]}")
-        session.commit()
-    server = make_server("127.0.0.1", 0, flask_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="docs-page-api", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}", token
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
 
 
 def _operations(base_url: str) -> set[tuple[str, str]]:

@@ -11,11 +11,8 @@ from __future__ import annotations
 
 import os
 import struct
-import threading
 import time
 import uuid
-from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +20,7 @@ import pytest
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
-from werkzeug.serving import make_server
 
-from app import auth, extensions
-from app.config import Settings
-from app.engine.dispatch import CollectingDispatcher
-from app.factory import create_app
 from tests.support.browser import console_messages, phone_width, save_screenshot, wait_until
 from tests.support.stack import LiveStack
 
@@ -196,28 +188,10 @@ def test_console_is_usable_with_the_keyboard(browser: webdriver.Chrome, stack: L
     wait_until(browser, lambda d: d.find_element(By.CSS_SELECTOR, "#task-panel h2").text == "check")
 
 
-@pytest.fixture(scope="module")
-def secured_console(settings: Settings) -> Iterator[tuple[str, str]]:
-    """The API and console with authentication on, over real HTTP in a thread of the test, and a
-    token (logging in and out needs no worker)."""
-    flask_app = create_app(replace(settings, auth_enabled=True), dispatcher=CollectingDispatcher())
-    with flask_app.app_context():
-        session = extensions.session()
-        token = auth.create_token(session, f"console-{uuid.uuid4().hex[:8]}")
-        session.commit()
-    server = make_server("127.0.0.1", 0, flask_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="console-secured", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}", token
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-
 
 def test_console_login_and_logout_with_auth_on(browser: webdriver.Chrome,
-                                               secured_console: tuple[str, str]) -> None:
-    base, token = secured_console
+                                               secured_api: tuple[str, str]) -> None:
+    base, token = secured_api
     browser.delete_all_cookies()
     browser.get(f"{base}/console/workflows")
     wait_until(browser, lambda d: "/console/login" in d.current_url, message="the login page")
