@@ -80,6 +80,11 @@ def _card(browser: webdriver.Chrome, action_id: str) -> WebElement:
                       message=f"the inbox card of {action_id}")
 
 
+def _in_card(browser: webdriver.Chrome, action_id: str, selector: str) -> WebElement:
+    return wait_until(browser, lambda d: _card(d, action_id).find_element(By.CSS_SELECTOR, selector),
+                      message=f"{selector} in the inbox card of {action_id}")
+
+
 def _submit(card: WebElement, label: str) -> None:
     card.find_element(By.XPATH, f'.//button[normalize-space()="{label}"]').click()
 
@@ -94,13 +99,18 @@ def test_the_seed_story_waits_in_the_inbox_is_completed_there_and_the_graph_turn
     browser.find_element(By.XPATH, '//button[normalize-space()="Filter"]').click()
     card = _card(browser, action_id)
     assert f"{name} › one_plus_two" in card.find_element(By.TAG_NAME, "h2").text
-    assert card.find_element(By.CSS_SELECTOR, "[data-age]").text[0].isdigit()
+    # The page's poll replaces a card's facts and request every few seconds: each read finds them
+    # again (wait_until takes a stale element for "not yet").
+    assert _in_card(browser, action_id, "[data-age]").text[0].isdigit()
     # What the third party received: method, URL, the Mistral-* headers; the credential hidden.
-    summary = card.find_element(By.CSS_SELECTOR, ".sent-request summary")
+    summary = _in_card(browser, action_id, ".sent-request summary")
     assert summary.text == f"Request sent: GET {third_party.url}/sum?a=1&b=2"
-    summary.click()
-    headers = {row.find_element(By.TAG_NAME, "th").text: row.find_element(By.TAG_NAME, "td").text
-               for row in card.find_elements(By.CSS_SELECTOR, ".sent-request tbody tr")}
+    wait_until(browser, lambda d: _in_card(d, action_id, ".sent-request summary").click() or True,
+               message="the request's details to open")
+    headers = wait_until(browser, lambda d: {
+        row.find_element(By.TAG_NAME, "th").text: row.find_element(By.TAG_NAME, "td").text
+        for row in _card(d, action_id).find_elements(By.CSS_SELECTOR, ".sent-request tbody tr")},
+        message="the headers sent")
     for header in ("Mistral-Workflow-Name", "Mistral-Workflow-Execution-Id", "Mistral-Task-Id",
                    "Mistral-Action-Execution-Id", "Mistral-Callback-URL", "Mistral-Callback-Full-URL"):
         assert headers[header] == received[header], header
