@@ -38,12 +38,18 @@ def reopen(step: StepOps, wf: WorkflowExecution, parent_task: TaskExecution | No
         parent_task.finished_at, parent_task.processed = None, False
 
 
+def reset_for_rerun(step: StepOps, task: TaskExecution, state: str) -> None:
+    """A task that ended goes back to ``state`` (RUNNING, or WAITING for a join) as if it had not
+    run: no result, no end, not followed, no transitions taken. Its runtime context is the
+    caller's to trim (what a rerun keeps differs for a task and for a join)."""
+    step.set_state(task, state, None)
+    task.result, task.finished_at = [], None
+    task.processed, task.error_handled, task.next_tasks, task.has_next = False, False, None, False
+
+
 def rerun(step: StepOps, task: TaskExecution, reset: bool) -> None:
     previous = private(task)
-    step.set_state(task, State.RUNNING.value, None)
-    task.finished_at = None
-    task.processed, task.error_handled, task.next_tasks, task.has_next = False, False, None, False
-    task.result = []
+    reset_for_rerun(step, task, State.RUNNING.value)
     # A rerun is not triggered by anything (Mistral drops the entry); the policies start afresh.
     task.runtime_context = {key: value for key, value in task.runtime_context.items()
                             if key not in ("triggered_by", "retry_task_policy", PRIVATE)}
@@ -69,9 +75,7 @@ def _reopen_joins(step: StepOps, name: str, task_id: str) -> None:
         join.runtime_context = {**join.runtime_context, "triggered_by": [
             entry for entry in join.runtime_context.get("triggered_by") or []
             if not (entry.get("event") == "not triggered" and entry.get("task_id") == task_id)]}
-        step.set_state(join, State.WAITING.value, None)
-        join.result, join.finished_at = [], None
-        join.processed, join.error_handled, join.next_tasks, join.has_next = False, False, None, False
+        reset_for_rerun(step, join, State.WAITING.value)
 
 
 def _refuse_old_actions(step: StepOps, task: TaskExecution, only_failed: bool) -> None:
