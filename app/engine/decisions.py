@@ -50,3 +50,14 @@ def should_retry(state: str, retry_no: int, count: int, breaks: bool, continues:
     if continues is not None:
         return continues
     return state == State.ERROR
+
+
+def workflow_end(unhandled_failures: int, cancelled: list[str]) -> tuple[str, str | None]:
+    """How a workflow with nothing left to run ends: ERROR while a failed task is unhandled (the
+    caller words the message from those tasks), else CANCELLED naming its cancelled tasks, else
+    SUCCESS."""
+    if unhandled_failures:
+        return State.ERROR.value, None
+    if cancelled:
+        return State.CANCELLED.value, "Cancelled tasks: " + ", ".join(sorted(set(cancelled)))
+    return State.SUCCESS.value, None

@@ -396,14 +396,9 @@ class Step:
 
     def _finish(self) -> None:
         failed = self.store.tasks(self.wf_ex.id, states=[State.ERROR.value], error_handled=False)
-        if failed:
-            self.stop(State.ERROR.value, failures.tasks_failure(self.store, failed))
-            return
-        cancelled = sorted(self.store.task_names(self.wf_ex.id, State.CANCELLED.value))
-        if cancelled:
-            self.stop(State.CANCELLED.value, "Cancelled tasks: " + ", ".join(cancelled))
-            return
-        self.stop(State.SUCCESS.value, None)
+        cancelled = [] if failed else list(self.store.task_names(self.wf_ex.id, State.CANCELLED.value))
+        state, message = decisions.workflow_end(len(failed), cancelled)
+        self.stop(state, failures.tasks_failure(self.store, failed) if failed else message)
 
     def final_context(self) -> dict[str, Any]:
         if self.spec.type == "reverse":

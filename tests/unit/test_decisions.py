@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.engine.decisions import BeforeStart, before_start, should_retry
+from app.engine.decisions import BeforeStart, before_start, should_retry, workflow_end
 
 
 def test_pause_before_comes_first_and_holds_everything_else() -> None:
@@ -37,3 +37,15 @@ def test_no_policy_starts_at_once() -> None:
 def test_should_retry(state: str, retry_no: int, count: int, breaks: bool, continues: bool | None,
                       expected: bool) -> None:
     assert should_retry(state, retry_no, count, breaks, continues) is expected
+
+
+def test_an_unhandled_failure_ends_the_workflow_in_error() -> None:
+    assert workflow_end(1, ["late"]) == ("ERROR", None)
+
+
+def test_cancelled_tasks_end_it_cancelled_naming_them_once_in_order() -> None:
+    assert workflow_end(0, ["b", "a", "b"]) == ("CANCELLED", "Cancelled tasks: a, b")
+
+
+def test_otherwise_it_succeeds() -> None:
+    assert workflow_end(0, []) == ("SUCCESS", None)
