@@ -14,7 +14,7 @@ from flask import Response, request
 
 from app.console.forms import FormErrors, json_value
 from app.console.present import duration, time_text
-from app.console.web import confirmation, flash, form_text, render, route, see_other, url
+from app.console.web import confirmation, flash, form_text, local_path, render, route, see_other, url
 from app.engine.errors import Conflict, EngineError
 from app.engine.waiting import DEFAULT_LIMIT, WaitingAction, WaitingPage, waiting_actions
 from app.extensions import session
@@ -105,8 +105,9 @@ def complete(action_execution_id: str) -> Response:
 
 def _back() -> str:
     """The inbox page the form was sent from (its filter and page), never another address."""
+    inbox_url = url("inbox")
     back = form_text("back")
-    return back if back.startswith("/console/inbox") and not back.startswith("/console/inbox/") else url("inbox")
+    return back if local_path(back, inbox_url) and back.partition("?")[0] == inbox_url else inbox_url
 
 
 def _output(errors: FormErrors, state: str, action_execution_id: str) -> Any:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import posixpath
 from functools import cache
 from typing import cast
-from urllib.parse import unquote
 
 from flask import Response, request, send_from_directory
 from pygments.formatters import HtmlFormatter
@@ -14,6 +12,7 @@ from app import auth
 from app.console.web import (
     HERE,
     form_text,
+    local_path,
     log_in,
     log_out,
     logged_in,
@@ -29,7 +28,7 @@ from app.extensions import session
 
 @route("/login", methods=("GET", "POST"))
 def login() -> Response:
-    target = _safe_next(request.values.get("next", ""))
+    target = local_path(request.values.get("next", ""))
     if not settings().auth_enabled or (request.method == "GET" and logged_in()):
         return see_other(target or _home())
     error = None
@@ -44,18 +43,6 @@ def login() -> Response:
 
 def _home() -> str:
     return url("executions")
-
-
-def _safe_next(target: str) -> str:
-    """Only a console path of this site: a login link must not send anyone elsewhere, nor out of the
-    console by dot segments, nor carry control characters into the Location header."""
-    if any(ord(char) < 0x20 or char in "\\\x7f" for char in target):
-        return ""
-    # Browsers resolve dot segments, escaped ones too, before they follow a Location.
-    path = unquote(target.partition("?")[0])
-    if not path.startswith("/console/") or posixpath.normpath(path) != path.rstrip("/"):
-        return ""
-    return target
 
 
 @route("/logout", methods=("POST",))

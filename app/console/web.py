@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import hmac
 import logging
+import posixpath
 import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from flask import Response, current_app, g, request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -201,6 +203,19 @@ def redirect_to(endpoint: str, **values: Any) -> Response:
 
 def see_other(location: str) -> Response:
     return Response(status=303, headers={"Location": location})
+
+
+def local_path(target: str, under: str = PREFIX + "/") -> str:
+    """``target`` if it is a path of this site under ``under``, else "": a link given in a request
+    (a login's ``next``, a form's way back) must not send anyone elsewhere, nor climb out by dot
+    segments, nor carry control characters into a Location header."""
+    if any(ord(char) < 0x20 or char in "\\\x7f" for char in target):
+        return ""
+    # Browsers resolve dot segments, escaped ones too, before they follow a Location.
+    path = unquote(target.partition("?")[0])
+    if not path.startswith(under) or posixpath.normpath(path) != path.rstrip("/"):
+        return ""
+    return target
 
 
 def form_text(name: str, default: str = "") -> str:

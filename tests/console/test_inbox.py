@@ -196,6 +196,11 @@ def test_refusals(console: FlaskClient, waiting: dict[str, Any]) -> None:
     # A link elsewhere is not followed after the completion.
     elsewhere = _complete(console, waiting["nudge"], state="CANCELLED", back="https://elsewhere.test/")
     assert elsewhere.headers["Location"] == "/console/inbox"
+    # Nor a way out by dot segments, nor a header smuggled in (that was a 500).
+    for back in ("/console/inbox/../executions", "/console/inbox?\r\nX-Injected: 1"):
+        again = _complete(console, waiting["nudge"], state="CANCELLED", back=back)
+        assert again.status_code == 303 and again.headers["Location"] == "/console/inbox", back
+        assert "X-Injected" not in again.headers
     bad_marker = console.get("/console/inbox?marker=nope")
     assert bad_marker.status_code == 404
 
