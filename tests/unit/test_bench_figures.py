@@ -31,17 +31,15 @@ def test_an_executor_scenario_has_no_mistral_comparison() -> None:
     assert "speedup" not in record and record["floor"] is None and record["ratio"] is None
 
 
-def test_throughput_percentiles_and_the_saturated_rate() -> None:
+def test_throughput_percentiles_and_rates() -> None:
     assert _percentile([float(n) for n in range(1, 101)], 0.95) == 95.0
     assert _percentile([1.0, 2.0], 0.99) == 2.0
-    # 100 executions completing one every 0.1 s from t=10 s: 10 per second at saturation.
-    completions = [10.0 + index * 0.1 for index in range(100)]
-    figures = _throughput(0.0, completions[-1], completions, sorted(completions), length=5)
-    assert figures["executions"] == 100
-    assert figures["saturated_executions_per_s"] == 10.0
-    assert figures["saturated_tasks_per_s"] == 50.0
-    assert figures["executions_per_s"] == round(100 / completions[-1], 2)
-    assert figures["latency_p50_s"] == round(completions[49], 4)
+    latencies = [10.0 + index * 0.1 for index in range(100)]
+    figures = _throughput(0.0, 2.0, 20.0, latencies, length=5)
+    assert figures["executions"] == 100 and figures["all_started_s"] == 2.0
+    assert figures["executions_per_s"] == 5.0 and figures["tasks_per_s"] == 25.0
+    assert figures["latency_p50_s"] == round(latencies[49], 4)
+    assert figures["latency_p99_s"] == round(latencies[98], 4)
 
 
 def test_the_event_settings_measured_by_celery_events() -> None:
