@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.engine import decisions
 from app.models import TaskExecution
 
 PRIVATE = "__engine"
@@ -43,5 +44,4 @@ def record_progress(task: TaskExecution, progress: dict[str, Any]) -> None:
     # The free places of the window: the items started (all of them before items were made lazily)
     # less those that ended.
     started = int(progress.get("next", count) or 0)
-    capacity = concurrency - min(concurrency, max(started - done, 0)) if concurrency else None
-    set_runtime(task, with_items={"capacity": capacity, "count": count})
+    set_runtime(task, with_items={"capacity": decisions.free_places(concurrency, started, done), "count": count})

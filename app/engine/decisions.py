@@ -61,3 +61,11 @@ def workflow_end(unhandled_failures: int, cancelled: list[str]) -> tuple[str, st
     if cancelled:
         return State.CANCELLED.value, "Cancelled tasks: " + ", ".join(sorted(set(cancelled)))
     return State.SUCCESS.value, None
+
+
+def free_places(concurrency: int, started: int, ended: int) -> int | None:
+    """The free places of a with-items concurrency window, as Mistral shows them (``capacity``):
+    the concurrency less the items started and not ended yet; None without a concurrency."""
+    if not concurrency:
+        return None
+    return concurrency - min(concurrency, max(started - ended, 0))

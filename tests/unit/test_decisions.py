@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.engine.decisions import BeforeStart, before_start, should_retry, workflow_end
+from app.engine.decisions import BeforeStart, before_start, free_places, should_retry, workflow_end
 
 
 def test_pause_before_comes_first_and_holds_everything_else() -> None:
@@ -49,3 +49,16 @@ def test_cancelled_tasks_end_it_cancelled_naming_them_once_in_order() -> None:
 
 def test_otherwise_it_succeeds() -> None:
     assert workflow_end(0, []) == ("SUCCESS", None)
+
+
+@pytest.mark.parametrize("concurrency, started, ended, expected", [
+    (0, 5, 0, None),    # no window
+    (2, 0, 0, 2),       # nothing started yet
+    (2, 2, 0, 0),       # full
+    (2, 3, 2, 1),       # one running: one free place
+    (2, 5, 5, 2),       # all ended
+    (3, 1, 2, 3),       # more ended than started (items made before the window) never overflows
+])
+def test_free_places_of_the_with_items_window(concurrency: int, started: int, ended: int,
+                                             expected: int | None) -> None:
+    assert free_places(concurrency, started, ended) == expected
