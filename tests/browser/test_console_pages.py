@@ -125,6 +125,14 @@ def test_console_shows_a_task_beside_the_graph(browser: webdriver.Chrome, stack:
     panel = browser.find_element(By.ID, "task-panel")
     assert "std.echo" in panel.text and "ready" in panel.text
     assert browser.current_url.endswith(execution_id)  # shown in place, not followed
+    # A task the server refuses to show (here: of an execution that does not exist) opens as its own
+    # page with the refusal, not as a whole page nested in the panel.
+    missing = stack.url("/console/executions/no-such-execution/tasks/prepare")
+    browser.execute_script("arguments[0].setAttribute('href', arguments[1])",
+                           browser.find_element(By.CSS_SELECTOR, '.wf-graph [data-task="check"]'), missing)
+    browser.find_element(By.CSS_SELECTOR, '.wf-graph [data-task="check"]').click()
+    wait_until(browser, lambda d: d.current_url == missing, message="the refused task's own page")
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Not found"
 
 
 WAITING = """

@@ -54,6 +54,8 @@ document.addEventListener("tramontane:task-select", async (event) => {
   url.searchParams.set("fragment", "1");
   try {
     const response = await fetch(url, {credentials: "same-origin"});
+    // A refusal (the session ended, the execution was deleted) is a whole page: it is shown as one.
+    if (!response.ok) { window.location.assign(event.detail.href); return; }
     panel.innerHTML = await response.text();
     panel.focus();
   } catch (error) { window.location.assign(event.detail.href); }
