@@ -12,6 +12,8 @@ from app.engine.errors import EngineError
 from app.engine.transactions import with_retries
 from app.extensions import session
 from app.models import CronTrigger, WorkflowDefinition
+from app.resources.bodies import load_values
+from app.resources.cron_triggers import CronTriggerSchema, new_trigger
 
 
 def _page(errors: FormErrors | None = None, status: int = 200) -> Response:
@@ -39,11 +41,13 @@ def create() -> Response:
     remaining = integer_value(errors, "remaining_executions", "The number of executions")
     if errors:
         return _page(errors, 400)
-    new = cron.NewTrigger(name=name, workflow=workflow, workflow_input=workflow_input,
-                          workflow_params=workflow_params, pattern=form_text("pattern") or None,
-                          first_execution_time=form_text("first_execution_time").replace("T", " ") or None,
-                          remaining_executions=remaining)
     try:
+        # The API's own schema: the same limits (name length, pattern length) and the same words.
+        new = new_trigger(load_values(CronTriggerSchema(), "cron_trigger", {
+            "name": name, "workflow_name": workflow, "workflow_input": workflow_input,
+            "workflow_params": workflow_params, "pattern": form_text("pattern") or None,
+            "first_execution_time": form_text("first_execution_time").replace("T", " ") or None,
+            "remaining_executions": remaining}))
         with_retries(session(), lambda: cron.create(session(), new))
     except EngineError as exc:
         session().rollback()

@@ -11,7 +11,9 @@ from app.engine import environments as store
 from app.engine.errors import EngineError
 from app.extensions import session
 from app.models import Environment
+from app.resources.bodies import load_values
 from app.resources.common import write
+from app.schemas import EnvironmentSchema
 
 
 def _page(errors: FormErrors | None = None, status: int = 200) -> Response:
@@ -35,7 +37,11 @@ def create() -> Response:
     if errors:
         return _page(errors, 400)
     try:
-        write(lambda: store.save(session(), name, variables, form_text("description"), "private", update=False))
+        # The API's own schema: the same limits (a name of at most 255 characters) and words.
+        body = load_values(EnvironmentSchema(), "env", {"name": name, "variables": variables,
+                                                        "description": form_text("description") or None})
+        write(lambda: store.save(session(), body["name"], body["variables"], body["description"], "private",
+                                 update=False))
     except EngineError as exc:
         session().rollback()
         errors["name"] = str(exc)

@@ -61,6 +61,11 @@ def load_body(schema: Schema, argument: str, attributes: Sequence[str]) -> dict[
     unknown = [key for key in raw if key not in attributes]
     if unknown:
         raise EngineError(f"Unknown attribute for argument {argument}: {', '.join(unknown)}")
+    return load_values(schema, argument, raw)
+
+
+def load_values(schema: Schema, argument: str, raw: dict[str, Any]) -> dict[str, Any]:
+    """Validate values gathered elsewhere (the console's forms) by the rules and words of a body."""
     try:
         loaded: dict[str, Any] = schema.load(raw)
     except ValidationError as exc:

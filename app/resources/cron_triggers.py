@@ -65,7 +65,8 @@ def trigger_dict(row: CronTrigger, created: bool = False) -> dict[str, Any]:
     return item
 
 
-def _new_trigger(body: dict[str, Any]) -> cron.NewTrigger:
+def new_trigger(body: dict[str, Any]) -> cron.NewTrigger:
+    """The trigger a body loaded by ``CronTriggerSchema`` asks for (the console's form makes one too)."""
     return cron.NewTrigger(
         name=body["name"], workflow=body["workflow_id"] or body["workflow_name"],
         namespace=body["workflow_namespace"] or "", workflow_input=body["workflow_input"] or {},
@@ -77,7 +78,7 @@ def _new_trigger(body: dict[str, Any]) -> cron.NewTrigger:
 
 @blueprint.post("")
 def create() -> ResponseReturnValue:
-    new = _new_trigger(load_body(CronTriggerSchema(), "cron_trigger", [*FIELDS, "workflow_namespace"]))
+    new = new_trigger(load_body(CronTriggerSchema(), "cron_trigger", [*FIELDS, "workflow_namespace"]))
     # Its own write transaction (BEGIN IMMEDIATE on SQLite): the name check and the insert go together.
     row = with_retries(session(), lambda: cron.create(session(), new))
     return jsonify(trigger_dict(row, created=True)), 201

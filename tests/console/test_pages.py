@@ -214,6 +214,9 @@ def test_environments_create_and_delete(console: FlaskClient, console_app: Flask
     csrf = csrf_of(console, "/console/environments")
     bad = console.post("/console/environments", data={"csrf_token": csrf, "name": name, "variables": "[1]"})
     assert bad.status_code == 400 and "must be a JSON object" in _text(bad)
+    # The API's own limits, in its words.
+    long = console.post("/console/environments", data={"csrf_token": csrf, "name": "e" * 256, "variables": "{}"})
+    assert long.status_code == 400 and "Invalid input for field/attribute name" in _text(long)
     made = console.post("/console/environments", data={"csrf_token": csrf, "name": name,
                                                        "variables": '{"api_token": "hidden-value", "url": "x"}'})
     assert made.status_code == 303
@@ -237,6 +240,11 @@ def test_cron_triggers_create_and_delete(console: FlaskClient, console_app: Flas
     bad = console.post("/console/cron-triggers", data={"csrf_token": csrf, "name": trigger, "workflow": workflow,
                                                        "pattern": "not a pattern", "workflow_input": '{"x": 1}'})
     assert bad.status_code == 400 and "pattern is not valid" in _text(bad)
+    for field, value in (("name", "t" * 256), ("pattern", "* " * 60)):
+        long = console.post("/console/cron-triggers", data={
+            "csrf_token": csrf, "name": trigger, "workflow": workflow, "pattern": "0 3 * * *",
+            "workflow_input": '{"x": 1}', field: value})
+        assert long.status_code == 400 and f"Invalid input for field/attribute {field}" in _text(long), field
     made = console.post("/console/cron-triggers", data={"csrf_token": csrf, "name": trigger, "workflow": workflow,
                                                         "pattern": "0 3 * * *", "workflow_input": '{"x": 1}',
                                                         "remaining_executions": "2"})
