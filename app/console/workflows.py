@@ -64,9 +64,12 @@ def _inputs(row: WorkflowDefinition) -> list[dict[str, Any]]:
 
 def _page(row: WorkflowDefinition, errors: FormErrors | None = None, status: int = 200) -> Response:
     saved = session().scalars(select(Environment.name).order_by(Environment.name)).all()
+    # A reverse workflow runs the tasks a target task requires: the form asks which.
+    targets = sorted(row.spec.get("tasks") or {}) if row.spec.get("type") == "reverse" else []
     return render("console/workflow.html", status=status, section="workflows", title=row.name, workflow=row,
                   definition=pretty_yaml(row.definition), graph=graphs.definition_svg(row.definition, row.name),
-                  inputs=_inputs(row), errors=errors or {}, form=request.form, environments=saved)
+                  inputs=_inputs(row), errors=errors or {}, form=request.form, environments=saved,
+                  targets=targets)
 
 
 @route("/workflows/<workflow_id>")
@@ -91,12 +94,14 @@ def start(workflow_id: str) -> Response:
         wf_input[item["name"]] = json_value(errors, item["field"], f"The input {item['name']!r}")
     extra = json_value(errors, "extra_input", "The other input", dict, {})
     env = json_value(errors, "env", "The env", dict, None)
+    params: dict[str, Any] = json_value(errors, "params", "The params", dict, {})
     if errors:
         return _page(row, errors, 400)
-    params: dict[str, Any] = {"env": env} if env else {}
     saved_env = form_text("env_name")
-    if saved_env and not env:
-        params["env"] = saved_env
+    if env or saved_env:
+        params["env"] = env or saved_env
+    if form_text("task_name"):
+        params["task_name"] = form_text("task_name")  # a reverse workflow runs up to this task
     try:
         wf_ex = engine().start_workflow(row.id, row.namespace, {**extra, **wf_input}, params,
                                         form_text("description"))

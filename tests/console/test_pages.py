@@ -395,3 +395,39 @@ def test_a_page_number_too_large_is_said_not_failed(console: FlaskClient) -> Non
         assert answer.status_code == 200, query
         assert "There is no page" in _text(answer) or "is not a whole number" in _text(answer)
         assert console.get(f"/console/executions/rows?{query}").status_code == 200
+
+
+REVERSE = """
+version: '2.0'
+{name}:
+  type: reverse
+  tasks:
+    fetch:
+      action: std.noop
+    build:
+      action: std.noop
+      requires: [fetch]
+"""
+
+
+def test_a_reverse_workflow_starts_from_the_form_with_its_target_task(console: FlaskClient,
+                                                                       console_app: Flask) -> None:
+    name = _name("console_reverse")
+    with console_app.app_context():
+        workflow_id = write(lambda: definitions.create_workflows(session(), REVERSE.format(name=name)))[0].id
+    page = _text(console.get(f"/console/workflows/{workflow_id}"))
+    assert '<select id="wf-task-name" name="task_name" required>' in page
+    assert "<option>build</option>" in page and "<option>fetch</option>" in page
+    csrf = csrf_of(console, f"/console/workflows/{workflow_id}")
+    bad_params = console.post(f"/console/workflows/{workflow_id}/start",
+                              data={"csrf_token": csrf, "task_name": "build", "params": "[1]"})
+    assert bad_params.status_code == 400 and "The params must be a JSON object" in _text(bad_params)
+    started = console.post(f"/console/workflows/{workflow_id}/start", data={
+        "csrf_token": csrf, "task_name": "build", "params": '{"env": {"ignored": true}}', "env": '{"kept": 1}'})
+    assert started.status_code == 303, _text(started)
+    execution_id = started.headers["Location"].rsplit("/", 1)[1]
+    with console_app.app_context():
+        row = session().get(WorkflowExecution, execution_id)
+        assert row is not None and row.params["task_name"] == "build" and row.params["env"] == {"kept": 1}
+        write(lambda: session().delete(row))
+        write(lambda: definitions.delete_workflow(session(), name))
