@@ -22,7 +22,7 @@ from app.engine.bookkeeping import private
 from app.engine.errors import EngineError, NotFound
 from app.engine.states import COMPLETED
 from app.extensions import db, session
-from app.models import ActionExecution, TaskExecution, WorkflowExecution
+from app.models import ActionExecution, TaskExecution, WorkflowDefinition, WorkflowExecution
 from app.resources.common import engine
 from app.resources.executions import INTERNAL_PARAMS, changes_state, check_update, get_execution
 from app.resources.tasks import task_dict
@@ -110,6 +110,8 @@ def execution(execution_id: str) -> Response:
         breadcrumb=_breadcrumb(wf_ex), graph=graphs.execution_svg(wf_ex, states, link, states_url),
         timeline=graphs.timeline(tasks, actions), duration=duration(wf_ex.created_at, ended),
         operations=_operations(wf_ex), live=live, params=_shown_params(wf_ex),
+        # The execution keeps the spec it started with; its definition may be gone since.
+        workflow_exists=bool(wf_ex.workflow_id) and db.session.get(WorkflowDefinition, wf_ex.workflow_id) is not None,
         retries=_retries, progress=_progress, task_duration=lambda t: duration(t.started_at or t.created_at,
                                                                                 t.finished_at),
     )

@@ -429,5 +429,12 @@ def test_a_reverse_workflow_starts_from_the_form_with_its_target_task(console: F
     with console_app.app_context():
         row = session().get(WorkflowExecution, execution_id)
         assert row is not None and row.params["task_name"] == "build" and row.params["env"] == {"kept": 1}
-        write(lambda: session().delete(row))
+    assert f'href="/console/workflows/{workflow_id}"' in _text(console.get(f"/console/executions/{execution_id}"))
+    with console_app.app_context():
         write(lambda: definitions.delete_workflow(session(), name))
+    # Its definition deleted, the execution still shows its graph, and no link to a page that is gone.
+    orphan = _text(console.get(f"/console/executions/{execution_id}"))
+    assert "(deleted since)" in orphan and f"/console/workflows/{workflow_id}" not in orphan
+    assert 'data-task="build"' in orphan and "requires" in orphan
+    with console_app.app_context():
+        write(lambda: session().delete(session().get(WorkflowExecution, execution_id)))
