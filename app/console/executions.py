@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Response, request
@@ -57,10 +57,12 @@ class Filters:
         if not text:
             return None
         try:
-            return datetime.fromisoformat(text)
+            value = datetime.fromisoformat(text)
         except ValueError:
             self.problems.append(f"The time {name!r} is not a date and time: {text!r}.")
             return None
+        # The store's times are naive UTC; a time given with its offset is read in UTC.
+        return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
 
     def query(self) -> Select[Any]:
         query = select(WorkflowExecution).options(load_only(*LIST_COLUMNS))

@@ -6,6 +6,7 @@ import html
 import re
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
 from io import BytesIO
 
 import pytest
@@ -387,6 +388,24 @@ def test_a_json_field_takes_only_json(console: FlaskClient, failed: tuple[str, s
     nan = console.post(f"/console/workflows/{workflow_id}/start",
                        data={"csrf_token": csrf_of(console, "/console/environments"), "input-0": "NaN"})
     assert "NaN is not a JSON value" in _text(nan)
+
+
+def test_a_time_given_with_its_offset_is_read_in_utc(console: FlaskClient, console_app: Flask,
+                                                     failed: tuple[str, str]) -> None:
+    execution_id, name = failed
+    with console_app.app_context():
+        started = session().get(WorkflowExecution, execution_id).created_at  # type: ignore[union-attr]
+
+    def listed(until: datetime, offset_hours: int) -> bool:
+        zone = timezone(timedelta(hours=offset_hours))
+        text = until.replace(tzinfo=UTC).astimezone(zone).isoformat(timespec="seconds")
+        return execution_id in _text(console.get("/console/executions", query_string={"workflow": name,
+                                                                                      "until": text}))
+
+    # Half an hour before its start, written in UTC+2, and half an hour after it, written in UTC-2: the
+    # local clock reads the other side of the start in each case.
+    assert not listed(started - timedelta(minutes=30), 2)
+    assert listed(started + timedelta(minutes=30), -2)
 
 
 def test_a_page_number_too_large_is_said_not_failed(console: FlaskClient) -> None:
