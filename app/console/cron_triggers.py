@@ -18,9 +18,11 @@ from app.resources.cron_triggers import CronTriggerSchema, new_trigger
 
 def _page(errors: FormErrors | None = None, status: int = 200) -> Response:
     rows = session().scalars(select(CronTrigger).order_by(CronTrigger.next_execution_time, CronTrigger.name)).all()
-    names = session().scalars(select(WorkflowDefinition.name).distinct().order_by(WorkflowDefinition.name)).all()
+    # By id: a name may stand in several namespaces, and the trigger starts the one chosen.
+    choices = session().execute(select(WorkflowDefinition.id, WorkflowDefinition.name, WorkflowDefinition.namespace)
+                                .order_by(WorkflowDefinition.name, WorkflowDefinition.namespace)).all()
     return render("console/cron_triggers.html", status=status, section="cron_triggers", title="Cron triggers",
-                  rows=rows, workflow_names=names, errors=errors or {}, form=request.form)
+                  rows=rows, workflows=choices, errors=errors or {}, form=request.form)
 
 
 @route("/cron-triggers")
@@ -44,7 +46,7 @@ def create() -> Response:
     try:
         # The API's own schema: the same limits (name length, pattern length) and the same words.
         new = new_trigger(load_values(CronTriggerSchema(), "cron_trigger", {
-            "name": name, "workflow_name": workflow, "workflow_input": workflow_input,
+            "name": name, "workflow_id": workflow, "workflow_input": workflow_input,
             "workflow_params": workflow_params, "pattern": form_text("pattern") or None,
             "first_execution_time": form_text("first_execution_time").replace("T", " ") or None,
             "remaining_executions": remaining}))

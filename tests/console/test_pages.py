@@ -457,3 +457,23 @@ def test_a_reverse_workflow_starts_from_the_form_with_its_target_task(console: F
     assert 'data-task="build"' in orphan and "requires" in orphan
     with console_app.app_context():
         write(lambda: session().delete(session().get(WorkflowExecution, execution_id)))
+
+
+def test_a_cron_trigger_starts_the_workflow_of_the_namespace_chosen(console: FlaskClient,
+                                                                     console_app: Flask) -> None:
+    workflow, trigger, namespace = _name("console_cron_ns"), _name("console_cron"), _name("ns")
+    text = f"version: '2.0'\n{workflow}:\n  tasks:\n    a:\n      action: std.noop\n"
+    with console_app.app_context():
+        write(lambda: definitions.create_workflows(session(), text))
+        chosen = write(lambda: definitions.create_workflows(session(), text, namespace))[0].id
+    page = _text(console.get("/console/cron-triggers"))
+    assert f'<option value="{chosen}">{workflow} (namespace {namespace})</option>' in page
+    made = console.post("/console/cron-triggers", data={"csrf_token": csrf_of(console, "/console/cron-triggers"),
+                                                        "name": trigger, "workflow": chosen, "pattern": "0 3 * * *"})
+    assert made.status_code == 303, _text(made)
+    with console_app.app_context():
+        row = session().query(CronTrigger).filter_by(name=trigger).one()
+        assert (row.workflow_id, row.workflow_namespace) == (chosen, namespace)
+        write(lambda: session().delete(session().query(CronTrigger).filter_by(name=trigger).one()))
+        write(lambda: definitions.delete_workflow(session(), workflow, namespace))
+        write(lambda: definitions.delete_workflow(session(), workflow))
