@@ -10,7 +10,7 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlalchemy.orm import Session, defer
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -19,7 +19,7 @@ from app.actions.base import Result
 from app.engine import adhoc, catalog, control, failures, launch, limits, notifications, state_log
 from app.engine.claims import DELIVERED, SENDING
 from app.engine.dispatch import ActionDone, ContinueAfterAction, Dispatcher, Message, RunAction
-from app.engine.errors import Conflict, EngineError, InvalidStateTransition, NotFound
+from app.engine.errors import Conflict, EngineError, InvalidStateTransition, NotAllowed, NotFound
 from app.engine.runtime import Step
 from app.engine.state_log import StateChanges
 from app.engine.states import COMPLETED, State, check_transition
@@ -133,6 +133,30 @@ class ActionService:
 
         result: ActionExecution = self._commit_and_send(unit)
         return result
+
+    def take_unsaved_result(self, action_execution_id: str) -> ActionExecution:
+        """A synchronous run whose result is not saved ended: its action execution goes, and the
+        row is returned as it was (detached) for the answer, the last anyone sees of it."""
+        result: ActionExecution = self._commit_and_send(lambda: (self._delete_ad_hoc(action_execution_id), []))
+        return result
+
+    def delete_action_execution(self, action_execution_id: str) -> None:
+        """``DELETE /v2/action_executions/<id>``: only a completed action run outside workflows."""
+        self._commit_and_send(lambda: (self._delete_ad_hoc(action_execution_id), []))
+
+    def _delete_ad_hoc(self, action_execution_id: str) -> ActionExecution:
+        action = self.session.get(ActionExecution, action_execution_id, populate_existing=True)
+        if action is None:
+            raise NotFound(f"ActionExecution not found [id={action_execution_id}]")
+        if action.task_execution_id is not None:
+            raise NotAllowed("Only ad-hoc action execution can be deleted.")
+        if action.state not in COMPLETED:
+            raise NotAllowed("Only completed action execution can be deleted.")
+        # Kept loaded for the caller; the statement cannot be undone by a flush of this object.
+        self.session.expunge(action)
+        self.session.execute(delete(ActionExecution).where(ActionExecution.id == action_execution_id)
+                             .execution_options(synchronize_session=False))
+        return action
 
     def complete_action(self, action_execution_id: str, state: str, output: Any) -> ActionExecution:
         """A third party (or a human) completes an action through the API.

@@ -71,3 +71,17 @@ def cancel(step: StepOps, message: str | None) -> None:
         cancel(step.sub(child), message)
     step.store.cancel_timers(step.wf_ex.id)
     step.stop(State.CANCELLED.value, message)
+
+
+def cancel_tree(step: StepOps, message: str | None) -> None:
+    """Cancel the workflow and every unfinished execution below it, even one below a finished
+    sub-workflow: what is about to be deleted must leave nothing running (a forced delete).
+
+    Children first, so each is told (logged, notified) before the execution above it.
+    """
+    every_state = tuple(state.value for state in State)
+    for child in children(step, every_state):
+        cancel_tree(step.sub(child), message)
+    if step.wf_ex.state not in COMPLETED:
+        step.store.cancel_timers(step.wf_ex.id)
+        step.stop(State.CANCELLED.value, message)

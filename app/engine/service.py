@@ -14,12 +14,22 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
-from app.engine import control, dataflow, environments, limits, notifications, rerun, start_params, workflow_items
+from app.engine import (
+    control,
+    dataflow,
+    deletion,
+    environments,
+    limits,
+    notifications,
+    rerun,
+    start_params,
+    workflow_items,
+)
 from app.engine.action_service import ActionService
 from app.engine.bookkeeping import private
 from app.engine.definitions import get_workflow
-from app.engine.dispatch import Message
-from app.engine.errors import EngineError, InputError, InvalidStateTransition, NotFound
+from app.engine.dispatch import ContinueParent, Message
+from app.engine.errors import EngineError, InputError, InvalidStateTransition, NotAllowed, NotFound
 from app.engine.runtime import COMPLETE_TASK, CONTINUE_TASK, TASK_TIMEOUT, Step, spec_of
 from app.engine.states import COMPLETED, State
 from app.engine.transactions import lock_workflow
@@ -110,14 +120,8 @@ class Engine(ActionService):
             self.session.refresh(child)
             if parent is None or task.state in COMPLETED or child.reported_to_parent:
                 return None, []
-            child.reported_to_parent = True
             step = self._step(parent)
-            if step.spec.tasks[task.name].with_items is not None:
-                workflow_items.child_ended(step, task, child)
-            else:
-                step.complete_task(task, child.state, child.output,
-                                   state_info=None if child.state == State.SUCCESS else child.state_info)
-            step.drain()
+            _report_end(step, task, child)
             return None, step.messages
 
         self._commit_and_send(unit)
@@ -145,6 +149,39 @@ class Engine(ActionService):
             if others is None and parent.state == State.PAUSED:
                 control.resume(step)
         return step.messages
+
+    # -- deletion ------------------------------------------------------------------------------
+
+    def delete_execution(self, execution_id: str, force: bool = False) -> None:
+        """``DELETE /v2/executions/<id>``: the execution goes with every sub-workflow below it, their
+        tasks, action executions and timers.
+
+        Only a finished execution, unless ``force``: then whatever of the tree still runs is
+        cancelled first, under the workflow locks (ancestors first, as always), so the change is
+        logged and notified like any cancel. A parent task still waiting for this execution takes
+        its end as it would a cancel's, rather than waiting for an execution that is gone. A worker
+        that later reports a result for one of its actions is refused with NotFound.
+        """
+
+        def unit() -> tuple[None, list[Message]]:
+            chain = self._lock_ancestry(execution_id)
+            wf_ex, parent_task = chain[-1]
+            if wf_ex.state not in COMPLETED and not force:
+                raise NotAllowed("Only completed executions can be deleted. Use --force to override this. "
+                                 f"Execution {wf_ex.id} is in {wf_ex.state} state")
+            step = self._step(wf_ex)
+            control.cancel_tree(step, f"Execution {wf_ex.id} was deleted with force")
+            if (parent_task is not None and parent_task.state not in COMPLETED
+                    and not wf_ex.reported_to_parent):
+                _report_end(step.sub(chain[-2][0]), parent_task, wf_ex)
+            ids = deletion.tree_ids(self.session, wf_ex.id)
+            deletion.delete_tree(self.session, ids)
+            gone = set(ids)
+            # The ends of the deleted executions were applied here, or concern no one any more.
+            return None, [message for message in step.messages
+                          if not (isinstance(message, ContinueParent) and message.workflow_execution_id in gone)]
+
+        self._commit_and_send(unit)
 
     # -- control -------------------------------------------------------------------------------
 
@@ -260,6 +297,17 @@ class Engine(ActionService):
             return None, step.messages
 
         self._commit_and_send(unit)
+
+def _report_end(step: Step, task: TaskExecution, child: WorkflowExecution) -> None:
+    """Apply a sub-workflow's end to the task that started it (``step`` is the parent's), once."""
+    child.reported_to_parent = True
+    if step.spec.tasks[task.name].with_items is not None:
+        workflow_items.child_ended(step, task, child)
+    else:
+        step.complete_task(task, child.state, child.output,
+                           state_info=None if child.state == State.SUCCESS else child.state_info)
+    step.drain()
+
 
 def _as_left(wf_ex: WorkflowExecution, state: str, state_info: str | None, output: Any) -> None:
     """Show ``wf_ex`` as this request left it: a worker may already have moved it on (a resumed

@@ -6,11 +6,8 @@ from typing import Any
 
 from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
-from sqlalchemy import delete as sql_delete
 
 from app.engine.errors import EngineError, GatewayTimeout, NotAllowed, NotFound
-from app.engine.states import COMPLETED
-from app.engine.transactions import with_retries
 from app.extensions import db, session
 from app.models import ActionExecution
 from app.resources.bodies import load_body, request_json
@@ -140,15 +137,12 @@ def run() -> ResponseReturnValue:
                              f"its execution {action_id} goes on.")
     # A fresh transaction: the one open while waiting still sees the action RUNNING.
     session().rollback()
+    if not params.get("save_result"):
+        return jsonify(transient_dict(engine().take_unsaved_result(action_id), body["description"])), 201
     finished = session().get(ActionExecution, action_id)
     if finished is None:
         raise NotFound(f"ActionExecution {action_id} was deleted while it ran")
-    item = action_execution_dict(finished) if params.get("save_result") else transient_dict(
-        finished, body["description"])
-    if not params.get("save_result"):
-        with_retries(session(), lambda: session().execute(
-            sql_delete(ActionExecution).where(ActionExecution.id == action_id)))
-    return jsonify(item), 201
+    return jsonify(action_execution_dict(finished)), 201
 
 
 def _run_timeout(raw: Any) -> float:
@@ -171,12 +165,5 @@ def delete(action_execution_id: str) -> ResponseReturnValue:
     only a completed action run outside workflows goes."""
     if not settings().allow_action_execution_deletion:
         raise NotAllowed("Action execution deletion is not allowed.")
-    row = session().get(ActionExecution, action_execution_id)
-    if row is None:
-        raise NotFound(f"ActionExecution not found [id={action_execution_id}]")
-    if row.task_execution_id is not None:
-        raise NotAllowed("Only ad-hoc action execution can be deleted.")
-    if row.state not in COMPLETED:
-        raise NotAllowed("Only completed action execution can be deleted.")
-    with_retries(session(), lambda: session().delete(row))
+    engine().delete_action_execution(action_execution_id)
     return "", 204

@@ -6,16 +6,14 @@ from typing import Any
 
 from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
-from sqlalchemy import delete as sql_delete
-from sqlalchemy import select
 
-from app.engine.errors import EngineError, InputError, InvalidStateTransition, NotAllowed, NotFound
+from app.engine.errors import EngineError, InputError, InvalidStateTransition, NotFound
 from app.engine.states import COMPLETED
 from app.extensions import db, session
 from app.models import TaskExecution, WorkflowExecution
 from app.resources import hints
 from app.resources.bodies import load_body
-from app.resources.common import engine, json_text, time_text, write
+from app.resources.common import engine, json_text, time_text
 from app.resources.listing import list_rows, select_fields
 from app.resources.tasks import task_dict
 from app.schemas import ExecutionCreateSchema, ExecutionUpdateSchema
@@ -178,25 +176,5 @@ def list_tasks(execution_id: str) -> ResponseReturnValue:
 
 @blueprint.delete("/<execution_id>")
 def delete(execution_id: str) -> ResponseReturnValue:
-    row = get_execution(execution_id)
-    force = request.args.get("force", "").lower() == "true"
-    if row.state not in COMPLETED and not force:
-        raise NotAllowed(
-            "Only completed executions can be deleted. Use --force to override this. "
-            f"Execution {row.id} is in {row.state} state"
-        )
-    write(lambda: db.session.execute(
-        sql_delete(WorkflowExecution).where(WorkflowExecution.id.in_(_tree_ids(row.id)))))
+    engine().delete_execution(execution_id, force=request.args.get("force", "").lower() == "true")
     return "", 204
-
-
-def _tree_ids(execution_id: str) -> list[str]:
-    """The execution and every sub-workflow execution below it: Mistral deletes the whole tree, so no
-    orphaned child stays listed (tasks and action executions follow by their foreign keys)."""
-    ids, frontier = [execution_id], [execution_id]
-    while frontier:
-        tasks = select(TaskExecution.id).where(TaskExecution.workflow_execution_id.in_(frontier))
-        frontier = list(session().scalars(
-            select(WorkflowExecution.id).where(WorkflowExecution.task_execution_id.in_(tasks))))
-        ids += frontier
-    return ids

@@ -22,6 +22,7 @@ from app.actions.base import ActionContext, ExecutionContext, OutboundLog, Resul
 from app.auth import capability
 from app.config import Settings
 from app.engine.claims import DELIVERED, SENDING
+from app.engine.errors import NotFound
 from app.engine.service import Engine
 from app.engine.states import State
 from app.engine.transactions import with_retries
@@ -83,10 +84,19 @@ def run_action(session: Session, engine: Engine, settings: Settings, action_exec
     # What an async action sent is written by the transaction that records the send's outcome.
     sent = None if is_sync else outbound.sent
     if is_sync or result.is_error() or result.cancel:
-        engine.on_action_result(run.id, result, sent_request=sent)
-        return result
+        return _report(engine, run, result, sent)
     with_retries(session, lambda: _hand_over(session, run.id, SENDING, DELIVERED, sent))
     return None
+
+
+def _report(engine: Engine, run: ActionRun, result: Result, sent: dict[str, Any] | None) -> Result | None:
+    try:
+        engine.on_action_result(run.id, result, sent_request=sent)
+    except NotFound:
+        # Its execution was deleted (with force) while it ran: there is no one left to tell.
+        log.info("action execution %s (%s) was deleted while it ran; its result is dropped", run.id, run.name)
+        return None
+    return result
 
 
 def _count(name: str, result: Result, is_sync: bool, seconds: float) -> None:

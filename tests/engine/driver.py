@@ -178,6 +178,18 @@ class EngineDriver:
             self._handle(self._pending.popleft())
             self._collect()
 
+    def handle_next(self) -> Message:
+        """Handle the oldest pending message only (what one worker does), and return it."""
+        self._count_event()
+        message = self._pending.popleft()
+        self._handle(message)
+        self._collect()
+        return message
+
+    @property
+    def pending(self) -> list[Message]:
+        return list(self._pending)
+
     def advance(self, seconds: float) -> None:
         """Move the clock ``seconds`` on, firing every timer due meanwhile."""
         self.advance_to(self.clock.seconds + seconds)
