@@ -300,6 +300,7 @@ def run(args: argparse.Namespace, data_dir: Path) -> None:
         client = ApiClient(base_url, args.poll_interval)
         driver = Driver(client, redis_url, args.timeout)
         driver.run_chain(1)  # the worker answers: the stack is ready
+        driver.check_executor_path()
         processes = StackProcesses(bench_stack.pids()) if bench_stack else None
         report.emit({
             "bench": "tramontane", "target": args.url or "own stack",

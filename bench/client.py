@@ -99,6 +99,15 @@ class ApiClient:
                 raise BenchError(f"execution {execution_id} still {state} after {timeout:g} s")
             time.sleep(self.poll_interval)
 
+    def wait_for_end(self, execution_id: str, timeout: float) -> str:
+        """Poll until the execution ends, whatever its end; return its state."""
+        deadline = time.monotonic() + timeout
+        while (state := self.execution_state(execution_id)) not in TERMINAL_STATES:
+            if time.monotonic() > deadline:
+                raise BenchError(f"execution {execution_id} still {state} after {timeout:g} s")
+            time.sleep(self.poll_interval)
+        return state
+
     def wait_for_batch(self, description: str, count: int, timeout: float) -> float:
         """Poll until no execution of the batch runs; return the time that was seen."""
         deadline = time.monotonic() + timeout

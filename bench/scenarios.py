@@ -108,6 +108,18 @@ class Driver:
         self.client.start_batch(name, executions, tag)
         return self.client.wait_for_batch(tag, executions, self.timeout) - started
 
+    def check_executor_path(self) -> None:
+        """The plugin's actions run on the workers: a bench.noop chain succeeds, a bench.fail fails.
+
+        Run once before measuring, so a stack without the plugin fails at once with a clear message
+        instead of measuring something else.
+        """
+        self.run_chain(1, EXECUTOR_NOOP)
+        name = self._chain(1, workflows.EXECUTOR_FAIL)
+        state = self.client.wait_for_end(self.client.start_execution(name), self.timeout)
+        if state != "ERROR":
+            raise BenchError(f"a {workflows.EXECUTOR_FAIL} task ended its execution {state}, not ERROR")
+
     def run_throughput(self, executions: int, length: int, details: list[dict[str, Any]]) -> float:
         """``executions`` chains started at once by 20 client threads; each one's latency is kept.
 

@@ -16,8 +16,9 @@ def _header(name: str, input_names: tuple[str, ...] = ()) -> list[str]:
     return lines
 
 
-# The executor path's no-op: a user action from the benchmark's plugin, never completed inline.
+# The executor path's no-op and failure: user actions from the benchmark's plugin, never inlined.
 EXECUTOR_NOOP = "bench.noop"
+EXECUTOR_FAIL = "bench.fail"
 
 
 def chain(name: str, length: int, action: str = "std.noop") -> str:
