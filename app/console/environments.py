@@ -6,7 +6,8 @@ from flask import Response, request
 from sqlalchemy import select
 
 from app.console.forms import FormErrors, json_value
-from app.console.web import confirmation, flash, form_text, redirect_to, render, route, url
+from app.console.session import flash
+from app.console.web import confirmation, form_text, redirect_to, render, route, url
 from app.engine import environments as store
 from app.engine.errors import EngineError
 from app.extensions import session

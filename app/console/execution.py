@@ -17,7 +17,8 @@ from sqlalchemy.orm import load_only
 from app.console import graph, graphs
 from app.console.forms import FormErrors, json_value
 from app.console.present import duration
-from app.console.web import confirmation, flash, redirect_to, render, route, url
+from app.console.session import flash
+from app.console.web import confirmation, redirect_to, render, route, url
 from app.engine.bookkeeping import private
 from app.engine.errors import EngineError, NotFound
 from app.engine.states import COMPLETED

@@ -14,7 +14,8 @@ from flask import Response, request
 
 from app.console.forms import FormErrors, json_value
 from app.console.present import duration, time_text
-from app.console.web import confirmation, flash, form_text, local_path, render, route, see_other, url
+from app.console.session import flash
+from app.console.web import confirmation, form_text, local_path, render, route, see_other, url
 from app.engine.errors import Conflict, EngineError
 from app.engine.waiting import DEFAULT_LIMIT, WaitingAction, WaitingPage, waiting_actions
 from app.extensions import session

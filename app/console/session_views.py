@@ -9,20 +9,8 @@ from flask import Response, request, send_from_directory
 from pygments.formatters import HtmlFormatter
 
 from app import auth
-from app.console.web import (
-    HERE,
-    form_text,
-    local_path,
-    log_in,
-    log_out,
-    logged_in,
-    redirect_to,
-    render,
-    route,
-    see_other,
-    settings,
-    url,
-)
+from app.console.session import log_in, log_out, logged_in, settings
+from app.console.web import HERE, form_text, local_path, redirect_to, render, route, see_other, url
 from app.extensions import session
 
 

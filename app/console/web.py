@@ -1,47 +1,43 @@
-"""The console's plumbing: its routes, its session cookie, CSRF, headers and templates.
+"""The console's plumbing: its routes, headers and templates (the session and CSRF: ``app.console.session``).
 
 The console is not a Flask blueprint: the API registers one catch-all route that imports this
 package on the first ``/console`` request (a process that never serves the console never loads
 it), so the console keeps its own werkzeug routing map, built as its view modules are imported.
-
-The session is a signed cookie (no server-side store): with authentication on it names the API
-token the user logged in with, and the token is checked again on every request, so revoking it
-ends every session made with it. It always carries the CSRF token that every form posts back.
 """
 
 from __future__ import annotations
 
-import hmac
 import logging
 import posixpath
-import secrets
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-from flask import Response, current_app, g, request
-from itsdangerous import BadSignature, URLSafeTimedSerializer
+from flask import Response, g, request
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from markupsafe import Markup
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, MapAdapter, RequestRedirect, Rule
 
-from app.config import Settings
 from app.console.present import FILTERS
+from app.console.session import (
+    COOKIE,
+    CSRF_FIELD,
+    console_session,
+    csrf_field,
+    csrf_ok,
+    logged_in,
+    open_session,
+    save_session,
+    settings,
+    take_flashes,
+)
 from app.engine.errors import EngineError
 from app.extensions import db
-from app.models import ApiToken, utc_now
 
 log = logging.getLogger(__name__)
 PREFIX = "/console"
 HERE = Path(__file__).resolve().parent
-COOKIE = "tramontane_console"
-# A console session ends this long after login (or after the token's own expiry, if sooner).
-SESSION_SECONDS = 8 * 3600
-CSRF_FIELD = "csrf_token"
 # Pages a visitor may see without a session when authentication is on.
 PUBLIC_ENDPOINTS = {"login", "static"}
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
@@ -72,94 +68,6 @@ class Refused(EngineError):
     http_status = 403
 
 
-@dataclass
-class ConsoleSession:
-    csrf: str
-    token_id: str | None = None
-    user: str | None = None
-    started: float = field(default_factory=time.time)
-    flash: list[tuple[str, str]] = field(default_factory=list)
-    changed: bool = False
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"csrf": self.csrf, "token_id": self.token_id, "user": self.user, "started": self.started,
-                "flash": self.flash}
-
-
-def settings() -> Settings:
-    value: Settings = current_app.config["TRAMONTANE"]
-    return value
-
-
-def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(settings().secret_key, salt="tramontane-console-session")
-
-
-def _load_session() -> ConsoleSession:
-    raw = request.cookies.get(COOKIE)
-    if raw:
-        try:
-            data = _serializer().loads(raw, max_age=SESSION_SECONDS)
-            state = ConsoleSession(csrf=data["csrf"], token_id=data.get("token_id"), user=data.get("user"),
-                                   started=float(data.get("started") or 0),
-                                   flash=[tuple(f) for f in data.get("flash") or []])
-            # The cookie is signed again whenever it changes: the login's own time bounds the session.
-            if state.token_id and time.time() - state.started > SESSION_SECONDS:
-                state.token_id = state.user = None
-                state.changed = True
-            return state
-        except (BadSignature, KeyError, TypeError, ValueError):
-            pass
-    return ConsoleSession(csrf=secrets.token_urlsafe(32), changed=True)
-
-
-def console_session() -> ConsoleSession:
-    state: ConsoleSession = g.console_session
-    return state
-
-
-def _token_alive(token_id: str | None) -> ApiToken | None:
-    row = db.session.get(ApiToken, token_id) if token_id else None
-    if row is None or row.revoked_at is not None:
-        return None
-    if row.expires_at is not None and row.expires_at <= utc_now():
-        return None
-    return row
-
-
-def logged_in() -> bool:
-    """With authentication off everyone is; with it on, a session whose token is still live."""
-    return not settings().auth_enabled or getattr(g, "console_user_token", None) is not None
-
-
-def log_in(row: ApiToken) -> None:
-    state = console_session()
-    # A new session identity and CSRF token at login, so nothing planted before it survives.
-    state.csrf, state.token_id, state.user, state.started = secrets.token_urlsafe(32), row.id, row.name, time.time()
-    state.changed = True
-
-
-def log_out() -> None:
-    state = console_session()
-    state.csrf, state.token_id, state.user = secrets.token_urlsafe(32), None, None
-    state.changed = True
-
-
-def flash(kind: str, text: str) -> None:
-    """A message shown once on the next page (kind: ``ok`` or ``error``)."""
-    state = console_session()
-    state.flash.append((kind, text[:1500]))
-    state.changed = True
-
-
-def take_flashes() -> list[tuple[str, str]]:
-    state = console_session()
-    messages, state.flash = state.flash, []
-    if messages:
-        state.changed = True
-    return messages
-
-
 def url(endpoint: str, **values: Any) -> str:
     adapter: MapAdapter = g.console_adapter
     return adapter.build(endpoint, {k: v for k, v in values.items() if v is not None and v != ""})
@@ -167,10 +75,6 @@ def url(endpoint: str, **values: Any) -> str:
 
 def static_url(name: str) -> str:
     return url("static", name=name)
-
-
-def csrf_field() -> Markup:
-    return Markup('<input type="hidden" name="{}" value="{}">').format(CSRF_FIELD, console_session().csrf)
 
 
 NAV = (("executions", "Executions"), ("inbox", "Waiting for a callback"), ("workflows", "Workflows"),
@@ -228,12 +132,7 @@ def dispatch() -> Response:
     g.console_adapter = adapter
     if _arrived_from_elsewhere():
         return _finish(render("console/continue.html", title="Tramontane"), keep_cookie=True)
-    g.console_session = _load_session()
-    state = console_session()
-    token = _token_alive(state.token_id) if settings().auth_enabled else None
-    g.console_user_token = token
-    if state.token_id and token is None:
-        log_out()
+    open_session()
     try:
         endpoint, args = adapter.match()
         g.console_endpoint = endpoint
@@ -258,7 +157,7 @@ def _arrived_from_elsewhere() -> bool:
 
 
 def _run(endpoint: str, args: dict[str, Any]) -> Response:
-    if request.method == "POST" and not _csrf_ok():
+    if request.method == "POST" and not csrf_ok():
         return render("console/error.html", status=403, title="Form refused",
                       message="The form was sent without its security token (or with a stale one). "
                               "Reload the page and send it again.")
@@ -292,17 +191,9 @@ def _error_title(status: int) -> str:
     return {401: "Logged out", 403: "Refused", 404: "Not found", 409: "Conflict"}.get(status, "Refused")
 
 
-def _csrf_ok() -> bool:
-    sent = request.form.get(CSRF_FIELD) or request.headers.get("X-CSRF-Token") or ""
-    return bool(sent) and hmac.compare_digest(sent, console_session().csrf)
-
-
 def _finish(response: Response, keep_cookie: bool = False) -> Response:
-    state = None if keep_cookie else console_session()
-    if state is not None and state.changed:
-        secure = request.is_secure or settings().public_url.startswith("https://")
-        response.set_cookie(COOKIE, _serializer().dumps(state.to_dict()), max_age=SESSION_SECONDS,
-                            path=PREFIX, secure=secure, httponly=True, samesite="Strict")
+    if not keep_cookie:
+        save_session(response)
     response.headers["Content-Security-Policy"] = CSP
     response.headers["X-Frame-Options"] = "DENY"
     response.headers["Referrer-Policy"] = "same-origin"

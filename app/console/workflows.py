@@ -12,7 +12,8 @@ from sqlalchemy.orm import load_only
 from app.console import graphs
 from app.console.forms import FormErrors, json_value
 from app.console.present import pretty_yaml
-from app.console.web import flash, form_text, redirect_to, render, route
+from app.console.session import flash
+from app.console.web import form_text, redirect_to, render, route
 from app.engine import definitions, limits
 from app.engine.errors import DSLError, EngineError, WorkflowNotFound
 from app.extensions import db, session

@@ -13,6 +13,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from app import auth
+from app.console import session as sessions
 from app.console import web
 from app.engine import environments
 from app.extensions import db, session
@@ -102,14 +103,14 @@ def test_a_session_ends_after_its_lifetime(secured: FlaskClient, secured_app: Fl
     secured.post("/console/login", data={"token": token, "csrf_token": csrf_of(secured, "/console/login")})
     assert secured.get("/console/executions").status_code == 200
     # A session whose cookie was signed again since (a message shown) still ends on time.
-    monkeypatch.setattr(web.time, "time", lambda: real_time() + web.SESSION_SECONDS - 5)
+    monkeypatch.setattr(sessions.time, "time", lambda: real_time() + sessions.SESSION_SECONDS - 5)
     csrf = csrf_of(secured, "/console/environments")
     name = f"lifetime-{uuid.uuid4().hex[:8]}"
     made = secured.post("/console/environments", data={"csrf_token": csrf, "name": name})
     assert made.status_code == 303 and "Set-Cookie" in made.headers
     with secured_app.app_context():
         write(lambda: session().delete(environments.get(session(), name)))
-    monkeypatch.setattr(web.time, "time", lambda: real_time() + web.SESSION_SECONDS + 5)
+    monkeypatch.setattr(sessions.time, "time", lambda: real_time() + sessions.SESSION_SECONDS + 5)
     assert secured.get("/console/executions").status_code == 303
 
 
