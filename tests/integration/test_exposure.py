@@ -64,6 +64,6 @@ def test_allow_unauthenticated_starts_it_with_a_warning(settings: Settings, tmp_
 
 def _answers(port: int) -> bool:
     try:
-        return requests.get(f"http://127.0.0.1:{port}/", timeout=2).status_code == 200
-    except requests.ConnectionError:
+        return requests.get(f"http://127.0.0.1:{port}/", timeout=5).status_code == 200
+    except (requests.ConnectionError, requests.Timeout):  # not up yet, or its first answer is slow
         return False

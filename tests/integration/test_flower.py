@@ -55,7 +55,7 @@ def procfile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProcfileStack
 def _api(url: str, path: str) -> Any:
     try:
         response = requests.get(url + path, auth=AUTH, timeout=5)
-    except requests.ConnectionError:
+    except (requests.ConnectionError, requests.Timeout):
         return None
     return response.json() if response.status_code == 200 else None
 
