@@ -552,7 +552,8 @@ class SubExecutionsQuerySchema(TreeQuerySchema):
 
 
 class ForceQuerySchema(Schema):
-    force = fields.Boolean(metadata={"description": "Delete even if the execution is not completed."})
+    force = fields.Boolean(metadata={"description": "Delete even if the execution is not completed: what still "
+                                                    "runs of it and below it is cancelled first."})
 
 
 WorkflowListQuerySchema = _list_query(
