@@ -9,18 +9,24 @@ whatever the database enforces.
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select
+from sqlalchemy import Select, delete, or_, select
 from sqlalchemy.orm import Session
 
 from app.models import ActionExecution, TaskExecution, Timer, WorkflowExecution
 
 
-def tree_ids(session: Session, execution_id: str) -> list[str]:
-    """The execution and every sub-workflow execution below it, parents before children.
+def tree(session: Session, execution: WorkflowExecution) -> Select[str]:
+    """The ids of the execution and of every sub-workflow execution below it, as a query."""
+    if execution.task_execution_id is None:
+        # Every execution below a top one names it as its root: one condition, whatever the width.
+        return select(WorkflowExecution.id).where(or_(WorkflowExecution.id == execution.id,
+                                                      WorkflowExecution.root_execution_id == execution.id))
+    return select(WorkflowExecution.id).where(WorkflowExecution.id.in_(_walk(session, execution.id)))
 
-    Walked by the tasks that started them rather than by ``root_execution_id``: below a
-    sub-workflow, that names the top of the whole tree, not the execution being deleted.
-    """
+
+def _walk(session: Session, execution_id: str) -> list[str]:
+    """Below a sub-workflow, ``root_execution_id`` names the top of the whole tree: walk down by the
+    tasks that started each execution instead."""
     ids, frontier = [execution_id], [execution_id]
     while frontier:
         tasks = select(TaskExecution.id).where(TaskExecution.workflow_execution_id.in_(frontier))
@@ -30,8 +36,8 @@ def tree_ids(session: Session, execution_id: str) -> list[str]:
     return ids
 
 
-def delete_tree(session: Session, ids: list[str]) -> None:
-    """Delete the executions ``ids`` (a whole tree, see :func:`tree_ids`) and all they own."""
+def delete_tree(session: Session, ids: Select[str]) -> None:
+    """Delete the executions ``ids`` selects (a whole tree, see :func:`tree`) and all they own."""
     tasks = select(TaskExecution.id).where(TaskExecution.workflow_execution_id.in_(ids))
     for statement in (
         delete(Timer).where(Timer.target_id.in_(tasks)),

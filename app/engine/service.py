@@ -174,9 +174,9 @@ class Engine(ActionService):
             if (parent_task is not None and parent_task.state not in COMPLETED
                     and not wf_ex.reported_to_parent):
                 _report_end(step.sub(chain[-2][0]), parent_task, wf_ex)
-            ids = deletion.tree_ids(self.session, wf_ex.id)
-            deletion.delete_tree(self.session, ids)
-            gone = set(ids)
+            tree = deletion.tree(self.session, wf_ex)
+            gone = set(self.session.scalars(tree))
+            deletion.delete_tree(self.session, tree)
             # The ends of the deleted executions were applied here, or concern no one any more.
             return None, [message for message in step.messages
                           if not (isinstance(message, ContinueParent) and message.workflow_execution_id in gone)]
