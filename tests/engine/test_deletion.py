@@ -233,3 +233,18 @@ def test_only_a_finished_action_run_outside_workflows_can_be_deleted(driver: Eng
     driver.call(lambda engine: engine.complete_action(run.id, "SUCCESS", "done"))
     driver.call(lambda engine: engine.delete_action_execution(run.id))
     assert session().get(ActionExecution, run.id, populate_existing=True) is None
+
+
+def test_a_paused_tree_is_refused_without_force_and_deleted_with_it(driver: EngineDriver) -> None:
+    ids = _start_tree(driver)
+    driver.call(lambda engine: engine.update_execution(ids[0], "PAUSED", None, None, None))
+    driver.settle()
+    assert [driver.execution(ex_id).state for ex_id in ids] == ["PAUSED"] * 3
+
+    with pytest.raises(NotAllowed, match="is in PAUSED state"):
+        driver.call(lambda engine: engine.delete_execution(ids[0]))
+    driver.call(lambda engine: engine.delete_execution(ids[0], force=True))
+    driver.run()
+
+    assert _rows(ids) == {"executions": 0, "tasks": 0, "actions": 0, "timers": 0}
+    assert [body["id"] for body in driver.notified if body["event"] == "WORKFLOW_CANCELLED"] == ids[::-1]
