@@ -171,9 +171,13 @@ def test_console_follows_running_executions_live(browser: webdriver.Chrome, stac
     wait_until(browser, lambda d: d.find_element(By.XPATH, row_state).text == "SUCCESS", timeout=20,
                message="the row to show SUCCESS")
     assert browser.execute_script("return window.notReloaded") is True
-    # A finished list stops asking.
+    # A finished list stops following rows, but its first page still shows an execution started elsewhere.
     wait_until(browser, lambda d: d.find_element(By.CSS_SELECTOR, "tbody[data-poll]").get_attribute("data-live")
-               == "false", message="the list to stop polling")
+               == "false", message="the list to stop following rows")
+    newer_id = stack.start_execution(name)["id"]
+    wait_until(browser, lambda d: d.find_elements(By.XPATH, f'//tr[.//a[contains(@href, "{newer_id}")]]'),
+               timeout=30, message="the execution started elsewhere to appear")
+    assert browser.execute_script("return window.notReloaded") is True
 
 
 def test_console_is_usable_with_the_keyboard(browser: webdriver.Chrome, stack: LiveStack) -> None:

@@ -31,9 +31,15 @@ document.addEventListener("input", (event) => {
   if (event.target.matches && event.target.matches("[data-json]")) event.target.setCustomValidity("");
 });
 
-// Live regions: an element with data-poll is refreshed from that URL while data-live is "true".
+// Live regions: an element with data-poll is refreshed from that URL every round while data-live is
+// "true"; one with data-poll-idle="true" also every IDLE_ROUNDS rounds when nothing in it is live, so
+// that what started elsewhere shows up (the first page of the executions list).
+const IDLE_ROUNDS = 4;
+let pollRound = 0;
 async function poll(element) {
-  if (element.dataset.live !== "true" || document.hidden) return;
+  if (document.hidden) return;
+  const idleTurn = element.dataset.pollIdle === "true" && pollRound % IDLE_ROUNDS === 0;
+  if (element.dataset.live !== "true" && !idleTurn) return;
   try {
     const response = await fetch(element.dataset.poll, {credentials: "same-origin", headers: {"Accept": "text/html"}});
     if (response.ok) {
@@ -73,6 +79,7 @@ function reloadWhenDone(holder) {
 
 document.addEventListener("DOMContentLoaded", () => {
   const every = (ms, fn) => window.setInterval(fn, ms);
-  for (const element of document.querySelectorAll("[data-poll]")) every(3000, () => poll(element));
+  const polled = document.querySelectorAll("[data-poll]");
+  if (polled.length) every(3000, () => { pollRound += 1; for (const element of polled) poll(element); });
   for (const holder of document.querySelectorAll("[data-reload-when-done]")) reloadWhenDone(holder);
 });
