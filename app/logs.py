@@ -93,7 +93,9 @@ def gunicorn_logconfig(level: str, kind: str) -> dict[str, Any]:
         "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "tramontane"}},
         "loggers": {
             "gunicorn.error": {"handlers": ["console"], "level": level, "propagate": False},
-            "gunicorn.access": {"handlers": ["console"], "level": level, "propagate": False},
+            # The application writes one access line per request (app.access, with its request id
+            # and duration); gunicorn's own would say the same again.
+            "gunicorn.access": {"handlers": [], "level": "CRITICAL", "propagate": False},
         },
         # gunicorn merges its defaults in, whose root logger has a handler of its own: the root
         # logger is the application's (configure), or every line would show twice.

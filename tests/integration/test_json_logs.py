@@ -50,6 +50,8 @@ def test_every_line_of_every_process_is_a_json_object(settings: Settings, tmp_pa
                 raise AssertionError(f"{name} wrote a line that is not JSON: {line!r}") from None
     access = [e for e in parsed["web"] if e["logger"] == "app.access" and e.get("request_id") == "json-logs-test"]
     assert access and access[0]["path"] == "/v2/executions" and access[0]["status"] == 201
+    # One access line per request: gunicorn's own would repeat the application's.
+    assert len(access) == 1 and not [e for e in parsed["web"] if e["logger"] == "gunicorn.access"]
     changes = [(e["previous_state"] if "previous_state" in e else None, e["state"])
                for name in ("web", "worker") for e in parsed[name]
                if e.get("execution_id") == execution_id and e["logger"] == "app.engine.states"]
