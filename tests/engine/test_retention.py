@@ -14,6 +14,7 @@ from sqlalchemy import func, select, update
 
 from app.config import Settings
 from app.engine import retention
+from app.engine.transactions import with_retries
 from app.extensions import session
 from app.models import ActionExecution, TaskExecution, WorkflowExecution, utc_now
 from tests.engine.driver import EngineDriver, Script
@@ -75,8 +76,9 @@ def test_old_finished_trees_go_with_their_tasks_and_running_ones_stay(old_execut
     policy = retention.Retention(older_than=DAY)
 
     assert set(old_executions.values()) & set(_candidates(policy)) == {done, broken}
-    purged = retention.purge_batch(session(), policy)
-    session().commit()
+    # As the scheduler does: a write transaction of its own (a read snapshot left open by the query
+    # above could not become a write on SQLite once anything else wrote).
+    purged = with_retries(session(), lambda: retention.purge_batch(session(), policy))
 
     assert {done, broken} <= set(purged)
     assert not _exists(done) and not _exists(broken) and _rows_of(done) == (0, 0)
@@ -87,9 +89,8 @@ def test_states_to_keep_and_younger_executions_are_left(old_executions: dict[str
     only_errors = retention.Retention(older_than=DAY, states=("ERROR",))
     _age([old_executions["broken"]], days=0)  # changed just now: younger than a day
 
-    retention.purge_batch(session(), only_errors)
-    retention.purge_batch(session(), retention.Retention(older_than=timedelta(days=3)))
-    session().commit()
+    with_retries(session(), lambda: retention.purge_batch(session(), only_errors))
+    with_retries(session(), lambda: retention.purge_batch(session(), retention.Retention(older_than=timedelta(days=3))))
 
     assert all(_exists(ex_id) for ex_id in old_executions.values())
 
