@@ -8,6 +8,8 @@ from collections.abc import Callable
 from typing import Any
 
 import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
 
 TERMINAL = ("SUCCESS", "ERROR", "CANCELLED")
 # Tasks in these states may still change after their workflow ended (a running action finishes).
@@ -24,6 +26,12 @@ class Api:
         self.poll_seconds = poll_seconds
         self.timeout = timeout
         self.http = requests.Session()
+        # A kept-alive connection the server closes just as a request goes out is reset; any HTTP
+        # client sends a read again on a new connection. Writes are never repeated: a second POST
+        # could do the thing twice, and the case would then judge the client, not the server.
+        retry = Retry(total=3, connect=3, read=3, status=0, other=0, backoff_factor=0.1,
+                      allowed_methods=frozenset({"GET", "HEAD"}), raise_on_status=False)
+        self.http.mount("http://", HTTPAdapter(max_retries=retry))
 
     def call(self, method: str, path: str, *, json_body: Any = None, text: str | None = None,
              content_type: str | None = None, headers: dict[str, str] | None = None) -> tuple[int, Any]:

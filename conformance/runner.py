@@ -10,6 +10,7 @@ import json
 import time
 from typing import Any
 
+import requests
 import yaml
 
 from conformance.cases import Case
@@ -401,3 +402,6 @@ def run_case(api: Api, case: Case, http_url: str) -> dict[str, Any]:
         return CaseRun(api, case, http_url).run()
     except CaseFailed as exc:
         return {"case": case.name, "failed": str(exc)}
+    except requests.RequestException as exc:
+        # One broken connection fails its own case; the others still run and are judged.
+        return {"case": case.name, "failed": f"{type(exc).__name__}: {exc}"}

@@ -23,10 +23,17 @@ def verdicts(stack: LiveStack) -> tuple[dict[str, Verdict], list[Any]]:
     return {v.case: v for v in found}, deviations
 
 
+@pytest.fixture(scope="module")
+def stack_logs(stack: LiveStack, verdicts: tuple[dict[str, Verdict], list[Any]]) -> str:
+    """The processes' last lines as the cases left them: why a case could not run is often there."""
+    return stack.log_tails() if any(v.failed for v in verdicts[0].values()) else ""
+
+
 @pytest.mark.parametrize("name", [case.name for case in CASES])
-def test_case_behaves_like_mistral(verdicts: tuple[dict[str, Verdict], list[Any]], name: str) -> None:
+def test_case_behaves_like_mistral(verdicts: tuple[dict[str, Verdict], list[Any]], stack_logs: str,
+                                   name: str) -> None:
     verdict = verdicts[0][name]
-    assert verdict.failed is None, verdict.failed
+    assert verdict.failed is None, f"{verdict.failed}\n{stack_logs}"
     assert not verdict.differences, "\n".join(str(d) for d in verdict.differences)
 
 
