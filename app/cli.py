@@ -29,7 +29,8 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
 CELERY_APP = "app.workers.celery_app:celery"
-WSGI_APP = "app.wsgi:application"
+# gunicorn calls the factory in each of its workers: the web process's entry point.
+WSGI_APP = "app.wsgi:create_application()"
 DEFAULT_REDIS_PORT = 6390
 DEFAULT_FLOWER_PORT = 5555
 DEFAULT_WEB_CONCURRENCY = 2
@@ -218,7 +219,8 @@ def purge(older_than: str, states: tuple[str, ...], dry_run: bool) -> None:
     """
     from app import durations
     from app.engine import retention
-    from app.engine.transactions import with_retries
+    from app.engine.dispatch import CollectingDispatcher
+    from app.engine.service import Engine
 
     try:
         age = durations.parse_duration(older_than)
@@ -232,8 +234,10 @@ def purge(older_than: str, states: tuple[str, ...], dry_run: bool) -> None:
             click.echo(f"{_executions(total)} would be deleted")
             return
         deleted = 0
+        # Only finished trees are deleted, which tells no one anything: there is nothing to send.
+        engine = Engine(session, CollectingDispatcher())
         with click.progressbar(length=total, label="deleting", file=sys.stderr) as bar:
-            while batch := with_retries(session, lambda: retention.purge_batch(session, policy)):
+            while batch := retention.purge_batch(engine, policy):
                 deleted += len(batch)
                 bar.update(len(batch))
     click.echo(f"{_executions(deleted)} deleted")
@@ -247,8 +251,12 @@ def _executions(count: int) -> str:
 def scheduler() -> None:
     """Run the scheduler process (durable timers and cron triggers) until SIGTERM or Ctrl-C."""
     from app.scheduler import run_scheduler
+    from app.workers.celery_app import celery
+    from app.workers.dispatch import CeleryDispatcher
 
-    run_scheduler(_settings())
+    settings = _settings()
+    celery.use_settings(settings)
+    run_scheduler(settings, CeleryDispatcher(celery))
 
 
 @main.command()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -17,10 +17,6 @@ from app import durations, logs
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PORT = 8989
-
-
-def _default_data_dir() -> Path:
-    return Path(os.environ.get("TRAMONTANE_DATA_DIR") or PROJECT_ROOT / "data")
 
 
 def normalize_database_url(url: str) -> str:
@@ -33,7 +29,8 @@ def normalize_database_url(url: str) -> str:
 
 @dataclass(frozen=True)
 class Settings:
-    data_dir: Path = field(default_factory=_default_data_dir)
+    # The environment is read by from_env alone, once per process at its entry point.
+    data_dir: Path = PROJECT_ROOT / "data"
     database_url: str = ""
     redis_url: str = ""
     port: int = DEFAULT_PORT

@@ -19,16 +19,18 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 DISPATCHER_KEY = "tramontane.dispatcher"
 
 
-def create_app(settings: Settings | None = None, config: dict[str, Any] | None = None,
+def create_app(settings: Settings, config: dict[str, Any] | None = None,
                dispatcher: Dispatcher | None = None, migrations: bool = False, serve_api: bool = True) -> Flask:
     """Build the Flask application. Nothing touches the database here: see ``tramontane db upgrade``.
+
+    ``settings`` are the process's, built by its entry point (app.wsgi, the worker's Celery app, the
+    ``tramontane`` commands).
 
     ``dispatcher`` sends the engine's messages after each commit (Celery in production).
     ``migrations`` adds Flask-Migrate (the ``flask db`` commands); the serving processes do without
     it, as Alembic costs each of them memory for nothing. ``serve_api`` registers the REST API: the
     workers and the scheduler use the application for its database only, and skip it.
     """
-    settings = settings or Settings.from_env()
     expression_limits.set_time_limit(settings.expression_time_limit_seconds)
     flask_app = Flask(__name__)
     flask_app.config.update(
@@ -66,5 +68,6 @@ def create_app(settings: Settings | None = None, config: dict[str, Any] | None =
 
 
 def create_migration_app() -> Flask:
-    """For ``FLASK_APP=app.factory:create_migration_app flask db ...`` (generating revisions)."""
-    return create_app(migrations=True)
+    """For ``FLASK_APP=app.factory:create_migration_app flask db ...`` (generating revisions): the
+    entry point of that process."""
+    return create_app(Settings.from_env(), migrations=True)

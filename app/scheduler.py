@@ -1,7 +1,8 @@
 """The scheduler process: fires durable timers and writes a liveness beat.
 
-Run it with ``tramontane scheduler`` (or ``python -m app.scheduler``), or inside a Celery worker
-(``--with-scheduler``, see :mod:`app.workers.embedded_scheduler`). Several may run at once.
+Run it with ``tramontane scheduler``, or inside a Celery worker (``--with-scheduler``, see
+:mod:`app.workers.embedded_scheduler`). Several may run at once. The process that runs it hands it
+its settings and the dispatcher its messages go through: this module knows nothing of the workers.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from app import metrics
 from app.config import Settings
 from app.engine import cron, retention, timers
+from app.engine.dispatch import Dispatcher
 from app.engine.runtime import COMPLETE_TASK, CONTINUE_TASK, TASK_TIMEOUT
 from app.engine.service import Engine
 from app.engine.sweeper import Sweeper
@@ -33,8 +35,6 @@ from app.extensions import db, session
 from app.factory import create_app
 from app.health import SCHEDULER_HEARTBEAT_KEY
 from app.models import Timer
-from app.workers.celery_app import celery
-from app.workers.dispatch import CeleryDispatcher
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 0.2
@@ -49,8 +49,8 @@ def scheduler_app(settings: Settings) -> Flask:
     return create_app(settings, serve_api=False)
 
 
-def run_scheduler(settings: Settings, stop: threading.Event | None = None, flask_app: Flask | None = None,
-                  each_pass: AbstractContextManager[Any] | None = None) -> None:
+def run_scheduler(settings: Settings, dispatcher: Dispatcher, stop: threading.Event | None = None,
+                  flask_app: Flask | None = None, each_pass: AbstractContextManager[Any] | None = None) -> None:
     """Fire timers and cron triggers and sweep until ``stop`` is set (by SIGTERM/SIGINT when not given).
 
     ``each_pass`` is entered around every pass of work, and left while the loop sleeps.
@@ -64,7 +64,6 @@ def run_scheduler(settings: Settings, stop: threading.Event | None = None, flask
     with flask_app.app_context():
         if not _wait_for_schema(stop):
             return
-        dispatcher = CeleryDispatcher(celery)
         sweeper = Sweeper(session(), dispatcher, settings.worker_heartbeat_seconds,
                           settings.lost_message_seconds, settings.lost_continuation_seconds)
         next_sweep = 0.0
@@ -78,7 +77,7 @@ def run_scheduler(settings: Settings, stop: threading.Event | None = None, flask
                     _sweep(sweeper)
                     next_sweep = time.monotonic() + SWEEP_SECONDS
                 if time.monotonic() >= next_expiry:
-                    _expire(policy)
+                    _expire(policy, dispatcher)
                     next_expiry = time.monotonic() + settings.expiration_interval_seconds
                 _beat(beat, owner)
             if not fired:
@@ -108,7 +107,7 @@ def _wait_for_schema(stop: threading.Event) -> bool:
     return False
 
 
-def _fire_due(owner: str, dispatcher: CeleryDispatcher, claim_seconds: float) -> int:
+def _fire_due(owner: str, dispatcher: Dispatcher, claim_seconds: float) -> int:
     try:
         claimed = with_retries(session(), lambda: timers.claim_due(session(), owner,
                                                                    claim_seconds=claim_seconds))
@@ -130,7 +129,7 @@ def _fire_due(owner: str, dispatcher: CeleryDispatcher, claim_seconds: float) ->
     return len(claimed)
 
 
-def _fire_cron_triggers(dispatcher: CeleryDispatcher) -> None:
+def _fire_cron_triggers(dispatcher: Dispatcher) -> None:
     try:
         cron.fire_due(session(), Engine(session(), dispatcher))
     except Exception:  # noqa: BLE001 - the next pass tries again
@@ -156,10 +155,10 @@ def expiration_policy(settings: Settings) -> retention.Retention:
                                settings.expiration_batch)
 
 
-def _expire(policy: retention.Retention) -> None:
+def _expire(policy: retention.Retention, dispatcher: Dispatcher) -> None:
     """One bounded batch per pass: a backlog of old executions is worked off over several passes."""
     try:
-        purged = with_retries(session(), lambda: retention.purge_batch(session(), policy))
+        purged = retention.purge_batch(Engine(session(), dispatcher), policy)
     except Exception:  # noqa: BLE001 - the next pass tries again
         log.exception("expiring old executions failed")
         db.session.rollback()
@@ -184,7 +183,3 @@ def _stop_on_signals() -> threading.Event:
     signal.signal(signal.SIGTERM, _handler)
     signal.signal(signal.SIGINT, _handler)
     return stop
-
-
-if __name__ == "__main__":
-    run_scheduler(Settings.from_env())

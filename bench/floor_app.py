@@ -11,12 +11,17 @@ from __future__ import annotations
 import redis
 from celery import Celery
 
+import celeryconfig
+from app.config import Settings
+
 QUEUE = "bench-floor"
 
 celery = Celery("bench_floor")
-# Tramontane's own settings (acks late, prefetch 1, events on, JSON, no result backend, ...);
-# only the queue differs, so the floor never steals Tramontane's messages on a shared broker.
+# Tramontane's own settings (acks late, prefetch 1, events on, JSON, no result backend, the broker
+# and pool of REDIS_URL and WORKER_POOL, ...); only the queue differs, so the floor never steals
+# Tramontane's messages on a shared broker.
 celery.config_from_object("celeryconfig")
+celery.add_defaults(lambda: celeryconfig.from_settings(Settings.from_env()))
 celery.conf.task_default_queue = QUEUE
 
 _client: redis.Redis | None = None

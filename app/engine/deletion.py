@@ -12,6 +12,7 @@ from __future__ import annotations
 from sqlalchemy import Select, delete, or_, select
 from sqlalchemy.orm import Session
 
+from app.engine.states import COMPLETED
 from app.models import ActionExecution, TaskExecution, Timer, WorkflowExecution
 
 
@@ -34,6 +35,12 @@ def _walk(session: Session, execution_id: str) -> list[str]:
             select(WorkflowExecution.id).where(WorkflowExecution.task_execution_id.in_(tasks))))
         ids += frontier
     return ids
+
+
+def unfinished(session: Session, ids: Select[str]) -> bool:
+    """Whether an execution that ``ids`` selects has not ended (it is cancelled before it goes)."""
+    return session.scalar(select(WorkflowExecution.id).where(
+        WorkflowExecution.id.in_(ids), WorkflowExecution.state.not_in(COMPLETED)).limit(1)) is not None
 
 
 def delete_tree(session: Session, ids: Select[str]) -> None:

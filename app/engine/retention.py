@@ -1,8 +1,9 @@
 """Deleting finished executions: Mistral's expiration policy, and ``tramontane purge`` by hand.
 
-Only root executions are chosen, and only when they and every sub-workflow below them are finished;
-a chosen root goes with its whole tree (tasks and action executions follow by their foreign keys,
-timers are deleted with their tasks). Each batch is one transaction that locks the roots it takes
+This module chooses; the engine deletes. Only root executions are chosen, and only when they and
+every sub-workflow below them are finished; each goes with its whole tree through the engine's
+deletion (:meth:`Engine.delete_executions`, the one way an execution is deleted, as
+``DELETE /v2/executions/<id>`` does it). Each batch is one transaction that locks the roots it takes
 with ``SKIP LOCKED`` (PostgreSQL), so two schedulers never purge the same rows; SQLite serialises
 writers anyway.
 """
@@ -12,10 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, Select, delete, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, exists, func, select
 from sqlalchemy.orm import Session, aliased
 
-from app.models import TaskExecution, Timer, WorkflowExecution, utc_now
+from app.engine.service import Engine
+from app.models import WorkflowExecution, utc_now
 
 FINISHED = ("SUCCESS", "ERROR", "CANCELLED")
 
@@ -75,18 +77,16 @@ def count(session: Session, policy: Retention, now: datetime | None = None) -> i
     return int(session.scalar(select(func.count()).select_from(query.subquery())) or 0)
 
 
-def purge_batch(session: Session, policy: Retention, now: datetime | None = None) -> list[str]:
-    """Delete one batch of root executions with their trees; the caller commits. Returns their ids."""
+def choose(session: Session, policy: Retention, now: datetime | None = None) -> list[str]:
+    """One batch of the root executions the policy deletes, oldest first, locked until the commit
+    (those another transaction holds are skipped)."""
     query = _select(session, policy, now or utc_now())
     if query is None:
         return []
-    ids = list(session.scalars(
+    return list(session.scalars(
         query.order_by(WorkflowExecution.updated_at).limit(policy.batch).with_for_update(skip_locked=True)))
-    if not ids:
-        return []
-    tree = or_(WorkflowExecution.id.in_(ids), WorkflowExecution.root_execution_id.in_(ids))
-    tasks = select(TaskExecution.id).join(WorkflowExecution, TaskExecution.workflow_execution_id == WorkflowExecution.id
-                                          ).where(tree)
-    session.execute(delete(Timer).where(Timer.target_id.in_(tasks)).execution_options(synchronize_session=False))
-    session.execute(delete(WorkflowExecution).where(tree).execution_options(synchronize_session=False))
-    return ids
+
+
+def purge_batch(engine: Engine, policy: Retention, now: datetime | None = None) -> list[str]:
+    """Delete one batch of root executions with their trees, committed; returns their ids."""
+    return engine.delete_executions(lambda: choose(engine.session, policy, now))

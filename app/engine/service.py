@@ -8,6 +8,7 @@ then hand the resulting messages to the dispatcher.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -163,25 +164,48 @@ class Engine(ActionService):
         that later reports a result for one of its actions is refused with NotFound.
         """
 
-        def unit() -> tuple[None, list[Message]]:
-            chain = self._lock_ancestry(execution_id)
-            wf_ex, parent_task = chain[-1]
-            if wf_ex.state not in COMPLETED and not force:
-                raise NotAllowed("Only completed executions can be deleted. Use --force to override this. "
-                                 f"Execution {wf_ex.id} is in {wf_ex.state} state")
+        self._commit_and_send(lambda: (None, self._delete_tree_of(execution_id, force)))
+
+    def delete_executions(self, choose: Callable[[], list[str]]) -> list[str]:
+        """Delete the executions ``choose`` picks (the expiration policy's, ``tramontane purge``'s),
+        each as :meth:`delete_execution` deletes one, in one transaction; returns their ids.
+
+        ``choose`` runs inside the transaction, so the rows it locks stay locked until the commit.
+        """
+
+        def unit() -> tuple[list[str], list[Message]]:
+            ids = choose()
+            messages: list[Message] = []
+            for execution_id in ids:
+                messages += self._delete_tree_of(execution_id, force=False)
+            return ids, messages
+
+        deleted: list[str] = self._commit_and_send(unit)
+        return deleted
+
+    def _delete_tree_of(self, execution_id: str, force: bool) -> list[Message]:
+        chain = self._lock_ancestry(execution_id)
+        wf_ex, parent_task = chain[-1]
+        if wf_ex.state not in COMPLETED and not force:
+            raise NotAllowed("Only completed executions can be deleted. Use --force to override this. "
+                             f"Execution {wf_ex.id} is in {wf_ex.state} state")
+        tree = deletion.tree(self.session, wf_ex)
+        messages: list[Message] = []
+        waited_for = (parent_task is not None and parent_task.state not in COMPLETED
+                      and not wf_ex.reported_to_parent)
+        # A tree that has all ended needs no step (nor its spec, which an older release may have
+        # written in a form this one no longer parses): it only goes.
+        if waited_for or deletion.unfinished(self.session, tree):
             step = self._step(wf_ex)
             control.cancel_tree(step, f"Execution {wf_ex.id} was deleted with force")
-            if (parent_task is not None and parent_task.state not in COMPLETED
-                    and not wf_ex.reported_to_parent):
+            if waited_for and parent_task is not None:
                 _report_end(step.sub(chain[-2][0]), parent_task, wf_ex)
-            tree = deletion.tree(self.session, wf_ex)
-            gone = set(self.session.scalars(tree))
-            deletion.delete_tree(self.session, tree)
-            # The ends of the deleted executions were applied here, or concern no one any more.
-            return None, [message for message in step.messages
-                          if not (isinstance(message, ContinueParent) and message.workflow_execution_id in gone)]
-
-        self._commit_and_send(unit)
+            messages = step.messages
+        gone = set(self.session.scalars(tree))
+        deletion.delete_tree(self.session, tree)
+        # The ends of the deleted executions were applied here, or concern no one any more.
+        return [message for message in messages
+                if not (isinstance(message, ContinueParent) and message.workflow_execution_id in gone)]
 
     # -- control -------------------------------------------------------------------------------
 

@@ -58,12 +58,13 @@ class EmbeddedScheduler(bootsteps.StartStopStep):
         self._thread: threading.Thread | None = None
 
     def start(self, parent: Any) -> None:
-        from app.config import Settings
+        # Imported here: Flower loads this module too (through the Celery app), and needs no scheduler.
         from app.extensions import db
         from app.scheduler import run_scheduler, scheduler_app
 
-        settings = Settings.from_env()
+        settings = parent.app.settings
         flask_app = scheduler_app(settings)
+
         def forget_connections() -> None:
             # The child inherits the scheduler's pooled connections: it must neither use nor close them.
             with flask_app.app_context():
@@ -71,7 +72,8 @@ class EmbeddedScheduler(bootsteps.StartStopStep):
 
         guard = _PassGuard(in_child=forget_connections)
         self._thread = threading.Thread(
-            target=run_scheduler, args=(settings, self._stop, flask_app, guard), name="scheduler", daemon=True,
+            target=run_scheduler, args=(settings, parent.app.process.dispatcher, self._stop, flask_app, guard),
+            name="scheduler", daemon=True,
         )
         self._thread.start()
         log.info("scheduler embedded in this worker")

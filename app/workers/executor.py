@@ -1,6 +1,8 @@
-"""Runs one action execution in a worker and reports its result to the engine.
+"""Runs one action execution in a worker and reports its result to the engine: claim, run, report.
 
-A message may arrive twice or after its action was completed: the row decides what to do.
+A message may arrive twice or after its action was completed: the row decides what to do. While an
+action runs, the process's heartbeat (registered by the task's signals, see
+:mod:`app.workers.heartbeat`) tells the database its worker is alive.
 """
 
 from __future__ import annotations
@@ -27,7 +29,6 @@ from app.engine.service import Engine
 from app.engine.states import State
 from app.engine.transactions import with_retries
 from app.models import ActionExecution, utc_now
-from app.workers.heartbeat import Heartbeat
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +58,7 @@ class ActionRun:
     is_sync: bool = True
 
 
-def run_action(session: Session, engine: Engine, settings: Settings, action_execution_id: str,
-               heartbeat: Heartbeat | None = None) -> Result | None:
+def run_action(session: Session, engine: Engine, settings: Settings, action_execution_id: str) -> Result | None:
     """Run the action if the row says so; returns what was reported for it (None: nothing yet)."""
     decision, run = with_retries(session, lambda: _take(session, settings, action_execution_id))
     if decision == "fail":
@@ -71,15 +71,9 @@ def run_action(session: Session, engine: Engine, settings: Settings, action_exec
         # Recorded before the request leaves: if this process dies while sending, no one sends it
         # again or fails it, and the third party's callback finds it waiting.
         with_retries(session, lambda: _hand_over(session, run.id, worker_id(), SENDING))
-    if heartbeat is not None:
-        heartbeat.add(run.id)
     started = time.monotonic()
     outbound = OutboundLog()
-    try:
-        result, is_sync = _execute(run, settings, outbound)
-    finally:
-        if heartbeat is not None:
-            heartbeat.discard(run.id)
+    result, is_sync = _execute(run, settings, outbound)
     _count(run.name, result, is_sync, time.monotonic() - started)
     # What an async action sent is written by the transaction that records the send's outcome.
     sent = None if is_sync else outbound.sent

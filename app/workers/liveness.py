@@ -14,7 +14,6 @@ from typing import Any
 import redis
 from celery import bootsteps
 
-from app.config import Settings
 from app.health import WORKER_KEY_PREFIX
 
 log = logging.getLogger(__name__)
@@ -34,7 +33,7 @@ class WorkerLiveness(bootsteps.StartStopStep):
         self._ttl = 0
 
     def start(self, parent: Any) -> None:
-        settings = Settings.from_env()
+        settings = parent.app.settings
         interval = settings.worker_heartbeat_seconds
         self._ttl = max(int(3 * interval), 1)
         self._key = f"{WORKER_KEY_PREFIX}{parent.hostname}"

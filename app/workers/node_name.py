@@ -16,8 +16,6 @@ from celery.apps import worker as celery_worker_module
 from celery.apps.worker import Worker
 from celery.utils.nodenames import default_nodename, host_format
 
-from app import logs
-
 log = logging.getLogger(__name__)
 CELERY_DEFAULT = host_format(default_nodename(None))
 
@@ -33,17 +31,20 @@ def unique_default(hostname: str | None) -> str | None:
 class UniquelyNamedWorker(Worker):
     def __init__(self, *args: Any, hostname: str | None = None, **kwargs: Any) -> None:
         super().__init__(*args, hostname=unique_default(hostname), **kwargs)
-        if logs.log_format() == "json":
+        if self._logs_json():
             # Celery writes its shutdown notices straight to the terminal; make them log lines.
             celery_worker_module.safe_say = _say_as_log
 
     def emit_banner(self) -> None:
         # With LOG_FORMAT=json every line a process writes is a JSON object: the banner too.
-        if logs.log_format() != "json":
+        if not self._logs_json():
             super().emit_banner()
             return
         log.info("worker %s starting: %s", self.hostname,
                  " ".join(line.strip() for line in self.startup_info(artlines=False).splitlines() if line.strip()))
+
+    def _logs_json(self) -> bool:
+        return bool(self.app.settings.log_format == "json")
 
 
 def _say_as_log(message: str, _stream: Any = None) -> None:

@@ -1,41 +1,40 @@
-"""Celery tasks: ids in, the database decides, the engine does the work."""
+"""Celery tasks: ids in, the database decides, the engine does the work.
+
+Each task runs in the worker's Flask application context (:class:`~app.workers.app_context.AppContextTask`,
+the app's task class), with what the process built once from its settings
+(:class:`~app.workers.process.WorkerProcess`).
+"""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from celery.signals import worker_process_init
+from celery.signals import worker_init, worker_process_init
 
-from app.config import Settings
 from app.engine.service import Engine
-from app.extensions import db, session
-from app.factory import create_app
+from app.extensions import session
 from app.workers import executor, notifier
 from app.workers.celery_app import celery
-from app.workers.dispatch import CONTINUE_AFTER_ACTION, CONTINUE_PARENT, NOTIFY, RUN_ACTION, CeleryDispatcher
-from app.workers.heartbeat import Heartbeat
+from app.workers.dispatch import CONTINUE_AFTER_ACTION, CONTINUE_PARENT, NOTIFY, RUN_ACTION
+from app.workers.heartbeat import beat_while_running
 
-settings = Settings.from_env()
-# One per process, shared by the pool's threads: its Redis client holds a thread-safe pool.
-dispatcher = CeleryDispatcher(celery)
-flask_app = create_app(settings, dispatcher=dispatcher, serve_api=False)
+beat_while_running(RUN_ACTION)
 
 
-with flask_app.app_context():
-    heartbeat = Heartbeat(db.engine, settings.worker_heartbeat_seconds)
+@worker_init.connect
+def _build_before_the_pool_starts(**_: Any) -> None:
+    # In the worker's main process, so the pool's processes inherit it rather than each build one.
+    celery.process  # noqa: B018 - building it is the point
 
 
 @worker_process_init.connect
 def _fresh_connections(**_: Any) -> None:
-    # Connections must not be shared with the parent process after the fork.
-    with flask_app.app_context():
-        db.engine.dispose(close=False)
-    heartbeat.start()
+    celery.process.after_fork()
 
 
 def _engine() -> Engine:
-    return Engine(session(), dispatcher)
+    return Engine(session(), celery.process.dispatcher)
 
 
 class ActionFailed(Exception):
@@ -45,9 +44,7 @@ class ActionFailed(Exception):
 
 @celery.task(name=RUN_ACTION, throws=(ActionFailed,))
 def run_action(action_execution_id: str) -> None:
-    with flask_app.app_context():
-        heartbeat.start()
-        outcome = executor.run_action(session(), _engine(), settings, action_execution_id, heartbeat)
+    outcome = executor.run_action(session(), _engine(), celery.process.settings, action_execution_id)
     if outcome is not None and outcome.is_error():
         raise ActionFailed(_summary(outcome.error))
 
@@ -59,16 +56,14 @@ def _summary(error: Any) -> str:
 
 @celery.task(name=CONTINUE_AFTER_ACTION)
 def continue_after_action(action_execution_id: str) -> None:
-    with flask_app.app_context():
-        _engine().continue_after_action(action_execution_id)
+    _engine().continue_after_action(action_execution_id)
 
 
 @celery.task(name=CONTINUE_PARENT)
 def continue_parent(workflow_execution_id: str) -> None:
-    with flask_app.app_context():
-        _engine().continue_parent(workflow_execution_id)
+    _engine().continue_parent(workflow_execution_id)
 
 
 @celery.task(name=NOTIFY)
 def notify(url: str, headers: dict[str, str], body: dict[str, Any]) -> None:
-    notifier.deliver(settings, url, headers, body)
+    notifier.deliver(celery.process.settings, url, headers, body)

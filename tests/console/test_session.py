@@ -189,9 +189,10 @@ def test_the_console_is_loaded_only_when_used(settings: object) -> None:
     """A process serving only the API never imports the console (nor Pygments)."""
     program = (
         "import sys\n"
+        "from app.config import Settings\n"
         "from app.factory import create_app\n"
         "from app.engine.dispatch import CollectingDispatcher\n"
-        "app = create_app(dispatcher=CollectingDispatcher())\n"
+        "app = create_app(Settings.from_env(), dispatcher=CollectingDispatcher())\n"
         "client = app.test_client()\n"
         "client.get('/v2')\n"
         "assert 'app.console' not in sys.modules and 'pygments' not in sys.modules, 'loaded early'\n"

@@ -14,7 +14,8 @@ from sqlalchemy import func, select, update
 
 from app.config import Settings
 from app.engine import retention
-from app.engine.transactions import with_retries
+from app.engine.dispatch import CollectingDispatcher
+from app.engine.service import Engine
 from app.extensions import session
 from app.models import ActionExecution, TaskExecution, WorkflowExecution, utc_now
 from tests.engine.driver import EngineDriver, Script
@@ -70,27 +71,29 @@ def old_executions(driver: EngineDriver) -> dict[str, str]:
     return made
 
 
-def test_old_finished_trees_go_with_their_tasks_and_running_ones_stay(old_executions: dict[str, str]) -> None:
+def test_old_finished_trees_go_with_their_tasks_and_running_ones_stay(old_executions: dict[str, str],
+                                                                      driver: EngineDriver) -> None:
     done, broken = old_executions["done"], old_executions["broken"]
     assert _rows_of(done) == (1, 1)
     policy = retention.Retention(older_than=DAY)
 
     assert set(old_executions.values()) & set(_candidates(policy)) == {done, broken}
-    # As the scheduler does: a write transaction of its own (a read snapshot left open by the query
-    # above could not become a write on SQLite once anything else wrote).
-    purged = with_retries(session(), lambda: retention.purge_batch(session(), policy))
+    # As the scheduler does: through the engine, in a write transaction of its own (a read snapshot
+    # left open by the query above could not become a write on SQLite once anything else wrote).
+    purged = retention.purge_batch(driver.engine, policy)
 
     assert {done, broken} <= set(purged)
     assert not _exists(done) and not _exists(broken) and _rows_of(done) == (0, 0)
     assert _exists(old_executions["waiting"]) and _exists(old_executions["parent"])
 
 
-def test_states_to_keep_and_younger_executions_are_left(old_executions: dict[str, str]) -> None:
+def test_states_to_keep_and_younger_executions_are_left(old_executions: dict[str, str],
+                                                        driver: EngineDriver) -> None:
     only_errors = retention.Retention(older_than=DAY, states=("ERROR",))
     _age([old_executions["broken"]], days=0)  # changed just now: younger than a day
 
-    with_retries(session(), lambda: retention.purge_batch(session(), only_errors))
-    with_retries(session(), lambda: retention.purge_batch(session(), retention.Retention(older_than=timedelta(days=3))))
+    retention.purge_batch(driver.engine, only_errors)
+    retention.purge_batch(driver.engine, retention.Retention(older_than=timedelta(days=3)))
 
     assert all(_exists(ex_id) for ex_id in old_executions.values())
 
@@ -103,14 +106,16 @@ def test_two_schedulers_purging_at_once_never_take_the_same_rows(
     errors: list[BaseException] = []
     barrier = threading.Barrier(2)
 
+    def holding(ids: list[str]) -> list[str]:
+        barrier.wait(10)  # both hold their rows (skip locked) before either deletes and commits
+        return ids
+
     def scheduler() -> None:
         with engine_app.app_context():
             try:
                 barrier.wait(10)
-                mine = retention.purge_batch(session(), policy)
-                barrier.wait(10)  # both hold their rows (skip locked) before either commits
-                session().commit()
-                taken.append(mine)
+                engine = Engine(session(), CollectingDispatcher())
+                taken.append(engine.delete_executions(lambda: holding(retention.choose(session(), policy))))
             except BaseException as exc:  # noqa: BLE001 - handed to the test
                 errors.append(exc)
 

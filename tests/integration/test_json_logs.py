@@ -94,7 +94,7 @@ def test_a_refusal_at_start_is_a_json_line_too(tmp_path: Path) -> None:
     root = Path(__file__).resolve().parents[2]
     refusals = {
         # The web process on all interfaces without authentication.
-        "web": [sys.executable, "-m", "gunicorn", "-c", "python:app.gunicorn_config", "app.wsgi:application",
+        "web": [sys.executable, "-m", "gunicorn", "-c", "python:app.gunicorn_config", "app.wsgi:create_application()",
                 "--bind", f"0.0.0.0:{find_free_port()}"],
         # The release with a database that does not answer.
         "release": [sys.executable, "-m", "app.cli", "db", "upgrade"],

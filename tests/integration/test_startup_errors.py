@@ -14,6 +14,7 @@ import redis
 from app.config import Settings
 from app.dbtools import upgrade_database
 from app.embedded_redis import EmbeddedRedis, find_free_port
+from app.engine.dispatch import CollectingDispatcher
 from app.health import SCHEDULER_HEARTBEAT_KEY
 from app.scheduler import run_scheduler, scheduler_app
 from tests.integration.test_supervisor import wait_for
@@ -74,7 +75,8 @@ def test_a_scheduler_started_before_the_schema_waits_quietly(tmp_path: Path,
                                   "REDIS_URL": server.start(), "TRAMONTANE_DATA_DIR": str(tmp_path)})
     client = redis.Redis.from_url(settings.broker_url)
     stop = threading.Event()
-    scheduler = threading.Thread(target=run_scheduler, args=(settings, stop, scheduler_app(settings)))
+    scheduler = threading.Thread(target=run_scheduler,
+                                 args=(settings, CollectingDispatcher(), stop, scheduler_app(settings)))
     caplog.set_level(logging.INFO, logger="app.scheduler")
     try:
         scheduler.start()

@@ -68,13 +68,13 @@ class LiveStack:
                   "--hostname", f"test-{self.port}@%h", "--without-mingle", "--without-gossip"]
         commands = {
             # Threaded, as `tramontane up` serves the API.
-            "web": [python, "-m", "gunicorn", "-c", "python:app.gunicorn_config", "app.wsgi:application",
+            "web": [python, "-m", "gunicorn", "-c", "python:app.gunicorn_config", "app.wsgi:create_application()",
                     "--bind", f"127.0.0.1:{self.port}",
                     "--workers", "2", "--threads", "4", "--graceful-timeout", "5"],
             "worker": [*worker, "--with-scheduler"] if self.embedded_scheduler else worker,
         }
         if not self.embedded_scheduler:
-            commands["scheduler"] = [python, "-m", "app.scheduler"]
+            commands["scheduler"] = [python, "-m", "app.cli", "scheduler"]
         return commands
 
     def start(self) -> None:
