@@ -1,7 +1,7 @@
 """The OpenAPI 3 document of the API (``GET /v2/openapi.json``), generated, never written by hand.
 
 Paths and methods come from the live Flask ``url_map``; what each (endpoint, method) takes and answers
-comes from ``OPERATIONS`` below, which names marshmallow schemas of app/schemas.py (request bodies,
+comes from ``OPERATIONS`` below, which names marshmallow schemas of app/schemas/ (request bodies,
 responses, query parameters); apispec's marshmallow plugin turns those into JSON Schema.
 
 A route with no entry in ``OPERATIONS`` is left out of the document, and tests/api/test_openapi.py fails

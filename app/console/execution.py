@@ -1,6 +1,6 @@
 """One execution: its data, graph, timeline and tasks, and the recovery operations.
 
-Reads use the API's own representations (``task_dict``) where the API shows computed values;
+Reads use the API's own representation of a task (its response schema) where the API shows computed values;
 recovery goes through the engine operations of ``PUT /v2/executions/<id>`` and ``PUT /v2/tasks/<id>``
 with the same refusals.
 """
@@ -25,8 +25,9 @@ from app.engine.states import COMPLETED
 from app.extensions import db, session
 from app.models import ActionExecution, TaskExecution, WorkflowDefinition, WorkflowExecution
 from app.resources.common import engine
-from app.resources.executions import INTERNAL_PARAMS, changes_state, check_update, get_execution
-from app.resources.tasks import task_dict
+from app.resources.executions import changes_state, check_update, get_execution
+from app.resources.tasks import TASK_ANSWERS
+from app.schemas import INTERNAL_PARAMS
 
 TASK_COLUMNS = (TaskExecution.id, TaskExecution.name, TaskExecution.state, TaskExecution.state_info,
                 TaskExecution.type, TaskExecution.created_at, TaskExecution.updated_at, TaskExecution.started_at,
@@ -34,6 +35,8 @@ TASK_COLUMNS = (TaskExecution.id, TaskExecution.name, TaskExecution.state, TaskE
 ACTION_COLUMNS = (ActionExecution.id, ActionExecution.name, ActionExecution.state, ActionExecution.task_execution_id,
                   ActionExecution.created_at, ActionExecution.updated_at, ActionExecution.item_index,
                   ActionExecution.is_sync, ActionExecution.state_info)
+# What the task panel takes from the API's representation of a task.
+SHOWN_TASK_FIELDS = ("published", "result")
 # A with-items task may run thousands of actions: the panel shows the first ones.
 ACTIONS_SHOWN = 100
 # The operations of the recovery buttons: (target state, what the button says, the question it asks).
@@ -147,7 +150,7 @@ def task(execution_id: str, name: str) -> Response:
         .order_by(TaskExecution.created_at.desc(), TaskExecution.id.desc())))
     runs = []
     for row in rows:
-        shown = task_dict(row)
+        shown = TASK_ANSWERS.dump(row, only=SHOWN_TASK_FIELDS)
         actions = list(session().scalars(select(ActionExecution).where(ActionExecution.task_execution_id == row.id)
                                          .order_by(ActionExecution.item_index, ActionExecution.created_at)
                                          .limit(ACTIONS_SHOWN + 1)))

@@ -11,9 +11,16 @@ from app.engine.errors import EngineError, GatewayTimeout, NotAllowed, NotFound
 from app.extensions import db, session
 from app.models import ActionExecution
 from app.resources.bodies import load_body, request_json
-from app.resources.common import engine, json_text, settings, time_text
-from app.resources.listing import list_rows, select_fields
-from app.schemas import ActionExecutionUpdateSchema, RunActionSchema
+from app.resources.common import engine, settings
+from app.resources.listing import list_rows, with_id
+from app.schemas import (
+    ActionExecutionSchema,
+    ActionExecutionUpdateSchema,
+    ActionStartedSchema,
+    ActionUnsavedSchema,
+    RunActionSchema,
+    SchemaCache,
+)
 from app.signals import CompletionSignals
 
 blueprint = Blueprint("action_executions", __name__)
@@ -28,37 +35,9 @@ FIELDS = ["id", "workflow_name", "workflow_namespace", "task_name", "task_execut
 EXTENSION_FIELDS = ("sent_request",)
 
 
-def action_execution_dict(row: ActionExecution, with_output: bool = True) -> dict[str, Any]:
-    """As Mistral shows one: no task_name (it never fills it) and no params (it only takes them); plus
-    the extension ``sent_request`` (an object: what an async action sent, secrets masked)."""
-    item = {
-        "id": row.id,
-        "name": row.name,
-        "workflow_name": row.workflow_name,
-        "workflow_namespace": row.workflow_namespace,
-        "task_execution_id": row.task_execution_id,
-        "state": row.state,
-        "state_info": row.state_info,
-        "tags": row.tags or None,
-        "description": row.description,
-        "project_id": row.project_id,
-        "accepted": row.accepted,
-        "input": json_text(row.input),
-        "created_at": time_text(row.created_at),
-        "updated_at": time_text(row.updated_at),
-        "sent_request": row.sent_request,
-    }
-    if with_output:
-        item["output"] = json_text(row.output)
-    return item
-
-
-def transient_dict(row: ActionExecution, description: str | None) -> dict[str, Any]:
-    """A synchronous run that is not saved: Mistral answers an execution that was never stored."""
-    item = action_execution_dict(row)
-    item.update({"id": None, "created_at": None, "updated_at": None, "project_id": None, "accepted": None,
-                 "tags": None, "description": description or None})
-    return item
+ACTION_EXECUTIONS = SchemaCache(ActionExecutionSchema)
+STARTED = SchemaCache(ActionStartedSchema)
+UNSAVED = SchemaCache(ActionUnsavedSchema)
 
 
 def _listing(base_filters: list[Any], collection: str) -> ResponseReturnValue:
@@ -67,8 +46,7 @@ def _listing(base_filters: list[Any], collection: str) -> ResponseReturnValue:
                                        allowed_fields=FIELDS, extension_fields=EXTENSION_FIELDS)
     include_output = include_output or bool(fields and "output" in fields)
     body: dict[str, Any] = {
-        "action_executions": [select_fields(action_execution_dict(row, include_output), fields)
-                              for row in rows]
+        "action_executions": ACTION_EXECUTIONS.dump_many(rows, fields, () if include_output else ("output",))
     }
     if next_link:
         body["next"] = next_link
@@ -96,7 +74,7 @@ def get(action_execution_id: str) -> ResponseReturnValue:
     for field in wanted:
         if field not in FIELDS and field not in EXTENSION_FIELDS:
             raise EngineError(f"Field '{field}' does not exist.")
-    return jsonify(select_fields(action_execution_dict(row), wanted or None))
+    return jsonify(ACTION_EXECUTIONS.dump(row, with_id(wanted) if wanted else None))
 
 
 @blueprint.route(f"{COLLECTION}/<action_execution_id>", methods=["PUT", "POST"])
@@ -105,11 +83,7 @@ def complete(action_execution_id: str) -> ResponseReturnValue:
     """Every completion route: PUT (the Mistral client) and POST (the seed's recipe), both spellings."""
     body = load_body(ActionExecutionUpdateSchema(), "action_ex", FIELDS)
     row = engine().complete_action(action_execution_id, body["state"], body["output"])
-    return jsonify(action_execution_dict(row))
-
-
-# What run_action writes into a new action execution, whatever a fast worker wrote since.
-STARTED = {"state": "RUNNING", "state_info": None, "accepted": False, "output": None}
+    return jsonify(ACTION_EXECUTIONS.dump(row))
 
 
 @blueprint.post(COLLECTION)
@@ -123,12 +97,10 @@ def run() -> ResponseReturnValue:
     timeout = _run_timeout(params.get("timeout"))
     row = engine().run_action(body["name"], body["input"], params, body["workflow_namespace"] or "",
                               body["description"] or "")
-    # The answer shows the execution as it was started (Mistral's is RUNNING, never yet updated), even when a
-    # worker has finished it by the time the answer is written.
-    # (The row is read again after the commit, so what the start wrote is restated, not re-read.)
+    # The answer shows the execution as it was started, whatever a fast worker wrote since (the row is read
+    # again after the commit, so what the start wrote is restated, not re-read).
     action_id, is_sync = row.id, row.is_sync
-    started = {**action_execution_dict(row), "updated_at": None}
-    started.update({key: value for key, value in STARTED.items() if key in started})
+    started = STARTED.dump(row)
     session().rollback()
     if not is_sync or (params.get("save_result") and not params.get("run_sync")):
         return jsonify(started), 201
@@ -138,11 +110,11 @@ def run() -> ResponseReturnValue:
     # A fresh transaction: the one open while waiting still sees the action RUNNING.
     session().rollback()
     if not params.get("save_result"):
-        return jsonify(transient_dict(engine().take_unsaved_result(action_id), body["description"])), 201
+        return jsonify(UNSAVED.dump(engine().take_unsaved_result(action_id))), 201
     finished = session().get(ActionExecution, action_id)
     if finished is None:
         raise NotFound(f"ActionExecution {action_id} was deleted while it ran")
-    return jsonify(action_execution_dict(finished)), 201
+    return jsonify(ACTION_EXECUTIONS.dump(finished)), 201
 
 
 def _run_timeout(raw: Any) -> float:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,44 +16,55 @@ from app.engine import catalog
 from app.engine.errors import DSLError, EngineError, NotFound
 from app.extensions import session
 from app.models import ActionDefinition
-from app.resources.common import namespace_arg, scope_arg, settings, text_body, time_text, write
+from app.resources.common import namespace_arg, scope_arg, settings, text_body, write
 from app.resources.listing import listing_limit, parse_filter, refuse_unknown_arguments, sort_order
+from app.schemas import ActionSchema, AdhocActionSavedSchema, AdhocActionSchema, SchemaCache
 
 blueprint = Blueprint("actions", __name__, url_prefix="/v2/actions")
 
 
 # Built-in actions have no rows; their times are the service's start, as Mistral shows its providers' load time.
-_LOADED_AT = time_text(datetime.now(UTC).replace(tzinfo=None))
+_LOADED_AT = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
 FILTERS = ["name", "scope", "tags", "created_at", "updated_at", "description", "definition", "is_system", "input",
            "namespace"]
 
 
-def builtin_dict(name: str, action_class: type) -> dict[str, Any]:
-    return {
-        "id": name, "name": name, "is_system": False, "input": signature_text(action_class),
-        "description": inspect.getdoc(action_class) or "", "tags": None, "definition": "", "scope": None,
-        "project_id": None, "namespace": "", "created_at": _LOADED_AT, "updated_at": _LOADED_AT,
-    }
+@dataclass(frozen=True)
+class BuiltinAction:
+    """A built-in action as the API shows it (through ``ActionSchema``, like an ad-hoc action's row)."""
+
+    name: str
+    input: str
+    description: str
+    tags: None = None
+    definition: str = ""
+    scope: None = None
+    project_id: None = None
+    namespace: str = ""
+    created_at: datetime = _LOADED_AT
+    updated_at: datetime = _LOADED_AT
+
+    @property
+    def id(self) -> str:
+        return self.name
+
+    @classmethod
+    def of(cls, name: str, action_class: type) -> BuiltinAction:
+        return cls(name=name, input=signature_text(action_class), description=inspect.getdoc(action_class) or "")
 
 
-def adhoc_dict(row: ActionDefinition, saved: bool = False, created: bool = False) -> dict[str, Any]:
-    """``saved``: the answer to an upload, which shows the stored input (null when none) as Mistral's does;
-    ``created``: an upload that created the action, which has no updated_at yet."""
-    item = {
-        "id": row.id, "name": row.name, "is_system": False, "input": (row.input or None) if saved else row.input,
-        "description": row.description or None, "tags": row.tags, "definition": row.definition,
-        "scope": row.scope, "project_id": row.project_id, "namespace": row.namespace,
-        "created_at": time_text(row.created_at), "updated_at": time_text(row.updated_at),
-    }
-    if created:
-        del item["updated_at"]
-    return item
+BUILTIN = SchemaCache(ActionSchema)
+ADHOC = SchemaCache(AdhocActionSchema)
+SAVED = SchemaCache(AdhocActionSavedSchema)
+# An upload that created the action: no updated_at yet, as in Mistral.
+CREATED = ("updated_at",)
 
 
 def _all_actions(namespace: str) -> list[dict[str, Any]]:
-    items = [builtin_dict(name, cls) for name, cls in registry.all_actions().items()] if not namespace else []
+    items = BUILTIN.dump_many([BuiltinAction.of(name, cls) for name, cls in registry.all_actions().items()]) \
+        if not namespace else []
     query = session().query(ActionDefinition).filter(ActionDefinition.namespace == namespace)
-    items += [adhoc_dict(row) for row in query.all()]
+    items += ADHOC.dump_many(query.all())
     return items
 
 
@@ -113,18 +125,18 @@ def _shown(key: str, raw: str) -> str:
 def get(name: str, namespace: str = "") -> ResponseReturnValue:
     action_class = registry.find(name)
     if action_class is not None:
-        return jsonify(builtin_dict(name, action_class))
+        return jsonify(BUILTIN.dump(BuiltinAction.of(name, action_class)))
     if request.args.get("fields") is not None:
         raise EngineError('Unknown argument: "fields"')
     namespace = namespace or namespace_arg()
     row = _visible_from(name, namespace) or catalog.get_action(session(), name, namespace)
-    return jsonify(adhoc_dict(row))
+    return jsonify(ADHOC.dump(row))
 
 
 @blueprint.post("")
 def create() -> ResponseReturnValue:
     rows = write(lambda: catalog.create_actions(session(), text_body(), namespace_arg(), scope_arg()))
-    return jsonify({"actions": [adhoc_dict(row, saved=True, created=True) for row in rows]}), 201
+    return jsonify({"actions": SAVED.dump_many(rows, exclude=CREATED)}), 201
 
 
 @blueprint.put("")
@@ -133,7 +145,7 @@ def update(identifier: str | None = None) -> ResponseReturnValue:
     rows = write(lambda: catalog.create_actions(session(), text_body(), namespace_arg(), scope_arg(), update=True))
     if identifier is not None and rows and identifier not in (rows[0].id, rows[0].name):
         raise NotFound(f"Action not found [id={identifier}]")
-    return jsonify({"actions": [adhoc_dict(row, saved=True) for row in rows]})
+    return jsonify({"actions": SAVED.dump_many(rows)})
 
 
 @blueprint.post("/validate")

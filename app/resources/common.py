@@ -1,8 +1,7 @@
-"""What every resource module shares: the engine, request parsing, wire formats."""
+"""What every resource module shares: the engine, request parsing, the time format of reports."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
@@ -35,11 +34,6 @@ def engine() -> Engine:
 
 def time_text(value: datetime | None) -> str | None:
     return value.strftime("%Y-%m-%d %H:%M:%S") if value is not None else None
-
-
-def json_text(value: Any) -> str | None:
-    """Mistral sends JSON-typed fields as JSON strings."""
-    return None if value is None else json.dumps(value)
 
 
 def json_body() -> dict[str, Any]:

@@ -13,9 +13,9 @@ from app.engine.transactions import with_retries
 from app.extensions import session
 from app.models import CronTrigger
 from app.resources.bodies import load_body
-from app.resources.common import SCOPES, json_text, time_text
-from app.resources.listing import list_rows, select_fields
-from app.schemas import JsonDict
+from app.resources.common import SCOPES
+from app.resources.listing import list_rows, with_id
+from app.schemas import CronTriggerResponseSchema, JsonDict, SchemaCache
 
 blueprint = Blueprint("cron_triggers", __name__, url_prefix="/v2/cron_triggers")
 FIELDS = ["id", "name", "workflow_name", "workflow_id", "workflow_input", "workflow_params", "project_id", "scope",
@@ -45,24 +45,9 @@ class CronTriggerSchema(Schema):
             raise ValidationError("Workflow ID or workflow name must be provided.", field_name="workflow_id")
 
 
-# Mistral gives a trigger that only has a first time this pattern, which never matches (30 February).
-NEVER = "0 0 30 2 0"
-
-
-def trigger_dict(row: CronTrigger, created: bool = False) -> dict[str, Any]:
-    """``created``: the answer to a creation, which (as Mistral's) has no updated_at yet."""
-    item = {
-        "id": row.id, "name": row.name, "pattern": row.pattern or NEVER,
-        "workflow_name": row.workflow_name, "workflow_id": row.workflow_id,
-        "workflow_input": json_text(row.workflow_input), "workflow_params": json_text(row.workflow_params),
-        "first_execution_time": time_text(row.first_execution_time),
-        "next_execution_time": time_text(row.next_execution_time),
-        "remaining_executions": row.remaining_executions, "scope": row.scope, "project_id": row.project_id,
-        "created_at": time_text(row.created_at), "updated_at": time_text(row.updated_at),
-    }
-    if created:
-        del item["updated_at"]
-    return item
+TRIGGERS = SchemaCache(CronTriggerResponseSchema)
+# The answer to a creation has no updated_at yet, as Mistral's.
+CREATED = ("updated_at",)
 
 
 def new_trigger(body: dict[str, Any]) -> cron.NewTrigger:
@@ -81,13 +66,13 @@ def create() -> ResponseReturnValue:
     new = new_trigger(load_body(CronTriggerSchema(), "cron_trigger", [*FIELDS, "workflow_namespace"]))
     # Its own write transaction (BEGIN IMMEDIATE on SQLite): the name check and the insert go together.
     row = with_retries(session(), lambda: cron.create(session(), new))
-    return jsonify(trigger_dict(row, created=True)), 201
+    return jsonify(TRIGGERS.dump(row, exclude=CREATED)), 201
 
 
 @blueprint.get("")
 def list_triggers() -> ResponseReturnValue:
     rows, wanted, next_link = list_rows(session(), CronTrigger, "cron_triggers", allowed_fields=FIELDS)
-    result: dict[str, Any] = {"cron_triggers": [select_fields(trigger_dict(row), wanted) for row in rows]}
+    result: dict[str, Any] = {"cron_triggers": TRIGGERS.dump_many(rows, wanted)}
     if next_link:
         result["next"] = next_link
     return jsonify(result)
@@ -96,7 +81,7 @@ def list_triggers() -> ResponseReturnValue:
 @blueprint.get("/<identifier>")
 def get(identifier: str) -> ResponseReturnValue:
     wanted = [f for f in request.args.get("fields", "").split(",") if f]
-    return jsonify(select_fields(trigger_dict(cron.get(session(), identifier)), wanted or None))
+    return jsonify(TRIGGERS.dump(cron.get(session(), identifier), with_id(wanted) if wanted else None))
 
 
 @blueprint.delete("/<identifier>")

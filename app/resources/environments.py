@@ -12,9 +12,9 @@ from app.engine.errors import EngineError, NotFound
 from app.extensions import session
 from app.models import Environment
 from app.resources.bodies import load_body, request_json
-from app.resources.common import check_scope, json_text, time_text, write
-from app.resources.listing import list_rows, select_fields
-from app.schemas import EnvironmentSchema
+from app.resources.common import check_scope, write
+from app.resources.listing import list_rows
+from app.schemas import EnvironmentResponseSchema, EnvironmentSchema, SchemaCache
 
 blueprint = Blueprint("environments", __name__, url_prefix="/v2/environments")
 
@@ -22,19 +22,8 @@ blueprint = Blueprint("environments", __name__, url_prefix="/v2/environments")
 FIELDS = ["id", "name", "description", "variables", "scope", "project_id", "created_at", "updated_at"]
 
 
-def environment_dict(row: Environment, given: set[str] | None = None) -> dict[str, Any]:
-    """``given``: the keys a creation's body held; as in Mistral, its answer shows only those that were
-    set (and no updated_at)."""
-    item = {
-        "id": row.id, "name": row.name, "description": row.description or None,
-        "variables": json_text(row.variables), "scope": row.scope, "project_id": row.project_id,
-        "created_at": time_text(row.created_at), "updated_at": time_text(row.updated_at),
-    }
-    if given is not None:
-        for key in ("description", "variables", "updated_at"):
-            if key not in given:
-                del item[key]
-    return item
+ENVIRONMENTS = SchemaCache(EnvironmentResponseSchema)
+UNSET_IF_NOT_GIVEN = ("description", "variables", "updated_at")
 
 
 def _save(update: bool) -> tuple[Environment, set[str]]:
@@ -52,13 +41,14 @@ def _save(update: bool) -> tuple[Environment, set[str]]:
 @blueprint.post("")
 def create() -> ResponseReturnValue:
     row, given = write(lambda: _save(update=False))
-    return jsonify(environment_dict(row, given)), 201
+    # As in Mistral, a creation's answer shows only what its body set (and no updated_at).
+    return jsonify(ENVIRONMENTS.dump(row, exclude=[key for key in UNSET_IF_NOT_GIVEN if key not in given])), 201
 
 
 @blueprint.put("")
 def update() -> ResponseReturnValue:
     row, _ = write(lambda: _save(update=True))
-    return jsonify(environment_dict(row))
+    return jsonify(ENVIRONMENTS.dump(row))
 
 
 @blueprint.get("")
@@ -69,7 +59,7 @@ def list_environments() -> ResponseReturnValue:
         raise NotFound(f"Environment not found [name={marker}]")
     rows, fields, next_link = list_rows(session(), Environment, "environments", allowed_fields=FIELDS,
                                         marker_by=Environment.name)
-    body: dict[str, Any] = {"environments": [select_fields(environment_dict(row), fields) for row in rows]}
+    body: dict[str, Any] = {"environments": ENVIRONMENTS.dump_many(rows, fields)}
     if next_link:
         body["next"] = next_link
     return jsonify(body)
@@ -77,7 +67,7 @@ def list_environments() -> ResponseReturnValue:
 
 @blueprint.get("/<name>")
 def get(name: str) -> ResponseReturnValue:
-    return jsonify(environment_dict(environments.get(session(), name)))
+    return jsonify(ENVIRONMENTS.dump(environments.get(session(), name)))
 
 
 @blueprint.delete("/<name>")

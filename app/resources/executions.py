@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from flask import Blueprint, jsonify, request
@@ -13,10 +14,16 @@ from app.extensions import db, session
 from app.models import TaskExecution, WorkflowExecution
 from app.resources import hints
 from app.resources.bodies import load_body
-from app.resources.common import engine, json_text, time_text
-from app.resources.listing import list_rows, select_fields
-from app.resources.tasks import task_dict
-from app.schemas import ExecutionCreateSchema, ExecutionUpdateSchema
+from app.resources.common import engine
+from app.resources.listing import list_rows, with_id
+from app.resources.tasks import listed_tasks
+from app.schemas import (
+    ExecutionCreateSchema,
+    ExecutionDetailSchema,
+    ExecutionSchema,
+    ExecutionUpdateSchema,
+    SchemaCache,
+)
 
 blueprint = Blueprint("executions", __name__, url_prefix="/v2/executions")
 FIELDS = ["id", "workflow_id", "workflow_name", "workflow_namespace", "description", "tags", "params",
@@ -24,32 +31,16 @@ FIELDS = ["id", "workflow_id", "workflow_name", "workflow_namespace", "descripti
           "created_at", "updated_at", "project_id", "published_global"]
 
 
-# Engine bookkeeping kept in params that Mistral's params do not have.
-INTERNAL_PARAMS = ("depth", "item")
+EXECUTIONS = SchemaCache(ExecutionSchema)
+EXECUTION_DETAILS = SchemaCache(ExecutionDetailSchema)
+# Lists leave the output out unless include_output asks for it.
+NO_OUTPUT = ("output",)
 
 
-def execution_dict(row: WorkflowExecution, with_output: bool = True) -> dict[str, Any]:
-    item = {
-        "id": row.id,
-        "workflow_id": row.workflow_id,
-        "workflow_name": row.workflow_name,
-        "workflow_namespace": row.workflow_namespace,
-        "description": row.description,
-        "tags": row.tags,
-        "params": json_text({k: v for k, v in row.params.items() if k not in INTERNAL_PARAMS}),
-        "task_execution_id": row.task_execution_id,
-        "root_execution_id": row.root_execution_id,
-        "state": row.state,
-        "state_info": row.state_info,
-        "input": json_text(row.input),
-        "created_at": time_text(row.created_at),
-        # Mistral writes an execution again as soon as it starts it; a row written once reads the same.
-        "updated_at": time_text(row.updated_at or row.created_at),
-        "project_id": row.project_id,
-    }
-    if with_output:
-        item["output"] = json_text(row.output or {})
-    return item
+def listed_executions(rows: Sequence[WorkflowExecution], fields: Sequence[str] | None = None,
+                      include_output: bool = False) -> dict[str, Any]:
+    """The body of a list of executions (without its next link)."""
+    return {"executions": EXECUTIONS.dump_many(rows, fields, () if include_output else NO_OUTPUT)}
 
 
 def get_execution(execution_id: str) -> WorkflowExecution:
@@ -82,7 +73,7 @@ def create() -> ResponseReturnValue:
             raise
         hint = hints.workflow_input(session(), identifier, namespace, wf_input or {})
         raise InputError(hints.hinted(str(exc), hint)) from exc
-    return jsonify(execution_dict(wf_ex)), 201
+    return jsonify(EXECUTIONS.dump(wf_ex)), 201
 
 
 @blueprint.put("/<execution_id>")
@@ -95,14 +86,12 @@ def update(execution_id: str) -> ResponseReturnValue:
     check_update(state, description, env)
     current = get_execution(execution_id)
     if state is not None and not changes_state(current, state):
-        return jsonify(execution_dict(current))
+        return jsonify(EXECUTIONS.dump(current))
     wf_ex = engine().update_execution(execution_id, state, description, env, body["state_info"])
-    item = execution_dict(wf_ex)
     # Mistral's answer to a description or env change lacks what that update did not load.
-    for key in (("params", "input", "output") if description is not None
-                else ("input", "output") if state is None else ()):
-        del item[key]
-    return jsonify(item)
+    unloaded = (("params", "input", "output") if description is not None
+                else ("input", "output") if state is None else ())
+    return jsonify(EXECUTIONS.dump(wf_ex, exclude=unloaded))
 
 
 CONTROL_STATES = ("RUNNING", "PAUSED", "SUCCESS", "ERROR", "CANCELLED")
@@ -139,8 +128,7 @@ def list_executions() -> ResponseReturnValue:
     include_output = request.args.get("include_output", "").lower() == "true"
     rows, fields, next_link = list_rows(session(), WorkflowExecution, "executions",
                                         allowed_fields=FIELDS)
-    items = [select_fields(execution_dict(row, include_output), fields) for row in rows]
-    body: dict[str, Any] = {"executions": items}
+    body = listed_executions(rows, fields, include_output)
     if next_link:
         body["next"] = next_link
     return jsonify(body)
@@ -149,16 +137,12 @@ def list_executions() -> ResponseReturnValue:
 @blueprint.get("/<execution_id>")
 def get(execution_id: str) -> ResponseReturnValue:
     row = get_execution(execution_id)
-    item = execution_dict(row)
-    item["published_global"] = json_text(
-        {k: v for k, v in row.context.items() if k not in (row.spec.get("vars") or {})}
-    )
     fields = [f for f in request.args.get("fields", "").split(",") if f]
     for field in fields:
         # A single read narrows to stored columns only, as Mistral's does.
         if field not in FIELDS or field in ("published_global", "source_execution_id"):
             raise EngineError(f"Field '{field}' does not exist.")
-    return jsonify(select_fields(item, fields or None))
+    return jsonify(EXECUTION_DETAILS.dump(row, with_id(fields) if fields else None))
 
 
 @blueprint.get("/<execution_id>/tasks")
@@ -168,7 +152,7 @@ def list_tasks(execution_id: str) -> ResponseReturnValue:
         session(), TaskExecution, f"executions/{execution_id}/tasks",
         [TaskExecution.workflow_execution_id == execution_id],
     )
-    body: dict[str, Any] = {"tasks": [select_fields(task_dict(row, False), fields) for row in rows]}
+    body = listed_tasks(rows, fields)
     if next_link:
         body["next"] = next_link
     return jsonify(body)

@@ -225,8 +225,6 @@ def _after_marker(session: Session, model: Any, marker: str, order: list[tuple[A
     return or_(*clauses)
 
 
-def select_fields(item: dict[str, Any], fields: list[str] | None) -> dict[str, Any]:
-    if not fields:
-        return item
-    wanted = set(fields) | {"id"}
-    return {key: value for key, value in item.items() if key in wanted}
+def with_id(fields: Sequence[str]) -> list[str]:
+    """The fields a single read's ``fields`` argument selects: ``id`` always comes too."""
+    return ["id", *fields]

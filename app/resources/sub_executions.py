@@ -21,8 +21,8 @@ from app.engine.states import State
 from app.extensions import session
 from app.models import TaskExecution, WorkflowExecution
 from app.resources.execution_tree import ExecutionTree, beyond, flag_arg, int_arg
-from app.resources.executions import FIELDS, execution_dict, get_execution
-from app.resources.listing import list_rows, select_fields
+from app.resources.executions import EXECUTIONS, FIELDS, NO_OUTPUT, get_execution, listed_executions
+from app.resources.listing import list_rows
 from app.resources.tasks import get_task
 
 blueprint = Blueprint("sub_executions", __name__, url_prefix="/v2")
@@ -55,8 +55,7 @@ def _walk() -> Walk:
 
 
 def _listed(rows: list[WorkflowExecution]) -> ResponseReturnValue:
-    include_output = flag_arg("include_output")
-    return jsonify({"executions": [execution_dict(row, include_output) for row in rows]})
+    return jsonify(listed_executions(rows, include_output=flag_arg("include_output")))
 
 
 @blueprint.get("/executions/<execution_id>/executions")
@@ -77,21 +76,14 @@ def task_workflow_executions(task_id: str) -> ResponseReturnValue:
     get_task(task_id)
     if "include_output" in request.args:
         raise EngineError('Unknown argument: "include_output"')
-    include_output = False
     rows, wanted, next_link = list_rows(
         session(), WorkflowExecution, f"tasks/{task_id}/workflow_executions",
         [WorkflowExecution.task_execution_id == task_id], allowed_fields=FIELDS,
     )
-    body: dict[str, Any] = {"executions": [select_fields(_without_data(execution_dict(row, include_output), wanted),
-                                                         wanted) for row in rows]}
+    # Mistral lists a task's sub-workflows without their input and params unless fields asks for them.
+    unloaded = [key for key in ("input", "params") if not wanted or key not in wanted]
+    body: dict[str, Any] = {"executions": EXECUTIONS.dump_many(rows, wanted, [*unloaded, *NO_OUTPUT])}
     if next_link:
         body["next"] = next_link
     return jsonify(body)
 
-
-def _without_data(item: dict[str, Any], wanted: list[str] | None) -> dict[str, Any]:
-    """Mistral lists a task's sub-workflows without their input and params unless fields asks for them."""
-    for key in ("input", "params"):
-        if not wanted or key not in wanted:
-            item.pop(key, None)
-    return item

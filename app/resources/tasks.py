@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import json
+from collections.abc import Sequence
 from typing import Any
 
 from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
-from app.engine.bookkeeping import private, public_runtime_context
 from app.engine.errors import EngineError, NotFound
 from app.extensions import db, session
 from app.models import ActionExecution, TaskExecution
-from app.resources.common import engine, json_body, json_text, time_text
-from app.resources.listing import list_rows, select_fields
-from app.schemas import TaskUpdateSchema
+from app.resources.common import engine, json_body
+from app.resources.listing import list_rows, with_id
+from app.schemas import SchemaCache, TaskSchema, TaskUpdateSchema
+from app.schemas.wire import JsonText
 
 blueprint = Blueprint("tasks", __name__, url_prefix="/v2/tasks")
 
@@ -34,46 +34,32 @@ def _items_so_far(row: TaskExecution) -> list[Any]:
     return [(output or {}).get("result") for output in outputs]
 
 
-def task_dict(row: TaskExecution, with_result: bool = True) -> dict[str, Any]:
-    item = {
-        "id": row.id,
-        "name": row.name,
-        "type": row.type,
-        "workflow_name": row.workflow_name,
-        "workflow_namespace": row.workflow_namespace,
-        "workflow_id": row.workflow_id,
-        "workflow_execution_id": row.workflow_execution_id,
-        "tags": row.tags,
-        "state": row.state,
-        "state_info": row.state_info,
-        "project_id": row.project_id,
-        "runtime_context": json_text(public_runtime_context(row.runtime_context)),
-        "published": _published(row),
-        "processed": row.processed,
-        "created_at": time_text(row.created_at),
-        # Mistral writes a task again as soon as it starts it; a row written once reads the same.
-        "updated_at": time_text(row.updated_at or row.created_at),
-        "started_at": time_text(row.started_at),
-        "finished_at": time_text(row.finished_at),
-    }
-    if with_result:
-        item["result"] = json.dumps(_items_so_far(row) if _items_running(row) else row.result)
-        published_global = private(row).get("published_global")
-        if published_global:
-            item["published_global"] = json_text(published_global)
-    return item
+def _result(row: TaskExecution) -> Any:
+    return _items_so_far(row) if _items_running(row) else row.result
+
+
+class TaskAnswerSchema(TaskSchema):
+    """A task as its single reads show it: ``result`` is read at dump time for a with-items task still
+    running (the only field that needs the database)."""
+
+    result = JsonText(required=True, null_as_text=True, of=_result,
+                      metadata=TaskSchema._declared_fields["result"].metadata)
+
+
+TASKS = SchemaCache(TaskSchema)
+TASK_ANSWERS = SchemaCache(TaskAnswerSchema)
+# Lists leave out what Mistral's lists leave out.
+NOT_LISTED = ("result", "published_global")
+
+
+def listed_tasks(rows: Sequence[TaskExecution], fields: Sequence[str] | None = None) -> dict[str, Any]:
+    """The body of a list of tasks (without its next link)."""
+    return {"tasks": TASKS.dump_many(rows, fields, NOT_LISTED)}
 
 
 FIELDS = ["id", "name", "type", "workflow_name", "workflow_namespace", "workflow_id", "workflow_execution_id",
           "tags", "state", "state_info", "project_id", "runtime_context", "result", "published", "published_global",
           "processed", "created_at", "updated_at", "started_at", "finished_at", "reset", "env"]
-
-
-def _published(row: TaskExecution) -> str | None:
-    """Mistral leaves ``published`` null when a task's publish clause only publishes globally."""
-    if not row.published and private(row).get("published_global"):
-        return None
-    return json_text(row.published)
 
 
 def get_task(task_id: str) -> TaskExecution:
@@ -86,7 +72,7 @@ def get_task(task_id: str) -> TaskExecution:
 @blueprint.get("")
 def list_tasks() -> ResponseReturnValue:
     rows, fields, next_link = list_rows(session(), TaskExecution, "tasks", allowed_fields=FIELDS)
-    body: dict[str, Any] = {"tasks": [select_fields(task_dict(row, False), fields) for row in rows]}
+    body = listed_tasks(rows, fields)
     if next_link:
         body["next"] = next_link
     return jsonify(body)
@@ -98,7 +84,7 @@ def get(task_id: str) -> ResponseReturnValue:
     for field in wanted:
         if field not in FIELDS:
             raise EngineError(f"Field '{field}' does not exist.")
-    return jsonify(select_fields(task_dict(get_task(task_id)), wanted or None))
+    return jsonify(TASK_ANSWERS.dump(get_task(task_id), with_id(wanted) if wanted else None))
 
 
 @blueprint.put("/<task_id>")
@@ -110,4 +96,4 @@ def update(task_id: str) -> ResponseReturnValue:
         if body[key] and body[key] != getattr(task, key):
             raise EngineError(f"Task {key} does not match: {body[key]} != {getattr(task, key)}")
     updated = engine().update_task(task_id, body["state"], body["reset"], body["env"] or None)
-    return jsonify(task_dict(updated))
+    return jsonify(TASK_ANSWERS.dump(updated))

@@ -11,8 +11,9 @@ from app.engine import catalog
 from app.engine.errors import DSLError
 from app.extensions import session
 from app.models import Workbook
-from app.resources.common import namespace_arg, scope_arg, text_body, time_text, write
-from app.resources.listing import list_rows, select_fields
+from app.resources.common import namespace_arg, scope_arg, text_body, write
+from app.resources.listing import list_rows
+from app.schemas import SchemaCache, WorkbookSchema
 
 blueprint = Blueprint("workbooks", __name__, url_prefix="/v2/workbooks")
 
@@ -21,28 +22,21 @@ FIELDS = ["id", "name", "namespace", "definition", "tags", "scope", "project_id"
 FILTERS = ["created_at", "definition", "name", "scope", "tags", "updated_at", "namespace"]
 
 
-def workbook_dict(row: Workbook, created: bool = False) -> dict[str, Any]:
-    """``created``: the answer to a creation, which (as Mistral's) has no updated_at yet."""
-    item = {
-        "id": row.id, "name": row.name, "namespace": row.namespace, "definition": row.definition,
-        "tags": row.tags, "scope": row.scope, "project_id": row.project_id,
-        "created_at": time_text(row.created_at), "updated_at": time_text(row.updated_at),
-    }
-    if created:
-        del item["updated_at"]
-    return item
+WORKBOOKS = SchemaCache(WorkbookSchema)
+# The answer to a creation has no updated_at yet, as Mistral's.
+CREATED = ("updated_at",)
 
 
 @blueprint.post("")
 def create() -> ResponseReturnValue:
     row = write(lambda: catalog.save_workbook(session(), text_body(), namespace_arg(), scope_arg()))
-    return jsonify(workbook_dict(row, created=True)), 201
+    return jsonify(WORKBOOKS.dump(row, exclude=CREATED)), 201
 
 
 @blueprint.put("")
 def update() -> ResponseReturnValue:
     row = write(lambda: catalog.save_workbook(session(), text_body(), namespace_arg(), scope_arg(), update=True))
-    return jsonify(workbook_dict(row))
+    return jsonify(WORKBOOKS.dump(row))
 
 
 @blueprint.post("/validate")
@@ -59,7 +53,7 @@ def list_workbooks() -> ResponseReturnValue:
     filters = [Workbook.namespace == request.args["namespace"]] if "namespace" in request.args else []
     rows, fields, next_link = list_rows(session(), Workbook, "workbooks", filters, filterable=FILTERS,
                                         allowed_fields=FIELDS)
-    body: dict[str, Any] = {"workbooks": [select_fields(workbook_dict(row), fields) for row in rows]}
+    body: dict[str, Any] = {"workbooks": WORKBOOKS.dump_many(rows, fields)}
     if next_link:
         body["next"] = next_link
     return jsonify(body)
@@ -67,7 +61,7 @@ def list_workbooks() -> ResponseReturnValue:
 
 @blueprint.get("/<name>")
 def get(name: str) -> ResponseReturnValue:
-    return jsonify(workbook_dict(catalog.get_workbook(session(), name, namespace_arg())))
+    return jsonify(WORKBOOKS.dump(catalog.get_workbook(session(), name, namespace_arg())))
 
 
 @blueprint.delete("/<name>")

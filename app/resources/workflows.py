@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import Blueprint, jsonify, request
@@ -12,8 +11,9 @@ from app.engine import definitions
 from app.engine.errors import Conflict, DSLError, EngineError
 from app.extensions import session
 from app.models import WorkflowDefinition
-from app.resources.common import scope_arg, text_body, time_text, write
-from app.resources.listing import list_rows, select_fields
+from app.resources.common import scope_arg, text_body, write
+from app.resources.listing import list_rows, with_id
+from app.schemas import SchemaCache, WorkflowSavedSchema, WorkflowSchema
 
 blueprint = Blueprint("workflows", __name__, url_prefix="/v2/workflows")
 FIELDS = ["id", "name", "namespace", "input", "interface", "definition", "checksum", "tags", "scope",
@@ -25,26 +25,10 @@ STORED = ["id", "name", "namespace", "definition", "checksum", "tags", "scope", 
           "updated_at"]
 
 
-def workflow_dict(row: WorkflowDefinition, interface_as_text: bool = True, created: bool = False) -> dict[str, Any]:
-    """``created``: the answer to a creation, which (as Mistral's) has no updated_at yet."""
-    interface = definitions.interface(row.spec)
-    item = {
-        "id": row.id,
-        "name": row.name,
-        "namespace": row.namespace,
-        "input": definitions.input_text(row.spec),
-        "interface": json.dumps(interface) if interface_as_text else interface,
-        "definition": row.definition,
-        "checksum": row.checksum or None,
-        "tags": row.tags,
-        "scope": row.scope,
-        "project_id": row.project_id,
-        "created_at": time_text(row.created_at),
-        "updated_at": time_text(row.updated_at),
-    }
-    if created:
-        del item["updated_at"]
-    return item
+WORKFLOWS = SchemaCache(WorkflowSchema)
+SAVED = SchemaCache(WorkflowSavedSchema)
+# The answer to a creation has no updated_at yet, as Mistral's.
+CREATED = ("updated_at",)
 
 
 def _scope() -> str:
@@ -55,14 +39,14 @@ def _scope() -> str:
 def create() -> ResponseReturnValue:
     text, namespace, scope = text_body(), request.args.get("namespace") or "", _scope()
     rows = write(lambda: definitions.create_workflows(session(), text, namespace, scope))
-    return jsonify({"workflows": [workflow_dict(row, interface_as_text=False, created=True) for row in rows]}), 201
+    return jsonify({"workflows": SAVED.dump_many(rows, exclude=CREATED)}), 201
 
 
 @blueprint.put("")
 def update() -> ResponseReturnValue:
     rows = write(lambda: definitions.create_workflows(session(), text_body(), request.args.get("namespace") or "",
                                             _scope(), update=True))
-    return jsonify({"workflows": [workflow_dict(row, interface_as_text=False) for row in rows]})
+    return jsonify({"workflows": SAVED.dump_many(rows)})
 
 
 @blueprint.put("/<identifier>")
@@ -78,7 +62,7 @@ def update_one(identifier: str) -> ResponseReturnValue:
     _rename(row, specs[0].name)
     # The row keeps its own namespace: the client sends an empty one with an id.
     updated, = write(lambda: definitions.create_workflows(session(), text, row.namespace, _scope(), update=True))
-    return jsonify(workflow_dict(updated, interface_as_text=False))
+    return jsonify(SAVED.dump(updated))
 
 
 def _rename(row: WorkflowDefinition, name: str) -> None:
@@ -114,7 +98,7 @@ def list_workflows() -> ResponseReturnValue:
         fields.append("interface")
     elif fields and "interface" in fields:
         fields.remove("interface")
-    body: dict[str, Any] = {"workflows": [select_fields(workflow_dict(row), fields) for row in rows]}
+    body: dict[str, Any] = {"workflows": WORKFLOWS.dump_many(rows, fields)}
     if next_link:
         body["next"] = next_link
     return jsonify(body)
@@ -124,7 +108,7 @@ def list_workflows() -> ResponseReturnValue:
 def get(identifier: str) -> ResponseReturnValue:
     row = definitions.get_workflow(session(), identifier, request.args.get("namespace") or "", exact=True)
     wanted = [f for f in (request.args.get("fields") or "").split(",") if f in STORED]
-    return jsonify(select_fields(workflow_dict(row), wanted or None))
+    return jsonify(WORKFLOWS.dump(row, with_id(wanted) if wanted else None))
 
 
 @blueprint.delete("/<identifier>")
