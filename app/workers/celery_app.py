@@ -3,17 +3,19 @@
 Importing this module reads no environment and builds nothing: the Celery app takes its settings
 when it is first configured. An entry point that built its :class:`Settings` (the API, the
 scheduler) hands them over with :meth:`TramontaneCelery.use_settings`; under the ``celery`` command
-(a worker, Flower) the app builds them from the environment itself, once.
+(a worker, Flower) the app builds them from the environment itself, once, as the command starts.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from celery import Celery
-from celery.signals import setup_logging
+from celery.signals import setup_logging, user_preload_options
+from click import Choice, Option
 
 import celeryconfig
 from app import logs
@@ -26,6 +28,9 @@ if TYPE_CHECKING:
     from app.workers.process import WorkerProcess
 
 TASKS_MODULE = "app.workers.tasks"
+# A preload option: Celery hands it to every command as the command starts (user_preload_options).
+LOG_FORMAT_OPTION = Option(("--log-format",), type=Choice(logs.FORMATS), default=None,
+                           help="text, or one JSON object per line [default: LOG_FORMAT, else text].")
 
 
 class TramontaneCelery(Celery):
@@ -74,10 +79,25 @@ class TramontaneCelery(Celery):
 
 
 celery = TramontaneCelery()
+celery.user_options["preload"].add(LOG_FORMAT_OPTION)
 celery.user_options["worker"].add(WORKER_OPTION)
 celery.steps["worker"].add(EmbeddedScheduler)
 celery.steps["worker"].add(TaskCountFolding)
 celery.steps["worker"].add(WorkerLiveness)
+
+
+@user_preload_options.connect
+def _a_celery_command_starts(app: Any = None, options: dict[str, Any] | None = None, **_: Any) -> None:
+    # The command's entry point: the settings, and logging set up before the command sets up any of
+    # its own (Flower's option parsing gives the root logger a handler of Tornado's if it has none).
+    if app is not celery:
+        return
+    settings = Settings.from_env()
+    chosen = (options or {}).get("log_format")
+    if chosen:
+        settings = dataclasses.replace(settings, log_format=chosen)
+    celery.use_settings(settings)
+    logs.configure(settings.log_level, settings.log_format)
 
 
 @setup_logging.connect

@@ -41,6 +41,6 @@ def test_a_duplicate_message_never_makes_another_workers_action_look_alive(drive
     heartbeat.beat()
 
     beats = dict(session().execute(select(ActionExecution.task_name, ActionExecution.last_heartbeat).where(
-        ActionExecution.id.in_(actions.values())).execution_options(populate_existing=True)).tuples().all())
+        ActionExecution.id.in_(actions.values())).execution_options(populate_existing=True)).all())
     assert beats["mine"] is not None and beats["mine"] > long_ago + timedelta(minutes=4)
     assert beats["theirs"] == long_ago
