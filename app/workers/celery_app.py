@@ -9,6 +9,7 @@ scheduler) hands them over with :meth:`TramontaneCelery.use_settings`; under the
 from __future__ import annotations
 
 import dataclasses
+import sys
 import threading
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -98,6 +99,11 @@ def _a_celery_command_starts(app: Any = None, options: dict[str, Any] | None = N
         settings = dataclasses.replace(settings, log_format=chosen)
     celery.use_settings(settings)
     logs.configure(settings.log_level, settings.log_format)
+    tornado_options = sys.modules.get("tornado.options")
+    if tornado_options is not None:
+        # Flower's: parsing its options sets the root logger's level from its own --logging (info
+        # unless given), and LOG_LEVEL is the level of every process.
+        tornado_options.options.logging = settings.log_level.lower()
 
 
 @setup_logging.connect
