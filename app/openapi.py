@@ -255,7 +255,7 @@ OPERATIONS: dict[str, Operation] = {
         query=(s.ExecutionListQuerySchema,)),
     # --- action executions ---
     "action_executions.list_action_executions": Operation(
-        "List action executions", answers(200, s.ActionExecutionListSchema, 400),
+        "List action executions", answers(200, s.ActionExecutionListSchema, 400, 404),
         query=(s.ActionExecutionListQuerySchema,)),
     "action_executions.list_for_task": Operation(
         "List the action executions of a task", answers(200, s.ActionExecutionListSchema, 400, 404),

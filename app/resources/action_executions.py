@@ -12,8 +12,9 @@ from app.extensions import db, session
 from app.models import ActionExecution
 from app.resources.bodies import load_body, request_json
 from app.resources.common import engine, settings
-from app.resources.listing import list_rows, with_id
+from app.resources.listing import list_rows, load_query, with_id
 from app.schemas import (
+    ActionExecutionListQuerySchema,
     ActionExecutionSchema,
     ActionExecutionUpdateSchema,
     ActionStartedSchema,
@@ -41,10 +42,11 @@ UNSAVED = SchemaCache(ActionUnsavedSchema)
 
 
 def _listing(base_filters: list[Any], collection: str) -> ResponseReturnValue:
-    include_output = request.args.get("include_output", "").lower() == "true"
     rows, fields, next_link = list_rows(session(), ActionExecution, collection, base_filters,
-                                       allowed_fields=FIELDS, extension_fields=EXTENSION_FIELDS)
-    include_output = include_output or bool(fields and "output" in fields)
+                                        query_schema=ActionExecutionListQuerySchema, allowed_fields=FIELDS,
+                                        extension_fields=EXTENSION_FIELDS)
+    include_output = load_query(ActionExecutionListQuerySchema).get("include_output", False) \
+        or bool(fields and "output" in fields)
     body: dict[str, Any] = {
         "action_executions": ACTION_EXECUTIONS.dump_many(rows, fields, () if include_output else ("output",))
     }

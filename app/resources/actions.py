@@ -17,8 +17,9 @@ from app.engine.errors import DSLError, EngineError, NotFound
 from app.extensions import session
 from app.models import ActionDefinition
 from app.resources.common import namespace_arg, scope_arg, settings, text_body, write
-from app.resources.listing import listing_limit, parse_filter, refuse_unknown_arguments, sort_order
-from app.schemas import ActionSchema, AdhocActionSavedSchema, AdhocActionSchema, SchemaCache
+from app.resources.listing import load_query, sort_order
+from app.schemas import ActionListQuerySchema, ActionSchema, AdhocActionSavedSchema, AdhocActionSchema, SchemaCache
+from app.schemas.queries import MAX_LIMIT
 
 blueprint = Blueprint("actions", __name__, url_prefix="/v2/actions")
 
@@ -68,8 +69,7 @@ def _all_actions(namespace: str) -> list[dict[str, Any]]:
     return items
 
 
-def _matches(item: dict[str, Any], key: str, raw: str) -> bool:
-    op, value = parse_filter(raw)
+def _matches(item: dict[str, Any], key: str, op: str, value: Any) -> bool:
     have = item.get(key)
     text = "" if have is None else str(have).lower() if isinstance(have, bool) else str(have)
     if op in ("in", "nin"):
@@ -89,33 +89,32 @@ def list_actions() -> ResponseReturnValue:
     """Built-in and ad-hoc actions of one namespace (the default one unless named), sorted by name.
 
     As in Mistral, ``fields`` is not applied and a marker that is no action's id is ignored."""
-    refuse_unknown_arguments(FILTERS)
-    namespace = request.args.get("namespace") or ""
+    query = load_query(ActionListQuerySchema)
+    namespace = query.get("namespace") or ""
     items = _all_actions(namespace)
-    filters = [key for key in FILTERS if key in request.args and key != "namespace"]
+    filters = [key for key in FILTERS if key in query and key != "namespace"]
     for key in filters:
-        items = [item for item in items if _matches(item, key, request.args[key])]
-    sort_keys, sort_dirs = sort_order("name")
+        items = [item for item in items if _matches(item, key, *query[key])]
+    sort_keys, sort_dirs = sort_order(query, "name")
     sort_key, reverse = sort_keys[0], sort_dirs[0] == "desc"
     items.sort(key=lambda item: (str(item.get(sort_key) or ""), item["id"]), reverse=reverse)
     ids = [item["id"] for item in items]
-    marker = request.args.get("marker")
+    marker = query.get("marker")
     if marker in ids:
         items = items[ids.index(marker) + 1:]
-    limit = listing_limit(request.args.get("limit"))
+    limit = query.get("limit", MAX_LIMIT)
     page = items[:limit]
     body: dict[str, Any] = {"actions": page}
     if len(page) == limit:
         parts = [f"sort_keys={sort_key},id", f"sort_dirs={'desc' if reverse else 'asc'},asc"]
-        parts += [_shown(key, request.args[key]) for key in filters]
+        parts += [_shown(key, *query[key]) for key in filters]
         parts += [f"namespace=eq:{namespace}", f"limit={limit}", f"marker={page[-1]['id']}"]
         body["next"] = f"{settings().public_url}/v2/actions?{'&'.join(parts)}"
     return jsonify(body)
 
 
-def _shown(key: str, raw: str) -> str:
+def _shown(key: str, op: str, value: Any) -> str:
     """A filter as a next link writes it: ``key=op:value``."""
-    op, value = parse_filter(raw)
     return f"{key}={op}:{','.join(value) if isinstance(value, list) else value}"
 
 

@@ -15,7 +15,7 @@ from app.models import CronTrigger
 from app.resources.bodies import load_body
 from app.resources.common import SCOPES
 from app.resources.listing import list_rows, with_id
-from app.schemas import CronTriggerResponseSchema, JsonDict, SchemaCache
+from app.schemas import CronTriggerListQuerySchema, CronTriggerResponseSchema, JsonDict, SchemaCache
 
 blueprint = Blueprint("cron_triggers", __name__, url_prefix="/v2/cron_triggers")
 FIELDS = ["id", "name", "workflow_name", "workflow_id", "workflow_input", "workflow_params", "project_id", "scope",
@@ -71,7 +71,8 @@ def create() -> ResponseReturnValue:
 
 @blueprint.get("")
 def list_triggers() -> ResponseReturnValue:
-    rows, wanted, next_link = list_rows(session(), CronTrigger, "cron_triggers", allowed_fields=FIELDS)
+    rows, wanted, next_link = list_rows(session(), CronTrigger, "cron_triggers",
+                                        query_schema=CronTriggerListQuerySchema, allowed_fields=FIELDS)
     result: dict[str, Any] = {"cron_triggers": TRIGGERS.dump_many(rows, wanted)}
     if next_link:
         result["next"] = next_link

@@ -14,7 +14,7 @@ from app.models import Environment
 from app.resources.bodies import load_body, request_json
 from app.resources.common import check_scope, write
 from app.resources.listing import list_rows
-from app.schemas import EnvironmentResponseSchema, EnvironmentSchema, SchemaCache
+from app.schemas import EnvironmentListQuerySchema, EnvironmentResponseSchema, EnvironmentSchema, SchemaCache
 
 blueprint = Blueprint("environments", __name__, url_prefix="/v2/environments")
 
@@ -57,7 +57,8 @@ def list_environments() -> ResponseReturnValue:
     marker = request.args.get("marker")
     if marker and environments.find(session(), marker) is None:
         raise NotFound(f"Environment not found [name={marker}]")
-    rows, fields, next_link = list_rows(session(), Environment, "environments", allowed_fields=FIELDS,
+    rows, fields, next_link = list_rows(session(), Environment, "environments", query_schema=EnvironmentListQuerySchema,
+                                        allowed_fields=FIELDS,
                                         marker_by=Environment.name)
     body: dict[str, Any] = {"environments": ENVIRONMENTS.dump_many(rows, fields)}
     if next_link:

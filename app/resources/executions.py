@@ -15,14 +15,16 @@ from app.models import TaskExecution, WorkflowExecution
 from app.resources import hints
 from app.resources.bodies import load_body
 from app.resources.common import engine
-from app.resources.listing import list_rows, with_id
+from app.resources.listing import list_rows, load_query, with_id
 from app.resources.tasks import listed_tasks
 from app.schemas import (
     ExecutionCreateSchema,
     ExecutionDetailSchema,
+    ExecutionListQuerySchema,
     ExecutionSchema,
     ExecutionUpdateSchema,
     SchemaCache,
+    TaskListQuerySchema,
 )
 
 blueprint = Blueprint("executions", __name__, url_prefix="/v2/executions")
@@ -125,10 +127,9 @@ def changes_state(wf_ex: WorkflowExecution, state: str) -> bool:
 
 @blueprint.get("")
 def list_executions() -> ResponseReturnValue:
-    include_output = request.args.get("include_output", "").lower() == "true"
     rows, fields, next_link = list_rows(session(), WorkflowExecution, "executions",
-                                        allowed_fields=FIELDS)
-    body = listed_executions(rows, fields, include_output)
+                                        query_schema=ExecutionListQuerySchema, allowed_fields=FIELDS)
+    body = listed_executions(rows, fields, load_query(ExecutionListQuerySchema).get("include_output", False))
     if next_link:
         body["next"] = next_link
     return jsonify(body)
@@ -150,7 +151,7 @@ def list_tasks(execution_id: str) -> ResponseReturnValue:
     get_execution(execution_id)
     rows, fields, next_link = list_rows(
         session(), TaskExecution, f"executions/{execution_id}/tasks",
-        [TaskExecution.workflow_execution_id == execution_id],
+        [TaskExecution.workflow_execution_id == execution_id], query_schema=TaskListQuerySchema,
     )
     body = listed_tasks(rows, fields)
     if next_link:

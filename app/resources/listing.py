@@ -1,7 +1,8 @@
 """Collection queries the way Mistral's API takes them.
 
 ``limit``, ``marker``, ``sort_keys``, ``sort_dirs``, ``fields``, and column filters written
-``column=op:value`` with op one of eq, neq, gt, gte, lt, lte, in, nin, has.
+``column=op:value`` with op one of eq, neq, gt, gte, lt, lte, in, nin, has: loaded by each collection's
+query schema (app/schemas/queries.py), then turned into one SELECT.
 """
 
 from __future__ import annotations
@@ -12,38 +13,54 @@ from datetime import datetime
 from typing import Any
 
 from flask import request
+from marshmallow import ValidationError
 from sqlalchemy import JSON, Boolean, DateTime, Integer, String, and_, cast, false, or_, select
 from sqlalchemy.orm import Session
 
 from app.engine.errors import EngineError, NotFound
 from app.resources.common import settings
-
-MAX_LIMIT = 1000
-_PAGING_KEYS = {"limit", "marker", "sort_keys", "sort_dirs", "fields", "nulls", "include_output",
-                "all_projects", "namespace", "scope"}
-OPERATORS = ("eq", "neq", "gt", "gte", "lt", "lte", "in", "nin", "has")
-# Options some collections take besides their filters (the routes read them themselves).
-_ROUTE_OPTIONS = {"errors_only", "max_depth", "statistics_only", "project_id"}
+from app.schemas.queries import IGNORED_ARGUMENTS, MAX_LIMIT, ListQuerySchema, split
 
 
-def refuse_unknown_arguments(known: Sequence[str] | set[str]) -> None:
-    """Mistral answers 400 to an argument a collection does not take, rather than ignoring it (a
-    misspelt filter would otherwise return everything)."""
-    accepted = set(known) | _PAGING_KEYS | _ROUTE_OPTIONS
-    unknown = [key for key in request.args if key not in accepted]
+def load_query(schema_class: type[ListQuerySchema]) -> dict[str, Any]:
+    """The request's arguments loaded by a collection's query schema. Mistral answers 400 to an argument a
+    collection does not take, rather than ignoring it (a misspelt filter would otherwise return
+    everything); the first problem is reported, in the order Mistral checks them."""
+    schema = _query_schema(schema_class)
+    names = {field.data_key or name: name for name, field in schema.load_fields.items()}
+    unknown = [key for key in request.args if key not in names and key not in IGNORED_ARGUMENTS]
     if unknown:
         raise EngineError(f'Unknown argument: "{unknown[0]}"')
+    try:
+        loaded: dict[str, Any] = schema.load({key: request.args[key] for key in request.args if key in names})
+    except ValidationError as exc:
+        messages = exc.normalized_messages()
+        first = next(key for key in [*names, *messages] if key in messages)
+        raise EngineError(_first_text(messages[first])) from exc
+    return loaded
 
 
-def _split(value: str | None) -> list[str]:
-    return [part.strip() for part in (value or "").split(",") if part.strip()]
+_QUERY_SCHEMAS: dict[type[ListQuerySchema], ListQuerySchema] = {}
 
 
-def parse_filter(raw: str) -> tuple[str, Any]:
-    op, sep, value = raw.partition(":")
-    if sep and op in OPERATORS:
-        return op, _split(value) if op in ("in", "nin") else value
-    return "eq", raw
+def _query_schema(schema_class: type[ListQuerySchema]) -> ListQuerySchema:
+    schema = _QUERY_SCHEMAS.get(schema_class)
+    if schema is None:
+        schema = _QUERY_SCHEMAS[schema_class] = schema_class()
+    return schema
+
+
+def _first_text(message: Any) -> str:
+    while isinstance(message, (list, dict)) and message:
+        message = message[0] if isinstance(message, list) else next(iter(message.values()))
+    return str(message)
+
+
+def sort_order(query: dict[str, Any], default_sort: str) -> tuple[list[str], list[str]]:
+    """``sort_keys`` (default ``default_sort``) and ``sort_dirs``, one direction per key (default ``asc``)."""
+    sort_keys = list(query.get("sort_keys") or [default_sort])
+    sort_dirs = list(query.get("sort_dirs") or [])
+    return sort_keys, sort_dirs + ["asc"] * (len(sort_keys) - len(sort_dirs))
 
 
 def _typed(column: Any, raw: str) -> Any:
@@ -87,35 +104,8 @@ def _condition(column: Any, op: str, value: Any) -> Any:
     return mapping[op](column, value)
 
 
-def listing_limit(raw: str | None) -> int:
-    """Mistral clamps every page to MAX_LIMIT, so a list without a limit may also have a next page."""
-    if raw is None or raw == "":
-        return MAX_LIMIT
-    try:
-        limit = int(raw)
-    except ValueError as exc:
-        raise EngineError(f"Invalid input for field/attribute limit. Value: '{raw}'. unable to convert to int. "
-                          f"Error: {exc}") from exc
-    if limit <= 0:
-        raise EngineError("Limit must be positive.")
-    return min(limit, MAX_LIMIT)
-
-
-def sort_order(default_sort: str) -> tuple[list[str], list[str]]:
-    """``sort_keys`` (any case) and ``sort_dirs``, one direction per key, checked as Mistral checks them."""
-    args = request.args
-    sort_keys = [key.lower() for key in _split(args.get("sort_keys"))] or [default_sort]
-    sort_dirs = [direction.lower() for direction in _split(args.get("sort_dirs"))]
-    if len(sort_keys) < len(sort_dirs):
-        raise EngineError("Length of sort_keys must be equal or greater than sort_dirs.")
-    sort_dirs += ["asc"] * (len(sort_keys) - len(sort_dirs))
-    if any(direction not in ("asc", "desc") for direction in sort_dirs):
-        raise EngineError("Unknown sort direction, must be 'desc' or 'asc'.")
-    return sort_keys, sort_dirs
-
-
-def _sorting(columns: dict[str, Any], default_sort: str) -> tuple[list[str], list[str]]:
-    sort_keys, sort_dirs = sort_order(default_sort)
+def _sorting(query: dict[str, Any], columns: dict[str, Any], default_sort: str) -> tuple[list[str], list[str]]:
+    sort_keys, sort_dirs = sort_order(query, default_sort)
     for key in sort_keys:
         if key not in columns:
             raise EngineError(f"Sort key supplied is invalid: {key}")
@@ -125,10 +115,11 @@ def _sorting(columns: dict[str, Any], default_sort: str) -> tuple[list[str], lis
     return sort_keys, sort_dirs
 
 
-def requested_fields(allowed_fields: Sequence[str] | None, extensions: Sequence[str] = ()) -> list[str] | None:
+def requested_fields(query: dict[str, Any], allowed_fields: Sequence[str] | None,
+                     extensions: Sequence[str] = ()) -> list[str] | None:
     """The ``fields`` argument, refused as Mistral does when it names a field the resource lacks;
     ``extensions`` (fields of ours) are accepted but, as in Mistral's text, not offered."""
-    fields = _split(request.args.get("fields")) or None
+    fields = list(query.get("selected") or []) or None
     if fields and allowed_fields is not None:
         unknown = [f for f in fields if f not in allowed_fields and f not in extensions]
         if unknown:
@@ -139,52 +130,52 @@ def requested_fields(allowed_fields: Sequence[str] | None, extensions: Sequence[
     return fields
 
 
-def _filters(model: Any, columns: dict[str, Any], filterable: Sequence[str] | None) -> list[tuple[str, str, Any]]:
-    """(column, op, value) of every filter argument, in the resource's order when it has one."""
-    args = request.args
-    keys = [k for k in args if k not in _PAGING_KEYS and k in columns and (filterable is None or k in filterable)]
-    if filterable is not None:
-        keys.sort(key=list(filterable).index)
-    return [(key, *parse_filter(args[key])) for key in keys]
+def _filters(schema_class: type[ListQuerySchema], query: dict[str, Any],
+             filter_order: Sequence[str] | None) -> list[tuple[str, str, Any]]:
+    """(column, op, value) of every filter given, in the request's order or ``filter_order``."""
+    keys = [key for key in request.args if key in schema_class.filters]
+    if filter_order is not None:
+        keys.sort(key=list(filter_order).index)
+    return [(key, *query[key]) for key in keys]
 
 
 def _tags_condition(column: Any, op: str, value: Any) -> Any:
     """Tags match when the row carries every tag named (``tags=a,b``); other operators are ignored."""
     if op != "eq":
         return None
-    return and_(*[cast(column, String).contains(json.dumps(tag)) for tag in _split(value)])
+    return and_(*[cast(column, String).contains(json.dumps(tag)) for tag in split(value)])
 
 
-def list_rows(session: Session, model: Any, collection: str, base_filters: list[Any] | None = None,
-              filterable: Sequence[str] | None = None, default_sort: str = "created_at",
-              allowed_fields: Sequence[str] | None = None,
+def list_rows(session: Session, model: Any, collection: str, base_filters: list[Any] | None = None, *,
+              query_schema: type[ListQuerySchema], filter_order: Sequence[str] | None = None,
+              default_sort: str = "created_at", allowed_fields: Sequence[str] | None = None,
               marker_missing: Callable[[str], str] | None = None, marker_by: Any = None,
               extension_fields: Sequence[str] = (),
               ) -> tuple[list[Any], list[str] | None, str | None]:
-    """Run the query described by the request's arguments. Returns rows, fields, next link."""
-    args = request.args
+    """Run the query described by the request's arguments (loaded by ``query_schema``; ``filter_order``:
+    the order of the filters in next links, when not the request's). Returns rows, fields, next link."""
+    query = load_query(query_schema)
     columns = {column.key: column for column in model.__table__.columns}
-    refuse_unknown_arguments(set(filterable) if filterable is not None else set(columns))
-    limit = listing_limit(args.get("limit"))
-    sort_keys, sort_dirs = _sorting(columns, default_sort)
-    fields = requested_fields(allowed_fields, extension_fields)
-    query = select(model).where(*(base_filters or []))
-    filters = _filters(model, columns, filterable)
+    limit = query.get("limit", MAX_LIMIT)
+    sort_keys, sort_dirs = _sorting(query, columns, default_sort)
+    fields = requested_fields(query, allowed_fields, extension_fields)
+    select_rows = select(model).where(*(base_filters or []))
+    filters = _filters(query_schema, query, filter_order)
     for key, op, value in filters:
         condition = (_tags_condition(getattr(model, key), op, value) if key == "tags"
                      else _condition(getattr(model, key), op, value))
         if condition is not None:
-            query = query.where(condition)
-    for key in _split(args.get("nulls")):
+            select_rows = select_rows.where(condition)
+    for key in query.get("nulls") or []:
         if key not in columns:
             raise EngineError(f"Unknown column in nulls: {key}")
-        query = query.where(getattr(model, key).is_(None))
+        select_rows = select_rows.where(getattr(model, key).is_(None))
     order = [(_sortable(getattr(model, key)), direction) for key, direction in zip(sort_keys, sort_dirs, strict=True)]
-    marker = args.get("marker")
+    marker = query.get("marker")
     if marker:
-        query = query.where(_after_marker(session, model, marker, order, marker_missing, marker_by))
-    query = query.order_by(*(c.desc() if d == "desc" else c.asc() for c, d in order)).limit(limit)
-    rows = list(session.scalars(query))
+        select_rows = select_rows.where(_after_marker(session, model, marker, order, marker_missing, marker_by))
+    select_rows = select_rows.order_by(*(c.desc() if d == "desc" else c.asc() for c, d in order)).limit(limit)
+    rows = list(session.scalars(select_rows))
     next_link = None
     if len(rows) == limit:
         next_link = _next_link(collection, sort_keys, sort_dirs, filters, limit, rows[-1].id, fields)

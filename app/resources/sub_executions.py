@@ -24,6 +24,7 @@ from app.resources.execution_tree import ExecutionTree, beyond, flag_arg, int_ar
 from app.resources.executions import EXECUTIONS, FIELDS, NO_OUTPUT, get_execution, listed_executions
 from app.resources.listing import list_rows
 from app.resources.tasks import get_task
+from app.schemas import ExecutionListQuerySchema
 
 blueprint = Blueprint("sub_executions", __name__, url_prefix="/v2")
 
@@ -78,7 +79,7 @@ def task_workflow_executions(task_id: str) -> ResponseReturnValue:
         raise EngineError('Unknown argument: "include_output"')
     rows, wanted, next_link = list_rows(
         session(), WorkflowExecution, f"tasks/{task_id}/workflow_executions",
-        [WorkflowExecution.task_execution_id == task_id], allowed_fields=FIELDS,
+        [WorkflowExecution.task_execution_id == task_id], query_schema=ExecutionListQuerySchema, allowed_fields=FIELDS,
     )
     # Mistral lists a task's sub-workflows without their input and params unless fields asks for them.
     unloaded = [key for key in ("input", "params") if not wanted or key not in wanted]

@@ -14,7 +14,7 @@ from app.extensions import db, session
 from app.models import ActionExecution, TaskExecution
 from app.resources.common import engine, json_body
 from app.resources.listing import list_rows, with_id
-from app.schemas import SchemaCache, TaskSchema, TaskUpdateSchema
+from app.schemas import SchemaCache, TaskListQuerySchema, TaskSchema, TaskUpdateSchema
 from app.schemas.wire import JsonText
 
 blueprint = Blueprint("tasks", __name__, url_prefix="/v2/tasks")
@@ -71,7 +71,8 @@ def get_task(task_id: str) -> TaskExecution:
 
 @blueprint.get("")
 def list_tasks() -> ResponseReturnValue:
-    rows, fields, next_link = list_rows(session(), TaskExecution, "tasks", allowed_fields=FIELDS)
+    rows, fields, next_link = list_rows(session(), TaskExecution, "tasks", query_schema=TaskListQuerySchema,
+                                        allowed_fields=FIELDS)
     body = listed_tasks(rows, fields)
     if next_link:
         body["next"] = next_link

@@ -13,7 +13,7 @@ from app.extensions import session
 from app.models import Workbook
 from app.resources.common import namespace_arg, scope_arg, text_body, write
 from app.resources.listing import list_rows
-from app.schemas import SchemaCache, WorkbookSchema
+from app.schemas import SchemaCache, WorkbookListQuerySchema, WorkbookSchema
 
 blueprint = Blueprint("workbooks", __name__, url_prefix="/v2/workbooks")
 
@@ -51,7 +51,8 @@ def validate() -> ResponseReturnValue:
 @blueprint.get("")
 def list_workbooks() -> ResponseReturnValue:
     filters = [Workbook.namespace == request.args["namespace"]] if "namespace" in request.args else []
-    rows, fields, next_link = list_rows(session(), Workbook, "workbooks", filters, filterable=FILTERS,
+    rows, fields, next_link = list_rows(session(), Workbook, "workbooks", filters, filter_order=FILTERS,
+                                        query_schema=WorkbookListQuerySchema,
                                         allowed_fields=FIELDS)
     body: dict[str, Any] = {"workbooks": WORKBOOKS.dump_many(rows, fields)}
     if next_link:

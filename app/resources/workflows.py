@@ -13,7 +13,7 @@ from app.extensions import session
 from app.models import WorkflowDefinition
 from app.resources.common import scope_arg, text_body, write
 from app.resources.listing import list_rows, with_id
-from app.schemas import SchemaCache, WorkflowSavedSchema, WorkflowSchema
+from app.schemas import SchemaCache, WorkflowListQuerySchema, WorkflowSavedSchema, WorkflowSchema
 
 blueprint = Blueprint("workflows", __name__, url_prefix="/v2/workflows")
 FIELDS = ["id", "name", "namespace", "input", "interface", "definition", "checksum", "tags", "scope",
@@ -90,7 +90,8 @@ def list_workflows() -> ResponseReturnValue:
     filters = []
     if "namespace" in request.args:
         filters.append(WorkflowDefinition.namespace == request.args["namespace"])
-    rows, fields, next_link = list_rows(session(), WorkflowDefinition, "workflows", filters, filterable=FILTERS,
+    rows, fields, next_link = list_rows(session(), WorkflowDefinition, "workflows", filters, filter_order=FILTERS,
+                                        query_schema=WorkflowListQuerySchema,
                                         allowed_fields=FIELDS,
                                         marker_missing=lambda m: f"Workflow not found [workflow_id={m}]")
     if fields and "input" in fields:
