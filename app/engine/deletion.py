@@ -19,10 +19,28 @@ from app.models import ActionExecution, TaskExecution, Timer, WorkflowExecution
 def tree(session: Session, execution: WorkflowExecution) -> Select[str]:
     """The ids of the execution and of every sub-workflow execution below it, as a query."""
     if execution.task_execution_id is None:
-        # Every execution below a top one names it as its root: one condition, whatever the width.
-        return select(WorkflowExecution.id).where(or_(WorkflowExecution.id == execution.id,
-                                                      WorkflowExecution.root_execution_id == execution.id))
+        return trees([execution.id])
     return select(WorkflowExecution.id).where(WorkflowExecution.id.in_(_walk(session, execution.id)))
+
+
+def trees(top_ids: list[str]) -> Select[str]:
+    """The ids of the top-level executions ``top_ids`` and of every execution below them, as a query."""
+    # Every execution below a top one names it as its root: one condition, whatever the width.
+    return select(WorkflowExecution.id).where(or_(WorkflowExecution.id.in_(top_ids),
+                                                  WorkflowExecution.root_execution_id.in_(top_ids)))
+
+
+def ended_trees(session: Session, ids: list[str]) -> list[str]:
+    """Those of ``ids`` that are top-level executions whose whole tree has ended, locked: deleting
+    them changes nothing else, so they may go together."""
+    rows = session.execute(select(WorkflowExecution.id, WorkflowExecution.state).where(
+        WorkflowExecution.id.in_(ids), WorkflowExecution.task_execution_id.is_(None)).with_for_update())
+    ended = {execution_id for execution_id, state in rows if state in COMPLETED}
+    if not ended:
+        return []
+    running_below = set(session.scalars(select(WorkflowExecution.root_execution_id).where(
+        WorkflowExecution.root_execution_id.in_(ended), WorkflowExecution.state.not_in(COMPLETED))))
+    return [execution_id for execution_id in ids if execution_id in ended and execution_id not in running_below]
 
 
 def _walk(session: Session, execution_id: str) -> list[str]:

@@ -171,13 +171,19 @@ class Engine(ActionService):
         each as :meth:`delete_execution` deletes one, in one transaction; returns their ids.
 
         ``choose`` runs inside the transaction, so the rows it locks stay locked until the commit.
+        Top-level executions whose whole tree has ended (all the expiration policy picks) go with
+        one set of statements: for them the deletion of one is those statements alone.
         """
 
         def unit() -> tuple[list[str], list[Message]]:
             ids = choose()
+            together = deletion.ended_trees(self.session, ids)
+            alone = set(ids).difference(together)
             messages: list[Message] = []
-            for execution_id in ids:
+            for execution_id in [execution_id for execution_id in ids if execution_id in alone]:
                 messages += self._delete_tree_of(execution_id, force=False)
+            if together:
+                deletion.delete_tree(self.session, deletion.trees(together))
             return ids, messages
 
         deleted: list[str] = self._commit_and_send(unit)

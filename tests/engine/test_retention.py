@@ -15,6 +15,7 @@ from sqlalchemy import func, select, update
 from app.config import Settings
 from app.engine import retention
 from app.engine.dispatch import CollectingDispatcher
+from app.engine.errors import NotAllowed
 from app.engine.service import Engine
 from app.extensions import session
 from app.models import ActionExecution, TaskExecution, WorkflowExecution, utc_now
@@ -96,6 +97,21 @@ def test_states_to_keep_and_younger_executions_are_left(old_executions: dict[str
     retention.purge_batch(driver.engine, retention.Retention(older_than=timedelta(days=3)))
 
     assert all(_exists(ex_id) for ex_id in old_executions.values())
+
+
+def test_what_the_engine_deletes_for_retention_is_deleted_as_a_delete_would(old_executions: dict[str, str],
+                                                                         driver: EngineDriver) -> None:
+    """Ended trees go together; any other goes as DELETE /v2/executions/<id> without force: one still
+    running is refused, and the batch with it."""
+    chosen = [old_executions["done"], old_executions["waiting"]]
+
+    with pytest.raises(NotAllowed):
+        driver.engine.delete_executions(lambda: chosen)
+    assert _exists(old_executions["done"]) and _exists(old_executions["waiting"])
+
+    assert driver.engine.delete_executions(lambda: [old_executions["done"], old_executions["broken"]]) == \
+        [old_executions["done"], old_executions["broken"]]
+    assert not _exists(old_executions["done"]) and not _exists(old_executions["broken"])
 
 
 @pytest.mark.postgresql_only
