@@ -9,20 +9,22 @@ the tasks the tree shows, sub-workflows' included.
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
+from marshmallow import missing
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.engine.states import State
 from app.extensions import session
 from app.models import ActionExecution, TaskExecution, WorkflowExecution, utc_now
-from app.resources.common import time_text
 from app.resources.execution_tree import ExecutionTree, beyond, flag_arg, int_arg
 from app.resources.executions import get_execution
+from app.schemas import ExecutionReportSchema
 
 blueprint = Blueprint("reports", __name__, url_prefix="/v2/executions")
 HISTORY = 20
@@ -30,17 +32,32 @@ COUNTED_STATES = {State.RUNNING: "running", State.SUCCESS: "success", State.ERRO
                   State.IDLE: "idle", State.PAUSED: "paused"}
 
 
-def _entry(row: WorkflowExecution | TaskExecution | ActionExecution, name: str) -> dict[str, Any]:
-    return {"id": row.id, "name": name, "created_at": time_text(row.created_at),
-            "updated_at": time_text(row.updated_at), "state": row.state, "state_info": row.state_info}
+@dataclass
+class TaskNode:
+    row: TaskExecution
+    action_executions: list[ActionExecution]
+    workflow_executions: list[WorkflowNode]
+    retry_count: Any = missing
 
 
-def action_entry(row: ActionExecution) -> dict[str, Any]:
-    return {**_entry(row, row.name), "accepted": row.accepted, "last_heartbeat": time_text(row.last_heartbeat)}
+@dataclass
+class WorkflowNode:
+    row: WorkflowExecution
+    # Left out for a sub-workflow deeper than max_depth: the client prints such a workflow alone.
+    task_executions: list[TaskNode] | Any = missing
+
+
+@dataclass
+class ReportBody:
+    statistics: dict[str, int]
+    root_workflow_execution: WorkflowNode | Any = missing
+
+
+REPORT = ExecutionReportSchema()
 
 
 class Report:
-    """Walks the tree once, building its entries and counting the tasks it keeps."""
+    """Walks the tree once, keeping the nodes the report shows and counting their tasks."""
 
     def __init__(self, tree: ExecutionTree, errors_only: bool, max_depth: int) -> None:
         self.tree = tree
@@ -48,29 +65,25 @@ class Report:
         self.max_depth = max_depth
         self.counts: Counter[str] = Counter()
 
-    def workflow(self, wf_ex: WorkflowExecution, depth: int) -> dict[str, Any]:
-        entry = _entry(wf_ex, wf_ex.workflow_name)
+    def workflow(self, wf_ex: WorkflowExecution, depth: int) -> WorkflowNode:
+        node = WorkflowNode(wf_ex)
         if beyond(self.max_depth, depth):
-            return entry  # no task_executions key: the client prints such a workflow alone
+            return node
         actions, children = self.tree.actions(wf_ex.id), self.tree.children(wf_ex.id)
-        entry["task_executions"] = [
+        node.task_executions = [
             self.task(task, actions.get(task.id, []), children.get(task.id, []), depth + 1)
             for task in self.tree.tasks(wf_ex.id)
             if not self.errors_only or task.state == State.ERROR
         ]
-        return entry
+        return node
 
     def task(self, task: TaskExecution, actions: list[ActionExecution], children: list[WorkflowExecution],
-             depth: int) -> dict[str, Any]:
+             depth: int) -> TaskNode:
         self.counts[task.state] += 1
-        entry = _entry(task, task.name)
         retry = task.runtime_context.get("retry_task_policy") or {}
-        if "retry_no" in retry:
-            entry["retry_count"] = retry["retry_no"]
-        entry["action_executions"] = [action_entry(action) for action in actions]
         # A sub-workflow sits at its task's depth, so max_depth=0 shows it without its tasks.
-        entry["workflow_executions"] = [self.workflow(child, depth) for child in children]
-        return entry
+        return TaskNode(task, actions, [self.workflow(child, depth) for child in children],
+                        retry.get("retry_no", missing))
 
     def statistics(self) -> dict[str, int]:
         stats = {f"{label}_tasks_count": self.counts[state] for state, label in COUNTED_STATES.items()}
@@ -103,9 +116,5 @@ def report(execution_id: str) -> ResponseReturnValue:
     root = get_execution(execution_id)
     walk = Report(ExecutionTree(session()), errors_only, max_depth)
     tree = walk.workflow(root, 0)
-    body: dict[str, Any] = {
-        "statistics": {**walk.statistics(), "estimated_time": estimated_time(session(), root, utc_now())},
-    }
-    if not statistics_only:
-        body["root_workflow_execution"] = tree
-    return jsonify(body)
+    statistics = {**walk.statistics(), "estimated_time": estimated_time(session(), root, utc_now())}
+    return jsonify(REPORT.dump(ReportBody(statistics, missing if statistics_only else tree)))

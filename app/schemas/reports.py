@@ -1,4 +1,8 @@
-"""``GET /v2/executions/<id>/report``: an execution tree with task statistics."""
+"""``GET /v2/executions/<id>/report``: an execution tree with task statistics.
+
+The report's route walks the tree (app/resources/reports.py) into nodes that hold each row and the
+children it keeps; these schemas dump the nodes.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +10,22 @@ from marshmallow import Schema, fields
 
 from app.schemas.requests import EXECUTION_STATES
 from app.schemas.responses import TASK_STATES, TIMESTAMP_PATTERN
+from app.schemas.wire import Child, Children, Count, Flag, Stored, Text, Timestamp, WireSchema
 
 
-def _timestamp(what: str, nullable: bool = False) -> fields.String:
-    return fields.String(required=True, allow_none=nullable, metadata={
+def _timestamp(what: str, attribute: str, nullable: bool = False) -> Timestamp:
+    return Timestamp(required=True, allow_none=nullable, attribute=attribute, metadata={
         "pattern": TIMESTAMP_PATTERN,
         "description": f"{what}, UTC, as `YYYY-MM-DD HH:MM:SS`" + (" (null when not set)." if nullable else "."),
     })
 
 
-def _text(what: str, nullable: bool = False) -> fields.String:
-    return fields.String(required=True, allow_none=nullable, metadata={"description": what})
+def _text(what: str, attribute: str, nullable: bool = False) -> Text:
+    return Text(required=True, allow_none=nullable, attribute=attribute, metadata={"description": what})
+
+
+def _state(states: tuple[str, ...], attribute: str) -> Text:
+    return Text(required=True, attribute=attribute, metadata={"enum": list(states)})
 
 
 class ReportStatisticsSchema(Schema):
@@ -30,41 +39,47 @@ class ReportStatisticsSchema(Schema):
         "description": "Seconds left, from up to 20 earlier successful runs (-1: no history, 0: not running)."})
 
 
-class ReportActionSchema(Schema):
-    id = _text("Action execution id.")
-    name = _text("Action name.")
-    created_at = _timestamp("Creation time")
-    updated_at = _timestamp("Last update time", nullable=True)
-    state = fields.String(required=True, metadata={"enum": list(TASK_STATES)})
-    state_info = _text("State information.", nullable=True)
-    accepted = fields.Boolean(required=True)
-    last_heartbeat = _timestamp("Last worker heartbeat", nullable=True)
+class ReportActionSchema(WireSchema):
+    """An action execution's row."""
+
+    id = _text("Action execution id.", "id")
+    name = _text("Action name.", "name")
+    created_at = _timestamp("Creation time", "created_at")
+    updated_at = _timestamp("Last update time", "updated_at", nullable=True)
+    state = _state(TASK_STATES, "state")
+    state_info = _text("State information.", "state_info", nullable=True)
+    accepted = Flag(required=True)
+    last_heartbeat = _timestamp("Last worker heartbeat", "last_heartbeat", nullable=True)
 
 
-class ReportTaskSchema(Schema):
-    id = _text("Task execution id.")
-    name = _text("Task name.")
-    created_at = _timestamp("Creation time")
-    updated_at = _timestamp("Last update time", nullable=True)
-    state = fields.String(required=True, metadata={"enum": list(TASK_STATES)})
-    state_info = _text("State information.", nullable=True)
-    retry_count = fields.Integer(metadata={"description": "Retries so far (when the task has a retry policy)."})
-    action_executions = fields.List(fields.Nested(ReportActionSchema), required=True)
-    workflow_executions = fields.List(fields.Nested(lambda: ReportWorkflowSchema()), required=True)
+class ReportTaskSchema(WireSchema):
+    """A task node: its row and what the report keeps below it."""
+
+    id = _text("Task execution id.", "row.id")
+    name = _text("Task name.", "row.name")
+    created_at = _timestamp("Creation time", "row.created_at")
+    updated_at = _timestamp("Last update time", "row.updated_at", nullable=True)
+    state = _state(TASK_STATES, "row.state")
+    state_info = _text("State information.", "row.state_info", nullable=True)
+    retry_count = Count(omittable=True, metadata={"description": "Retries so far (when the task has a retry policy)."})
+    action_executions = Children(ReportActionSchema, required=True)
+    workflow_executions = Children(lambda: ReportWorkflowSchema, required=True)
 
 
-class ReportWorkflowSchema(Schema):
-    id = _text("Execution id.")
-    name = _text("Workflow name.")
-    created_at = _timestamp("Creation time")
-    updated_at = _timestamp("Last update time", nullable=True)
-    state = fields.String(required=True, metadata={"enum": list(EXECUTION_STATES)})
-    state_info = _text("State information.", nullable=True)
-    task_executions = fields.List(fields.Nested(ReportTaskSchema), metadata={
+class ReportWorkflowSchema(WireSchema):
+    """A workflow execution node: its row and its tasks (unless it is deeper than ``max_depth``)."""
+
+    id = _text("Execution id.", "row.id")
+    name = _text("Workflow name.", "row.workflow_name")
+    created_at = _timestamp("Creation time", "row.created_at")
+    updated_at = _timestamp("Last update time", "row.updated_at", nullable=True)
+    state = _state(EXECUTION_STATES, "row.state")
+    state_info = _text("State information.", "row.state_info", nullable=True)
+    task_executions = Children(ReportTaskSchema, omittable=True, metadata={
         "description": "Its tasks (absent for a sub-workflow deeper than `max_depth`)."})
 
 
-class ExecutionReportSchema(Schema):
-    statistics = fields.Nested(ReportStatisticsSchema, required=True)
-    root_workflow_execution = fields.Nested(ReportWorkflowSchema, metadata={
+class ExecutionReportSchema(WireSchema):
+    statistics = Stored(ReportStatisticsSchema, required=True)
+    root_workflow_execution = Child(ReportWorkflowSchema, omittable=True, metadata={
         "description": "The execution tree (absent with `statistics_only=true`)."})

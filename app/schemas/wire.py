@@ -53,8 +53,8 @@ class WireField(fields.Field):
         if self.of is not None:
             return _name(names, self.of) + "(obj)"
         attribute = self.attribute or attr
-        if not attribute.isidentifier():
-            raise ValueError(f"not an attribute name: {attribute!r}")
+        if not all(part.isidentifier() for part in attribute.split(".")):
+            raise ValueError(f"not an attribute path: {attribute!r}")
         return f"obj.{attribute}"
 
     def expression(self, value: str, names: dict[str, Any]) -> str:
@@ -95,6 +95,49 @@ class Stored(WireField, fields.Nested):
     # marshmallow's Nested names the value ``nested_obj``; WireField names it ``value``.
     def _serialize(self, nested_obj: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:  # type: ignore[override]
         return nested_obj
+
+
+SchemaRef = type[Schema] | Callable[[], type[Schema]]
+
+
+class _Nested(WireField):
+    """Objects dumped by another response schema (``schema``: the class, or a function returning it for a
+    schema declared further down)."""
+
+    def __init__(self, *args: Any, schema: SchemaRef, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._schema_ref = schema
+        self._dumper: Schema | None = None
+
+    def dumper(self) -> Schema:
+        if self._dumper is None:
+            ref = self._schema_ref
+            schema_class = ref if isinstance(ref, type) else ref()
+            self._dumper = schema_class()
+        return self._dumper
+
+
+class Child(_Nested, fields.Nested):
+    """One object dumped by another response schema."""
+
+    def __init__(self, schema: SchemaRef, **kwargs: Any) -> None:
+        super().__init__(schema, schema=schema, **kwargs)
+
+    def to_wire(self, value: Any) -> Any:
+        return None if value is None else self.dumper().dump(value)
+
+    def _serialize(self, nested_obj: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        return self.to_wire(nested_obj)
+
+
+class Children(_Nested, fields.List):
+    """A list of objects dumped by another response schema."""
+
+    def __init__(self, schema: SchemaRef, **kwargs: Any) -> None:
+        super().__init__(fields.Nested(schema), schema=schema, **kwargs)
+
+    def to_wire(self, value: Any) -> Any:
+        return self.dumper().dump(value, many=True)
 
 
 def time_text(value: datetime | None) -> str | None:

@@ -16,7 +16,8 @@ import pytest
 
 from app.engine.bookkeeping import PRIVATE
 from app.resources.actions import BuiltinAction
-from app.schemas import SchemaCache, WireSchema, responses
+from app.resources.reports import ReportBody, TaskNode, WorkflowNode
+from app.schemas import ExecutionReportSchema, SchemaCache, WireSchema, responses
 from app.schemas.wire import TIME_FORMAT, time_text
 
 CREATED = datetime(2026, 3, 1, 12, 30, 45, 123456)
@@ -124,3 +125,22 @@ def test_the_cache_keeps_the_declared_order_and_ignores_unknown_names() -> None:
 def test_the_fast_time_text_is_strftimes(value: datetime) -> None:
     assert time_text(value) == value.strftime(TIME_FORMAT)
     assert time_text(None) is None
+
+
+def test_a_report_tree_dumps_as_marshmallow_dumps_it() -> None:
+    action = SimpleNamespace(id="a1", name="std.noop", created_at=CREATED, updated_at=None, state="SUCCESS",
+                             state_info=None, accepted=True, last_heartbeat=UPDATED)
+    child = WorkflowNode(SimpleNamespace(**EXECUTION))  # deeper than max_depth: no task_executions
+    task = TaskNode(SimpleNamespace(**TASK), [action], [child], retry_count=2)
+    plain = TaskNode(SimpleNamespace(**TASK), [], [])
+    root = WorkflowNode(SimpleNamespace(**EXECUTION), [task, plain])
+    statistics = {"total_tasks_count": 2, "estimated_time": -1}
+    schema = ExecutionReportSchema()
+    dumped = schema.dump(ReportBody(statistics, root))
+    assert json.dumps(dumped) == json.dumps(schema.dump_marshmallow(ReportBody(statistics, root)))
+    shown_task, shown_plain = dumped["root_workflow_execution"]["task_executions"]
+    assert shown_task["retry_count"] == 2 and "retry_count" not in shown_plain
+    assert shown_task["action_executions"][0]["last_heartbeat"] == "2026-03-01 12:31:02"
+    assert shown_task["workflow_executions"] == [{"id": "e1", "name": "wf", "created_at": "2026-03-01 12:30:45",
+                                                  "updated_at": None, "state": "RUNNING", "state_info": None}]
+    assert schema.dump(ReportBody(statistics)) == {"statistics": statistics}
