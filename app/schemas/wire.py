@@ -203,7 +203,9 @@ class WireSchema(Schema):
 
     def dump_marshmallow(self, obj: Any, *, many: bool = False) -> Any:
         """marshmallow's own dump of ``obj`` through the same fields (the reference of the fast path)."""
-        return super()._serialize(obj, many=many)
+        if many:
+            return [Schema._serialize(self, item) for item in obj]
+        return Schema._serialize(self, obj)
 
 
 def _compile(schema: str, dump_fields: Mapping[str, fields.Field]) -> Callable[[Any], dict[str, Any]]:
@@ -236,7 +238,10 @@ def _compile(schema: str, dump_fields: Mapping[str, fields.Field]) -> Callable[[
 
 
 class SchemaCache:
-    """Schema instances by the fields they dump, built once: building one costs more than dumping a row."""
+    """Schema instances by the fields they dump, built once: building one (and compiling its dump) costs
+    more than dumping a row. At most ``MAX_SELECTIONS`` are kept (``fields=`` may ask for many)."""
+
+    MAX_SELECTIONS = 64
 
     def __init__(self, schema: type[WireSchema]) -> None:
         self.schema = schema
@@ -251,7 +256,9 @@ class SchemaCache:
         key = (kept, frozenset(exclude) & set(self.names))
         schema = self._instances.get(key)
         if schema is None:
-            schema = self._instances[key] = self.schema(only=kept, exclude=tuple(key[1]))
+            schema = self.schema(only=kept, exclude=tuple(key[1]))
+            if len(self._instances) < self.MAX_SELECTIONS:
+                self._instances[key] = schema
         return schema
 
     def dump(self, obj: Any, only: Iterable[str] | None = None, exclude: Iterable[str] = ()) -> dict[str, Any]:

@@ -7,6 +7,7 @@ gives them: nulls, empty values, the engine's bookkeeping) whole and cut by ``on
 from __future__ import annotations
 
 import inspect
+import itertools
 import json
 from datetime import UTC, datetime, timedelta, timezone
 from types import SimpleNamespace
@@ -115,6 +116,11 @@ def test_the_cache_keeps_the_declared_order_and_ignores_unknown_names() -> None:
     row = SimpleNamespace(**SAMPLES[responses.WorkbookSchema][0])
     assert list(cache.dump(row, only=["scope", "bogus", "id", "name"])) == ["id", "name", "scope"]
     assert cache.get(["scope", "id"]) is cache.get(["id", "scope"])
+    selections = list(itertools.combinations(cache.names, 3))
+    assert len(selections) > SchemaCache.MAX_SELECTIONS
+    for selection in selections:
+        assert list(cache.dump(row, only=selection)) == list(selection)
+    assert len(cache._instances) == SchemaCache.MAX_SELECTIONS
     assert "updated_at" not in cache.dump(row, exclude=["updated_at"])
 
 
