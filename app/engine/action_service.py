@@ -22,7 +22,7 @@ from app.engine.dispatch import ActionDone, ContinueAfterAction, Dispatcher, Mes
 from app.engine.errors import Conflict, EngineError, InvalidStateTransition, NotAllowed, NotFound
 from app.engine.runtime import Step
 from app.engine.state_log import StateChanges
-from app.engine.states import COMPLETED, State, check_transition
+from app.engine.states import COMPLETED, Kind, State, check_transition
 from app.engine.store import SqlStore
 from app.engine.transactions import lock_workflow, with_retries
 from app.models import ActionExecution, TaskExecution, WorkflowExecution, new_id, utc_now
@@ -224,7 +224,7 @@ class ActionService:
                                f"[state={action.state}]; the update was refused.")
             if state == State.PAUSED and action.is_sync:
                 raise InvalidStateTransition("Only an asynchronous action can be paused.")
-            check_transition(action.state, state, "action execution")
+            check_transition(Kind.ACTION, action.state, state)
             # Compare-and-set: a callback may have completed the action since it was read (it does
             # not take the workflow lock), and its answered result must not be overwritten.
             changed = self.session.execute(

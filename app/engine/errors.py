@@ -50,7 +50,19 @@ class Conflict(EngineError):
 
 
 class InvalidStateTransition(EngineError):
-    """Raised when a state change is not allowed by the state machine."""
+    """Raised when a caller asks for a state change the state machine does not allow."""
+
+
+class IllegalTransition(Exception):
+    """Raised when the engine itself tries a state change its tables do not allow.
+
+    Not an :class:`EngineError`: no caller asked for it, so it is a bug of the engine (a 500 in the
+    API, a failed task in a worker), and the transaction that tried it is rolled back.
+    """
+
+    def __init__(self, message: str, fields: dict[str, object]) -> None:
+        super().__init__(message)
+        self.fields = fields
 
 
 class NotAllowed(EngineError):

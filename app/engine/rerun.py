@@ -6,8 +6,8 @@ from typing import Any
 
 from app.engine import launch
 from app.engine.bookkeeping import PRIVATE, private, set_private
-from app.engine.errors import EngineError, InvalidStateTransition
-from app.engine.states import State
+from app.engine.errors import EngineError
+from app.engine.states import State, check_workflow_transition
 from app.engine.stepping import StepOps
 from app.models import TaskExecution, WorkflowExecution
 
@@ -16,9 +16,7 @@ def check_rerun(step: StepOps, task: TaskExecution, reset: bool | None) -> None:
     if task.state != State.ERROR:
         raise EngineError("The current task execution must be in ERROR for rerun. "
                           "Only updating task to rerun is supported.")
-    if step.wf_ex.state == State.SUCCESS:
-        raise InvalidStateTransition(f"Can't change workflow execution state from SUCCESS to RUNNING. "
-                                     f"[workflow={step.wf_ex.workflow_name}, execution_id={step.wf_ex.id}]")
+    check_workflow_transition(step.wf_ex.state, State.RUNNING.value, step.wf_ex.workflow_name, step.wf_ex.id)
     if reset is None:
         raise EngineError("Reset field is mandatory to rerun task.")
     if not reset and step.spec.tasks[task.name].with_items is None:

@@ -80,14 +80,15 @@ class Step:
 
     def set_state(self, row: WorkflowExecution | TaskExecution | ActionExecution, state: str,
                   state_info: Any = KEEP) -> None:
-        """Every state the step writes goes through here, so the change is logged and notified."""
+        """Every state the step writes goes through here: checked against the row's table, logged and
+        notified (see :meth:`StateChanges.transition`)."""
         notify = None
         if isinstance(row, TaskExecution):
             if row.workflow_execution_id == self.wf_ex.id:
                 notify = self.wf_ex.params.get("notify")
             else:
                 notify = self.store.workflow_params(row.workflow_execution_id).get("notify")
-        self.changes.set_state(row, state, state_info, notify)
+        self.changes.transition(row, state, state_info, notify)
 
     def created(self, row: WorkflowExecution | TaskExecution | ActionExecution) -> None:
         self.store.add(row)
@@ -411,27 +412,24 @@ class Step:
     def stop(self, state: str, message: str | None) -> None:
         """End (or pause) the workflow with ``state``."""
         wf = self.wf_ex
+        if state == State.SUCCESS:
+            # As in Mistral, the output is evaluated before the workflow succeeds: an output that
+            # cannot be evaluated fails it instead.
+            context = self.final_context()
+            try:
+                wf.output = dataflow.workflow_output(self.spec, self.data(context), context, self.view())
+            except EngineError as exc:
+                state, message = State.ERROR.value, failures.output_failure(exc, wf.id, wf.workflow_name)
         self.set_state(wf, state, message)
         if state == State.PAUSED:
             if wf.task_execution_id:
                 # A sub-workflow that pauses pauses its parent (see Engine.continue_parent).
                 self.messages.append(ContinueParent(wf.id))
             return
-        if state == State.SUCCESS:
-            self._succeed()
-        else:
+        if state != State.SUCCESS:
             wf.output = self._failure_output(state, message)
         if wf.task_execution_id:
             self.messages.append(ContinueParent(wf.id))
-
-    def _succeed(self) -> None:
-        wf = self.wf_ex
-        context = self.final_context()
-        try:
-            wf.output = dataflow.workflow_output(self.spec, self.data(context), context, self.view())
-        except EngineError as exc:
-            self.set_state(wf, State.ERROR.value, failures.output_failure(exc, wf.id, wf.workflow_name))
-            wf.output = self._failure_output(wf.state, wf.state_info)
 
     def _failure_output(self, state: str, message: str | None) -> dict[str, Any]:
         """``result`` (the message) over what the failed workflow gives back: its output-on-error,

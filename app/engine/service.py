@@ -30,9 +30,9 @@ from app.engine.action_service import ActionService
 from app.engine.bookkeeping import private
 from app.engine.definitions import get_workflow
 from app.engine.dispatch import ContinueParent, Message
-from app.engine.errors import EngineError, InputError, InvalidStateTransition, NotAllowed, NotFound
+from app.engine.errors import EngineError, InputError, NotAllowed, NotFound
 from app.engine.runtime import COMPLETE_TASK, CONTINUE_TASK, TASK_TIMEOUT, Step, spec_of
-from app.engine.states import COMPLETED, State
+from app.engine.states import COMPLETED, State, check_workflow_transition
 from app.engine.transactions import lock_workflow
 from app.models import TaskExecution, Timer, WorkflowExecution, new_id
 
@@ -359,15 +359,16 @@ def _as_started(wf_ex: WorkflowExecution) -> None:
 
 def _change_state(step: Step, state: str, state_info: str | None) -> None:
     wf = step.wf_ex
-    if state == State.PAUSED:
-        if wf.state in COMPLETED:
-            raise InvalidStateTransition(f"Can't change workflow execution state from {wf.state} to PAUSED. "
-                                         f"[workflow={wf.workflow_name}, execution_id={wf.id}]")
-        control.pause(step)
-    elif state == State.RUNNING:
+    if state == State.RUNNING:
+        # Resuming a workflow that is not paused does nothing, as in Mistral.
         control.resume(step)
-    elif wf.state in COMPLETED:
         return
+    if state != State.PAUSED and wf.state in COMPLETED:
+        # Nor does stopping one that has ended.
+        return
+    check_workflow_transition(wf.state, state, wf.workflow_name, wf.id)
+    if state == State.PAUSED:
+        control.pause(step)
     elif state == State.CANCELLED:
         control.cancel(step, state_info)
     else:

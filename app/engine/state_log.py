@@ -1,13 +1,17 @@
-"""State changes of executions, tasks and action executions: recorded by the step that makes them,
-told once the transaction committed.
+"""State changes of executions, tasks and action executions: checked and recorded by the step that
+makes them, told once the transaction committed.
 
-The engine's step writes every state through :meth:`StateChanges.set_state` (new rows through
-:meth:`StateChanges.created`), so the changes of one transaction are known without watching the
-ORM. The engine service settles them just before the commit (:meth:`StateChanges.settle`) and,
-once committed, logs them (:func:`emit`: an execution's at INFO, a task's or an action's at DEBUG,
-each line carrying the ids and names as fields, see :mod:`app.logs`), tells the subscribers (the
-metrics) and turns them into webhook messages (:mod:`app.engine.notifications`). A rolled-back
-transaction tells nothing.
+Every state write goes through :class:`StateChanges`: :meth:`~StateChanges.transition` writes a
+row's state, :meth:`~StateChanges.created` takes a new row's first state, and
+:meth:`~StateChanges.changed_elsewhere` a state a compare-and-set statement wrote. Each checks the
+change against the table of the row's kind (:mod:`app.engine.states`) and raises
+:class:`~app.engine.errors.IllegalTransition` (logged at ERROR with the row's ids) for one the table
+does not allow, so the transaction that tried it is rolled back; and each keeps the change, so the
+changes of one transaction are known without watching the ORM. The engine service settles them just
+before the commit (:meth:`StateChanges.settle`) and, once committed, logs them (:func:`emit`: an
+execution's at INFO, a task's or an action's at DEBUG, each line carrying the ids and names as
+fields, see :mod:`app.logs`), tells the subscribers (the metrics) and turns them into webhook
+messages (:mod:`app.engine.notifications`). A rolled-back transaction tells nothing.
 
 Each write that changes a row's state is one change, as Mistral tells each of its state updates;
 a task made in the transaction is told once, as new in the state the transaction leaves it in (a
@@ -22,6 +26,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.engine import states
+from app.engine.errors import IllegalTransition
 from app.models import ActionExecution, TaskExecution, WorkflowExecution
 
 log = logging.getLogger("app.engine.states")
@@ -70,15 +76,17 @@ class StateChanges:
 
     def created(self, row: Row, notify: list[dict[str, Any]] | None = None) -> None:
         """``row`` is new in this transaction (in its first state)."""
+        _check(row, None, row.state)
         if isinstance(row, TaskExecution):
             self._new_tasks[row.id] = (row, tuple(notify or ()), next(self._writes))
         else:
             self._made.append((next(self._writes), _change(row, None, row.state, ())))
 
-    def set_state(self, row: Row, state: str, state_info: Any = KEEP,
-                  notify: list[dict[str, Any]] | None = None) -> None:
-        """Write ``state`` (and ``state_info`` when given) on ``row``, keeping the change."""
+    def transition(self, row: Row, state: str, state_info: Any = KEEP,
+                   notify: list[dict[str, Any]] | None = None) -> None:
+        """Write ``state`` (and ``state_info`` when given) on ``row``, once its table allows it."""
         previous = row.state
+        _check(row, previous, state)
         row.state = state
         if state_info is not KEEP:
             row.state_info = state_info
@@ -90,7 +98,11 @@ class StateChanges:
             self._made.append((next(self._writes), _change(row, previous, state, tuple(notify or ()))))
 
     def changed_elsewhere(self, row: Row, previous: str, state: str) -> None:
-        """A change written by a statement rather than through a row (a compare-and-set)."""
+        """A change written by a statement rather than through a row (a compare-and-set).
+
+        Checked after the statement: a change the table does not allow rolls the transaction back.
+        """
+        _check(row, previous, state)
         self._made.append((next(self._writes), _change(row, previous, state, ())))
 
     def settle(self) -> list[StateChange]:
@@ -99,6 +111,28 @@ class StateChanges:
         for row, notify, order in self._new_tasks.values():
             changes.append((order, _change(row, None, row.state, notify)))
         return [change for _, change in sorted(changes, key=lambda item: item[0])]
+
+
+def _check(row: Row, previous: str | None, state: str) -> None:
+    """Raise :class:`IllegalTransition` (logged with the row's ids) unless the row's table allows the
+    change; ``previous`` None for a new row."""
+    kind = _STATE_KINDS[type(row)]
+    if previous is None:
+        allowed = states.is_valid_first_state(kind, state)
+    else:
+        # A task's completion stays open to revision until the engine has followed it.
+        followed = bool(row.processed) if isinstance(row, TaskExecution) else True
+        allowed = states.is_valid_transition(kind, previous, state, followed)
+    if allowed:
+        return
+    change = _change(row, previous, state, ())
+    message = f"illegal state transition of {change.message}"
+    log.error(message, extra=change.fields)
+    raise IllegalTransition(message, change.fields)
+
+
+_STATE_KINDS = {WorkflowExecution: states.Kind.WORKFLOW, TaskExecution: states.Kind.TASK,
+                ActionExecution: states.Kind.ACTION}
 
 
 def _kind(row: Row) -> str:

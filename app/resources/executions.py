@@ -8,8 +8,8 @@ from typing import Any
 from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from app.engine.errors import EngineError, InputError, InvalidStateTransition, NotFound
-from app.engine.states import COMPLETED
+from app.engine.errors import EngineError, InputError, NotFound
+from app.engine.states import COMPLETED, check_workflow_transition
 from app.extensions import db, session
 from app.models import TaskExecution, WorkflowExecution
 from app.resources import hints
@@ -97,10 +97,6 @@ def update(execution_id: str) -> ResponseReturnValue:
 
 
 CONTROL_STATES = ("RUNNING", "PAUSED", "SUCCESS", "ERROR", "CANCELLED")
-# Mistral's valid workflow state transitions (a state may always be set again).
-TRANSITIONS = {"IDLE": ("RUNNING", "ERROR", "CANCELLED"), "RUNNING": ("PAUSED", "SUCCESS", "ERROR", "CANCELLED"),
-               "PAUSED": ("RUNNING", "ERROR", "CANCELLED"), "SUCCESS": (), "CANCELLED": ("RUNNING",),
-               "ERROR": ("RUNNING",)}
 
 
 def check_update(state: str | None, description: str | None, env: dict[str, Any] | None) -> None:
@@ -119,9 +115,8 @@ def changes_state(wf_ex: WorkflowExecution, state: str) -> bool:
     SUCCESS or PAUSED from a state that cannot reach it is refused."""
     if state == "ERROR" and wf_ex.state in ("PAUSED", *COMPLETED):
         return False
-    if state in ("SUCCESS", "PAUSED") and state != wf_ex.state and state not in TRANSITIONS.get(wf_ex.state, ()):
-        raise InvalidStateTransition(f"Can't change workflow execution state from {wf_ex.state} to {state}. "
-                                     f"[workflow={wf_ex.workflow_name}, execution_id={wf_ex.id}]")
+    if state in ("SUCCESS", "PAUSED"):
+        check_workflow_transition(wf_ex.state, state, wf_ex.workflow_name, wf_ex.id)
     return True
 
 

@@ -13,6 +13,7 @@ from app.dbtools import upgrade_database
 from app.engine.dispatch import CollectingDispatcher
 from app.factory import create_app
 from tests.engine.driver import EngineDriver
+from tests.engine.state_writes import StateWrites, watched
 
 
 @pytest.fixture(scope="session")
@@ -37,3 +38,11 @@ def driver(engine_app: Flask, engine_settings: Settings, monkeypatch: pytest.Mon
             yield started
         finally:
             started.cleanup()
+
+
+@pytest.fixture(autouse=True)
+def every_state_write_is_checked(monkeypatch: pytest.MonkeyPatch) -> Iterator[StateWrites]:
+    """Every engine test also checks that each state it flushed went through the transition gate."""
+    with watched(monkeypatch) as writes:
+        yield writes
+    assert writes.unchecked == [], "states written past StateChanges (unchecked by the tables)"

@@ -1,0 +1,65 @@
+"""Watch every flush for a state written past the transition gate.
+
+The engine writes states only through :class:`app.engine.state_log.StateChanges` (``transition``,
+``created``, ``changed_elsewhere``), which checks each against its table. A write that bypasses it
+(``row.state = ...`` anywhere else, a row made in a state nobody checked) would be flushed unchecked;
+the watch remembers the state the gate last passed for each row and reports any row whose flushed
+state differs. Compare-and-set statements are not flushes: tests/unit/test_state_write_paths.py
+reads those in the source.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+from sqlalchemy.orm import Session, attributes
+
+from app.engine.state_log import StateChanges
+from app.models import ActionExecution, TaskExecution, WorkflowExecution
+
+_ROWS = (WorkflowExecution, TaskExecution, ActionExecution)
+
+
+class StateWrites:
+    def __init__(self) -> None:
+        self.passed: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+        self.unchecked: list[str] = []
+
+    def before_flush(self, session: Session, *_: Any) -> None:
+        for row in [*session.new, *session.dirty]:
+            if not isinstance(row, _ROWS) or not attributes.get_history(row, "state").added:
+                continue
+            if self.passed.get(row) != row.state:
+                self.unchecked.append(f"{type(row).__name__} {row.id}: {row.state}")
+
+
+@contextmanager
+def watched(monkeypatch: pytest.MonkeyPatch) -> Iterator[StateWrites]:
+    writes = StateWrites()
+    transition, created, elsewhere = StateChanges.transition, StateChanges.created, StateChanges.changed_elsewhere
+
+    def passed_transition(self: StateChanges, row: Any, state: str, *args: Any, **kwargs: Any) -> None:
+        transition(self, row, state, *args, **kwargs)
+        writes.passed[row] = state
+
+    def passed_created(self: StateChanges, row: Any, *args: Any, **kwargs: Any) -> None:
+        created(self, row, *args, **kwargs)
+        writes.passed[row] = row.state
+
+    def passed_elsewhere(self: StateChanges, row: Any, previous: str, state: str) -> None:
+        elsewhere(self, row, previous, state)
+        writes.passed[row] = state
+
+    monkeypatch.setattr(StateChanges, "transition", passed_transition)
+    monkeypatch.setattr(StateChanges, "created", passed_created)
+    monkeypatch.setattr(StateChanges, "changed_elsewhere", passed_elsewhere)
+    event.listen(Session, "before_flush", writes.before_flush)
+    try:
+        yield writes
+    finally:
+        event.remove(Session, "before_flush", writes.before_flush)
