@@ -412,6 +412,10 @@ class Step:
     def stop(self, state: str, message: str | None) -> None:
         """End (or pause) the workflow with ``state``."""
         wf = self.wf_ex
+        if wf.state in COMPLETED:
+            # As in Mistral, an ended workflow stays as it ended until a rerun (a task that fails
+            # after a cancel fails alone).
+            return
         if state == State.SUCCESS:
             # As in Mistral, the output is evaluated before the workflow succeeds: an output that
             # cannot be evaluated fails it instead.

@@ -46,3 +46,4 @@ def every_state_write_is_checked(monkeypatch: pytest.MonkeyPatch) -> Iterator[St
     with watched(monkeypatch) as writes:
         yield writes
     assert writes.unchecked == [], "states written past StateChanges (unchecked by the tables)"
+    assert writes.refused == [], "illegal transitions tried by the engine"

@@ -4,12 +4,14 @@ The engine writes states only through :class:`app.engine.state_log.StateChanges`
 ``created``, ``changed_elsewhere``), which checks each against its table. A write that bypasses it
 (``row.state = ...`` anywhere else, a row made in a state nobody checked) would be flushed unchecked;
 the watch remembers the state the gate last passed for each row and reports any row whose flushed
-state differs. Compare-and-set statements are not flushes: tests/unit/test_state_write_paths.py
+state differs. It also keeps each transition the gate refused (logged at ERROR), in case the test
+caught the error. Compare-and-set statements are not flushes: tests/unit/test_state_write_paths.py
 reads those in the source.
 """
 
 from __future__ import annotations
 
+import logging
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,10 +27,15 @@ from app.models import ActionExecution, TaskExecution, WorkflowExecution
 _ROWS = (WorkflowExecution, TaskExecution, ActionExecution)
 
 
-class StateWrites:
+class StateWrites(logging.Handler):
     def __init__(self) -> None:
+        super().__init__(logging.ERROR)
         self.passed: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
         self.unchecked: list[str] = []
+        self.refused: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.refused.append(record.getMessage())
 
     def before_flush(self, session: Session, *_: Any) -> None:
         for row in [*session.new, *session.dirty]:
@@ -59,7 +66,10 @@ def watched(monkeypatch: pytest.MonkeyPatch) -> Iterator[StateWrites]:
     monkeypatch.setattr(StateChanges, "created", passed_created)
     monkeypatch.setattr(StateChanges, "changed_elsewhere", passed_elsewhere)
     event.listen(Session, "before_flush", writes.before_flush)
+    gate_log = logging.getLogger("app.engine.states")
+    gate_log.addHandler(writes)
     try:
         yield writes
     finally:
+        gate_log.removeHandler(writes)
         event.remove(Session, "before_flush", writes.before_flush)

@@ -47,7 +47,7 @@ def test_a_state_written_past_the_gate_is_seen(driver: EngineDriver,
 
 
 def test_an_illegal_transition_rolls_back_its_transaction_and_is_logged_with_the_ids(
-        driver: EngineDriver, caplog: pytest.LogCaptureFixture) -> None:
+        driver: EngineDriver, caplog: pytest.LogCaptureFixture, every_state_write_is_checked: StateWrites) -> None:
     driver.define(WORKFLOW.replace("transitions_wf", "illegal_wf"))
     execution_id = driver.start("illegal_wf")
     driver.run()
@@ -67,3 +67,33 @@ def test_an_illegal_transition_rolls_back_its_transaction_and_is_logged_with_the
     assert record.getMessage().endswith(f"first {first.id}: SUCCESS -> RUNNING")
     assert (getattr(record, "task_id"), getattr(record, "execution_id")) == (first.id, execution_id)
     assert driver.execution().description == "" and driver.task("first").state == "SUCCESS"
+    assert every_state_write_is_checked.refused == [record.getMessage()]
+    every_state_write_is_checked.refused.clear()
+
+
+CANCELLED_THEN_FAILED = """
+version: '2.0'
+cancelled_then_failed:
+  tasks:
+    ask:
+      action: std.noop
+      publish:
+        unusable: <% $.missing.field %>
+"""
+
+
+def test_a_task_failing_after_its_workflow_was_cancelled_fails_alone(driver: EngineDriver) -> None:
+    # As in Mistral: a cancelled workflow is not failed afterwards (CANCELLED -> ERROR is no transition).
+    driver.define(CANCELLED_THEN_FAILED)
+    driver.script = Script({"ask": [{"async": True}]})
+    driver.start("cancelled_then_failed")
+    driver.settle()
+    action_id = driver.action_of("ask").id
+    driver.call(lambda engine: engine.update_execution(driver.root_id, "CANCELLED", None, None, "enough"))
+    driver.call(lambda engine: engine.complete_action(action_id, "SUCCESS", "late"))
+    driver.run()
+
+    execution = driver.execution()
+    assert (execution.state, execution.state_info) == ("CANCELLED", "enough")
+    task = driver.task("ask")
+    assert task.state == "ERROR" and "Can not evaluate YAQL expression" in str(task.state_info)

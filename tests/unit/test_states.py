@@ -104,7 +104,8 @@ def test_each_kind_is_made_in_its_first_states(kind: Kind, state: str, allowed: 
 def test_a_refused_request_is_worded_as_mistral_words_it() -> None:
     with pytest.raises(InvalidStateTransition) as refused:
         check_workflow_transition("SUCCESS", "PAUSED", "wf", "1234")
-    assert str(refused.value) == "Can't change workflow execution state from SUCCESS to PAUSED. [workflow=wf, execution_id=1234]"
+    assert str(refused.value) == ("Can't change workflow execution state from SUCCESS to PAUSED. "
+                                  "[workflow=wf, execution_id=1234]")
     with pytest.raises(InvalidStateTransition) as refused:
         check_transition(ACTION, "IDLE", "PAUSED")
     assert str(refused.value) == "Can't change action execution state from IDLE to PAUSED."
