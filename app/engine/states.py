@@ -9,8 +9,8 @@ Mistral has one table for every kind. It enforces it on workflow executions and 
 updates a caller asks for, but not on the task states its engine writes. The tables here describe
 what each kind really goes through:
 
-- a workflow execution follows Mistral's table: what a caller may ask of it is checked against the
-  same table, with Mistral's words (:func:`check_transition`);
+- a workflow execution follows Mistral's table (less the states it never takes): what a caller
+  may ask of it is checked against the same table, with Mistral's words (:func:`check_transition`);
 - a task execution also goes back to IDLE (``pause-before``, or a delay that ended while the
   workflow was paused), is delayed before it starts (a join's ``wait-before``) and after it ended
   (``wait-after``), and waits again when a rerun reopens a join it failed. Its completion is
@@ -57,8 +57,8 @@ ACTIVE = frozenset({State.RUNNING, State.DELAYED})
 Table = dict[State, frozenset[State]]
 
 _S = State
+# Made RUNNING (Mistral's IDLE before the start is never stored), so IDLE has no row.
 WORKFLOW_TRANSITIONS: Table = {
-    _S.IDLE: frozenset({_S.RUNNING, _S.ERROR, _S.CANCELLED}),
     _S.RUNNING: frozenset({_S.PAUSED, _S.SUCCESS, _S.ERROR, _S.CANCELLED}),
     _S.PAUSED: frozenset({_S.RUNNING, _S.ERROR, _S.CANCELLED}),
     _S.SUCCESS: frozenset(),
