@@ -135,7 +135,8 @@ def _filters(schema_class: type[ListQuerySchema], query: dict[str, Any],
     """(column, op, value) of every filter given, in the request's order or ``filter_order``."""
     keys = [key for key in request.args if key in schema_class.filters]
     if filter_order is not None:
-        keys.sort(key=list(filter_order).index)
+        order = list(filter_order)
+        keys.sort(key=lambda key: order.index(key) if key in order else len(order))
     return [(key, *query[key]) for key in keys]
 
 
