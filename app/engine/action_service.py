@@ -17,14 +17,14 @@ from sqlalchemy.orm.attributes import set_committed_value
 from app.actions import registry
 from app.actions.base import Result
 from app.engine import adhoc, catalog, control, failures, launch, limits, notifications, state_log
-from app.engine.claims import DELIVERED, SENDING
+from app.engine.claims import DELIVERED, SENDING, ActionRun
 from app.engine.dispatch import ActionDone, ContinueAfterAction, Dispatcher, Message, RunAction
 from app.engine.errors import Conflict, EngineError, InvalidStateTransition, NotAllowed, NotFound
 from app.engine.runtime import Step
 from app.engine.state_log import StateChanges
 from app.engine.states import COMPLETED, Kind, State, check_transition
 from app.engine.store import SqlStore
-from app.engine.transactions import lock_workflow, with_retries
+from app.engine.transactions import lock_workflow, lock_workflow_with_task, with_retries
 from app.models import ActionExecution, TaskExecution, WorkflowExecution, new_id, utc_now
 
 log = logging.getLogger(__name__)
@@ -55,6 +55,7 @@ class ActionService:
             messages.clear()
             self.changes.clear()
             result, produced = unit()
+            self.store.write()
             messages.extend(produced)
             # As the unit leaves its rows: the commit may expire them.
             changes[:] = self.changes.settle()
@@ -80,34 +81,44 @@ class ActionService:
     # -- actions -------------------------------------------------------------------------------
 
     def on_action_result(self, action_execution_id: str, result: Result,
-                         sent_request: dict[str, Any] | None = None) -> None:
+                         sent_request: dict[str, Any] | None = None, run: ActionRun | None = None) -> None:
         """A worker reports the result of an action it ran (sync, or an async send that failed, with
-        the request it sent if one left)."""
+        the request it sent if one left); ``run`` is what its claim read of the row, if it claimed it."""
         state = _result_state(result)
 
         def unit() -> tuple[None, list[Message]]:
-            action = self.session.get(ActionExecution, action_execution_id)
+            # What the claim read does not change while the action runs: no need to read it again.
+            action = _as_row(run) if run is not None else self.session.get(ActionExecution, action_execution_id)
             if action is None:
                 raise NotFound(f"ActionExecution not found [id={action_execution_id}]")
-            # One item of a with-items task ending rarely reads the workflow's or the task's data.
-            wf_ex = lock_workflow(self.session, action.workflow_execution_id or "",
-                                  without_data=action.item_index is not None)
+            wf_ex, task = self._lock_for(action)
             final_state, output = self._shaped_output(action, state, result.to_output())
             # The continuation runs in this transaction, so the result is applied as it is recorded.
-            changed = self._set_action_result(action_execution_id, final_state, output, processed=True,
-                                              sent_request=sent_request)
-            if not changed:
+            previous = self._set_action_result(action_execution_id, final_state, output, processed=True,
+                                               sent_request=sent_request)
+            if previous is None:
+                if run is not None and self.session.get(ActionExecution, action_execution_id) is None:
+                    raise NotFound(f"ActionExecution not found [id={action_execution_id}]")
                 log.warning("result of action %s ignored: it is already completed", action_execution_id)
                 return None, []
-            self.changes.changed_elsewhere(action, action.state, final_state)
+            self.changes.changed_elsewhere(action, previous, final_state)
             if wf_ex is None:
                 return None, [ActionDone(action_execution_id)]
             # The compare-and-set just wrote these: record them without another read or write.
             for key, value in (("state", final_state), ("output", output), ("accepted", True), ("processed", True)):
                 set_committed_value(action, key, value)
-            return None, self._continue(wf_ex, action, claim=False)
+            return None, self._continue(wf_ex, action, claim=False, task=task)
 
         self._commit_and_send(unit)
+
+    def _lock_for(self, action: ActionExecution) -> tuple[WorkflowExecution | None, TaskExecution | None]:
+        """Lock the action's workflow, loading its task with it; one item of a with-items task ending
+        rarely reads the workflow's or the task's data."""
+        without_data = action.item_index is not None
+        if action.task_execution_id is None:
+            return lock_workflow(self.session, action.workflow_execution_id or "", without_data), None
+        return lock_workflow_with_task(self.session, action.workflow_execution_id or "",
+                                       action.task_execution_id, without_data)
 
     def run_action(self, name: str, action_input: dict[str, Any], params: dict[str, Any], namespace: str = "",
                    description: str = "") -> ActionExecution:
@@ -181,7 +192,7 @@ class ActionService:
             self._refuse_while_a_worker_runs_it(action)
             final_state, shaped = self._shaped_output(action, state, output_dict)
             changed = action.state not in COMPLETED and self._set_action_result(
-                action_execution_id, final_state, shaped)
+                action_execution_id, final_state, shaped) is not None
             if not changed:
                 self.session.refresh(action)
                 raise Conflict(f"Action execution {action_execution_id} is already completed "
@@ -280,31 +291,40 @@ class ActionService:
             return State.ERROR.value, {"result": failures.action_failure(exc, action.name, action.task_name)}
 
     def _set_action_result(self, action_execution_id: str, state: str, output: dict[str, Any],
-                           processed: bool = False, sent_request: dict[str, Any] | None = None) -> bool:
-        """Compare-and-set: only a RUNNING or PAUSED action can be completed, and only once."""
+                           processed: bool = False, sent_request: dict[str, Any] | None = None) -> str | None:
+        """Compare-and-set: only a RUNNING or PAUSED action can be completed, and only once.
+
+        Returns the state it was completed from (None: it was not). RUNNING is tried first, in one
+        statement that also tells the previous state; PAUSED (only an async action) after.
+        """
         values: dict[str, Any] = {"state": state, "output": output, "accepted": True, "processed": processed,
                                   "updated_at": utc_now()}
         if sent_request is not None:
             values["sent_request"] = sent_request
-        outcome = self.session.execute(
-            update(ActionExecution)
-            .where(ActionExecution.id == action_execution_id,
-                   ActionExecution.state.in_([State.RUNNING.value, State.PAUSED.value]))
-            .values(**values)
-            .execution_options(synchronize_session=False)
-        )
-        return bool(getattr(outcome, "rowcount", 0))
+        for previous in (State.RUNNING.value, State.PAUSED.value):
+            outcome = self.session.execute(
+                update(ActionExecution)
+                .where(ActionExecution.id == action_execution_id, ActionExecution.state == previous)
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            )
+            if getattr(outcome, "rowcount", 0):
+                return previous
+        return None
 
-    def _continue(self, wf_ex: WorkflowExecution, action: ActionExecution, claim: bool = True) -> list[Message]:
-        """Apply a completed action to its task; ``claim`` marks it processed, so it applies once."""
+    def _continue(self, wf_ex: WorkflowExecution, action: ActionExecution, claim: bool = True,
+                  task: TaskExecution | None = None) -> list[Message]:
+        """Apply a completed action to its task; ``claim`` marks it processed, so it applies once.
+        ``task``: the action's task, when the caller loaded it with the workflow's lock."""
         if action.task_execution_id is None or action.state not in COMPLETED:
             return []
         if claim:
             if action.processed or not action.accepted:
                 return []
             action.processed = True
-        task = self.session.get(TaskExecution, action.task_execution_id, populate_existing=True,
-                                options=_WITHOUT_TASK_DATA if action.item_index is not None else [])
+        if task is None:
+            task = self.session.get(TaskExecution, action.task_execution_id, populate_existing=True,
+                                    options=_WITHOUT_TASK_DATA if action.item_index is not None else [])
         if task is None or task.state in COMPLETED:
             return []
         step = self._step(wf_ex)
@@ -327,6 +347,14 @@ def _result_state(result: Result) -> str:
     if result.cancel:
         return State.CANCELLED.value
     return State.ERROR.value if result.is_error() else State.SUCCESS.value
+
+
+def _as_row(run: ActionRun) -> ActionExecution:
+    """The claimed action as a row outside the session: what the step reads of it, never written."""
+    return ActionExecution(id=run.id, name=run.name, input=run.input, params=run.params, state=State.RUNNING.value,
+                           workflow_name=run.workflow_name, workflow_execution_id=run.workflow_execution_id,
+                           task_execution_id=run.task_execution_id, task_name=run.task_name,
+                           is_sync=run.is_sync, item_index=run.item_index, accepted=False, processed=False)
 
 
 def decode_output(output: Any) -> Any:

@@ -20,7 +20,7 @@ from app.engine.language.spec import WorkflowSpec
 from app.engine.policies import Policies
 from app.engine.state_log import KEEP, StateChanges
 from app.engine.states import COMPLETED, State
-from app.engine.store import Store
+from app.engine.store import Store, TaskFilter
 from app.engine.views import StoreExecutionView, task_as_dict
 from app.models import ActionExecution, TaskExecution, WorkflowExecution, new_id, utc_now
 
@@ -31,6 +31,10 @@ _SPEC_CACHE_SIZE = 512
 OPEN_STATES = [s.value for s in State if s not in COMPLETED]
 # Open, and not a join waiting for its inbound tasks: while one exists the workflow goes on.
 RUNNING_STATES = [state for state in OPEN_STATES if state != State.WAITING]
+# What a workflow's end depends on, asked at once: tasks still running, joins waiting, tasks
+# failed and not handled, tasks cancelled.
+END_QUESTIONS = (TaskFilter(tuple(RUNNING_STATES)), TaskFilter((State.WAITING.value,)),
+                 TaskFilter((State.ERROR.value,), error_handled=False), TaskFilter((State.CANCELLED.value,)))
 CONTINUE_TASK = "continue_task"
 COMPLETE_TASK = "complete_task"
 TASK_TIMEOUT = "task_timeout"
@@ -347,10 +351,11 @@ class Step:
                 return
             if any(t.state not in COMPLETED and t.state != State.WAITING for t in self._opened):
                 return
-            if self.store.has_task_in(self.wf_ex.id, RUNNING_STATES):
+            running, waiting, failed, cancelled = self.store.has_tasks(self.wf_ex.id, END_QUESTIONS)
+            if running:
                 return
-            if not self.store.has_task_in(self.wf_ex.id, [State.WAITING.value]):
-                self._finish()
+            if not waiting:
+                self._finish(failed, cancelled)
                 return
             for join, failure in joins.stuck(self.store, self.spec, self.wf_ex.id):
                 self.complete_task(join, State.ERROR.value, [], state_info=failure)
@@ -395,9 +400,10 @@ class Step:
 
     # -- ending --------------------------------------------------------------------------------
 
-    def _finish(self) -> None:
-        failed = self.store.tasks(self.wf_ex.id, states=[State.ERROR.value], error_handled=False)
-        cancelled = [] if failed else list(self.store.task_names(self.wf_ex.id, State.CANCELLED.value))
+    def _finish(self, any_failed: bool, any_cancelled: bool) -> None:
+        failed = self.store.tasks(self.wf_ex.id, states=[State.ERROR.value], error_handled=False) if any_failed else []
+        cancelled = list(self.store.task_names(self.wf_ex.id, State.CANCELLED.value)) \
+            if any_cancelled and not failed else []
         state, message = decisions.workflow_end(len(failed), cancelled)
         self.stop(state, failures.tasks_failure(self.store, failed) if failed else message)
 
@@ -416,12 +422,15 @@ class Step:
             # As in Mistral, an ended workflow stays as it ended until a rerun (a task that fails
             # after a cancel fails alone).
             return
+        # Read before the state changes: a read after it would write the change in a statement of
+        # its own, and the output in another.
+        context = self.final_context() if state in (State.SUCCESS, State.ERROR) else None
         if state == State.SUCCESS:
             # As in Mistral, the output is evaluated before the workflow succeeds: an output that
             # cannot be evaluated fails it instead.
-            context = self.final_context()
             try:
-                wf.output = dataflow.workflow_output(self.spec, self.data(context), context, self.view())
+                wf.output = dataflow.workflow_output(self.spec, self.data(context or {}), context or {},
+                                                     self.view())
             except EngineError as exc:
                 state, message = State.ERROR.value, failures.output_failure(exc, wf.id, wf.workflow_name)
         self.set_state(wf, state, message)
@@ -431,17 +440,19 @@ class Step:
                 self.messages.append(ContinueParent(wf.id))
             return
         if state != State.SUCCESS:
-            wf.output = self._failure_output(state, message)
+            wf.output = self._failure_output(state, message, context)
         if wf.task_execution_id:
             self.messages.append(ContinueParent(wf.id))
 
-    def _failure_output(self, state: str, message: str | None) -> dict[str, Any]:
+    def _failure_output(self, state: str, message: str | None,
+                        context: dict[str, Any] | None = None) -> dict[str, Any]:
         """``result`` (the message) over what the failed workflow gives back: its output-on-error,
-        or else the context its last tasks published."""
+        or else the context its last tasks published (``context``, when already read)."""
         output: dict[str, Any] = {"result": message}
         if state != State.ERROR:
             return output
-        context = self.final_context()
+        if context is None:
+            context = self.final_context()
         if not self.spec.output_on_error:
             return dataflow.merge_dicts(output, context)
         try:

@@ -13,14 +13,15 @@ queries about the others.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, exists, select, update
 from sqlalchemy.orm import Session
 
-from app.engine import adhoc, definitions, timers
+from app.engine import adhoc, definitions, step_writes, timers
 from app.engine.adhoc import ResolvedAction
 from app.engine.expressions import ExecutionView
 from app.engine.states import COMPLETED, State
@@ -30,6 +31,14 @@ from app.models import ActionExecution, TaskExecution, WorkflowDefinition, Workf
 Row = WorkflowExecution | TaskExecution | ActionExecution
 # (id, state, output) of one run of a task: an action execution or a sub-workflow execution.
 Run = tuple[str, str, Any]
+
+
+@dataclass(frozen=True)
+class TaskFilter:
+    """Tasks of a workflow in one of ``states`` (and with that ``error_handled``, when given)."""
+
+    states: tuple[str, ...]
+    error_handled: bool | None = None
 
 
 class Store(Protocol):
@@ -46,6 +55,10 @@ class Store(Protocol):
     def latest_task(self, workflow_id: str, name: str) -> TaskExecution | None: ...
 
     def has_task_in(self, workflow_id: str, states: Iterable[str]) -> bool: ...
+
+    def has_tasks(self, workflow_id: str, filters: Sequence[TaskFilter]) -> list[bool]:
+        """For each filter, whether a task of the workflow matches it: one question to the database."""
+        ...
 
     def task_names(self, workflow_id: str, state: str | None = None) -> set[str]: ...
 
@@ -162,6 +175,18 @@ class SqlStore:
             ).limit(1)
         ).first()
         return found is not None
+
+    def has_tasks(self, workflow_id: str, filters: Sequence[TaskFilter]) -> list[bool]:
+        # One EXISTS per filter, each answered by one row of the (workflow, state) index.
+        questions = []
+        for task_filter in filters:
+            question = exists().where(TaskExecution.workflow_execution_id == workflow_id,
+                                      TaskExecution.state.in_(task_filter.states))
+            if task_filter.error_handled is not None:
+                question = question.where(TaskExecution.error_handled.is_(task_filter.error_handled))
+            questions.append(question)
+        answers = self.session.execute(select(*questions)).one()
+        return [bool(answer) for answer in answers]
 
     def task_names(self, workflow_id: str, state: str | None = None) -> set[str]:
         query = select(TaskExecution.name).where(TaskExecution.workflow_execution_id == workflow_id)
@@ -330,6 +355,11 @@ class SqlStore:
 
     def add(self, row: Row) -> None:
         self.session.add(row)
+
+    def write(self) -> None:
+        """Write the transaction's new tasks and actions and its changed tasks now, in fewer
+        statements than the session's flush (see :mod:`app.engine.step_writes`)."""
+        step_writes.write(self.session)
 
     def schedule_timer(self, kind: str, target_id: str, seconds: float,
                        payload: dict[str, Any] | None = None) -> None:

@@ -13,11 +13,12 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
+from sqlalchemy import and_, select
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, defer
 
 from app.database import immediate_transactions
-from app.models import WorkflowExecution
+from app.models import TaskExecution, WorkflowExecution
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -62,6 +63,7 @@ def with_retries(session: Session, unit: Callable[[], T]) -> T:
 # The columns that may hold large data (an input carrying a with-items list, for one).
 # (``params`` stays: it is small, and notifications read it at every flush.)
 WORKFLOW_DATA = (WorkflowExecution.input, WorkflowExecution.context, WorkflowExecution.output)
+TASK_DATA = (TaskExecution.in_context, TaskExecution.published, TaskExecution.result)
 
 
 def lock_workflow(session: Session, workflow_execution_id: str, without_data: bool = False) -> WorkflowExecution | None:
@@ -78,3 +80,31 @@ def lock_workflow(session: Session, workflow_execution_id: str, without_data: bo
     return session.get(
         WorkflowExecution, workflow_execution_id, with_for_update=True, populate_existing=True, options=options
     )
+
+
+def lock_workflow_with_task(session: Session, workflow_execution_id: str, task_execution_id: str,
+                            without_data: bool = False) -> tuple[WorkflowExecution | None, TaskExecution | None]:
+    """:func:`lock_workflow` and the load of one of its tasks, in one statement.
+
+    Both rows are locked, the workflow's first (``FOR UPDATE OF`` locks in the order it names
+    them), so the engine's lock order holds. The task must be locked too: a locking read that
+    waited for the workflow row sees that row as the transaction it waited for left it, but the
+    rows it merely joins as they were when it began, and that transaction may have changed the
+    task. ``without_data`` also leaves the task's data columns to load on first use. Falls back to
+    :func:`lock_workflow` alone when the task is not the workflow's.
+    """
+    options = [defer(WorkflowExecution.spec)]
+    if without_data:
+        options += [defer(column) for column in (*WORKFLOW_DATA, *TASK_DATA)]
+    found = session.execute(
+        select(WorkflowExecution, TaskExecution)
+        .join(TaskExecution, and_(TaskExecution.id == task_execution_id,
+                                  TaskExecution.workflow_execution_id == WorkflowExecution.id))
+        .where(WorkflowExecution.id == workflow_execution_id)
+        .with_for_update(of=[WorkflowExecution, TaskExecution])
+        .options(*options)
+        .execution_options(populate_existing=True)
+    ).first()
+    if found is None:
+        return lock_workflow(session, workflow_execution_id, without_data), None
+    return found[0], found[1]

@@ -12,7 +12,6 @@ import logging
 import os
 import socket
 import time
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import update
@@ -23,7 +22,7 @@ from app.actions import egress, mistral_compat, registry
 from app.actions.base import ActionContext, ExecutionContext, OutboundLog, Result
 from app.auth import capability
 from app.config import Settings
-from app.engine.claims import DELIVERED, SENDING
+from app.engine.claims import DELIVERED, SENDING, ActionRun
 from app.engine.errors import NotFound
 from app.engine.service import Engine
 from app.engine.states import State
@@ -41,21 +40,6 @@ def worker_id() -> str:
     # Per process: each prefork pool child claims for itself; the threads of a threads pool share
     # one id, and the process's heartbeat covers every action they run.
     return f"{socket.gethostname()}:{os.getpid()}"
-
-
-@dataclass(frozen=True)
-class ActionRun:
-    """What a worker needs to run one action, read before the claim's transaction ends."""
-
-    id: str
-    name: str
-    input: dict[str, Any]
-    params: dict[str, Any]
-    workflow_name: str | None
-    workflow_execution_id: str | None
-    task_execution_id: str | None
-    task_name: str | None
-    is_sync: bool = True
 
 
 def run_action(session: Session, engine: Engine, settings: Settings, action_execution_id: str) -> Result | None:
@@ -85,7 +69,7 @@ def run_action(session: Session, engine: Engine, settings: Settings, action_exec
 
 def _report(engine: Engine, run: ActionRun, result: Result, sent: dict[str, Any] | None) -> Result | None:
     try:
-        engine.on_action_result(run.id, result, sent_request=sent)
+        engine.on_action_result(run.id, result, sent_request=sent, run=run)
     except NotFound:
         # Its execution was deleted (with force) while it ran: there is no one left to tell.
         log.info("action execution %s (%s) was deleted while it ran; its result is dropped", run.id, run.name)
@@ -133,7 +117,8 @@ def _is_alive(action: ActionExecution, settings: Settings) -> bool:
 
 _RUN_COLUMNS = (ActionExecution.id, ActionExecution.name, ActionExecution.input, ActionExecution.params,
                 ActionExecution.workflow_name, ActionExecution.workflow_execution_id,
-                ActionExecution.task_execution_id, ActionExecution.task_name, ActionExecution.is_sync)
+                ActionExecution.task_execution_id, ActionExecution.task_name, ActionExecution.is_sync,
+                ActionExecution.item_index)
 
 
 def _claim(session: Session, action_execution_id: str, previous_worker: str | None) -> ActionRun | None:

@@ -1,0 +1,107 @@
+"""What one step of a chain of executor actions asks of the database: the budget of the hot path.
+
+A step is the worker's claim (a transaction of its own, the crash rule) and then the result with the
+engine's continuation (another): at most five statements together, BEGIN and COMMIT not counted. The
+last step also ends the workflow: one question about its tasks, one read of what its last tasks
+published, one write of the workflow. A statement added to the path fails here, by name, before it
+shows in the benchmark.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import event
+
+from app.engine.dispatch import RunAction
+from app.extensions import db, session
+from app.workers import executor
+from tests.engine.driver import EngineDriver
+
+LENGTH = 4
+CHAIN = "\n".join(
+    ["version: '2.0'", "statements_chain:", "  tasks:"]
+    + [line for index in range(1, LENGTH + 1) for line in (
+        f"    t{index}:", "      action: bench.noop", "      publish: {last: <% task().name %>}",
+        *([f"      on-success: t{index + 1}"] if index < LENGTH else []))]
+) + "\n"
+TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
+
+
+def kind(statement: str) -> str:
+    """``VERB table``: what a statement does to which table, the same on every database."""
+    words = statement.split()
+    verb = words[0].upper()
+    if verb == "INSERT":
+        return f"INSERT {words[2]}"
+    if verb == "UPDATE":
+        return f"UPDATE {words[1]}"
+    if words[1].upper() == "EXISTS":
+        return "SELECT EXISTS"
+    return f"{verb} {words[[word.upper() for word in words].index('FROM') + 1]}"
+
+
+@contextmanager
+def statements() -> Iterator[list[str]]:
+    """The kinds of the statements sent while the block runs, in order."""
+    sent: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if not statement.lstrip().upper().startswith(TRANSACTION_CONTROL):
+            sent.append(kind(statement))
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+
+
+def run_chain(driver: EngineDriver) -> list[list[str]]:
+    """Run the chain as workers would (claim, run, result and continuation); the statements per step."""
+    driver.define(CHAIN)
+    execution = driver.engine.start_workflow("statements_chain")
+    driver.root_ids.append(execution.id)
+    sent = driver.dispatcher.sent
+    steps = []
+    while runs := [message for message in sent if isinstance(message, RunAction)]:
+        sent.clear()
+        (run,) = runs
+        engine = driver.engine
+        with statements() as step:
+            executor.run_action(session(), engine, driver.settings, run.action_execution_id)
+        steps.append(step)
+    sent.clear()
+    return steps
+
+
+def test_a_chain_step_costs_at_most_five_statements(driver: EngineDriver) -> None:
+    steps = run_chain(driver)
+
+    assert driver.execution().state == "SUCCESS"
+    assert driver.execution().output == {"last": f"t{LENGTH}"}
+    assert len(steps) == LENGTH
+    for step in steps[:-1]:
+        assert step == [
+            "UPDATE action_executions",     # the claim, RETURNING what running the action needs
+            "SELECT workflow_executions",   # the workflow's lock, its task loaded with it
+            "UPDATE action_executions",     # the result, a compare-and-set
+            "INSERT task_executions",       # the task that ended and the one that follows: one upsert
+            "INSERT action_executions",     # the action that follows
+        ]
+
+
+def test_the_last_step_ends_the_workflow_with_one_question_one_read_one_write(driver: EngineDriver) -> None:
+    *_, last = run_chain(driver)
+
+    assert last == [
+        "UPDATE action_executions",
+        "SELECT workflow_executions",
+        "UPDATE action_executions",
+        "UPDATE task_executions",       # the last task, alone: nothing new to write with it
+        "SELECT EXISTS",                # running, waiting, failed or cancelled tasks: one question
+        "SELECT task_executions",       # what the last tasks published: the workflow's output
+        "UPDATE workflow_executions",   # state and output together
+    ]
