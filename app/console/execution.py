@@ -19,7 +19,7 @@ from app.console.forms import FormErrors, json_value
 from app.console.present import duration
 from app.console.session import flash
 from app.console.web import confirmation, redirect_to, render, route, url
-from app.engine.bookkeeping import private
+from app.engine.bookkeeping import runtime
 from app.engine.errors import EngineError, NotFound
 from app.engine.states import COMPLETED
 from app.extensions import db, session
@@ -73,15 +73,14 @@ def _breadcrumb(wf_ex: WorkflowExecution) -> list[dict[str, Any]]:
 
 def _progress(task: TaskExecution) -> dict[str, int] | None:
     """A with-items task's items: how many there are and how many ended."""
-    shown = (task.runtime_context or {}).get("with_items")
-    if not isinstance(shown, dict):
+    record = runtime(task)
+    if record.shown_items is None:
         return None
-    done = int((private(task).get("with_items") or {}).get("done", 0) or 0)
-    return {"count": int(shown.get("count") or 0), "done": done}
+    return {"count": record.shown_items.count, "done": record.items.done if record.items else 0}
 
 
 def _retries(task: TaskExecution) -> int:
-    return int(((task.runtime_context or {}).get("retry_task_policy") or {}).get("retry_no", 0) or 0)
+    return runtime(task).retry_no
 
 
 @route("/executions/<execution_id>")

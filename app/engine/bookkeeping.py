@@ -1,47 +1,52 @@
-"""The engine's own bookkeeping of a task, kept inside its runtime context but out of sight.
+"""The runtime records of a task and of a workflow execution, read from and written to their rows.
 
-Mistral shows a task's ``runtime_context`` (retry counts, with-items capacity, ``triggered_by``)
-through the API and ``task()``; the engine also needs progress counters, flags and pending results
-that Mistral does not have. Those live under one private key that every reader leaves out.
+Engine modules change what they keep per task through :func:`updating` (or read it with
+:func:`runtime`); the row's ``runtime_context`` is only ever written from a record, so its keys and
+shapes are Mistral's and the engine's own bookkeeping stays under its private key.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from app.engine import decisions
-from app.models import TaskExecution
-
-PRIVATE = "__engine"
-
-
-def private(task: TaskExecution) -> dict[str, Any]:
-    value = (task.runtime_context or {}).get(PRIVATE)
-    return value if isinstance(value, dict) else {}
+from app.engine.task_runtime import ItemsProgress, TaskRuntime, WorkflowRuntime
+from app.models import TaskExecution, WorkflowExecution
 
 
-def public_runtime_context(runtime_context: dict[str, Any] | None) -> dict[str, Any]:
-    """A task's runtime context as the API and ``task()`` show it."""
-    return {key: value for key, value in (runtime_context or {}).items() if key != PRIVATE}
+def runtime(task: TaskExecution) -> TaskRuntime:
+    return TaskRuntime.from_row(task.runtime_context)
 
 
-def set_runtime(task: TaskExecution, **values: Any) -> None:
-    # JSON columns are replaced, not mutated, so the change is always written.
-    task.runtime_context = {**task.runtime_context, **values}
+def save(task: TaskExecution, record: TaskRuntime) -> None:
+    row = record.to_row()
+    if row != task.runtime_context:
+        # JSON columns are replaced, not mutated, so the change is always written.
+        task.runtime_context = row
 
 
-def set_private(task: TaskExecution, **values: Any) -> None:
-    """The engine's own bookkeeping of a task, kept out of the runtime context Mistral shows."""
-    set_runtime(task, **{PRIVATE: {**private(task), **values}})
+@contextmanager
+def updating(task: TaskExecution) -> Iterator[TaskRuntime]:
+    """The task's record, written back to the row when the block ends without an error."""
+    record = runtime(task)
+    yield record
+    save(task, record)
 
 
-def record_progress(task: TaskExecution, progress: dict[str, Any]) -> None:
+def record_progress(task: TaskExecution, progress: ItemsProgress) -> None:
     """Keep the with-items progress, and show it as Mistral does: the count of items and the free
     places of the concurrency window (None without one)."""
-    set_private(task, with_items=progress)
-    concurrency = int(task.runtime_context.get("concurrency") or 0)
-    count, done = int(progress.get("count", 0)), int(progress.get("done", 0))
-    # The free places of the window: the items started (all of them before items were made lazily)
-    # less those that ended.
-    started = int(progress.get("next", count) or 0)
-    set_runtime(task, with_items={"capacity": decisions.free_places(concurrency, started, done), "count": count})
+    with updating(task) as record:
+        record.record_items(progress, decisions.free_places(record.concurrency, progress))
+
+
+def workflow_runtime(wf: WorkflowExecution) -> WorkflowRuntime:
+    return WorkflowRuntime.from_row(wf.runtime_context)
+
+
+@contextmanager
+def updating_workflow(wf: WorkflowExecution) -> Iterator[WorkflowRuntime]:
+    record = workflow_runtime(wf)
+    yield record
+    wf.runtime_context = record.to_row()

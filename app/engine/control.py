@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from app.engine import launch
+from app.engine.bookkeeping import updating_workflow
 from app.engine.commands import RunTask
 from app.engine.dispatch import ContinueParent
 from app.engine.states import COMPLETED, State
@@ -43,8 +44,8 @@ def resume(step: StepOps) -> None:
     if wf.task_execution_id:
         # A sub-workflow resumed on its own: its parent may go on too (see continue_parent).
         step.messages.append(ContinueParent(wf.id))
-    backlog = list(wf.runtime_context.get("backlog") or [])
-    wf.runtime_context = {k: v for k, v in wf.runtime_context.items() if k != "backlog"}
+    with updating_workflow(wf) as record:
+        backlog, record.backlog = record.backlog, []
     tasks = step.store.tasks(wf.id, processed=False)
     for task in tasks:
         if task.state in COMPLETED:

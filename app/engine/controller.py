@@ -110,16 +110,6 @@ def _to_command(
     return RunTask(transition.target, dict(outbound), trigger, source)
 
 
-def join_decision(join: int | str, inbound: int, fired: int, missed: int) -> str:
-    """``"run"``, ``"wait"`` or ``"error"`` for a join task given its inbound arrivals so far."""
-    needed = inbound if join == "all" else int(join)
-    if fired >= needed:
-        return "run"
-    if inbound - missed < needed:
-        return "error"
-    return "wait"
-
-
 def join_targets_missed(spec: WorkflowSpec, task: TaskSpec, fired: tuple[str, ...]) -> list[str]:
     """Join tasks that ``task`` could have triggered but did not."""
     targets = {

@@ -1,15 +1,16 @@
 """Decisions of the step that need no database and no expression: pure functions over values.
 
-The step (``runtime.Step``) evaluates the policies' values and reads the task's bookkeeping, asks
-these functions what follows, and applies the answer.
+The step (``runtime.Step``) evaluates the policies' values and reads the task's runtime record
+(:class:`~app.engine.task_runtime.TaskRuntime`), asks these functions what follows, and applies
+the answer to the record.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from app.engine.states import State
+from app.engine.task_runtime import ItemsProgress, JoinProgress, TaskRuntime
 
 
 @dataclass(frozen=True)
@@ -25,27 +26,32 @@ class BeforeStart:
     wait: int | None = None
 
 
-def before_start(done: dict[str, Any], pause_before: bool, timeout: int, wait_before: int) -> BeforeStart:
-    """The before-start policies in Mistral's order, each applied once per run of the task (``done``
-    holds the flags a previous pass left: ``pause_before_done``, ``timeout_scheduled``,
+def before_start(runtime: TaskRuntime, pause_before: bool, timeout: int, wait_before: int) -> BeforeStart:
+    """The before-start policies in Mistral's order, each applied once per run of the task (the
+    record holds the flags a previous pass left: ``pause_before_done``, ``timeout_scheduled``,
     ``wait_before_done``)."""
-    if pause_before and not done.get("pause_before_done"):
+    if pause_before and not runtime.pause_before_done:
         return BeforeStart(pause=True)
     return BeforeStart(
-        timeout=timeout if timeout and not done.get("timeout_scheduled") else None,
-        wait=wait_before if wait_before and not done.get("wait_before_done") else None,
+        timeout=timeout if timeout and not runtime.timeout_scheduled else None,
+        wait=wait_before if wait_before and not runtime.wait_before_done else None,
     )
 
 
-def should_retry(state: str, retry_no: int, count: int, breaks: bool, continues: bool | None) -> bool:
+def waits_after(runtime: TaskRuntime, wait_after: float) -> bool:
+    """Whether ``wait-after`` delays the completion of this run (once per run)."""
+    return bool(wait_after) and not runtime.wait_after_done
+
+
+def should_retry(state: str, runtime: TaskRuntime, count: int, breaks: bool, continues: bool | None) -> bool:
     """Whether a run that ended in ``state`` is run again under ``retry``.
 
-    ``retry_no`` runs were retried already, out of ``count``; ``breaks`` is the value of
+    ``runtime.retry_no`` runs were retried already, out of ``count``; ``breaks`` is the value of
     ``break-on``, ``continues`` that of ``continue-on`` (None without one). A failed run is retried
     unless the count is spent or ``break-on`` holds; with ``continue-on`` any run is retried while
     it holds, a successful one too.
     """
-    if retry_no >= count or (state == State.ERROR and breaks):
+    if runtime.retry_no >= count or (state == State.ERROR and breaks):
         return False
     if continues is not None:
         return continues
@@ -63,9 +69,33 @@ def workflow_end(unhandled_failures: int, cancelled: list[str]) -> tuple[str, st
     return State.SUCCESS.value, None
 
 
-def free_places(concurrency: int, started: int, ended: int) -> int | None:
+def join_state(join: int | str, inbound: int, progress: JoinProgress) -> str:
+    """``"run"``, ``"wait"`` or ``"error"`` for a join task (``join``: ``all`` or how many of its
+    ``inbound`` tasks it needs) given its arrivals so far."""
+    needed = inbound if join == "all" else int(join)
+    if len(progress.fired) >= needed:
+        return "run"
+    if inbound - len(progress.missed) < needed:
+        return "error"
+    return "wait"
+
+
+def free_places(concurrency: int, progress: ItemsProgress) -> int | None:
     """The free places of a with-items concurrency window, as Mistral shows them (``capacity``):
     the concurrency less the items started and not ended yet; None without a concurrency."""
     if not concurrency:
         return None
-    return concurrency - min(concurrency, max(started - ended, 0))
+    return concurrency - min(concurrency, max(progress.started - progress.done, 0))
+
+
+def items_to_start(concurrency: int, progress: ItemsProgress, running: int) -> int:
+    """How many items to start to fill the with-items window again (after a resume): up to the
+    concurrency (every item without one) less those running."""
+    capacity = concurrency or progress.count
+    return max(capacity - running, 0)
+
+
+def items_finished(progress: ItemsProgress | None) -> bool:
+    """Whether every item of a with-items task ended, so the task completes."""
+    progress = progress or ItemsProgress()
+    return progress.done >= progress.count

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.engine import bookkeeping, dataflow, expressions, failures, items, subworkflows, workflow_items
+from app.engine import bookkeeping, dataflow, decisions, expressions, failures, items, subworkflows, workflow_items
 from app.engine.adhoc import ResolvedAction
-from app.engine.bookkeeping import private
+from app.engine.bookkeeping import runtime, workflow_runtime
 from app.engine.dispatch import RunAction
 from app.engine.errors import ActionInstantiationError, EngineError, InputError, WorkflowNotFound
 from app.engine.states import State
 from app.engine.stepping import StepOps
+from app.engine.task_runtime import ItemsProgress
 from app.models import ActionExecution, TaskExecution, new_id
 
 
@@ -47,7 +48,7 @@ def _resolve(step: StepOps, task: TaskExecution, data: dict[str, Any]) -> tuple[
     given = dataflow.task_input(task_spec, data, view)
     defaults = (view.env().get("__actions") or {}).get(name) or {}
     resolved = step.store.resolve_action(name, {**defaults, **given}, step.wf_ex.workflow_namespace,
-                                         step.wf_ex.runtime_context.get("workbook"), view)
+                                         workflow_runtime(step.wf_ex).workbook, view)
     queue = expressions.evaluate_recursively(task_spec.target, data, view)
     return resolved, queue
 
@@ -104,7 +105,7 @@ def _start_items(step: StepOps, task: TaskExecution) -> None:
     data = step.data(task.in_context)
     values = items.expand(task_spec.with_items, data, step.view(task))
     if not values:
-        bookkeeping.record_progress(task, {"count": 0, "done": 0})
+        bookkeeping.record_progress(task, ItemsProgress(count=0, done=0))
         step.complete_task(task, State.SUCCESS.value, [])
         return
     if task_spec.workflow:
@@ -113,7 +114,7 @@ def _start_items(step: StepOps, task: TaskExecution) -> None:
     # As in Mistral, an item's action (and its input) is made only when the window reaches it.
     window = step.policies(task).concurrency() or len(values)
     _add_items(step, task, data, list(enumerate(values))[:window])
-    bookkeeping.record_progress(task, {"count": len(values), "done": 0, "next": window})
+    bookkeeping.record_progress(task, ItemsProgress(count=len(values), done=0, next=window))
 
 
 def rerun_items(step: StepOps, task: TaskExecution, indices: list[int]) -> None:
@@ -142,8 +143,8 @@ def _add_items(step: StepOps, task: TaskExecution, data: dict[str, Any],
 
 def item_completed(step: StepOps, task: TaskExecution) -> None:
     """One item ended: start the next idle one, and complete the task after the last."""
-    progress = dict(private(task).get("with_items") or {})
-    progress["done"] = int(progress.get("done", 0)) + 1
+    progress = runtime(task).items or ItemsProgress()
+    progress.done += 1
     bookkeeping.record_progress(task, progress)
     if step.wf_ex.state == State.RUNNING:
         _start_next_item(step, task)
@@ -156,8 +157,7 @@ def _accepted_results(step: StepOps, task: TaskExecution) -> list[Any]:
 
 
 def finish_items_if_done(step: StepOps, task: TaskExecution) -> None:
-    progress = private(task).get("with_items") or {}
-    if int(progress.get("done", 0)) < int(progress.get("count", 0)):
+    if not decisions.items_finished(runtime(task).items):
         return
     rows = step.store.accepted_results(task.id)
     state = items.outcome({state for state, _ in rows})
@@ -172,11 +172,10 @@ def _start_next_item(step: StepOps, task: TaskExecution) -> None:
         step.messages.append(RunAction(action.id, action.name, (action.params or {}).get("target"),
                                        action.workflow_name, action.task_name))
         return
-    progress = dict(private(task).get("with_items") or {})
-    count = int(progress.get("count") or 0)
+    progress = runtime(task).items or ItemsProgress()
     # A task started before items were made lazily has no "next": its IDLE rows are all there is.
-    index = int(progress.get("next", count) or 0)
-    if index >= count:
+    index = progress.started
+    if index >= progress.count:
         return
     task_spec = step.spec.tasks[task.name]
     assert task_spec.with_items is not None
@@ -189,7 +188,7 @@ def _start_next_item(step: StepOps, task: TaskExecution) -> None:
     except EngineError as exc:
         step.fail_completion(task, exc, result=_accepted_results(step, task))
         return
-    progress["next"] = index + 1
+    progress.next = index + 1
     bookkeeping.record_progress(task, progress)
 
 
@@ -198,8 +197,7 @@ def start_idle_items(step: StepOps, task: TaskExecution) -> None:
     if step.spec.tasks[task.name].workflow:
         workflow_items.refill(step, task)
         return
-    progress = private(task).get("with_items") or {}
-    capacity = step.policies(task).concurrency() or int(progress.get("count", 0))
+    progress = runtime(task).items or ItemsProgress()
     running = step.store.count_actions(task.id, State.RUNNING.value)
-    for _ in range(max(capacity - running, 0)):
+    for _ in range(decisions.items_to_start(step.policies(task).concurrency(), progress, running)):
         _start_next_item(step, task)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from app.engine import launch
-from app.engine.bookkeeping import PRIVATE, private, set_private
+from app.engine.bookkeeping import runtime, save, updating
 from app.engine.errors import EngineError
 from app.engine.states import State, check_workflow_transition
 from app.engine.stepping import StepOps
+from app.engine.task_runtime import ItemsProgress
 from app.models import TaskExecution, WorkflowExecution
 
 
@@ -36,27 +35,25 @@ def reopen(step: StepOps, wf: WorkflowExecution, parent_task: TaskExecution | No
         parent_task.finished_at, parent_task.processed = None, False
 
 
-def reset_for_rerun(step: StepOps, task: TaskExecution, state: str) -> None:
+def _reopen_task(step: StepOps, task: TaskExecution, state: str) -> None:
     """A task that ended goes back to ``state`` (RUNNING, or WAITING for a join) as if it had not
-    run: no result, no end, not followed, no transitions taken. Its runtime context is the
-    caller's to trim (what a rerun keeps differs for a task and for a join)."""
+    run: no result, no end, not followed, no transitions taken. Its runtime record is the
+    caller's to trim (a rerun task starts afresh, a join keeps its arrivals)."""
     step.set_state(task, state, None)
     task.result, task.finished_at = [], None
     task.processed, task.error_handled, task.next_tasks, task.has_next = False, False, None, False
 
 
 def rerun(step: StepOps, task: TaskExecution, reset: bool) -> None:
-    previous = private(task)
-    reset_for_rerun(step, task, State.RUNNING.value)
-    # A rerun is not triggered by anything (Mistral drops the entry); the policies start afresh.
-    task.runtime_context = {key: value for key, value in task.runtime_context.items()
-                            if key not in ("triggered_by", "retry_task_policy", PRIVATE)}
+    previous = runtime(task)
+    _reopen_task(step, task, State.RUNNING.value)
+    save(task, previous.reset_for_rerun())
     _reopen_joins(step, task.name, task.id)
     if reset:
         _refuse_old_actions(step, task, only_failed=False)
         step.begin(task)
     else:
-        _rerun_failed_items(step, task, previous)
+        _rerun_failed_items(step, task, previous.items or ItemsProgress())
     step.drain()
 
 
@@ -64,16 +61,15 @@ def _reopen_joins(step: StepOps, name: str, task_id: str) -> None:
     """Joins that failed because ``name`` never arrived wait for it again, as Mistral re-evaluates them."""
     failed = step.store.tasks(step.wf_ex.id, states=[State.ERROR.value], joins_only=True)
     for join in failed:
-        progress = dict(private(join).get("join") or {})
-        if name not in (progress.get("missed") or []):
+        record = runtime(join)
+        if record.join is None or name not in record.join.missed:
             continue
-        progress["missed"] = [source for source in progress["missed"] if source != name]
-        set_private(join, join=progress)
+        record.join.missed = [source for source in record.join.missed if source != name]
         # Mistral drops the 'not triggered' entry the failed join recorded for the rerun task.
-        join.runtime_context = {**join.runtime_context, "triggered_by": [
-            entry for entry in join.runtime_context.get("triggered_by") or []
-            if not (entry.get("event") == "not triggered" and entry.get("task_id") == task_id)]}
-        reset_for_rerun(step, join, State.WAITING.value)
+        record.triggered_by = [entry for entry in record.triggered_by or []
+                               if not (entry.get("event") == "not triggered" and entry.get("task_id") == task_id)]
+        save(join, record)
+        _reopen_task(step, join, State.WAITING.value)
 
 
 def _refuse_old_actions(step: StepOps, task: TaskExecution, only_failed: bool) -> None:
@@ -81,11 +77,12 @@ def _refuse_old_actions(step: StepOps, task: TaskExecution, only_failed: bool) -
     step.store.update_actions(task.id, {"accepted": False}, states=states)
 
 
-def _rerun_failed_items(step: StepOps, task: TaskExecution, previous: dict[str, Any]) -> None:
+def _rerun_failed_items(step: StepOps, task: TaskExecution, progress: ItemsProgress) -> None:
+    """The failed items of the run that ended start again; the others keep their results."""
     failed = step.store.actions(task.id, states=[State.ERROR.value, State.CANCELLED.value], accepted=True)
-    progress = dict(previous.get("with_items") or {})
-    progress["done"] = int(progress.get("done", 0)) - len(failed)
-    set_private(task, with_items=progress)
+    progress.done -= len(failed)
+    with updating(task) as record:
+        record.items = progress
     for old in failed:
         old.accepted = False
     launch.rerun_items(step, task, [int(old.item_index or 0) for old in failed])
@@ -97,6 +94,7 @@ def skip(step: StepOps, task: TaskExecution) -> None:
         raise EngineError("The current task execution must be in ERROR for rerun. "
                           "Only updating task to rerun is supported.")
     task.processed, task.error_handled = False, False
-    task.runtime_context = {key: value for key, value in task.runtime_context.items() if key != "triggered_by"}
+    with updating(task) as record:
+        record.triggered_by = None
     step.complete_task(task, State.SKIPPED.value, task.result, state_info="Task was skipped.")
     step.drain()

@@ -11,7 +11,7 @@ from collections import OrderedDict, deque
 from typing import Any
 
 from app.engine import controller, dataflow, decisions, expressions, failures, joins, launch, limits
-from app.engine.bookkeeping import private, set_private, set_runtime
+from app.engine.bookkeeping import runtime, save, updating, updating_workflow
 from app.engine.commands import Command, RunTask, StopWorkflow
 from app.engine.dispatch import ContinueParent, Message
 from app.engine.errors import EngineError
@@ -21,6 +21,7 @@ from app.engine.policies import Policies
 from app.engine.state_log import KEEP, StateChanges
 from app.engine.states import COMPLETED, State
 from app.engine.store import Store, TaskFilter
+from app.engine.task_runtime import PendingCompletion, TaskRuntime
 from app.engine.views import StoreExecutionView, task_as_dict
 from app.models import ActionExecution, TaskExecution, WorkflowExecution, new_id, utc_now
 
@@ -125,9 +126,9 @@ class Step:
             self.run_task(command)
 
     def save_backlog(self, commands: list[Command]) -> None:
-        backlog = [{"task_name": c.task_name, "in_context": c.in_context, "triggered_by": c.triggered_by}
-                   for c in commands if isinstance(c, RunTask)]
-        self.wf_ex.runtime_context = {**self.wf_ex.runtime_context, "backlog": backlog}
+        with updating_workflow(self.wf_ex) as record:
+            record.backlog = [{"task_name": c.task_name, "in_context": c.in_context, "triggered_by": c.triggered_by}
+                              for c in commands if isinstance(c, RunTask)]
 
     def run_task(self, command: RunTask) -> None:
         task_spec = self.spec.tasks[command.task_name]
@@ -137,7 +138,8 @@ class Step:
             return
         task = self.new_task(command.task_name, State.RUNNING.value, command.in_context)
         if isinstance(command.triggered_by, dict):
-            set_runtime(task, triggered_by=[command.triggered_by])
+            with updating(task) as record:
+                record.triggered_by = [command.triggered_by]
         self.begin(task)
 
     def join_arrival(self, name: str, context: dict[str, Any] | None, source: str | None,
@@ -172,7 +174,7 @@ class Step:
             published={},
             # Mistral's result of a task no run has completed yet.
             result=[],
-            runtime_context={},
+            runtime_context=TaskRuntime().to_row(),
             unique_key=unique_key,
             started_at=utc_now() if state == State.RUNNING else None,
             project_id=self.wf_ex.project_id,
@@ -183,30 +185,32 @@ class Step:
 
     def begin(self, task: TaskExecution) -> None:
         """Apply the before-start policies, then start the task's work."""
-        rc = private(task)
+        record = runtime(task)
         try:
             policies = self.policies(task)
             policies.validate()
-            concurrency = policies.concurrency()
-            if concurrency:
-                set_runtime(task, concurrency=concurrency)
-            plan = decisions.before_start(rc, policies.pause_before(), int(policies.seconds("timeout")),
+            record.concurrency = policies.concurrency() or record.concurrency
+            plan = decisions.before_start(record, policies.pause_before(), int(policies.seconds("timeout")),
                                           int(policies.seconds("wait-before")))
             if plan.pause:
-                set_private(task, pause_before_done=True)
+                record.pause_before_done = True
+                save(task, record)
                 self.set_state(task, State.IDLE.value, "Set by 'pause-before' policy")
                 self.stop(State.PAUSED.value, None)
                 return
             if plan.timeout:
-                set_private(task, timeout_scheduled=True)
+                record.timeout_scheduled = True
                 self.store.schedule_timer(TASK_TIMEOUT, task.id, plan.timeout, {"timeout": plan.timeout})
             if plan.wait:
-                set_private(task, wait_before_done=True)
-                set_runtime(task, wait_before_policy={"skip": True})
+                record.wait_before_done = record.wait_before_shown = True
+                save(task, record)
                 self.delay(task, plan.wait, f"Delayed by 'wait-before' policy [delay={_number(plan.wait)}]")
                 return
+            save(task, record)
         except EngineError as exc:
-            # A policy value that cannot be used fails the workflow as a task that cannot start does.
+            # A policy value that cannot be used fails the workflow as a task that cannot start does
+            # (showing the concurrency if that one could be read).
+            save(task, record)
             self.force_fail(task, failures.run_failure(exc, self.wf_ex.workflow_name, task.name), result=[])
             return
         self.set_state(task, State.RUNNING.value, None)
@@ -241,14 +245,14 @@ class Step:
 
     def _after_policies(self, task: TaskExecution) -> bool:
         """wait-after, fail-on and retry; False when the task is not complete after all."""
-        rc = private(task)
+        record = runtime(task)
         try:
             policies = self.policies(task)
             wait = policies.seconds("wait-after")
-            if wait and not rc.get("wait_after_done"):
-                pending = {"state": task.state, "result": task.result, "state_info": task.state_info}
-                set_private(task, wait_after_done=True, pending_completion=pending)
-                set_runtime(task, wait_after_policy={"skip": True})
+            if decisions.waits_after(record, wait):
+                record.wait_after_done = record.wait_after_shown = True
+                record.pending_completion = PendingCompletion(task.state, task.result, task.state_info)
+                save(task, record)
                 self.delay(task, wait, f"Delayed by 'wait-after' policy [delay={_number(wait)}]",
                            kind=COMPLETE_TASK)
                 return False
@@ -261,12 +265,15 @@ class Step:
         if retry is None or not retry.count or task.state not in (State.SUCCESS, State.ERROR):
             return True
         try:
-            again = self._should_retry(task, retry, policies)
+            again = self._should_retry(task, record, retry, policies)
         except EngineError as exc:
             self.fail_completion(task, exc)
             return False
         # Mistral shows the policy's context once it has looked at a completion.
-        set_runtime(task, retry_task_policy=dict(task.runtime_context.get("retry_task_policy") or {}))
+        record.retry_shown = True
+        if again:
+            record.retried()
+        save(task, record)
         if not again:
             return True
         self._retry(task, retry.delay)
@@ -277,16 +284,15 @@ class Step:
         self.force_fail(task, failures.completion_failure(error, self.wf_ex.workflow_name, task.name,
                                                           self.last_run_name(task)), result=result)
 
-    def _should_retry(self, task: TaskExecution, retry: Any, policies: Policies) -> bool:
+    def _should_retry(self, task: TaskExecution, record: TaskRuntime, retry: Any, policies: Policies) -> bool:
         # Mistral evaluates both conditions whatever the state and the count: their errors always show.
         breaks = retry.break_on is not None and policies.condition(retry.break_on)
         continues = policies.condition(retry.continue_on) if retry.continue_on is not None else None
-        return decisions.should_retry(task.state, _retry_no(task), retry.count, breaks, continues)
+        return decisions.should_retry(task.state, record, retry.count, breaks, continues)
 
     def _retry(self, task: TaskExecution, delay: float) -> None:
+        """Run the task again, its record already counting the retry."""
         self.store.update_actions(task.id, {"accepted": False})
-        set_runtime(task, retry_task_policy={"retry_no": _retry_no(task) + 1})
-        set_private(task, with_items=None)
         task.result = []
         if delay:
             self.delay(task, delay, f"Delayed by 'retry' policy [delay={_number(delay)}]")
@@ -314,7 +320,8 @@ class Step:
             self.wf_ex.context = {**self.wf_ex.context, **global_}
             # Kept on the task too, out of its runtime context: GET /v2/tasks/<id> reports what each
             # task published globally.
-            set_private(task, published_global=global_)
+            with updating(task) as record:
+                record.published_global = global_
         return None
 
     def force_fail(self, task: TaskExecution, message: str, result: Any = ...) -> None:
@@ -462,10 +469,6 @@ class Step:
             return {"result": self.wf_ex.state_info}
         extra = extra or context
         return dataflow.merge_dicts(output, extra if isinstance(extra, dict) else {"output": extra})
-
-
-def _retry_no(task: TaskExecution) -> int:
-    return int((task.runtime_context.get("retry_task_policy") or {}).get("retry_no", 0))
 
 
 def _number(value: float) -> str:

@@ -27,12 +27,13 @@ from app.engine import (
     workflow_items,
 )
 from app.engine.action_service import ActionService
-from app.engine.bookkeeping import private
+from app.engine.bookkeeping import runtime
 from app.engine.definitions import get_workflow
 from app.engine.dispatch import ContinueParent, Message
 from app.engine.errors import EngineError, InputError, NotAllowed, NotFound
 from app.engine.runtime import COMPLETE_TASK, CONTINUE_TASK, TASK_TIMEOUT, Step, spec_of
 from app.engine.states import COMPLETED, State, check_workflow_transition
+from app.engine.task_runtime import PendingCompletion, WorkflowRuntime
 from app.engine.transactions import lock_workflow
 from app.models import TaskExecution, Timer, WorkflowExecution, new_id
 
@@ -72,7 +73,7 @@ class Engine(ActionService):
                 tags=list(definition.tags),
                 params={**given, "namespace": definition.namespace, "env": env},
                 context={},
-                runtime_context={"workbook": definition.workbook_name} if definition.workbook_name else {},
+                runtime_context=WorkflowRuntime(workbook=definition.workbook_name).to_row(),
                 project_id=definition.project_id,
             )
             spec = spec_of(wf_ex)
@@ -382,9 +383,8 @@ def _fire(step: Step, task: TaskExecution, kind: str, payload: dict[str, Any]) -
         else:
             step.set_state(task, State.IDLE.value, "Delay ended while the workflow was not running")
     elif kind == COMPLETE_TASK and task.state == State.DELAYED:
-        pending = private(task).get("pending_completion") or {}
-        step.complete_task(task, pending.get("state", State.SUCCESS.value), pending.get("result"),
-                           pending.get("state_info"))
+        pending = runtime(task).pending_completion or PendingCompletion(State.SUCCESS.value)
+        step.complete_task(task, pending.state, pending.result, pending.state_info)
     elif kind == TASK_TIMEOUT and task.state not in COMPLETED:
         timeout = payload.get("timeout")
         timed_out = step.store.fail_open_actions(task.id, {"result": f"Timed out after {timeout} seconds"})

@@ -13,6 +13,7 @@ from app.engine import dataflow, expressions
 from app.engine.errors import EngineError, InputError
 from app.engine.states import State
 from app.engine.stepping import StepOps
+from app.engine.task_runtime import WorkflowRuntime
 from app.models import TaskExecution, WorkflowExecution, new_id
 
 MAX_DEPTH = 20
@@ -57,7 +58,7 @@ def start(step: StepOps, task: TaskExecution, child_input: dict[str, Any],
             **({"notify": parent.params["notify"]} if parent.params.get("notify") else {}),
         },
         context={},
-        runtime_context={"workbook": definition.workbook_name} if definition.workbook_name else {},
+        runtime_context=WorkflowRuntime(workbook=definition.workbook_name).to_row(),
         task_execution_id=task.id,
         root_execution_id=parent.root_execution_id or parent.id,
         project_id=parent.project_id,

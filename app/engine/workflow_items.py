@@ -7,26 +7,27 @@ Each child carries its item as ``params["item"] = {"epoch": ..., "index": ...}``
 
 from __future__ import annotations
 
-from app.engine import bookkeeping, dataflow, expressions, items, subworkflows
-from app.engine.bookkeeping import private
+from app.engine import bookkeeping, dataflow, decisions, expressions, items, subworkflows
+from app.engine.bookkeeping import runtime
 from app.engine.states import COMPLETED, State
 from app.engine.stepping import StepOps
+from app.engine.task_runtime import ItemsProgress
 from app.models import TaskExecution, WorkflowExecution, new_id
 
 
 def start(step: StepOps, task: TaskExecution, count: int) -> None:
     capacity = step.policies(task).concurrency() or count
-    progress = {"count": count, "done": 0, "next": 0, "epoch": new_id()[:8]}
+    progress = ItemsProgress(count=count, done=0, next=0, epoch=new_id()[:8])
     bookkeeping.record_progress(task, progress)
     _start_next(step, task, min(capacity, count))
 
 
 def child_ended(step: StepOps, task: TaskExecution, child: WorkflowExecution) -> None:
     """One child ended: start the next item, and complete the task after the last."""
-    progress = dict(private(task).get("with_items") or {})
-    if (child.params.get("item") or {}).get("epoch") != progress.get("epoch"):
+    progress = runtime(task).items or ItemsProgress()
+    if (child.params.get("item") or {}).get("epoch") != progress.epoch:
         return
-    progress["done"] = int(progress["done"]) + 1
+    progress.done += 1
     bookkeeping.record_progress(task, progress)
     if step.wf_ex.state == State.RUNNING:
         _start_next(step, task, 1)
@@ -35,15 +36,13 @@ def child_ended(step: StepOps, task: TaskExecution, child: WorkflowExecution) ->
 
 def refill(step: StepOps, task: TaskExecution) -> None:
     """After a resume: start items up to the concurrency again."""
-    progress = private(task).get("with_items") or {}
-    capacity = step.policies(task).concurrency() or int(progress.get("count", 0))
+    progress = runtime(task).items or ItemsProgress()
     running = [child for child in _children(step, task) if child.state not in COMPLETED]
-    _start_next(step, task, max(capacity - len(running), 0))
+    _start_next(step, task, decisions.items_to_start(step.policies(task).concurrency(), progress, len(running)))
 
 
 def finish_if_done(step: StepOps, task: TaskExecution) -> None:
-    progress = private(task).get("with_items") or {}
-    if int(progress.get("done", 0)) < int(progress.get("count", 0)):
+    if not decisions.items_finished(runtime(task).items):
         return
     children = sorted(_children(step, task), key=lambda child: int(child.params["item"]["index"]))
     state = items.outcome({child.state for child in children})
@@ -53,15 +52,15 @@ def finish_if_done(step: StepOps, task: TaskExecution) -> None:
 
 
 def _children(step: StepOps, task: TaskExecution) -> list[WorkflowExecution]:
-    epoch = (private(task).get("with_items") or {}).get("epoch")
+    epoch = (runtime(task).items or ItemsProgress()).epoch
     rows = step.store.child_executions(task.id)
     return [row for row in rows if (row.params.get("item") or {}).get("epoch") == epoch]
 
 
 def _start_next(step: StepOps, task: TaskExecution, how_many: int) -> None:
-    progress = dict(private(task).get("with_items") or {})
-    first = int(progress.get("next", 0))
-    last = min(first + how_many, int(progress.get("count", 0)))
+    progress = runtime(task).items or ItemsProgress()
+    first = progress.next or 0
+    last = min(first + how_many, progress.count)
     if last <= first:
         return
     task_spec = step.spec.tasks[task.name]
@@ -77,7 +76,7 @@ def _start_next(step: StepOps, task: TaskExecution, how_many: int) -> None:
     with expressions.shared_data():
         for index in range(first, last):
             child_input = dataflow.task_input(task_spec, {**data, **values[index]}, view)
-            if subworkflows.start(step, task, child_input, item={"epoch": progress["epoch"], "index": index}) is None:
+            if subworkflows.start(step, task, child_input, item={"epoch": progress.epoch, "index": index}) is None:
                 return
-    progress["next"] = last
+    progress.next = last
     bookkeeping.record_progress(task, progress)

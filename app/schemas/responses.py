@@ -12,8 +12,8 @@ from typing import Any
 
 from marshmallow import INCLUDE, Schema, fields, missing
 
-from app.engine.bookkeeping import private, public_runtime_context
 from app.engine.definitions import input_text, interface
+from app.engine.task_runtime import TaskRuntime, shown_runtime_context
 from app.models import TaskExecution, WorkflowExecution
 from app.schemas.requests import EXECUTION_STATES
 from app.schemas.wire import Count, Flag, Getter, JsonText, Stored, Text, TextList, Timestamp, WireSchema, without
@@ -196,13 +196,13 @@ class ExecutionDetailSchema(ExecutionSchema):
 
 def _task_published(row: TaskExecution) -> dict[str, Any] | None:
     """Mistral leaves ``published`` null when a task's publish clause only publishes globally."""
-    if not row.published and private(row).get("published_global"):
+    if not row.published and TaskRuntime.from_row(row.runtime_context).published_global:
         return None
     return row.published
 
 
 def _task_published_global(row: TaskExecution) -> Any:
-    return private(row).get("published_global") or missing
+    return TaskRuntime.from_row(row.runtime_context).published_global or missing
 
 
 class TaskSchema(WireSchema):
@@ -218,7 +218,7 @@ class TaskSchema(WireSchema):
     state_info = _text("Why the task is in its state (errors).", nullable=True)
     project_id = _project()
     runtime_context = _json_text("Runtime context (with-items, retries, ...)",
-                                 of=lambda row: public_runtime_context(row.runtime_context))
+                                 of=lambda row: shown_runtime_context(row.runtime_context))
     published = _json_text("Variables the task published (null when it only published globally)", nullable=True,
                            of=_task_published)
     processed = Flag(required=True)

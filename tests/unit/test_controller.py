@@ -71,10 +71,3 @@ def test_cancelled_task_starts_nothing() -> None:
     assert outcome("start", "CANCELLED", {"n": 1}).commands == ()
 
 
-def test_join_decisions() -> None:
-    assert controller.join_decision("all", inbound=3, fired=3, missed=0) == "run"
-    assert controller.join_decision("all", inbound=3, fired=2, missed=0) == "wait"
-    assert controller.join_decision("all", inbound=3, fired=2, missed=1) == "error"
-    assert controller.join_decision(1, inbound=3, fired=1, missed=2) == "run"
-    assert controller.join_decision(2, inbound=3, fired=1, missed=1) == "wait"
-    assert controller.join_decision(2, inbound=3, fired=0, missed=2) == "error"

@@ -11,6 +11,7 @@ PURE_MODULES = [
     "app.engine.language.parser", "app.engine.language.documents", "app.engine.language.inline",
     "app.engine.expressions", "app.engine.controller", "app.engine.commands", "app.engine.states",
     "app.engine.dataflow", "app.engine.policies", "app.engine.items", "app.engine.decisions",
+    "app.engine.task_runtime",
 ]
 # The step machinery reads and writes through the store port (app.engine.store), never a session.
 STEP_MODULES = ["runtime", "launch", "joins", "control", "rerun", "subworkflows", "workflow_items", "views",
