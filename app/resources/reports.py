@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.engine.states import State
+from app.engine.task_runtime import TaskRuntime
 from app.extensions import session
 from app.models import ActionExecution, TaskExecution, WorkflowExecution, utc_now
 from app.resources.execution_tree import ExecutionTree, beyond, flag_arg, int_arg
@@ -80,10 +81,10 @@ class Report:
     def task(self, task: TaskExecution, actions: list[ActionExecution], children: list[WorkflowExecution],
              depth: int) -> TaskNode:
         self.counts[task.state] += 1
-        retry = task.runtime_context.get("retry_task_policy") or {}
+        retry_no = TaskRuntime.from_row(task.runtime_context).retry_no
         # A sub-workflow sits at its task's depth, so max_depth=0 shows it without its tasks.
         return TaskNode(task, actions, [self.workflow(child, depth) for child in children],
-                        retry.get("retry_no", missing))
+                        retry_no or missing)
 
     def statistics(self) -> dict[str, int]:
         stats = {f"{label}_tasks_count": self.counts[state] for state, label in COUNTED_STATES.items()}

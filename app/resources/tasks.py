@@ -10,6 +10,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
 from app.engine.errors import EngineError, NotFound
+from app.engine.task_runtime import TaskRuntime
 from app.extensions import db, session
 from app.models import ActionExecution, TaskExecution
 from app.resources.common import engine, json_body
@@ -21,7 +22,10 @@ blueprint = Blueprint("tasks", __name__, url_prefix="/v2/tasks")
 
 
 def _items_running(row: TaskExecution) -> bool:
-    return row.state == "RUNNING" and "with_items" in (row.runtime_context or {})
+    if row.state != "RUNNING":
+        return False
+    record = TaskRuntime.from_row(row.runtime_context)
+    return (record.shown_items or record.items) is not None
 
 
 def _items_so_far(row: TaskExecution) -> list[Any]:
