@@ -6,7 +6,14 @@ from typing import Any
 
 import pytest
 
-from app.engine.task_runtime import ItemsProgress, JoinProgress, PendingCompletion, TaskRuntime, WorkflowRuntime
+from app.engine.task_runtime import (
+    ItemsProgress,
+    JoinProgress,
+    PendingCompletion,
+    TaskRuntime,
+    WorkflowRuntime,
+    shown_runtime_context,
+)
 
 # Rows as the engine writes them (and as the release before the record wrote them).
 ROWS: list[dict[str, Any]] = [
@@ -113,3 +120,15 @@ def test_items_progress_shows_the_window_it_is_given() -> None:
 ])
 def test_a_workflow_row_reads_and_writes_back_unchanged(row: dict[str, Any]) -> None:
     assert WorkflowRuntime.from_row(row).to_row() == row
+
+
+@pytest.mark.parametrize("row", ROWS)
+def test_the_shown_context_of_a_row_is_the_records(row: dict[str, Any]) -> None:
+    assert shown_runtime_context(row) == TaskRuntime.from_row(row).shown()
+
+
+def test_a_row_of_the_first_releases_shows_only_mistrals_keys() -> None:
+    row = {"retry_no": 1, "timeout_scheduled": True, "with_items": {"count": 3, "done": 1},
+           "triggered_by": [{"task_id": "t", "event": "on-success"}]}
+    assert shown_runtime_context(row) == {"retry_task_policy": {"retry_no": 1},
+                                          "triggered_by": [{"task_id": "t", "event": "on-success"}]}
