@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from app.engine.bookkeeping import PRIVATE
+from app.engine.task_runtime import PRIVATE
 from app.resources.actions import BuiltinAction
 from app.resources.reports import ReportBody, TaskNode, WorkflowNode
 from app.schemas import ExecutionReportSchema, SchemaCache, WireSchema, responses
