@@ -99,6 +99,26 @@ class Action:
     def is_sync(self) -> bool:
         return True
 
+    @classmethod
+    def runs_inline(cls, action_input: dict[str, Any]) -> bool:
+        """Whether the engine may run the action with this input inside its own step, on no worker.
+
+        Only for actions that compute their result from their input alone: no I/O, no wait, no
+        callback. A class opts in by defining this method itself; what it inherits does not count
+        (see :func:`declares_inline`), so a subclass that adds I/O is never run inline by mistake.
+        """
+        return False
+
+
+def declares_inline(action_class: type, action_input: dict[str, Any]) -> bool:
+    """Whether ``action_class`` itself says it may run inline with ``action_input``."""
+    if "runs_inline" not in vars(action_class):
+        return False
+    try:
+        return bool(action_class.runs_inline(action_input))  # type: ignore[attr-defined]
+    except Exception:  # noqa: BLE001 - an input the predicate cannot read runs on a worker
+        return False
+
 
 class ActionError(Exception):
     """Raised by an action to fail with a message; the task ends ERROR with it."""

@@ -11,6 +11,10 @@ from app.actions.base import Action, ActionContext, ActionError, Result
 class NoopAction(Action):
     """Does nothing; result ``null``."""
 
+    @classmethod
+    def runs_inline(cls, action_input: dict[str, Any]) -> bool:
+        return True
+
     def run(self, context: ActionContext) -> Any:
         return None
 
@@ -29,6 +33,11 @@ class EchoAction(Action):
         self.output = output
         self.delay = max(float(delay or 0), 0.0)
 
+    @classmethod
+    def runs_inline(cls, action_input: dict[str, Any]) -> bool:
+        # A delay is a wait: it belongs on a worker, never in the engine's transaction.
+        return float(action_input.get("delay") or 0) <= 0
+
     def run(self, context: ActionContext) -> Any:
         if self.delay:
             time.sleep(self.delay)
@@ -44,6 +53,10 @@ class FailAction(Action):
     def __repr__(self) -> str:
         # Failure messages name the action by its repr, and Mistral's std.fail calls itself this.
         return "Fail action"
+
+    @classmethod
+    def runs_inline(cls, action_input: dict[str, Any]) -> bool:
+        return True
 
     def run(self, context: ActionContext) -> Any:
         if self.error_data:
@@ -72,6 +85,10 @@ class TestDictAction(Action):
         self.size = size
         self.key_prefix = key_prefix
         self.val = val
+
+    @classmethod
+    def runs_inline(cls, action_input: dict[str, Any]) -> bool:
+        return True
 
     def run(self, context: ActionContext) -> Any:
         return {f"{self.key_prefix}{index}": self.val for index in range(self.size)}

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -16,8 +17,8 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from app.actions import registry
 from app.actions.base import Result
-from app.engine import adhoc, catalog, control, failures, launch, limits, notifications, state_log
-from app.engine.claims import DELIVERED, SENDING, ActionRun
+from app.engine import adhoc, catalog, control, inline, limits, notifications, state_log
+from app.engine.claims import DELIVERED, INLINE, SENDING, ActionRun
 from app.engine.dispatch import ActionDone, ContinueAfterAction, Dispatcher, Message, RunAction
 from app.engine.errors import Conflict, EngineError, InvalidStateTransition, NotAllowed, NotFound
 from app.engine.runtime import Step
@@ -44,8 +45,14 @@ class ActionService:
         # A worker silent for three beats is taken for dead (as the sweeper does).
         self.worker_silence = timedelta(seconds=3 * worker_heartbeat_seconds)
 
-    def _step(self, wf_ex: WorkflowExecution) -> Step:
-        return Step(self.store, wf_ex, changes=self.changes)
+    # Actions to run on workers even when they could run inline (a seam for tests whose workers
+    # answer with scripted results); None: every glue action may.
+    keep_on_workers: Callable[[ActionExecution], bool] | None = None
+
+    def _step(self, wf_ex: WorkflowExecution, runs_glue: bool = False) -> Step:
+        """A step over ``wf_ex``; ``runs_glue`` only for a worker's continuation (never a web request)."""
+        return Step(self.store, wf_ex, changes=self.changes,
+                    glue=inline.Glue(here=runs_glue, keep_on_workers=self.keep_on_workers))
 
     def _commit_and_send(self, unit: Any) -> Any:
         messages: list[Message] = []
@@ -281,14 +288,7 @@ class ActionService:
 
     def _shaped_output(self, action: ActionExecution, state: str,
                        output: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        """Apply an ad-hoc action's ``output`` to a successful result (sync or async alike)."""
-        outputs = (action.params or {}).get("output")
-        if state != State.SUCCESS or not outputs:
-            return state, output
-        try:
-            return state, {"result": adhoc.transform_output(outputs, output.get("result"), None)}
-        except EngineError as exc:
-            return State.ERROR.value, {"result": failures.action_failure(exc, action.name, action.task_name)}
+        return inline.shaped_output(action, state, output)
 
     def _set_action_result(self, action_execution_id: str, state: str, output: dict[str, Any],
                            processed: bool = False, sent_request: dict[str, Any] | None = None) -> str | None:
@@ -327,20 +327,46 @@ class ActionService:
                                     options=_WITHOUT_TASK_DATA if action.item_index is not None else [])
         if task is None or task.state in COMPLETED:
             return []
-        step = self._step(wf_ex)
-        if step.spec.tasks[task.name].with_items is not None:
-            launch.item_completed(step, task)
-        else:
-            result = (action.output or {}).get("result")
-            if failures.is_action_failure(action.state, result, action.name, task.name):
-                # The action's result could not be made: the workflow fails with it, unhandled.
-                step.force_fail(task, str(result), result=[])
-            else:
-                # Python's rendering of a non-text error, as Mistral shows it: {'code': 1}.
-                state_info = str(result) if action.state == State.ERROR else None
-                step.complete_task(task, action.state, result, state_info=state_info)
+        # A worker's continuation: the glue it reaches completes here (see app.engine.inline).
+        step = self._step(wf_ex, runs_glue=True)
+        step.action_ended(task, action)
         step.drain()
         return step.messages
+
+    def run_inline(self, workflow_execution_id: str, action_execution_ids: list[str]) -> None:
+        """Worker side of a :class:`RunInline` message: complete the glue actions a step handed on.
+
+        Each is taken with a compare-and-set, so one that a worker claimed meanwhile (the sweeper
+        re-sends the message of an unclaimed action) or that the API completed is left alone. What
+        is over this step's budget goes on in the next message.
+        """
+
+        def unit() -> tuple[None, list[Message]]:
+            wf_ex = lock_workflow(self.session, workflow_execution_id)
+            if wf_ex is None:
+                return None, []
+            step = self._step(wf_ex, runs_glue=True)
+            now, later = action_execution_ids[:step.glue.left], action_execution_ids[step.glue.left:]
+            taken = set(self.session.scalars(
+                update(ActionExecution)
+                .where(ActionExecution.id.in_(now), ActionExecution.state == State.RUNNING.value,
+                       ActionExecution.worker_id.is_(None))
+                .values(worker_id=INLINE)
+                .returning(ActionExecution.id)
+                .execution_options(synchronize_session=False)
+            ).all()) if now else set()
+            for action_id in (action_id for action_id in now if action_id in taken):
+                action = self.session.get(ActionExecution, action_id, populate_existing=True)
+                task = self.session.get(TaskExecution, action.task_execution_id) if action else None
+                if action is not None and task is not None:
+                    step.glue.take()
+                    step.run_glue(task, action)
+            for action_id in later:
+                step.glue.hand_on_id(workflow_execution_id, action_id, step.messages)
+            step.drain()
+            return None, step.messages
+
+        self._commit_and_send(unit)
 
 
 def _result_state(result: Result) -> str:

@@ -10,6 +10,8 @@ from typing import Any
 DELIVERED = "delivered"
 # An async action whose request is being sent: the same, for the third party may already hold it.
 SENDING = "sending"
+# An action the engine ran inside its own step (glue, see app.engine.inline): no worker ran it.
+INLINE = "inline"
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 
@@ -16,6 +16,19 @@ class RunAction:
     # For people reading Flower and the logs; the worker reads everything from the row.
     workflow_name: str | None = None
     task_name: str | None = None
+
+
+@dataclass(frozen=True)
+class RunInline:
+    """Complete glue actions (committed RUNNING, on no worker yet) inside an engine step on a worker.
+
+    Sent for the glue a step reached but did not run itself: a web request or a timer never does,
+    and a worker's step stops after its budget. The ids are those of one workflow execution, in the
+    order the step reached them; the step fills the list before it commits.
+    """
+
+    workflow_execution_id: str
+    action_execution_ids: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -48,7 +61,7 @@ class Notify:
     body: dict[str, Any]
 
 
-Message = RunAction | ContinueAfterAction | ContinueParent | ActionDone | Notify
+Message = RunAction | RunInline | ContinueAfterAction | ContinueParent | ActionDone | Notify
 
 
 class Dispatcher(Protocol):

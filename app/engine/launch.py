@@ -7,7 +7,6 @@ from typing import Any
 from app.engine import bookkeeping, dataflow, decisions, expressions, failures, items, subworkflows, workflow_items
 from app.engine.adhoc import ResolvedAction
 from app.engine.bookkeeping import runtime, workflow_runtime
-from app.engine.dispatch import RunAction
 from app.engine.errors import ActionInstantiationError, EngineError, InputError, WorkflowNotFound
 from app.engine.states import State
 from app.engine.stepping import StepOps
@@ -92,7 +91,7 @@ def _add_action(step: StepOps, task: TaskExecution, resolved: ResolvedAction, qu
     )
     step.created(action)
     if run:
-        step.messages.append(RunAction(action.id, name, str(queue) if queue else None, wf.workflow_name, task.name))
+        step.send_action(task, action)
     return action
 
 
@@ -113,8 +112,9 @@ def _start_items(step: StepOps, task: TaskExecution) -> None:
         return
     # As in Mistral, an item's action (and its input) is made only when the window reaches it.
     window = step.policies(task).concurrency() or len(values)
-    _add_items(step, task, data, list(enumerate(values))[:window])
+    # Recorded first: how many items are left decides whether they may run as glue.
     bookkeeping.record_progress(task, ItemsProgress(count=len(values), done=0, next=window))
+    _add_items(step, task, data, list(enumerate(values))[:window])
 
 
 def rerun_items(step: StepOps, task: TaskExecution, indices: list[int]) -> None:
@@ -169,8 +169,7 @@ def _start_next_item(step: StepOps, task: TaskExecution) -> None:
     action = step.store.next_idle_action(task.id)
     if action is not None:
         step.set_state(action, State.RUNNING.value)
-        step.messages.append(RunAction(action.id, action.name, (action.params or {}).get("target"),
-                                       action.workflow_name, action.task_name))
+        step.send_action(task, action)
         return
     progress = runtime(task).items or ItemsProgress()
     # A task started before items were made lazily has no "next": its IDLE rows are all there is.

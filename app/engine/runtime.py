@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections import OrderedDict, deque
 from typing import Any
 
-from app.engine import controller, dataflow, decisions, expressions, failures, joins, launch, limits
+from app.engine import controller, dataflow, decisions, expressions, failures, inline, joins, launch, limits
 from app.engine.bookkeeping import runtime, save, updating, updating_workflow
+from app.engine.claims import INLINE
 from app.engine.commands import Command, RunTask, StopWorkflow
-from app.engine.dispatch import ContinueParent, Message
+from app.engine.dispatch import ContinueParent, Message, RunAction
 from app.engine.errors import EngineError
 from app.engine.language.parser import Problems, parse_workflow
 from app.engine.language.spec import WorkflowSpec
@@ -59,7 +60,8 @@ def spec_of(wf_ex: WorkflowExecution) -> WorkflowSpec:
 
 class Step:
     def __init__(self, store: Store, wf_ex: WorkflowExecution,
-                 messages: list[Message] | None = None, changes: StateChanges | None = None) -> None:
+                 messages: list[Message] | None = None, changes: StateChanges | None = None,
+                 glue: inline.Glue | None = None) -> None:
         self.store = store
         self.wf_ex = wf_ex
         self.spec = spec_of(wf_ex)
@@ -70,6 +72,9 @@ class Step:
         # Tasks this step left open: while one exists the workflow cannot be complete, so the
         # query for running tasks is skipped.
         self._opened: list[TaskExecution] = []
+        # Glue actions this step runs itself, in the order it reached them (see app.engine.inline).
+        self.glue = glue if glue is not None else inline.Glue()
+        self._glue_runs: deque[tuple[TaskExecution, ActionExecution]] = deque()
 
     # -- views and data ------------------------------------------------------------------------
 
@@ -81,7 +86,7 @@ class Step:
 
     def sub(self, wf_ex: WorkflowExecution) -> Step:
         """A step over another workflow (a child) in the same transaction, sending with this one."""
-        return Step(self.store, wf_ex, self.messages, self.changes)
+        return Step(self.store, wf_ex, self.messages, self.changes, self.glue)
 
     def set_state(self, row: WorkflowExecution | TaskExecution | ActionExecution, state: str,
                   state_info: Any = KEEP) -> None:
@@ -215,6 +220,46 @@ class Step:
             return
         self.set_state(task, State.RUNNING.value, None)
         launch.start_work(self, task)
+
+    def send_action(self, task: TaskExecution, action: ActionExecution) -> None:
+        """Start a RUNNING action: glue runs in this transaction (or goes on in a continuation
+        message), anything else goes to a worker."""
+        if not self.glue.accepts(self.spec, task, action, lambda: self.policies(task)):
+            self.messages.append(RunAction(action.id, action.name, (action.params or {}).get("target"),
+                                           action.workflow_name, action.task_name))
+        elif self.glue.take():
+            self._glue_runs.append((task, action))
+        else:
+            self.glue.hand_on(action, self.messages)
+
+    def run_glue(self, task: TaskExecution, action: ActionExecution) -> None:
+        """Run a glue action of ``task`` before the step goes on (:meth:`drain` runs it)."""
+        self._glue_runs.append((task, action))
+
+    def _run_next_glue(self) -> None:
+        task, action = self._glue_runs.popleft()
+        # Told as launched before its end, as a task whose action a worker runs is.
+        self.changes.tell_created(task)
+        state, output = inline.run(action)
+        self.set_state(action, state)
+        action.output, action.accepted, action.processed, action.worker_id = output, True, True, INLINE
+        self.action_ended(task, action)
+
+    def action_ended(self, task: TaskExecution, action: ActionExecution) -> None:
+        """Apply the result of a completed action to its task (not completed yet)."""
+        if task.state in COMPLETED:
+            return
+        if self.spec.tasks[task.name].with_items is not None:
+            launch.item_completed(self, task)
+            return
+        result = (action.output or {}).get("result")
+        if failures.is_action_failure(action.state, result, action.name, task.name):
+            # The action's result could not be made: the workflow fails with it, unhandled.
+            self.force_fail(task, str(result), result=[])
+        else:
+            # Python's rendering of a non-text error, as Mistral shows it: {'code': 1}.
+            state_info = str(result) if action.state == State.ERROR else None
+            self.complete_task(task, action.state, result, state_info=state_info)
 
     def delay(self, task: TaskExecution, seconds: float, reason: str, kind: str = CONTINUE_TASK) -> None:
         self.set_state(task, State.DELAYED.value, reason)
@@ -354,6 +399,10 @@ class Step:
                 task = self._to_process.popleft()
                 if self.wf_ex.state == State.RUNNING:
                     self._follow(task)
+            if self._glue_runs:
+                # One at a time, each followed before the next: as a worker takes their messages.
+                self._run_next_glue()
+                continue
             if self.wf_ex.state != State.RUNNING:
                 return
             if any(t.state not in COMPLETED and t.state != State.WAITING for t in self._opened):

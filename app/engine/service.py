@@ -122,7 +122,8 @@ class Engine(ActionService):
             self.session.refresh(child)
             if parent is None or task.state in COMPLETED or child.reported_to_parent:
                 return None, []
-            step = self._step(parent)
+            # A worker's continuation: the glue it reaches completes here (see app.engine.inline).
+            step = self._step(parent, runs_glue=True)
             _report_end(step, task, child)
             return None, step.messages
 

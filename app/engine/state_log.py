@@ -97,6 +97,14 @@ class StateChanges:
         elif previous != state:
             self._made.append((next(self._writes), _change(row, previous, state, tuple(notify or ()))))
 
+    def tell_created(self, row: TaskExecution) -> None:
+        """Tell a task made in this transaction now, in the state it has, and each later write on
+        its own: a glue task that ends in the transaction that made it is told as one a worker ran."""
+        new = self._new_tasks.pop(row.id, None)
+        if new is not None:
+            # At its place among this transaction's writes: its last write so far.
+            self._made.append((new[2], _change(row, None, row.state, new[1])))
+
     def changed_elsewhere(self, row: Row, previous: str, state: str) -> None:
         """A change written by a statement rather than through a row (a compare-and-set).
 

@@ -19,7 +19,7 @@ from app.engine.expressions import ExecutionView
 from app.engine.language.spec import WorkflowSpec
 from app.engine.policies import Policies
 from app.engine.store import Row, Store
-from app.models import TaskExecution, WorkflowExecution
+from app.models import ActionExecution, TaskExecution, WorkflowExecution
 
 
 class StepOps(Protocol):
@@ -39,6 +39,10 @@ class StepOps(Protocol):
     def set_state(self, row: Row, state: str, state_info: Any = ...) -> None: ...
 
     def created(self, row: Row) -> None: ...
+
+    def send_action(self, task: TaskExecution, action: ActionExecution) -> None:
+        """Start a RUNNING action: on a worker, or inline when it is glue (see app.engine.inline)."""
+        ...
 
     def sub(self, wf_ex: WorkflowExecution) -> StepOps:
         """The step of a child workflow in the same transaction."""

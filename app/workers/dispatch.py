@@ -4,13 +4,22 @@ from __future__ import annotations
 
 from celery import Celery
 
-from app.engine.dispatch import ActionDone, ContinueAfterAction, ContinueParent, Message, Notify, RunAction
+from app.engine.dispatch import (
+    ActionDone,
+    ContinueAfterAction,
+    ContinueParent,
+    Message,
+    Notify,
+    RunAction,
+    RunInline,
+)
 from app.masking import masked_headers, masked_url
 from app.signals import CompletionSignals
 
 RUN_ACTION = "tramontane.run_action"
 CONTINUE_AFTER_ACTION = "tramontane.continue_after_action"
 CONTINUE_PARENT = "tramontane.continue_parent"
+RUN_INLINE = "tramontane.run_inline"
 NOTIFY = "tramontane.notify"
 
 
@@ -35,6 +44,9 @@ class CeleryDispatcher:
                                                         ("task", message.task_name),
                                                         ("action", message.action_name)) if v}),
                 )
+            elif isinstance(message, RunInline):
+                self.celery.send_task(RUN_INLINE, args=(message.workflow_execution_id,
+                                                        list(message.action_execution_ids)))
             elif isinstance(message, ContinueAfterAction):
                 self.celery.send_task(CONTINUE_AFTER_ACTION, args=(message.action_execution_id,))
             elif isinstance(message, ContinueParent):

@@ -7,7 +7,6 @@ action runs, the process's heartbeat (registered by the task's signals, see
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import socket
@@ -18,7 +17,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from app import metrics
-from app.actions import egress, mistral_compat, registry
+from app.actions import egress, invocation, registry
 from app.actions.base import ActionContext, ExecutionContext, OutboundLog, Result
 from app.auth import capability
 from app.config import Settings
@@ -177,40 +176,4 @@ def _execute(action: ActionRun, settings: Settings, outbound: OutboundLog | None
         callback_full_url=callback_url(settings, action.id),
         callback_token=capability(settings.secret_key, action.id) if settings.auth_enabled else None,
     ), egress=egress.policy_from_settings(settings), outbound=outbound)
-    is_sync = True
-    instance = None
-    try:
-        instance = action_class(**base_input)
-        is_sync = bool(instance.is_sync())
-        value = mistral_compat.as_result(instance.run(mistral_compat.context_for(instance, context)))
-    except Exception as exc:  # noqa: BLE001 - an action's failure is its result
-        log.info("action %s (%s) raised %r", action.name, action.id, exc)
-        shown = _shown_action(action, base_name, instance)
-        return Result(error=f"The action raised an exception [action={shown}, "
-                            f"action_ex_id={action.id}, msg='{exc}']"), is_sync
-    result = value if isinstance(value, Result) else Result(data=value)
-    return Result(_jsonable(result.data), _jsonable(result.error), result.cancel), is_sync
-
-
-class AdHocRun:
-    """An ad-hoc action running its base: what a failure message names, as Mistral names its own."""
-
-    def __init__(self, name: str, base: Any) -> None:
-        self.name = name
-        self.base = base
-
-
-def _shown_action(action: ActionRun, base_name: str, instance: Any) -> str:
-    """How a failure message names the action: the repr of the object that ran (an ad-hoc wrapper
-    for an ad-hoc action), or the action's name when it could not be built."""
-    if base_name != action.name:
-        return repr(AdHocRun(action.name, instance))
-    return repr(instance) if instance is not None else action.name
-
-
-def _jsonable(value: Any) -> Any:
-    try:
-        json.dumps(value)
-        return value
-    except (TypeError, ValueError):
-        return json.loads(json.dumps(value, default=str))
+    return invocation.invoke(action_class, base_input, context, action.name, base_name)

@@ -16,7 +16,7 @@ from app.engine.service import Engine
 from app.extensions import session
 from app.workers import executor, notifier
 from app.workers.celery_app import celery
-from app.workers.dispatch import CONTINUE_AFTER_ACTION, CONTINUE_PARENT, NOTIFY, RUN_ACTION
+from app.workers.dispatch import CONTINUE_AFTER_ACTION, CONTINUE_PARENT, NOTIFY, RUN_ACTION, RUN_INLINE
 from app.workers.heartbeat import beat_while_running
 
 beat_while_running(RUN_ACTION)
@@ -57,6 +57,11 @@ def _summary(error: Any) -> str:
 @celery.task(name=CONTINUE_AFTER_ACTION)
 def continue_after_action(action_execution_id: str) -> None:
     _engine().continue_after_action(action_execution_id)
+
+
+@celery.task(name=RUN_INLINE)
+def run_inline(workflow_execution_id: str, action_execution_ids: list[str]) -> None:
+    _engine().run_inline(workflow_execution_id, action_execution_ids)
 
 
 @celery.task(name=CONTINUE_PARENT)

@@ -2,12 +2,13 @@
 
 No broker, no worker, no scheduler, no sleep. Each message the engine sends after a commit is
 handled here by calling what a worker would call (``Engine.on_action_result``,
-``continue_after_action``, ``continue_parent``). Timers are the engine's own rows: their ``due_at``
+``continue_after_action``, ``continue_parent``, ``run_inline``). Timers are the engine's own rows: their ``due_at``
 is written on a virtual clock (far in the future, so a scheduler sharing the database never fires
 them), and when no message is pending the earliest one fires through ``Engine.fire_timer``.
 
 An action's result comes from the script of its task (see :class:`Script`); a task with nothing
-scripted runs its action for real, as a worker would (``executor.run_action``).
+scripted runs its action for real, as a worker would (``executor.run_action``), or inside the
+engine's step when it is glue (``std.noop``, ``std.echo`` ...: see ``app.engine.inline``).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from app.engine.dispatch import (
     Message,
     Notify,
     RunAction,
+    RunInline,
 )
 from app.engine.service import Engine
 from app.engine.states import State
@@ -77,6 +79,11 @@ class Script:
                     self._by_item[(name, int(index))] = deque(_as_list(item_entries))
             else:
                 self._by_task[name] = deque(_as_list(entries))
+
+    def has(self, task_name: str | None, item_index: int | None) -> bool:
+        """Whether a result is scripted for the next run of this task (or item)."""
+        queue = self._by_item.get((task_name or "", item_index or 0)) if item_index is not None else None
+        return bool(queue or self._by_task.get(task_name or ""))
 
     def take(self, task_name: str | None, item_index: int | None) -> tuple[bool, Any]:
         """(True, the next entry) or (False, None) when nothing is scripted."""
@@ -141,7 +148,11 @@ class EngineDriver:
 
     @property
     def engine(self) -> Engine:
-        return Engine(session(), self.dispatcher)
+        engine = Engine(session(), self.dispatcher)
+        # A scripted result stands for a worker's report: such an action goes to a "worker" (this
+        # driver) even when the engine could run it inline; unscripted glue runs inline.
+        engine.keep_on_workers = lambda action: self.script.has(action.task_name, action.item_index)
+        return engine
 
     @property
     def root_id(self) -> str:
@@ -239,6 +250,8 @@ class EngineDriver:
     def _handle(self, message: Message) -> None:
         if isinstance(message, RunAction):
             self._run_action(message.action_execution_id)
+        elif isinstance(message, RunInline):
+            self.engine.run_inline(message.workflow_execution_id, list(message.action_execution_ids))
         elif isinstance(message, ContinueAfterAction):
             self.engine.continue_after_action(message.action_execution_id)
         elif isinstance(message, ContinueParent):
