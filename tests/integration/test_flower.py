@@ -30,7 +30,11 @@ version: '2.0'
 flower_view_wf:
   tasks:
     greet:
-      action: std.echo output=hello
+      # With a delay an echo runs on a worker; without one it is glue, completed in the engine's step.
+      action: std.echo output=hello delay=0.01
+      on-success: [tie]
+    tie:
+      action: std.noop
       on-success: [break]
     break:
       action: std.fail
@@ -83,6 +87,8 @@ def test_a_failed_action_is_a_failed_task_named_after_its_workflow_and_task(proc
     assert seen[names[0]]["state"] == "SUCCESS"
     assert seen[names[1]]["state"] == "FAILURE"
     assert "Fail action expected exception" in seen[names[1]]["exception"]
+    # Glue ran in a worker's continuation step, not as a task of its own (break ran after it).
+    assert "flower_view_wf.tie: std.noop" not in seen
     assert "'workflow': 'flower_view_wf'" in seen[names[1]]["kwargs"] and "'task': 'break'" in seen[names[1]]["kwargs"]
     # Celery logs an expected failure without a traceback.
     failed = [line for line in procfile.lines("worker") if "flower_view_wf.break" in line and "raised" in line]

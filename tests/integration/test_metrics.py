@@ -10,16 +10,18 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.integration.test_async_callback import _running_action
 from tests.support.stack import LiveStack
 
+# Workers count the actions they run: an echo with a delay and the benchmark plugin's failing action
+# run on one; glue (std.noop, std.fail, an echo without delay) completes inside the engine's step.
 WORKFLOWS = """
 version: '2.0'
 metrics_ok_wf:
   tasks:
     greet:
-      action: std.echo output=hi
+      action: std.echo output=hi delay=0.01
 metrics_fail_wf:
   tasks:
     fail:
-      action: std.fail
+      action: bench.fail
 metrics_wait_wf:
   tasks:
     ask:
@@ -62,7 +64,7 @@ def test_executions_actions_and_callbacks_are_counted(stack: LiveStack) -> None:
     assert delta(before, after, "tramontane_executions_started_total", workflow="metrics_ok_wf") == 1
     assert delta(before, after, "tramontane_executions_finished_total", workflow="metrics_ok_wf", state="SUCCESS") == 1
     assert delta(before, after, "tramontane_executions_finished_total", workflow="metrics_fail_wf", state="ERROR") == 1
-    assert delta(before, after, "tramontane_actions_total", action="std.fail", outcome="error") >= 1
+    assert delta(before, after, "tramontane_actions_total", action="bench.fail", outcome="error") >= 1
     assert delta(before, after, "tramontane_actions_total", action="std.async_noop", outcome="sent") >= 1
     assert delta(before, after, "tramontane_callbacks_total", outcome="200") >= 1
     assert delta(before, after, "tramontane_callbacks_total", outcome="409") >= 1
