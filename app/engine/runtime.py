@@ -243,6 +243,9 @@ class Step:
         state, output = inline.run(action)
         self.set_state(action, state)
         action.output, action.accepted, action.processed, action.worker_id = output, True, True, INLINE
+        # Made and ended in one transaction, the rows would get no update time of their own; the
+        # heartbeat says when it ran, as a worker's claim does.
+        action.updated_at = action.last_heartbeat = task.updated_at = utc_now()
         self.action_ended(task, action)
 
     def action_ended(self, task: TaskExecution, action: ActionExecution) -> None:
