@@ -4,11 +4,11 @@ A chain of ``--length`` tasks calling ``--action`` runs in this process: each ac
 executor is claimed, run and its result recorded with the continuation (``executor.run_action``, as
 a worker does it), and the next action's message is collected instead of sent. The default action
 is the benchmark plugin's ``bench.noop``, a user action: the executor path. With ``--action
-std.noop`` the glue path is measured (tasks the engine may complete inline send no message; the
-figure is per task either way). Prints one JSON line: milliseconds per step of
-each repetition and the median after the first two (warm-up: caches, compiled statements). The
-difference between this and a scenario's time per task is what the broker, the worker's event loop
-and the stack's other processes add.
+std.noop`` the glue path is measured (the engine completes those tasks inside its steps, 50 to a
+step, each step a continuation as a worker runs it; the figure is per task either way). Prints one
+JSON line: milliseconds per step of each repetition and the median after the first two (warm-up:
+caches, compiled statements). The difference between this and a scenario's time per task is what
+the broker, the worker's event loop and the stack's other processes add.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from sqlalchemy import select
 from app.config import Settings
 from app.dbtools import upgrade_database
 from app.engine.definitions import create_workflows
-from app.engine.dispatch import CollectingDispatcher, RunAction
+from app.engine.dispatch import CollectingDispatcher, RunAction, RunInline
 from app.engine.service import Engine
 from app.extensions import session
 from app.factory import create_app
@@ -54,9 +54,14 @@ def run_chain(settings: Settings, dispatcher: CollectingDispatcher, name: str) -
     started = time.perf_counter()
     execution_id = Engine(session(), dispatcher).start_workflow(name).id
     steps = 0
-    while pending := [m for m in dispatcher.sent if isinstance(m, RunAction)]:
+    while pending := [m for m in dispatcher.sent if isinstance(m, RunAction | RunInline)]:
         dispatcher.sent.clear()
         for message in pending:
+            if isinstance(message, RunInline):
+                # Glue the start (or a full step) handed on: a worker's continuation step runs it.
+                Engine(session(), dispatcher).run_inline(message.workflow_execution_id,
+                                                         list(message.action_execution_ids))
+                continue
             executor.run_action(session(), Engine(session(), dispatcher), settings, message.action_execution_id)
             steps += 1
     dispatcher.sent.clear()
