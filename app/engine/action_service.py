@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, defer
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -355,11 +355,14 @@ class ActionService:
                 .returning(ActionExecution.id)
                 .execution_options(synchronize_session=False)
             ).all()) if now else set()
-            for action_id in (action_id for action_id in now if action_id in taken):
-                action = self.session.get(ActionExecution, action_id, populate_existing=True)
-                task = self.session.get(TaskExecution, action.task_execution_id) if action else None
-                if action is not None and task is not None:
-                    step.glue.take()
+            actions = {row.id: row for row in self.session.scalars(
+                select(ActionExecution).where(ActionExecution.id.in_(taken))
+                .execution_options(populate_existing=True))} if taken else {}
+            tasks = {row.id: row for row in self.session.scalars(
+                select(TaskExecution).where(TaskExecution.id.in_({a.task_execution_id for a in actions.values()})))}
+            for action in (actions[action_id] for action_id in now if action_id in actions):
+                task = tasks.get(action.task_execution_id or "")
+                if task is not None:
                     step.run_glue(task, action)
             for action_id in later:
                 step.glue.hand_on_id(workflow_execution_id, action_id, step.messages)

@@ -233,7 +233,9 @@ class Step:
             self.glue.hand_on(action, self.messages)
 
     def run_glue(self, task: TaskExecution, action: ActionExecution) -> None:
-        """Run a glue action of ``task`` before the step goes on (:meth:`drain` runs it)."""
+        """Run a glue action an earlier step handed on (:meth:`drain` runs it); it counts against
+        this step's budget, which the caller made sure has room."""
+        self.glue.take()
         self._glue_runs.append((task, action))
 
     def _run_next_glue(self) -> None:
