@@ -122,6 +122,8 @@ class ActionExecution(TimestampMixin, db.Model):  # type: ignore[name-defined]
     __table_args__ = (
         Index("ix_action_ex_task", "task_execution_id", "state", "item_index"),
         Index("ix_action_ex_state", "state"),
+        # A deleted execution tree takes its actions with it (app.engine.deletion).
+        Index("ix_action_ex_workflow", "workflow_execution_id"),
         # The actions waiting for a callback, oldest first, across executions (app.engine.waiting).
         Index("ix_action_ex_waiting", "is_sync", "state", "created_at", "id"),
     )
