@@ -15,6 +15,7 @@ import pytest
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
+from selenium.webdriver.support import expected_conditions
 
 from tests.support.browser import console_messages, wait_until
 from tests.support.stack import LiveStack
@@ -95,8 +96,11 @@ def test_the_seed_story_waits_in_the_inbox_is_completed_there_and_the_graph_turn
     received = third_party.requests[-1]["headers"]
 
     browser.get(stack.url("/console/inbox"))
+    unfiltered = browser.find_element(By.TAG_NAME, "html")
     browser.find_element(By.ID, "f-workflow").send_keys(name)
     browser.find_element(By.XPATH, '//button[normalize-space()="Filter"]').click()
+    # The unfiltered page lists the card too: only a card of the filtered page may be kept.
+    wait_until(browser, expected_conditions.staleness_of(unfiltered), message="the filtered inbox")
     card = _card(browser, action_id)
     assert f"{name} › one_plus_two" in card.find_element(By.TAG_NAME, "h2").text
     # The page's poll replaces a card's facts and request every few seconds: each read finds them
