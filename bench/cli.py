@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import report
-from bench.client import ApiClient, BenchError
+from bench.client import ApiClient, BenchError, api_root
 from bench.database import DEFAULT_NAME, is_postgres
 from bench.floor import Floor
 from bench.memory import RssSampler, StackProcesses, mib, snapshot
@@ -32,6 +32,9 @@ from bench.stack import CELERY_EVENTS, BenchStack, start_floor_worker
 STANDARD = ("seq50_exec", "items200_exec", "fan50_exec", "conc20_exec",
             "seq50", "items200", "fan50", "conc20", "async100", "throughput200")
 REST_SETTLE_SECONDS = 3.0
+# Where a Mistral-shaped record's Mistral figure comes from.
+MISTRAL_SAME_RUN = "same run"
+MISTRAL_FIXED = "fixed (bench.scenarios.MISTRAL_SECONDS, measured on another day)"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -43,6 +46,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         "creates its own database there, see --bench-database)")
     target.add_argument("--bench-database", default=DEFAULT_NAME,
                         help="name of the database the bench creates and drops on that server")
+    target.add_argument("--mistral-url", metavar="URL",
+                        help="a running Mistral's API (e.g. http://127.0.0.1:8979/v2): the Mistral-shaped "
+                             "scenarios run there too, interleaved with ours, and are compared with it "
+                             "(without it: with fixed figures from another day); the bench neither starts "
+                             "nor stops it")
     runs = parser.add_argument_group("what to run")
     runs.add_argument("--scenarios", default=",".join(STANDARD),
                       help="comma-separated subset of the standard scenarios ('' for none)")
@@ -89,6 +97,7 @@ class Bench:
     floor: Floor | None
     processes: StackProcesses | None
     worker_pid: int | None
+    mistral: Driver | None = None
 
     def times(self, run: Callable[[], float], repeat: int, warmup: int = 0) -> list[float]:
         measured = []
@@ -107,7 +116,8 @@ class Bench:
 def run_standard(bench: Bench, names: list[str]) -> None:
     """Every scenario once per round, ``--rounds`` times over, so a change in the machine's load
     spreads over all of them; each figure is the median of its rounds."""
-    scenarios = [scenario for scenario in standard(bench.driver, bench.floor) if scenario.name in names]
+    scenarios = [scenario for scenario in standard(bench.driver, bench.floor, bench.mistral)
+                 if scenario.name in names]
     rounds: dict[str, list[dict[str, Any]]] = {scenario.name: [] for scenario in scenarios}
     failed: set[str] = set()
     for index in range(bench.args.rounds):
@@ -120,23 +130,27 @@ def run_standard(bench: Bench, names: list[str]) -> None:
                             f"{warmup} warm-up + {repeat} timed runs")
             try:
                 with bench.profile(scenario.name if index == 0 else None):
-                    times, floor_times = _interleaved(bench, scenario, warmup, repeat)
+                    times, floor_times, mistral_times = _interleaved(bench, scenario, warmup, repeat)
             except BenchError as error:
                 _failed(scenario.name, error)
                 failed.add(scenario.name)
                 continue
-            rounds[scenario.name].append(_round(times, floor_times))
+            rounds[scenario.name].append(_round(times, floor_times, mistral_times))
     for scenario in scenarios:
         if scenario.name not in failed:
             report.emit(_scenario_record(scenario, rounds[scenario.name]))
 
 
-def _round(times: list[float], floor_times: list[float]) -> dict[str, Any]:
+def _round(times: list[float], floor_times: list[float], mistral_times: list[float] | None = None) -> dict[str, Any]:
     figures: dict[str, Any] = {**report.summary(times), "times_s": [round(t, 4) for t in times]}
     if floor_times:
         figures["floor_median_s"] = report.summary(floor_times)["median_s"]
         figures["floor_times_s"] = [round(t, 4) for t in floor_times]
         figures["ratio"] = report.ratio(figures["median_s"], figures["floor_median_s"])
+    if mistral_times:
+        figures["mistral_median_s"] = report.summary(mistral_times)["median_s"]
+        figures["mistral_times_s"] = [round(t, 4) for t in mistral_times]
+        figures["speedup"] = report.ratio(figures["mistral_median_s"], figures["median_s"])
     # The machine may be shared: the load tells how far the absolute times can be trusted.
     figures["loadavg_1m"] = round(os.getloadavg()[0], 2)
     return figures
@@ -159,8 +173,18 @@ def _scenario_record(scenario: Scenario, rounds: list[dict[str, Any]]) -> dict[s
         record["floor"] = {"shape": scenario.floor_shape, "median_s": floor_median,
                            "min_s": round(min(every_floor), 4), "max_s": round(max(every_floor), 4)}
         record["ratio"] = report.ratio(record["median_s"], floor_median)
-    if scenario.mistral_s is not None:
+    mistral_rounds = [f for f in rounds if "mistral_median_s" in f]
+    if mistral_rounds:
+        every_mistral = [t for f in mistral_rounds for t in f["mistral_times_s"]]
+        mistral_median = round(statistics.median(f["mistral_median_s"] for f in mistral_rounds), 4)
+        record["mistral"] = {"median_s": mistral_median, "min_s": round(min(every_mistral), 4),
+                             "max_s": round(max(every_mistral), 4), "repeats": len(every_mistral)}
+        record["mistral_s"] = mistral_median
+        record["mistral_source"] = MISTRAL_SAME_RUN
+        record["speedup"] = report.ratio(mistral_median, record["median_s"])
+    elif scenario.mistral_s is not None:
         record["mistral_s"] = scenario.mistral_s
+        record["mistral_source"] = MISTRAL_FIXED
         record["speedup"] = report.ratio(scenario.mistral_s, record["median_s"])
     if scenario.details:
         record["throughput"] = _median_details(scenario.details)
@@ -174,21 +198,27 @@ def _median_details(details: list[dict[str, Any]]) -> dict[str, Any]:
     return {key: round(statistics.median(d[key] for d in details), 4) for key in details[0]}
 
 
-def _interleaved(bench: Bench, scenario: Scenario, warmup: int, repeat: int) -> tuple[list[float], list[float]]:
-    """Alternate floor and scenario runs, so a change in the machine's load hits both alike."""
+def _interleaved(bench: Bench, scenario: Scenario, warmup: int,
+                 repeat: int) -> tuple[list[float], list[float], list[float]]:
+    """Alternate floor, scenario and Mistral runs, so a change in the machine's load hits all alike."""
     times: list[float] = []
     floor_times: list[float] = []
+    mistral_times: list[float] = []
     for index in range(warmup + repeat):
         floor_elapsed = bench.times(scenario.floor, 1)[0] if scenario.floor else None
         details_before = len(scenario.details)
         elapsed = bench.times(scenario.run, 1)[0]
+        # Our queue drained and the settling pause first (bench.times), as before our own runs.
+        mistral_elapsed = bench.times(scenario.mistral, 1)[0] if scenario.mistral else None
         if index < warmup:
             del scenario.details[details_before:]  # a warm-up's latencies are not figures
             continue
         times.append(elapsed)
         if floor_elapsed is not None:
             floor_times.append(floor_elapsed)
-    return times, floor_times
+        if mistral_elapsed is not None:
+            mistral_times.append(mistral_elapsed)
+    return times, floor_times, mistral_times
 
 
 def _failed(name: str, error: BenchError) -> None:
@@ -293,7 +323,28 @@ def _start_floor(args: argparse.Namespace, redis_url: str | None, data_dir: Path
     return floor
 
 
-def run(args: argparse.Namespace, data_dir: Path) -> None:
+def connect_mistral(args: argparse.Namespace) -> Driver | None:
+    """With --mistral-url: check that Mistral answers and runs a 1-task std.noop workflow.
+
+    The bench does not start or stop that Mistral; a clear error before anything starts if it is not
+    there. Its workflows carry the driver's run prefix, so reruns against the same Mistral never
+    clash with earlier uploads.
+    """
+    if not args.mistral_url:
+        return None
+    client = ApiClient(api_root(args.mistral_url), args.poll_interval)
+    client.check_answers("Mistral (--mistral-url)")
+    mistral = Driver(client, None, args.timeout)
+    try:
+        mistral.run_chain(1)
+    except BenchError as error:
+        raise BenchError(f"Mistral at {args.mistral_url} answers but does not run a 1-task std.noop "
+                         f"workflow: {error}") from error
+    report.progress(f"Mistral at {args.mistral_url} answers; its workflows are {mistral.prefix}_*")
+    return mistral
+
+
+def run(args: argparse.Namespace, data_dir: Path, mistral: Driver | None = None) -> None:
     with ExitStack() as stack:
         base_url, redis_url, bench_stack = _start(args, data_dir, stack)
         floor = _start_floor(args, redis_url, data_dir, stack)
@@ -310,16 +361,23 @@ def run(args: argparse.Namespace, data_dir: Path) -> None:
             "completion": f"polling GET /v2/executions/<id> (batches: GET /v2/executions?description=..."
                           f"&state=RUNNING) every {args.poll_interval * 1000:g} ms",
             "floor_completion": "BLPOP on a Redis list the last task pushes to",
+            "mistral": {"url": args.mistral_url, "prefix": mistral.prefix, "completion": "the same polling"}
+            if mistral else MISTRAL_FIXED,
         })
         worker_pid = bench_stack.processes.pids.get("worker") if bench_stack else None
-        measure(Bench(args, driver, floor, processes, worker_pid))
+        measure(Bench(args, driver, floor, processes, worker_pid, mistral))
 
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    try:
+        mistral = connect_mistral(args)
+    except BenchError as error:
+        report.progress(f"failed: {error}")
+        sys.exit(2)
     data_dir = Path(tempfile.mkdtemp(prefix="tramontane-bench-"))
     try:
-        run(args, data_dir)
+        run(args, data_dir, mistral)
     except Exception as error:  # noqa: BLE001 - report with the logs' location, then fail
         traceback.print_exc()
         report.progress(f"failed: {error}; logs kept in {data_dir}")

@@ -23,6 +23,13 @@ class BenchError(RuntimeError):
     pass
 
 
+def api_root(url: str) -> str:
+    """The service's root from a URL given with or without its ``/v2`` (Mistral's is usually
+    written ``http://host:8989/v2``); the client adds ``/v2/...`` itself."""
+    root = url.rstrip("/")
+    return root[: -len("/v2")] if root.endswith("/v2") else root
+
+
 class ApiClient:
     def __init__(self, base_url: str, poll_interval: float = 0.015, pool_size: int = 20) -> None:
         self.base_url = base_url.rstrip("/")
@@ -31,6 +38,16 @@ class ApiClient:
         self.http = requests.Session()
 
     # -- plain calls ---------------------------------------------------------------------------
+
+    def check_answers(self, service: str) -> None:
+        """One ``GET /v2/workflows?limit=1``; a clear error if the service does not answer it."""
+        try:
+            self._call("GET", "/v2/workflows", 200, params={"limit": "1"})
+        except requests.RequestException as error:
+            raise BenchError(f"{service} at {self.base_url}/v2 does not answer: {error}") from error
+        except (BenchError, ValueError) as error:
+            raise BenchError(f"{service} at {self.base_url}/v2 does not answer as a workflow API: "
+                             f"{error}") from error
 
     def _call(self, method: str, path: str, expected: int, shared: bool = True, **kwargs: Any) -> Any:
         # requests.Session is not documented as thread-safe: calls made from a pool use a fresh one.

@@ -26,7 +26,8 @@ TRAMONTANE_QUEUE = "tramontane"  # celeryconfig.task_default_queue
 SETTLE_SECONDS = 0.3
 EXECUTOR_NOOP = workflows.EXECUTOR_NOOP
 # Mistral 23 on this machine kind, measured side by side with ../shared/mistral-oracle (REST only,
-# 10 ms polling, 5 repeats): the comparison for the Mistral-shaped scenarios.
+# 10 ms polling, 5 repeats) on another day: the comparison for the Mistral-shaped scenarios when the
+# run does not measure a Mistral itself (--mistral-url).
 MISTRAL_SECONDS = {"seq50": 3.0, "items200": 7.1, "fan50": 3.4, "conc20": 6.2}
 # The throughput scenario polls less often: 200 executions' ids per poll, for seconds.
 THROUGHPUT_POLL_SECONDS = 0.05
@@ -45,7 +46,9 @@ class Scenario:
     floor_shape: str = ""
     floor: Callable[[], float] | None = None
     path: str = MISTRAL_SHAPED
-    mistral_s: float | None = None
+    mistral_s: float | None = None  # the fixed figure, used when no Mistral is measured
+    # The same shape run against a Mistral (--mistral-url), interleaved with ours and the floor's.
+    mistral: Callable[[], float] | None = None
     # Per-repetition details beyond the time (the throughput scenario's latencies), in run order.
     details: list[dict[str, Any]] = field(default_factory=list)
 
@@ -211,11 +214,17 @@ def _throughput(started: float, all_started: float, ended: float, latencies: lis
     }
 
 
-def standard(driver: Driver, floor: Floor | None) -> list[Scenario]:
+def standard(driver: Driver, floor: Floor | None, mistral: Driver | None = None) -> list[Scenario]:
     """Issue 7's scenarios with their floors (DECISIONS.md fixes conc20's and fan50's), each shape
-    twice: with Mistral's benchmark actions, and with the plugin's no-op on the executor path."""
+    twice: with Mistral's benchmark actions, and with the plugin's no-op on the executor path.
+
+    With a ``mistral`` driver (a Mistral's REST API), the Mistral-shaped scenarios run there too.
+    """
     def floor_of(make: Callable[[Floor], float]) -> Callable[[], float] | None:
         return (lambda: make(floor)) if floor else None
+
+    def on_mistral(make: Callable[[Driver], float]) -> Callable[[], float] | None:
+        return (lambda: make(mistral)) if mistral else None
 
     x = EXECUTOR_NOOP
     throughput: list[dict[str, Any]] = []
@@ -229,13 +238,17 @@ def standard(driver: Driver, floor: Floor | None) -> list[Scenario]:
         Scenario("conc20_exec", 100, lambda: driver.run_concurrent(20, 5, x), "20 chains of 5 tasks at once",
                  floor_of(lambda f: f.chains(20, 5)), EXECUTOR),
         Scenario("seq50", 50, lambda: driver.run_chain(50), "1 chain of 50 tasks",
-                 floor_of(lambda f: f.chains(1, 50)), MISTRAL_SHAPED, MISTRAL_SECONDS["seq50"]),
+                 floor_of(lambda f: f.chains(1, 50)), MISTRAL_SHAPED, MISTRAL_SECONDS["seq50"],
+                 mistral=on_mistral(lambda d: d.run_chain(50))),
         Scenario("items200", 200, lambda: driver.run_items(200), "200 independent tasks",
-                 floor_of(lambda f: f.independent(200)), MISTRAL_SHAPED, MISTRAL_SECONDS["items200"]),
+                 floor_of(lambda f: f.independent(200)), MISTRAL_SHAPED, MISTRAL_SECONDS["items200"],
+                 mistral=on_mistral(lambda d: d.run_items(200))),
         Scenario("fan50", 51, lambda: driver.run_fan(50), "50 independent tasks, then 1 (Redis counter)",
-                 floor_of(lambda f: f.independent(50, then_join=True)), MISTRAL_SHAPED, MISTRAL_SECONDS["fan50"]),
+                 floor_of(lambda f: f.independent(50, then_join=True)), MISTRAL_SHAPED, MISTRAL_SECONDS["fan50"],
+                 mistral=on_mistral(lambda d: d.run_fan(50))),
         Scenario("conc20", 100, lambda: driver.run_concurrent(20, 5), "20 chains of 5 tasks at once",
-                 floor_of(lambda f: f.chains(20, 5)), MISTRAL_SHAPED, MISTRAL_SECONDS["conc20"]),
+                 floor_of(lambda f: f.chains(20, 5)), MISTRAL_SHAPED, MISTRAL_SECONDS["conc20"],
+                 mistral=on_mistral(lambda d: d.run_concurrent(20, 5))),
         Scenario("async100", 100, lambda: driver.run_async(100), "100 independent tasks",
                  floor_of(lambda f: f.independent(100)), CALLBACK),
         Scenario("throughput200", 1000, lambda: driver.run_throughput(200, 5, throughput),

@@ -25,6 +25,15 @@ def _load(value: Any) -> str:
     return "/".join(f"{v:g}" for v in value) if isinstance(value, list) else f"{value}"
 
 
+def _mistral(record: dict[str, Any]) -> str:
+    """Mistral's figure and where it comes from: measured in the same run (median, min-max) or the
+    fixed figure from another day (records without ``mistral_source`` predate the choice)."""
+    measured = record.get("mistral")
+    if measured:
+        return f"{measured['median_s']:.3f} ({measured['min_s']:.3f}-{measured['max_s']:.3f}), same run"
+    return f"{record['mistral_s']:.1f}, fixed" if record.get("mistral_s") else ""
+
+
 def scenarios(records: list[dict[str, Any]]) -> list[str]:
     rows = ["| scenario | path | median s | min-max s | ms/task | floor median s | ratio to floor | Mistral s "
             "| speed-up | load |",
@@ -37,7 +46,7 @@ def scenarios(records: list[dict[str, Any]]) -> list[str]:
             continue
         floor_text = f"{floor['median_s']:.3f}" if floor else ""
         ratio = f"{r['ratio']:.2f}" if r.get("ratio") is not None else ""
-        mistral = f"{r['mistral_s']:.1f}" if r.get("mistral_s") else ""
+        mistral = _mistral(r)
         speedup = f"{r['speedup']:.1f}" if r.get("speedup") else ""
         rows.append(f"| {r['scenario']} | {r.get('path', '')} | {r['median_s']:.3f} | {r['min_s']:.3f}-"
                     f"{r['max_s']:.3f} | {r['per_task_ms']:.1f} | {floor_text} | {ratio} | {mistral} | "
