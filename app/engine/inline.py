@@ -8,9 +8,10 @@ are written as a worker's would be.
 
 A step runs at most :data:`LIMIT` of them; the glue it reaches beyond that, and the glue a step
 that may not run any reaches (a web request, a timer), goes to a worker in one :class:`RunInline`
-message per workflow. A task with a ``target``, or with a policy that needs a timer or a pause
-(wait-before, wait-after, retry with a delay, timeout, pause-before), always takes the executor
-path; so does a with-items task with more items left than the step's budget.
+message per workflow, whose step runs the next :data:`LIMIT` and hands the rest on again. So a
+with-items task of glue runs its items 50 to a step, each step a transaction of bounded size. A
+task with a ``target``, or with a policy that needs a timer or a pause (wait-before, wait-after,
+retry with a delay, timeout, pause-before), always takes the executor path.
 """
 
 from __future__ import annotations
@@ -22,13 +23,11 @@ from app.actions import registry
 from app.actions.base import ActionContext, ExecutionContext, Result, declares_inline
 from app.actions.invocation import invoke
 from app.engine import adhoc, failures
-from app.engine.bookkeeping import runtime
 from app.engine.dispatch import Message, RunInline
 from app.engine.errors import EngineError
 from app.engine.language.spec import TaskSpec, WorkflowSpec
 from app.engine.policies import Policies
 from app.engine.states import State
-from app.engine.task_runtime import ItemsProgress
 from app.models import ActionExecution, TaskExecution
 
 LIMIT = 50
@@ -62,8 +61,7 @@ class Glue:
         allowed = self._tasks.get(task.id)
         if allowed is None:
             task_spec = spec.tasks[task.name]
-            allowed = not _needs_executor(spec, task_spec, policies) and (
-                task_spec.with_items is None or _items_left(task) <= self.left)
+            allowed = not _needs_executor(spec, task_spec, policies)
             self._tasks[task.id] = allowed
         return allowed
 
@@ -106,12 +104,6 @@ def _needs_executor(spec: WorkflowSpec, task_spec: TaskSpec, policies: Callable[
     except EngineError:
         return True
     return retry is not None and bool(retry.delay)
-
-
-def _items_left(task: TaskExecution) -> int:
-    """How many items of a with-items task have not ended yet."""
-    progress = runtime(task).items or ItemsProgress()
-    return progress.count - progress.done
 
 
 def run(action: ActionExecution) -> tuple[str, dict[str, Any]]:

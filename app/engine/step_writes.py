@@ -10,16 +10,23 @@ Only when every new row of the session is a task or an action (a new workflow ex
 must be written first and are left with everything else to the ORM), when the changed tasks have
 every column loaded (each goes back whole in its VALUES, which is safe: a task is only written under
 its workflow's lock), and up to :data:`MAX_ROWS` rows (the ORM's executemany does as well beyond).
+
+It runs at every flush of an engine unit (:func:`writing`), the ones a query in the middle of a
+step makes as well as the commit's: a step that completes glue inline makes and completes tasks,
+then asks what runs, and each of those flushes would otherwise go through the unit of work. The rows
+written stay in the session as loaded ones, so what the step changes of them afterwards is written
+by the next flush.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Table, TextClause, bindparam, inspect, text
+from sqlalchemy import Table, TextClause, bindparam, event, inspect, text
 from sqlalchemy.orm import Session, make_transient_to_detached
-from sqlalchemy.orm.attributes import set_committed_value
 
 from app.models import ActionExecution, TaskExecution, utc_now
 
@@ -30,26 +37,52 @@ _TASK_COLUMNS = [column.key for column in _TASKS.columns]
 _TASK_KEYS = frozenset(_TASK_COLUMNS)
 
 
-def write(session: Session) -> None:
-    """Write the session's new tasks and actions, with its changed tasks, as described above."""
+_ENABLED = "tramontane.step_writes"
+
+
+@contextmanager
+def writing(session: Session) -> Iterator[None]:
+    """Within this block the session's flushes write tasks and actions as :func:`write` does."""
+    session.info[_ENABLED] = True
+    try:
+        yield
+    finally:
+        session.info.pop(_ENABLED, None)
+
+
+@event.listens_for(Session, "before_flush")
+def _before_flush(session: Session, _context: Any, _objects: Any) -> None:
+    if session.info.get(_ENABLED):
+        write(session, keep=True)
+
+
+def write(session: Session, keep: bool = False) -> None:
+    """Write the session's new tasks and actions, with its changed tasks, as described above.
+
+    ``keep``: the step goes on (a flush before a query), so the rows inserted stay in the session
+    as loaded ones. Otherwise (the unit's end) the session lets go of them: they stay as written,
+    every column loaded, for what the unit's caller reads of them, and nothing of them is left in
+    the session to expire at the commit or to survive a rolled-back (retried) transaction."""
     pending = list(session.new)
-    if not pending or not all(isinstance(row, TaskExecution | ActionExecution) for row in pending):
+    if not all(isinstance(row, TaskExecution | ActionExecution) for row in pending):
+        return
+    changed = [row for row in session.dirty if isinstance(row, TaskExecution)
+               and not inspect(row).unloaded.intersection(_TASK_COLUMNS) and session.is_modified(row)]
+    if not pending and not changed:
         return
     pending.sort(key=lambda row: inspect(row).insert_order)
     new_tasks = [row for row in pending if isinstance(row, TaskExecution)]
     new_actions = [row for row in pending if isinstance(row, ActionExecution)]
-    changed = [row for row in session.dirty if isinstance(row, TaskExecution)
-               and not inspect(row).unloaded.intersection(_TASK_COLUMNS) and session.is_modified(row)]
     if len(new_tasks) + len(changed) > MAX_ROWS or len(new_actions) > MAX_ROWS:
         return
-    if new_tasks:
-        _write_tasks(session, new_tasks, changed)
+    if new_tasks or changed:
+        _write_tasks(session, new_tasks, changed, keep)
     if new_actions:
         _insert(session, _ACTIONS, [_values(_ACTIONS, row) for row in new_actions], ())
-        _as_written(session, new_actions)
+        _as_written(session, new_actions, keep)
 
 
-def _write_tasks(session: Session, new: list[TaskExecution], changed: list[TaskExecution]) -> None:
+def _write_tasks(session: Session, new: list[TaskExecution], changed: list[TaskExecution], keep: bool) -> None:
     now = utc_now()
     updated = tuple(sorted({key for row in changed for key in _changed_keys(row)} | {"updated_at"})) \
         if changed else ()
@@ -57,9 +90,11 @@ def _write_tasks(session: Session, new: list[TaskExecution], changed: list[TaskE
         row.updated_at = now
     _insert(session, _TASKS, [_values(_TASKS, row) for row in (*changed, *new)], updated)
     for row in changed:
-        for key in updated:
-            set_committed_value(row, key, getattr(row, key))
-    _as_written(session, new)
+        # Every column went back whole: the row is as written, and the session's flush must not
+        # take it for a changed one (a flush that only finds nothing to write still costs a step).
+        state = inspect(row)
+        state._commit_all(state.dict, session.identity_map)  # noqa: SLF001 - no public way to mark a row clean
+    _as_written(session, new, keep)
 
 
 def _insert(session: Session, table: Table, rows: list[dict[str, Any]], updated: tuple[str, ...]) -> None:
@@ -68,10 +103,13 @@ def _insert(session: Session, table: Table, rows: list[dict[str, Any]], updated:
                                   for key, value in row.items()})
 
 
-def _as_written(session: Session, rows: list[Any]) -> None:
-    """The session lets go of rows it no longer has to insert. They stay as written, every column
-    loaded, for what the transaction's caller reads of them; a later read loads them afresh, and a
-    rolled-back (retried) transaction leaves nothing of them in the session."""
+def _as_written(session: Session, rows: list[Any], keep: bool) -> None:
+    """The session no longer has to insert the rows; with ``keep`` they become its loaded rows."""
+    if keep:
+        # What the session's own flush does with the rows it inserted (and, like it, undoes if the
+        # transaction rolls back); the public way, expunge and add again, costs a cascade walk a row.
+        session._register_persistent({inspect(row) for row in rows})  # noqa: SLF001
+        return
     for row in rows:
         session.expunge(row)
         make_transient_to_detached(row)

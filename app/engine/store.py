@@ -145,6 +145,12 @@ class SqlStore:
         return self.session.get(TaskExecution, task_id)
 
     def join_task(self, unique_key: str) -> TaskExecution | None:
+        # A join's task is made once per workflow (its key never changes): one the transaction holds
+        # already needs no query. Each branch of a wide fan-in arrives in the same step, and each
+        # query would first flush what the step changed so far.
+        for row in (*self.session.new, *self.session.identity_map.values()):
+            if isinstance(row, TaskExecution) and row.__dict__.get("unique_key") == unique_key:
+                return row
         return self.session.scalars(select(TaskExecution).where(TaskExecution.unique_key == unique_key)).first()
 
     def tasks(self, workflow_id: str, states: Iterable[str] | None = None, processed: bool | None = None,

@@ -11,9 +11,9 @@ import logging
 import random
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, defer
 
@@ -66,6 +66,32 @@ WORKFLOW_DATA = (WorkflowExecution.input, WorkflowExecution.context, WorkflowExe
 TASK_DATA = (TaskExecution.in_context, TaskExecution.published, TaskExecution.result)
 
 
+def _lock_workflow_statement(without_data: bool) -> Any:
+    deferred = [WorkflowExecution.spec, *(WORKFLOW_DATA if without_data else ())]
+    return (select(WorkflowExecution)
+            .where(WorkflowExecution.id == bindparam("workflow_id"))
+            .with_for_update()
+            .options(*[defer(column) for column in deferred])
+            .execution_options(populate_existing=True))
+
+
+def _lock_workflow_with_task_statement(without_data: bool) -> Any:
+    deferred = [WorkflowExecution.spec, *((*WORKFLOW_DATA, *TASK_DATA) if without_data else ())]
+    return (select(WorkflowExecution, TaskExecution)
+            .join(TaskExecution, and_(TaskExecution.id == bindparam("task_id"),
+                                      TaskExecution.workflow_execution_id == WorkflowExecution.id))
+            .where(WorkflowExecution.id == bindparam("workflow_id"))
+            .with_for_update(of=[WorkflowExecution, TaskExecution])
+            .options(*[defer(column) for column in deferred])
+            .execution_options(populate_existing=True))
+
+
+# Built once, for every step locks: a reused statement skips building and the cache-key walk,
+# which cost more than the query (keyed by ``without_data``).
+_LOCK_WORKFLOW = {flag: _lock_workflow_statement(flag) for flag in (False, True)}
+_LOCK_WORKFLOW_WITH_TASK = {flag: _lock_workflow_with_task_statement(flag) for flag in (False, True)}
+
+
 def lock_workflow(session: Session, workflow_execution_id: str, without_data: bool = False) -> WorkflowExecution | None:
     """Load the workflow execution row for update (PostgreSQL row lock; a no-op on SQLite).
 
@@ -74,12 +100,9 @@ def lock_workflow(session: Session, workflow_execution_id: str, without_data: bo
     ``without_data`` also leaves the data columns to load on first use: a step that will likely not
     read them (one with-items item ending) does not pay for decoding them.
     """
-    options = [defer(WorkflowExecution.spec)]
-    if without_data:
-        options += [defer(column) for column in WORKFLOW_DATA]
-    return session.get(
-        WorkflowExecution, workflow_execution_id, with_for_update=True, populate_existing=True, options=options
-    )
+    found: WorkflowExecution | None = session.execute(
+        _LOCK_WORKFLOW[without_data], {"workflow_id": workflow_execution_id}).scalar_one_or_none()
+    return found
 
 
 def lock_workflow_with_task(session: Session, workflow_execution_id: str, task_execution_id: str,
@@ -93,18 +116,8 @@ def lock_workflow_with_task(session: Session, workflow_execution_id: str, task_e
     task. ``without_data`` also leaves the task's data columns to load on first use. Falls back to
     :func:`lock_workflow` alone when the task is not the workflow's.
     """
-    options = [defer(WorkflowExecution.spec)]
-    if without_data:
-        options += [defer(column) for column in (*WORKFLOW_DATA, *TASK_DATA)]
-    found = session.execute(
-        select(WorkflowExecution, TaskExecution)
-        .join(TaskExecution, and_(TaskExecution.id == task_execution_id,
-                                  TaskExecution.workflow_execution_id == WorkflowExecution.id))
-        .where(WorkflowExecution.id == workflow_execution_id)
-        .with_for_update(of=[WorkflowExecution, TaskExecution])
-        .options(*options)
-        .execution_options(populate_existing=True)
-    ).first()
+    found = session.execute(_LOCK_WORKFLOW_WITH_TASK[without_data],
+                            {"workflow_id": workflow_execution_id, "task_id": task_execution_id}).first()
     if found is None:
         return lock_workflow(session, workflow_execution_id, without_data), None
     return found[0], found[1]

@@ -13,7 +13,7 @@ import socket
 import time
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlalchemy.orm import Session
 
 from app import metrics
@@ -114,23 +114,33 @@ def _is_alive(action: ActionExecution, settings: Settings) -> bool:
     return silence < 3 * settings.worker_heartbeat_seconds
 
 
-_RUN_COLUMNS = (ActionExecution.id, ActionExecution.name, ActionExecution.input, ActionExecution.params,
-                ActionExecution.workflow_name, ActionExecution.workflow_execution_id,
-                ActionExecution.task_execution_id, ActionExecution.task_name, ActionExecution.is_sync,
-                ActionExecution.item_index)
+_ACTIONS = ActionExecution.__table__
+_RUN_COLUMNS = [_ACTIONS.c[name] for name in (
+    "id", "name", "input", "params", "workflow_name", "workflow_execution_id", "task_execution_id",
+    "task_name", "is_sync", "item_index")]
+
+
+def _claim_statement(unclaimed: bool) -> Any:
+    # Built once: a Core statement reused with new parameters skips building and the cache-key walk,
+    # which cost more than the statement's execution.
+    owner = _ACTIONS.c.worker_id.is_(None) if unclaimed else _ACTIONS.c.worker_id == bindparam("previous_worker")
+    return (update(_ACTIONS)
+            .where(_ACTIONS.c.id == bindparam("action_id"), _ACTIONS.c.state == State.RUNNING.value, owner)
+            .values(worker_id=bindparam("claimant"), last_heartbeat=bindparam("now", type_=_ACTIONS.c.last_heartbeat.type))
+            .returning(*_RUN_COLUMNS))
+
+
+_CLAIM_UNCLAIMED = _claim_statement(unclaimed=True)
+_CLAIM_FROM = _claim_statement(unclaimed=False)
 
 
 def _claim(session: Session, action_execution_id: str, previous_worker: str | None) -> ActionRun | None:
     """Take a RUNNING action from ``previous_worker`` (None: unclaimed) and read what running it needs."""
-    owner = (ActionExecution.worker_id.is_(None) if previous_worker is None
-             else ActionExecution.worker_id == previous_worker)
-    row = session.execute(
-        update(ActionExecution)
-        .where(ActionExecution.id == action_execution_id, ActionExecution.state == State.RUNNING.value, owner)
-        .values(worker_id=worker_id(), last_heartbeat=utc_now())
-        .returning(*_RUN_COLUMNS)
-        .execution_options(synchronize_session=False)
-    ).first()
+    parameters = {"action_id": action_execution_id, "claimant": worker_id(), "now": utc_now()}
+    if previous_worker is not None:
+        parameters["previous_worker"] = previous_worker
+    row = session.connection().execute(
+        _CLAIM_UNCLAIMED if previous_worker is None else _CLAIM_FROM, parameters).first()
     if row is None:
         return None
     action_id, name, action_input, params, *rest = row

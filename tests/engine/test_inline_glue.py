@@ -197,7 +197,7 @@ def test_the_bench_plugin_action_is_never_inlined(driver: EngineDriver) -> None:
     assert driver.execution().state == State.SUCCESS
 
 
-def test_target_timer_policies_and_wide_with_items_take_the_executor_path(driver: EngineDriver) -> None:
+def test_target_and_timer_policies_take_the_executor_path(driver: EngineDriver) -> None:
     driver.define("""
 version: '2.0'
 glue_excluded:
@@ -234,9 +234,63 @@ glue_excluded:
     actions = {task.name: driver.actions(task) for task in driver.tasks()}
     ran_inline = {name: [action.worker_id == INLINE for action in rows] for name, rows in actions.items()}
     assert ran_inline == {"targeted": [False], "waiting": [False], "timed": [False], "delayed_retry": [False],
-                          "few_items": [True] * 3, "many_items": [False] * 51}
+                          "few_items": [True] * 3, "many_items": [True] * 51}
     assert driver.task("few_items").result == [0, 1, 2]
     assert driver.task("many_items").result == list(range(51))
+
+
+def test_a_wide_with_items_of_glue_runs_its_items_fifty_to_a_step(driver: EngineDriver) -> None:
+    driver.define("""
+version: '2.0'
+wide_glue_items:
+  tasks:
+    echo_all:
+      with-items: i in <% range(0, 120) %>
+      action: std.echo output=<% $.i %>
+      publish:
+        total: <% task().result.len() %>
+""")
+    driver.start("wide_glue_items")
+
+    # The web request runs none: every item goes on to a worker in one message.
+    (first,) = driver.pending
+    assert isinstance(first, RunInline) and len(first.action_execution_ids) == 120
+    sizes = []
+    while driver.pending:
+        message = driver.pending[0]
+        assert isinstance(message, RunInline)
+        sizes.append(len(message.action_execution_ids))
+        driver.handle_next()
+        done = [action for action in driver.actions(driver.task("echo_all")) if action.state == State.SUCCESS]
+        # Each step completes at most its budget of items.
+        assert len(done) == min(120, inline.LIMIT * len(sizes))
+    assert sizes == [120, 70, 20]
+    assert driver.execution().state == State.SUCCESS
+    task = driver.task("echo_all")
+    assert task.result == list(range(120))
+    assert task.published == {"total": 120}
+    assert all(action.worker_id == INLINE for action in driver.actions(task))
+
+
+def test_a_glue_with_items_under_a_concurrency_limit_stays_within_its_window(driver: EngineDriver) -> None:
+    driver.define("""
+version: '2.0'
+windowed_glue_items:
+  tasks:
+    echo_some:
+      with-items: i in <% range(0, 75) %>
+      concurrency: 5
+      action: std.echo output=<% $.i %>
+""")
+    driver.start("windowed_glue_items")
+    (first,) = driver.pending
+    # The window: five items exist before any ends.
+    assert isinstance(first, RunInline) and len(first.action_execution_ids) == 5
+    _play(driver)
+    assert driver.execution().state == State.SUCCESS
+    task = driver.task("echo_some")
+    assert task.result == list(range(75))
+    assert all(action.worker_id == INLINE for action in driver.actions(task))
 
 
 def test_inline_tasks_are_told_and_logged_as_executor_ones(driver: EngineDriver,

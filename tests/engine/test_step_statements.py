@@ -100,7 +100,7 @@ def test_the_last_step_ends_the_workflow_with_one_question_one_read_one_write(dr
         "UPDATE action_executions",
         "SELECT workflow_executions",
         "UPDATE action_executions",
-        "UPDATE task_executions",       # the last task, alone: nothing new to write with it
+        "INSERT task_executions",       # the last task, alone: the same upsert, of one row
         "SELECT EXISTS",                # running, waiting, failed or cancelled tasks: one question
         "SELECT task_executions",       # what the last tasks published: the workflow's output
         "UPDATE workflow_executions",   # state and output together
