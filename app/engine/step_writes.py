@@ -6,8 +6,8 @@ go in one multi-row ``INSERT ... ON CONFLICT (id) DO UPDATE`` of the columns tha
 PostgreSQL share the syntax), and the new action rows in one multi-row INSERT; the session's own
 flush then skips them.
 
-Only when every new row of the session is a task or an action (a new workflow execution, a timer,
-must be written first and are left with everything else to the ORM), when the changed tasks have
+Only when every new row of the session is a task, an action or a workflow started by a request (a
+new sub-workflow, a timer, are left with everything else to the ORM), when the changed tasks have
 every column loaded (each goes back whole in its VALUES, which is safe: a task is only written under
 its workflow's lock), and up to :data:`MAX_ROWS` rows (the ORM's executemany does as well beyond).
 
@@ -28,9 +28,10 @@ from typing import Any
 from sqlalchemy import Table, TextClause, bindparam, event, inspect, text
 from sqlalchemy.orm import Session, make_transient_to_detached
 
-from app.models import ActionExecution, TaskExecution, utc_now
+from app.models import ActionExecution, TaskExecution, WorkflowExecution, utc_now
 
 MAX_ROWS = 50
+_WORKFLOWS: Table = WorkflowExecution.__table__
 _TASKS: Table = TaskExecution.__table__
 _ACTIONS: Table = ActionExecution.__table__
 _TASK_COLUMNS = [column.key for column in _TASKS.columns]
@@ -64,22 +65,32 @@ def write(session: Session, keep: bool = False) -> None:
     every column loaded, for what the unit's caller reads of them, and nothing of them is left in
     the session to expire at the commit or to survive a rolled-back (retried) transaction."""
     pending = list(session.new)
-    if not all(isinstance(row, TaskExecution | ActionExecution) for row in pending):
+    if not all(isinstance(row, TaskExecution | ActionExecution) or _is_new_top_level(row) for row in pending):
         return
     changed = [row for row in session.dirty if isinstance(row, TaskExecution)
                and not inspect(row).unloaded.intersection(_TASK_COLUMNS) and session.is_modified(row)]
     if not pending and not changed:
         return
     pending.sort(key=lambda row: inspect(row).insert_order)
+    new_workflows = [row for row in pending if isinstance(row, WorkflowExecution)]
     new_tasks = [row for row in pending if isinstance(row, TaskExecution)]
     new_actions = [row for row in pending if isinstance(row, ActionExecution)]
-    if len(new_tasks) + len(changed) > MAX_ROWS or len(new_actions) > MAX_ROWS:
+    if len(new_tasks) + len(changed) > MAX_ROWS or len(new_actions) > MAX_ROWS or len(new_workflows) > 1:
         return
+    if new_workflows:
+        # First: its tasks refer to it.
+        _insert(session, _WORKFLOWS, [_values(_WORKFLOWS, row) for row in new_workflows], ())
+        _as_written(session, new_workflows, keep)
     if new_tasks or changed:
         _write_tasks(session, new_tasks, changed, keep)
     if new_actions:
         _insert(session, _ACTIONS, [_values(_ACTIONS, row) for row in new_actions], ())
         _as_written(session, new_actions, keep)
+
+
+def _is_new_top_level(row: Any) -> bool:
+    # A workflow started by a request (not a sub-workflow, whose parent task may be new as well).
+    return isinstance(row, WorkflowExecution) and row.task_execution_id is None
 
 
 def _write_tasks(session: Session, new: list[TaskExecution], changed: list[TaskExecution], keep: bool) -> None:
