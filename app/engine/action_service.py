@@ -38,8 +38,10 @@ _ACTIONS = ActionExecution.__table__
 def _complete_action_statement(with_request: bool) -> Any:
     # Built once (the hot path of every action's result): a reused Core statement skips building
     # and the cache-key walk, which cost more than its execution.
-    values: dict[str, Any] = {"state": bindparam("state"), "output": bindparam("output", type_=_ACTIONS.c.output.type), "accepted": True,
-                              "processed": bindparam("processed"), "updated_at": bindparam("now", type_=_ACTIONS.c.updated_at.type)}
+    columns = _ACTIONS.c
+    values: dict[str, Any] = {"state": bindparam("state"), "output": bindparam("output", type_=columns.output.type),
+                              "accepted": True, "processed": bindparam("processed"),
+                              "updated_at": bindparam("now", type_=columns.updated_at.type)}
     if with_request:
         values["sent_request"] = bindparam("sent_request", type_=_ACTIONS.c.sent_request.type)
     return (update(_ACTIONS)

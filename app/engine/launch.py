@@ -166,7 +166,9 @@ def finish_items_if_done(step: StepOps, task: TaskExecution) -> None:
 
 
 def _start_next_item(step: StepOps, task: TaskExecution) -> None:
-    action = step.store.next_idle_action(task.id)
+    # IDLE items exist only under a concurrency limit (a rerun's, or those of a task started before
+    # items were made lazily); without one, no query (and no flush before it) at each item's end.
+    action = step.store.next_idle_action(task.id) if step.policies(task).concurrency() else None
     if action is not None:
         step.set_state(action, State.RUNNING.value)
         step.send_action(task, action)

@@ -26,7 +26,7 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Table, TextClause, bindparam, event, inspect, text
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import InstanceState, Session, make_transient_to_detached
 
 from app.models import ActionExecution, TaskExecution, WorkflowExecution, utc_now
 
@@ -103,7 +103,7 @@ def _write_tasks(session: Session, new: list[TaskExecution], changed: list[TaskE
     for row in changed:
         # Every column went back whole: the row is as written, and the session's flush must not
         # take it for a changed one (a flush that only finds nothing to write still costs a step).
-        state = inspect(row)
+        state: InstanceState[TaskExecution] = inspect(row)
         state._commit_all(state.dict, session.identity_map)  # noqa: SLF001 - no public way to mark a row clean
     _as_written(session, new, keep)
 

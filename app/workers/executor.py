@@ -126,7 +126,8 @@ def _claim_statement(unclaimed: bool) -> Any:
     owner = _ACTIONS.c.worker_id.is_(None) if unclaimed else _ACTIONS.c.worker_id == bindparam("previous_worker")
     return (update(_ACTIONS)
             .where(_ACTIONS.c.id == bindparam("action_id"), _ACTIONS.c.state == State.RUNNING.value, owner)
-            .values(worker_id=bindparam("claimant"), last_heartbeat=bindparam("now", type_=_ACTIONS.c.last_heartbeat.type))
+            .values(worker_id=bindparam("claimant"),
+                    last_heartbeat=bindparam("now", type_=_ACTIONS.c.last_heartbeat.type))
             .returning(*_RUN_COLUMNS))
 
 

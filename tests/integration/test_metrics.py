@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import time
+from collections.abc import Callable
 from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
@@ -39,6 +41,17 @@ def scrape(stack: LiveStack) -> dict[tuple[str, tuple[tuple[str, str], ...]], fl
     return values
 
 
+def scrape_until(stack: LiveStack, counted: Callable[[dict[Any, float]], bool],
+                 timeout: float = 15.0) -> dict[Any, float]:
+    """The metrics once ``counted`` holds of them (or at the deadline, for the asserts to tell)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        metrics = scrape(stack)
+        if counted(metrics) or time.monotonic() > deadline:
+            return metrics
+        time.sleep(0.1)
+
+
 def delta(before: dict[Any, float], after: dict[Any, float], name: str, **labels: str) -> float:
     key = (name, tuple(sorted(labels.items())))
     return after.get(key, 0.0) - before.get(key, 0.0)
@@ -59,7 +72,16 @@ def test_executions_actions_and_callbacks_are_counted(stack: LiveStack) -> None:
     assert stack.put(f"/v2/action_executions/{action['id']}", json={"state": "SUCCESS", "output": 2}).status_code == 409
     assert stack.wait_for_state(waiting)["state"] == "SUCCESS"
     stack.wait_until_worker_idle()
-    after = scrape(stack)
+    # Each process adds what it counted to the shared numbers every half second.
+    after = scrape_until(stack, lambda counted: all(
+        delta(before, counted, name, **labels) >= 1 for name, labels in (
+            ("tramontane_executions_finished_total", {"workflow": "metrics_ok_wf", "state": "SUCCESS"}),
+            ("tramontane_executions_finished_total", {"workflow": "metrics_fail_wf", "state": "ERROR"}),
+            ("tramontane_actions_total", {"action": "std.async_noop", "outcome": "sent"}),
+            ("tramontane_actions_total", {"action": "bench.fail", "outcome": "error"}),
+            ("tramontane_callbacks_total", {"outcome": "409"}),
+            ("tramontane_action_duration_seconds_count", {"action": "std.echo"}),
+        )))
 
     assert delta(before, after, "tramontane_executions_started_total", workflow="metrics_ok_wf") == 1
     assert delta(before, after, "tramontane_executions_finished_total", workflow="metrics_ok_wf", state="SUCCESS") == 1

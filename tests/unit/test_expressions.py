@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from app.engine import expression_limits, expressions
 from app.engine.errors import ExpressionError
@@ -397,3 +399,28 @@ def test_module_imports_without_service_dependencies() -> None:
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60, check=False
     )
     assert completed.returncode == 0, completed.stderr
+
+
+# -- the plain key path needs no YAQL, and answers as YAQL does -----------------------------------
+
+_KEYS = st.sampled_from(["a", "b", "x_1", "Item"])
+_SCALAR = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=5))
+_DATA = st.recursive(_SCALAR, lambda inner: st.dictionaries(_KEYS, inner, max_size=3) | st.lists(inner, max_size=2),
+                     max_leaves=8)
+
+
+@given(data=st.dictionaries(_KEYS, _DATA, max_size=4), path=st.lists(_KEYS, min_size=1, max_size=3))
+@settings(max_examples=300, deadline=None)
+def test_a_plain_key_path_answers_as_yaql_does(data: dict[str, Any], path: list[str]) -> None:
+    expression = "<% $." + ".".join(path) + " %>"
+
+    def outcome() -> tuple[str, Any]:
+        try:
+            return "value", evaluate(expression, data)
+        except ExpressionError as exc:
+            return "error", str(exc)
+
+    fast = outcome()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(expressions, "_plain_lookup", lambda *_: expressions._NOT_PLAIN)
+        assert outcome() == fast
