@@ -7,6 +7,7 @@ then hand the resulting messages to the dispatcher.
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -42,6 +43,10 @@ log = logging.getLogger(__name__)
 EXECUTION_CONTROL_STATES = ("RUNNING", "PAUSED", "SUCCESS", "ERROR", "CANCELLED")
 
 
+# What a start's step may change in place of the values read before its transaction.
+_MUTABLE_START = ("input", "params", "context")
+
+
 class Engine(ActionService):
     """Every operation that changes execution state; each one is one transaction."""
 
@@ -56,36 +61,41 @@ class Engine(ActionService):
             if existing is not None:
                 return existing
 
-        def unit() -> tuple[WorkflowExecution, list[Message]]:
+        # Everything a start reads and checks happens before its write transaction, which on SQLite
+        # holds the one writer lock of the database: concurrent starts and steps wait for it less.
+        try:
             definition = get_workflow(self.session, identifier, namespace)
             given = dict(params or {})
             start_params.check(given)
             notifications.validate(given.get("notify"))
             env = environments.resolve(self.session, given.get("env"), bool(given.get("evaluate_env", True)))
-            wf_ex = WorkflowExecution(
-                id=execution_id or new_id(),
-                workflow_id=definition.id,
-                workflow_name=definition.name,
-                workflow_namespace=definition.namespace,
-                description=description or "",
-                spec=definition.spec,
-                state=State.RUNNING.value,
-                tags=list(definition.tags),
-                params={**given, "namespace": definition.namespace, "env": env},
-                context={},
-                runtime_context=WorkflowRuntime(workbook=definition.workbook_name).to_row(),
-                project_id=definition.project_id,
-            )
-            spec = spec_of(wf_ex)
-            wf_ex.input = dataflow.prepare_input(spec, wf_input)
-            limits.check_field("input", wf_ex.input)
-            limits.check_field("params", wf_ex.params)
-            step = self._step(wf_ex)
+            fields: dict[str, Any] = {
+                "id": execution_id or new_id(), "workflow_id": definition.id, "workflow_name": definition.name,
+                "workflow_namespace": definition.namespace, "description": description or "",
+                "spec": definition.spec, "tags": list(definition.tags),
+                "params": {**given, "namespace": definition.namespace, "env": env},
+                "project_id": definition.project_id, "workbook": definition.workbook_name, "context": {},
+            }
+            prepared = self._new_execution(fields)
+            spec = spec_of(prepared)
+            fields["input"] = dataflow.prepare_input(spec, wf_input)
+            limits.check_field("input", fields["input"])
+            limits.check_field("params", fields["params"])
+            prepared.input = fields["input"]
             try:
-                wf_ex.context = dataflow.evaluate_vars(spec, wf_ex.input, step.view())
+                fields["context"] = dataflow.evaluate_vars(spec, fields["input"], self._step(prepared).view())
             except EngineError as exc:
                 # The start is refused with the expression's own error, as in Mistral.
                 raise InputError(str(exc)) from exc
+        finally:
+            # The reads' transaction ends here (as the write unit would end it); the write
+            # transaction begins afresh.
+            self.session.commit()
+
+        def unit() -> tuple[WorkflowExecution, list[Message]]:
+            # Made again at each attempt: a retried transaction starts from what was read.
+            wf_ex = self._new_execution({**fields, **copy.deepcopy({key: fields[key] for key in _MUTABLE_START})})
+            step = self._step(wf_ex)
             self.session.add(wf_ex)
             step.start()
             return wf_ex, step.messages
@@ -101,6 +111,15 @@ class Engine(ActionService):
                 raise
             return raced
         return result
+
+    @staticmethod
+    def _new_execution(fields: dict[str, Any]) -> WorkflowExecution:
+        values = dict(fields)
+        workbook = values.pop("workbook")
+        return WorkflowExecution(
+            **values, state=State.RUNNING.value,
+            runtime_context=WorkflowRuntime(workbook=workbook).to_row(),
+        )
 
     # -- sub-workflows -------------------------------------------------------------------------
 
