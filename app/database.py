@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -22,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
 
 
 class _WriterLock:
@@ -64,8 +66,42 @@ def immediate_transactions() -> Iterator[None]:
 def engine_options(database_url: str) -> dict[str, Any]:
     if database_url.startswith("sqlite"):
         return {"connect_args": {"timeout": 30, "check_same_thread": False}}
-    # Small pools: every gunicorn and Celery process has its own.
-    return {"pool_size": 5, "max_overflow": 5, "pool_pre_ping": True, "pool_recycle": 1800}
+    # Small pools: every gunicorn and Celery process has its own. No ping at every checkout (a
+    # round trip for each transaction, two for each action run): see configure_pooled_server.
+    return {"pool_size": 5, "max_overflow": 5, "pool_recycle": 1800}
+
+
+# A pooled connection unused for longer than this is checked with a round trip before it is used.
+PING_AFTER_IDLE_SECONDS = 10.0
+
+
+def configure_pooled_server(engine: Engine) -> None:
+    """Check a server connection before use only after it sat idle in the pool.
+
+    A connection used moments ago is almost always alive; one that sat idle may have been closed by
+    the server or a firewall meanwhile, and is tested (and replaced when dead) as it leaves the
+    pool. A connection that dies while in use fails its statement: the engine's transactions retry
+    on a fresh one (``app.engine.transactions``).
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            cursor = dbapi_connection.cursor()
+            try:
+                cursor.execute("SELECT 1")
+            finally:
+                cursor.close()
+        except Exception as exc:
+            # The pool drops this connection and checks out another.
+            raise DisconnectionError(f"pooled connection was dead: {exc}") from exc
 
 
 def configure_sqlite(engine: Engine) -> None:

@@ -10,7 +10,7 @@ from flask import Flask
 
 from app import logs, metrics
 from app.config import Settings
-from app.database import configure_sqlite, engine_options
+from app.database import configure_pooled_server, configure_sqlite, engine_options
 from app.engine import expression_limits, state_log
 from app.engine.dispatch import Dispatcher
 from app.extensions import db
@@ -60,6 +60,8 @@ def create_app(settings: Settings, config: dict[str, Any] | None = None,
     with flask_app.app_context():
         if settings.database_url.startswith("sqlite"):
             configure_sqlite(db.engine)
+        else:
+            configure_pooled_server(db.engine)
     if serve_api:
         from app.api import register_api
 

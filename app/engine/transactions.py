@@ -31,6 +31,10 @@ MAX_ATTEMPTS = 8
 
 
 def is_transient(exc: BaseException) -> bool:
+    # A connection found dead (the server restarted, say) is dropped from the pool: the next
+    # attempt runs on a fresh one.
+    if getattr(exc, "connection_invalidated", False):
+        return True
     text = str(exc).lower()
     return any(marker in text for marker in _TRANSIENT_MARKERS)
 
