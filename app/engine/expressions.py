@@ -213,9 +213,9 @@ def _plain_path(expression: str) -> tuple[str, ...] | None:
 
 
 def _plain_lookup(expression: str, data: Any) -> Any:
-    """The value of a plain key path when it is there and a scalar: what YAQL would answer, without
-    its overload resolution (a hundred times the cost). Anything else (a missing key, a list or an
-    object to convert) is left to YAQL, errors included."""
+    """The value of a plain key path when it is there and a scalar or a list of scalars: what YAQL
+    would answer, without its overload resolution and the conversion of the data (a hundred times
+    the cost). Anything else (a missing key, an object to convert) is left to YAQL, errors included."""
     keys = _plain_path(expression)
     if keys is None:
         return _NOT_PLAIN
@@ -224,7 +224,12 @@ def _plain_lookup(expression: str, data: Any) -> Any:
         if not isinstance(value, Mapping) or key not in value:
             return _NOT_PLAIN
         value = value[key]
-    return value if isinstance(value, _SCALARS) else _NOT_PLAIN
+    if isinstance(value, _SCALARS):
+        return value
+    # A list of scalars (a with-items list, often long) comes back as YAQL gives it: a new list.
+    if isinstance(value, list) and all(isinstance(element, _SCALARS) for element in value):
+        return list(value)
+    return _NOT_PLAIN
 
 
 def _run_yaql(expression: str, data: Any, bound: BoundFunctions) -> Any:

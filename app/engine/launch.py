@@ -182,7 +182,10 @@ def _start_next_item(step: StepOps, task: TaskExecution) -> None:
     assert task_spec.with_items is not None
     data = step.data(task.in_context)
     try:
-        values = items.expand(task_spec.with_items, data, step.view(task))
+        # The items are evaluated once per step (a step may start fifty of them), not per item.
+        values = step.item_values.get(task.id)
+        if values is None:
+            values = step.item_values[task.id] = items.expand(task_spec.with_items, data, step.view(task))
         if index >= len(values):
             raise EngineError(f"with-items now has {len(values)} items; item {index} cannot start")
         _add_items(step, task, data, [(index, values[index])])

@@ -74,6 +74,7 @@ class Step:
         self._opened: list[TaskExecution] = []
         # Glue actions this step runs itself, in the order it reached them (see app.engine.inline).
         self.glue = glue if glue is not None else inline.Glue()
+        self.item_values: dict[str, list[dict[str, Any]]] = {}
         self._glue_runs: deque[tuple[TaskExecution, ActionExecution]] = deque()
 
     # -- views and data ------------------------------------------------------------------------

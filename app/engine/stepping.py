@@ -27,6 +27,8 @@ class StepOps(Protocol):
     spec: WorkflowSpec
     wf_ex: WorkflowExecution
     messages: list[Message]
+    # A with-items task's item values, evaluated once per step (task id -> values).
+    item_values: dict[str, list[dict[str, Any]]]
 
     # -- data ----------------------------------------------------------------------------------
     def data(self, context: dict[str, Any]) -> dict[str, Any]: ...
