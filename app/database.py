@@ -99,6 +99,8 @@ def configure_pooled_server(engine: Engine) -> None:
                 cursor.execute("SELECT 1")
             finally:
                 cursor.close()
+            # The driver began a transaction for the ping: the connection leaves the pool idle.
+            dbapi_connection.rollback()
         except Exception as exc:
             # The pool drops this connection and checks out another.
             raise DisconnectionError(f"pooled connection was dead: {exc}") from exc

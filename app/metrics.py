@@ -70,12 +70,16 @@ class Recorder:
         self._flusher: threading.Thread | None = None
         self._pid = os.getpid()
         atexit.register(self.flush)
+        os.register_at_fork(after_in_child=self._after_fork)
+
+    def _after_fork(self) -> None:
+        # A forked process starts empty: what the parent gathered is the parent's to add, and a
+        # lock the parent's flusher held at the fork would never be released here.
+        self._lock = threading.Lock()
+        self._pending, self._flusher, self._pid = {}, None, os.getpid()
 
     def add(self, increments: Iterable[tuple[str, tuple[Any, ...], float]]) -> None:
         with self._lock:
-            if self._pid != os.getpid():
-                # A forked process: what the parent had gathered is the parent's to add.
-                self._pid, self._pending, self._flusher = os.getpid(), {}, None
             for name, labels, amount in increments:
                 field = _field(name, labels)
                 self._pending[field] = self._pending.get(field, 0.0) + amount
@@ -87,7 +91,7 @@ class Recorder:
         """Add what was gathered to Redis now."""
         with self._lock:
             pending, self._pending = self._pending, {}
-        if not pending:
+        if not pending or self._pid != os.getpid():
             return
         pipe = self._client.pipeline(transaction=False)
         for field, amount in pending.items():

@@ -207,9 +207,18 @@ _SCALARS = (str, int, float, bool, type(None))
 _NOT_PLAIN = object()
 
 
+# Words YAQL reads as values or operators, not as keys (and it refuses names starting "__").
+_YAQL_WORDS = frozenset({"true", "false", "null", "and", "or", "not", "in", "mod"})
+
+
 @lru_cache(maxsize=4096)
 def _plain_path(expression: str) -> tuple[str, ...] | None:
-    return tuple(expression[2:].split(".")) if _PLAIN_PATH.fullmatch(expression) else None
+    if not _PLAIN_PATH.fullmatch(expression):
+        return None
+    keys = tuple(expression[2:].split("."))
+    if any(key in _YAQL_WORDS or key.startswith("__") for key in keys):
+        return None
+    return keys
 
 
 def _plain_lookup(expression: str, data: Any) -> Any:

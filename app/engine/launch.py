@@ -135,6 +135,10 @@ def _add_items(step: StepOps, task: TaskExecution, data: dict[str, Any],
     policies = step.policies(task)
     capacity = policies.concurrency() or len(entries)
     safe_rerun = policies.safe_rerun()
+    if capacity < len(entries) and not runtime(task).concurrency:
+        # Items left IDLE are started as others end: the record says a window is in force.
+        with bookkeeping.updating(task) as record:
+            record.concurrency = capacity
     with expressions.shared_data():
         for position, (index, item) in enumerate(entries):
             resolved, queue = _resolve(step, task, {**data, **item})
@@ -166,9 +170,9 @@ def finish_items_if_done(step: StepOps, task: TaskExecution) -> None:
 
 
 def _start_next_item(step: StepOps, task: TaskExecution) -> None:
-    # IDLE items exist only under a concurrency limit (a rerun's, or those of a task started before
-    # items were made lazily); without one, no query (and no flush before it) at each item's end.
-    action = step.store.next_idle_action(task.id) if step.policies(task).concurrency() else None
+    # IDLE items exist only under a concurrency limit, which the task's record keeps (see _add_items);
+    # without one, no query (and no flush before it) at each item's end.
+    action = step.store.next_idle_action(task.id) if runtime(task).concurrency else None
     if action is not None:
         step.set_state(action, State.RUNNING.value)
         step.send_action(task, action)

@@ -87,10 +87,11 @@ class Engine(ActionService):
             except EngineError as exc:
                 # The start is refused with the expression's own error, as in Mistral.
                 raise InputError(str(exc)) from exc
-        finally:
-            # The reads' transaction ends here (as the write unit would end it); the write
-            # transaction begins afresh.
-            self.session.commit()
+        except BaseException:
+            self.session.rollback()
+            raise
+        # The reads' transaction ends here; the write transaction begins afresh.
+        self.session.commit()
 
         def unit() -> tuple[WorkflowExecution, list[Message]]:
             # Made again at each attempt: a retried transaction starts from what was read.

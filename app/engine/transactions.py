@@ -30,11 +30,14 @@ _TRANSIENT_MARKERS = (
 MAX_ATTEMPTS = 8
 
 
-def is_transient(exc: BaseException) -> bool:
-    # A connection found dead (the server restarted, say) is dropped from the pool: the next
-    # attempt runs on a fresh one.
+def is_transient(exc: BaseException, committing: bool = False) -> bool:
+    """Whether running the unit again may succeed, and is safe: ``committing`` says the error came
+    from the COMMIT itself."""
     if getattr(exc, "connection_invalidated", False):
-        return True
+        # A connection found dead (the server restarted, say) is dropped from the pool: the next
+        # attempt runs on a fresh one. Not when the COMMIT was on its way: the server may have
+        # committed it, and the work must not be done twice.
+        return not committing
     text = str(exc).lower()
     return any(marker in text for marker in _TRANSIENT_MARKERS)
 
@@ -46,14 +49,17 @@ def with_retries(session: Session, unit: Callable[[], T]) -> T:
         # A read transaction left open by the caller would make the unit's writes deferred.
         session.commit()
     for attempt in range(1, MAX_ATTEMPTS + 1):
+        committing = False
         try:
             with immediate_transactions():
                 result = unit()
+                session.flush()
+                committing = True
                 session.commit()
             return result
         except (OperationalError, DBAPIError) as exc:
             session.rollback()
-            if not is_transient(exc) or attempt == MAX_ATTEMPTS:
+            if not is_transient(exc, committing) or attempt == MAX_ATTEMPTS:
                 raise
             delay = min(0.05 * 2 ** attempt, 1.0) * random.uniform(0.5, 1.0)
             log.warning("transient database error, retrying in %.2fs: %s", delay, exc)

@@ -86,3 +86,16 @@ def test_a_connection_that_sat_idle_is_checked_before_use(driver: EngineDriver,
     driver.run()
     assert driver.execution().state == State.SUCCESS
     assert [task.state for task in driver.tasks()] == [State.SUCCESS.value] * 2
+
+
+class _Lost(Exception):
+    connection_invalidated = True
+
+
+def test_a_connection_lost_before_the_commit_is_retried_and_one_lost_during_it_is_not() -> None:
+    # During the COMMIT the server may have committed already: running the unit again could do its
+    # work twice (a second action run, a second execution), so that error goes to the caller.
+    assert transactions.is_transient(_Lost("server closed the connection"))
+    assert not transactions.is_transient(_Lost("server closed the connection"), committing=True)
+    # A busy SQLite or a serialization failure at the COMMIT did not commit: retried as ever.
+    assert transactions.is_transient(Exception("database is locked"), committing=True)

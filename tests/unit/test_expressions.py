@@ -403,7 +403,8 @@ def test_module_imports_without_service_dependencies() -> None:
 
 # -- the plain key path needs no YAQL, and answers as YAQL does -----------------------------------
 
-_KEYS = st.sampled_from(["a", "b", "x_1", "Item"])
+# Words YAQL reads otherwise (values, operators, names it refuses) must be left to it.
+_KEYS = st.sampled_from(["a", "b", "x_1", "Item", "_y", "true", "null", "and", "in", "mod", "__x"])
 _SCALAR = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=5))
 _DATA = st.recursive(_SCALAR, lambda inner: st.dictionaries(_KEYS, inner, max_size=3) | st.lists(inner, max_size=2),
                      max_leaves=8)
