@@ -69,8 +69,9 @@ class Step:
         # Every state this step writes, told once the caller committed (see state_log).
         self.changes = changes if changes is not None else StateChanges()
         self._to_process: deque[TaskExecution] = deque()
-        # Tasks this step left open: while one exists the workflow cannot be complete, so the
-        # query for running tasks is skipped.
+        # Tasks this step opened, or whose action ended and that stay open (a with-items task with
+        # items left, a retry): while one is open the workflow cannot be complete, so the query for
+        # running tasks is skipped.
         self._opened: list[TaskExecution] = []
         # Glue actions this step runs itself, in the order it reached them (see app.engine.inline).
         self.glue = glue if glue is not None else inline.Glue()
@@ -257,6 +258,7 @@ class Step:
             return
         if self.spec.tasks[task.name].with_items is not None:
             launch.item_completed(self, task)
+            self._opened.append(task)
             return
         result = (action.output or {}).get("result")
         if failures.is_action_failure(action.state, result, action.name, task.name):
@@ -266,6 +268,7 @@ class Step:
             # Python's rendering of a non-text error, as Mistral shows it: {'code': 1}.
             state_info = str(result) if action.state == State.ERROR else None
             self.complete_task(task, action.state, result, state_info=state_info)
+        self._opened.append(task)
 
     def delay(self, task: TaskExecution, seconds: float, reason: str, kind: str = CONTINUE_TASK) -> None:
         self.set_state(task, State.DELAYED.value, reason)
@@ -411,7 +414,7 @@ class Step:
                 continue
             if self.wf_ex.state != State.RUNNING:
                 return
-            if any(t.state not in COMPLETED and t.state != State.WAITING for t in self._opened):
+            if any(t.state in RUNNING_STATES for t in self._opened):
                 return
             running, waiting, failed, cancelled = self.store.has_tasks(self.wf_ex.id, END_QUESTIONS)
             if running:

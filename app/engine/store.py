@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Select, exists, select, update
+from sqlalchemy import Select, bindparam, exists, select, update
 from sqlalchemy.orm import Session
 
 from app.engine import adhoc, definitions, step_writes, timers
@@ -133,6 +133,27 @@ class Store(Protocol):
     def cancel_timers(self, workflow_id: str) -> None: ...
 
 
+# Built once (each step of a fan-in or with-items asks them): a reused statement skips building and
+# the cache-key walk, which cost more than the query.
+_JOIN_TASK = select(TaskExecution).where(TaskExecution.unique_key == bindparam("unique_key")).limit(1)
+_HAS_TASKS: dict[tuple[TaskFilter, ...], Any] = {}
+
+
+def _has_tasks_statement(filters: tuple[TaskFilter, ...]) -> Any:
+    statement = _HAS_TASKS.get(filters)
+    if statement is None:
+        # One EXISTS per filter, each answered by one row of the (workflow, state) index.
+        questions = []
+        for task_filter in filters:
+            question = exists().where(TaskExecution.workflow_execution_id == bindparam("workflow_id"),
+                                      TaskExecution.state.in_(task_filter.states))
+            if task_filter.error_handled is not None:
+                question = question.where(TaskExecution.error_handled.is_(task_filter.error_handled))
+            questions.append(question)
+        statement = _HAS_TASKS[filters] = select(*questions)
+    return statement
+
+
 class SqlStore:
     """:class:`Store` over a SQLAlchemy session (the caller's transaction)."""
 
@@ -151,7 +172,10 @@ class SqlStore:
         for row in (*self.session.new, *self.session.identity_map.values()):
             if isinstance(row, TaskExecution) and row.__dict__.get("unique_key") == unique_key:
                 return row
-        return self.session.scalars(select(TaskExecution).where(TaskExecution.unique_key == unique_key)).first()
+        # The key is the join's own: what the step changed so far cannot change the answer, so
+        # nothing is flushed for it.
+        with self.session.no_autoflush:
+            return self.session.scalars(_JOIN_TASK, {"unique_key": unique_key}).first()
 
     def tasks(self, workflow_id: str, states: Iterable[str] | None = None, processed: bool | None = None,
               error_handled: bool | None = None, joins_only: bool = False) -> list[TaskExecution]:
@@ -183,15 +207,7 @@ class SqlStore:
         return found is not None
 
     def has_tasks(self, workflow_id: str, filters: Sequence[TaskFilter]) -> list[bool]:
-        # One EXISTS per filter, each answered by one row of the (workflow, state) index.
-        questions = []
-        for task_filter in filters:
-            question = exists().where(TaskExecution.workflow_execution_id == workflow_id,
-                                      TaskExecution.state.in_(task_filter.states))
-            if task_filter.error_handled is not None:
-                question = question.where(TaskExecution.error_handled.is_(task_filter.error_handled))
-            questions.append(question)
-        answers = self.session.execute(select(*questions)).one()
+        answers = self.session.execute(_has_tasks_statement(tuple(filters)), {"workflow_id": workflow_id}).one()
         return [bool(answer) for answer in answers]
 
     def task_names(self, workflow_id: str, state: str | None = None) -> set[str]:
