@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from sqlalchemy import and_, bindparam, select
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, defer
 
@@ -61,13 +62,41 @@ def with_retries(session: Session, unit: Callable[[], T]) -> T:
             session.rollback()
             if not is_transient(exc, committing) or attempt == MAX_ATTEMPTS:
                 raise
-            delay = min(0.05 * 2 ** attempt, 1.0) * random.uniform(0.5, 1.0)
-            log.warning("transient database error, retrying in %.2fs: %s", delay, exc)
-            time.sleep(delay)
+            _back_off(attempt, exc)
         except BaseException:
             session.rollback()
             raise
     raise AssertionError("unreachable")
+
+
+def first_row_alone(session: Session, statement: Any, parameters: dict[str, Any]) -> Any:
+    """Run one write statement as a transaction of its own and return its first row (None: none).
+
+    On a server database it runs in autocommit: one round trip, where BEGIN, the statement and
+    COMMIT take three. On SQLite it is a write unit of :func:`with_retries` (writers queue on the
+    writer lock there, see ``app.database``). Only for a compare-and-set: a connection lost during
+    the statement may have committed it, and the statement runs again, which then changes nothing.
+    """
+    bind = session.get_bind()
+    if bind.dialect.name == "sqlite" or not isinstance(bind, Engine):
+        return with_retries(session, lambda: session.connection().execute(statement, parameters).first())
+    if session.in_transaction():
+        session.commit()
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        try:
+            with bind.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+                return connection.execute(statement, parameters).first()
+        except (OperationalError, DBAPIError) as exc:
+            if not is_transient(exc) or attempt == MAX_ATTEMPTS:
+                raise
+            _back_off(attempt, exc)
+    raise AssertionError("unreachable")
+
+
+def _back_off(attempt: int, exc: BaseException) -> None:
+    delay = min(0.05 * 2 ** attempt, 1.0) * random.uniform(0.5, 1.0)
+    log.warning("transient database error, retrying in %.2fs: %s", delay, exc)
+    time.sleep(delay)
 
 
 # The columns that may hold large data (an input carrying a with-items list, for one).

@@ -25,7 +25,7 @@ from app.engine.claims import DELIVERED, SENDING, ActionRun
 from app.engine.errors import NotFound
 from app.engine.service import Engine
 from app.engine.states import State
-from app.engine.transactions import with_retries
+from app.engine.transactions import first_row_alone, with_retries
 from app.models import ActionExecution, utc_now
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,11 @@ def worker_id() -> str:
 
 def run_action(session: Session, engine: Engine, settings: Settings, action_execution_id: str) -> Result | None:
     """Run the action if the row says so; returns what was reported for it (None: nothing yet)."""
-    decision, run = with_retries(session, lambda: _take(session, settings, action_execution_id))
+    # The usual case, a RUNNING action nobody claimed yet, takes one statement (its own transaction).
+    run = _claim_unclaimed(session, action_execution_id)
+    decision = "run"
+    if run is None:
+        decision, run = with_retries(session, lambda: _take(session, settings, action_execution_id))
     if decision == "fail":
         failure = Result(error=NOT_SAFE_TO_RERUN)
         engine.on_action_result(action_execution_id, failure)
@@ -86,11 +90,8 @@ def _count(name: str, result: Result, is_sync: bool, seconds: float) -> None:
 
 
 def _take(session: Session, settings: Settings, action_execution_id: str) -> tuple[str, ActionRun | None]:
-    """Claim the action; a claimed one is re-run only if its worker died and the task allows it."""
-    # The usual case, a RUNNING action nobody claimed yet, takes this one statement.
-    fresh = _claim(session, action_execution_id, None)
-    if fresh is not None:
-        return "run", fresh
+    """What to do with an action the claim of an unclaimed one missed: a claimed one is re-run only
+    if its worker died and the task allows it."""
     action = session.get(ActionExecution, action_execution_id)
     if action is None or action.state != State.RUNNING:
         log.info("action execution %s is %s; message dropped", action_execution_id,
@@ -135,13 +136,30 @@ _CLAIM_UNCLAIMED = _claim_statement(unclaimed=True)
 _CLAIM_FROM = _claim_statement(unclaimed=False)
 
 
+def _claim_unclaimed(session: Session, action_execution_id: str) -> ActionRun | None:
+    """Take a RUNNING action nobody claimed and read what running it needs.
+
+    A claim whose connection was lost may have committed; its second run then misses, and the
+    message is dropped as one for an action another worker runs: the sweeper re-runs (or fails) it
+    once its heartbeat is silent, as after any worker's death.
+    """
+    return _as_run(first_row_alone(session, _CLAIM_UNCLAIMED, _claim_parameters(action_execution_id)))
+
+
 def _claim(session: Session, action_execution_id: str, previous_worker: str | None) -> ActionRun | None:
-    """Take a RUNNING action from ``previous_worker`` (None: unclaimed) and read what running it needs."""
-    parameters = {"action_id": action_execution_id, "claimant": worker_id(), "now": utc_now()}
+    """Take a RUNNING action from ``previous_worker`` (None: unclaimed), in the caller's transaction."""
+    parameters = _claim_parameters(action_execution_id)
     if previous_worker is not None:
         parameters["previous_worker"] = previous_worker
-    row = session.connection().execute(
-        _CLAIM_UNCLAIMED if previous_worker is None else _CLAIM_FROM, parameters).first()
+    return _as_run(session.connection().execute(
+        _CLAIM_UNCLAIMED if previous_worker is None else _CLAIM_FROM, parameters).first())
+
+
+def _claim_parameters(action_execution_id: str) -> dict[str, Any]:
+    return {"action_id": action_execution_id, "claimant": worker_id(), "now": utc_now()}
+
+
+def _as_run(row: Any) -> ActionRun | None:
     if row is None:
         return None
     action_id, name, action_input, params, *rest = row

@@ -9,8 +9,10 @@ from sqlalchemy.pool import NullPool
 
 from app import database
 from app.engine import transactions
+from app.engine.dispatch import RunAction
 from app.engine.states import State
-from app.extensions import db
+from app.extensions import db, session
+from app.workers import executor
 from tests.engine.driver import EngineDriver
 
 CHAIN = """
@@ -86,6 +88,20 @@ def test_a_connection_that_sat_idle_is_checked_before_use(driver: EngineDriver,
     driver.run()
     assert driver.execution().state == State.SUCCESS
     assert [task.state for task in driver.tasks()] == [State.SUCCESS.value] * 2
+
+
+@pytest.mark.usefixtures("postgres_only")
+def test_a_claim_whose_connection_died_runs_again_on_a_fresh_one(driver: EngineDriver) -> None:
+    # The claim is a statement of its own in autocommit, outside any unit of with_retries.
+    driver.define(CHAIN.replace("std.noop", "bench.noop"))
+    driver.root_ids.append(driver.engine.start_workflow("survives_dead_connections").id)
+    (run,) = [message for message in driver.dispatcher.sent if isinstance(message, RunAction)]
+    driver.dispatcher.sent.clear()
+    _end_pooled_connections()
+    executor.run_action(session(), driver.engine, driver.settings, run.action_execution_id)
+    (first,) = driver.actions(driver.task("first"))
+    assert (first.state, first.worker_id) == (State.SUCCESS.value, executor.worker_id())
+    assert driver.task("second").state == State.RUNNING.value
 
 
 class _Lost(Exception):

@@ -105,3 +105,29 @@ def test_the_last_step_ends_the_workflow_with_one_question_one_read_one_write(dr
         "SELECT task_executions",       # what the last tasks published: the workflow's output
         "UPDATE workflow_executions",   # state and output together
     ]
+
+
+def test_the_claim_is_a_transaction_of_its_own_and_on_a_server_one_round_trip(driver: EngineDriver) -> None:
+    # On PostgreSQL the claim runs in autocommit: the statement is its own transaction, where BEGIN,
+    # the statement and COMMIT would be three round trips. SQLite's writers queue on the writer
+    # lock, so there it is a write unit begun IMMEDIATE.
+    seen: list[tuple[str, Any]] = []
+
+    def record(conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        seen.append((statement.split()[0].upper(), conn.get_execution_options().get("isolation_level")))
+
+    driver.define(CHAIN)
+    driver.root_ids.append(driver.engine.start_workflow("statements_chain").id)
+    (run,) = [message for message in driver.dispatcher.sent if isinstance(message, RunAction)]
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        executor.run_action(session(), driver.engine, driver.settings, run.action_execution_id)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+
+    if db.engine.dialect.name == "sqlite":
+        assert seen[:3] == [("BEGIN", None), ("UPDATE", None), ("BEGIN", None)]
+    else:
+        assert seen[0] == ("UPDATE", "AUTOCOMMIT")
+        assert all(level is None for _, level in seen[1:])
+    assert driver.execution().state == "RUNNING"
