@@ -61,7 +61,8 @@ def create_app(settings: Settings, config: dict[str, Any] | None = None,
         if settings.database_url.startswith("sqlite"):
             configure_sqlite(db.engine)
         else:
-            configure_pooled_server(db.engine)
+            # The API's requests are not retried whole; the engine's units are (see the function).
+            configure_pooled_server(db.engine, ping_every_checkout=serve_api)
     if serve_api:
         from app.api import register_api
 

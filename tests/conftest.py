@@ -71,6 +71,13 @@ def _drop_all_tables(url: str) -> None:
     engine.dispose()
 
 
+@pytest.fixture()
+def postgres_only(database_url: str) -> None:
+    """For tests of a database server's connections (SQLite has no server to lose)."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("pooled server connections: PostgreSQL only (SQLite has no server to lose)")
+
+
 @pytest.fixture(scope="session")
 def settings(data_dir: Path, database_url: str, redis_url: str) -> Settings:
     env = {

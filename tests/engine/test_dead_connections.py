@@ -4,16 +4,15 @@ retry on a fresh connection, never the engine's work."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.pool import NullPool
 
 from app import database
 from app.engine import transactions
 from app.engine.dispatch import RunAction
 from app.engine.states import State
-from app.extensions import db, session
+from app.extensions import session
 from app.workers import executor
 from tests.engine.driver import EngineDriver
+from tests.support.dead_connections import end_pooled_connections
 
 CHAIN = """
 version: '2.0'
@@ -27,50 +26,12 @@ survives_dead_connections:
 """
 
 
-def _pids_of_pooled_connections() -> list[int]:
-    """The server sessions of every connection the pool holds idle (each checked out once)."""
-    held = [db.engine.raw_connection() for _ in range(max(1, db.engine.pool.checkedin()))]
-    try:
-        pids = []
-        for connection in held:
-            cursor = connection.cursor()
-            cursor.execute("SELECT pg_backend_pid()")
-            pids.append(int(cursor.fetchone()[0]))
-            cursor.close()
-            connection.commit()
-        return pids
-    finally:
-        for connection in held:
-            connection.close()
-
-
-def _end_pooled_connections() -> None:
-    """Have the server end the pool's connections, from a connection outside the pool: the pool
-    still holds them as it left them."""
-    db.session.remove()
-    pids = _pids_of_pooled_connections()
-    outside = create_engine(db.engine.url, poolclass=NullPool)
-    try:
-        with outside.connect() as connection:
-            ended = connection.execute(text("SELECT count(*) FROM unnest(CAST(:pids AS int[])) AS pid "
-                                            "WHERE pg_terminate_backend(pid)"), {"pids": pids}).scalar_one()
-    finally:
-        outside.dispose()
-    assert ended == len(pids) >= 1
-
-
-@pytest.fixture()
-def postgres_only(database_url: str) -> None:
-    if not database_url.startswith("postgresql"):
-        pytest.skip("pooled server connections: PostgreSQL only (SQLite has no server to lose)")
-
-
 @pytest.mark.usefixtures("postgres_only")
 def test_a_unit_whose_connection_died_runs_again_on_a_fresh_one(driver: EngineDriver) -> None:
     driver.define(CHAIN)
     driver.start("survives_dead_connections")
     # Used a moment ago: no ping at checkout, the first statement finds the connection dead.
-    _end_pooled_connections()
+    end_pooled_connections()
     driver.run()
     assert driver.execution().state == State.SUCCESS
     assert [task.state for task in driver.tasks()] == [State.SUCCESS.value] * 2
@@ -81,7 +42,7 @@ def test_a_connection_that_sat_idle_is_checked_before_use(driver: EngineDriver,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     driver.define(CHAIN)
     driver.start("survives_dead_connections")
-    _end_pooled_connections()
+    end_pooled_connections()
     # Every pooled connection counts as idle; no retry may hide a dead one.
     monkeypatch.setattr(database, "PING_AFTER_IDLE_SECONDS", 0.0)
     monkeypatch.setattr(transactions, "is_transient", lambda _exc: False)
@@ -97,7 +58,7 @@ def test_a_claim_whose_connection_died_runs_again_on_a_fresh_one(driver: EngineD
     driver.root_ids.append(driver.engine.start_workflow("survives_dead_connections").id)
     (run,) = [message for message in driver.dispatcher.sent if isinstance(message, RunAction)]
     driver.dispatcher.sent.clear()
-    _end_pooled_connections()
+    end_pooled_connections()
     executor.run_action(session(), driver.engine, driver.settings, run.action_execution_id)
     (first,) = driver.actions(driver.task("first"))
     assert (first.state, first.worker_id) == (State.SUCCESS.value, executor.worker_id())
