@@ -66,8 +66,8 @@ def immediate_transactions() -> Iterator[None]:
 def engine_options(database_url: str) -> dict[str, Any]:
     if database_url.startswith("sqlite"):
         return {"connect_args": {"timeout": 30, "check_same_thread": False}}
-    # Small pools: every gunicorn and Celery process has its own. No ping at every checkout (a
-    # round trip for each transaction, two for each action run): see configure_pooled_server.
+    # Small pools: every gunicorn and Celery process has its own. A worker's connections are not
+    # pinged at every checkout (a round trip for each transaction): see configure_pooled_server.
     return {"pool_size": 5, "max_overflow": 5, "pool_recycle": 1800}
 
 
@@ -99,13 +99,17 @@ def configure_pooled_server(engine: Engine, ping_every_checkout: bool = False) -
         if not ping_every_checkout and time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
             return
         try:
-            cursor = dbapi_connection.cursor()
+            # In autocommit the ping opens no transaction: one round trip, no ROLLBACK after it.
+            autocommit = dbapi_connection.autocommit
+            dbapi_connection.autocommit = True
             try:
-                cursor.execute("SELECT 1")
+                cursor = dbapi_connection.cursor()
+                try:
+                    cursor.execute("SELECT 1")
+                finally:
+                    cursor.close()
             finally:
-                cursor.close()
-            # The driver began a transaction for the ping: the connection leaves the pool idle.
-            dbapi_connection.rollback()
+                dbapi_connection.autocommit = autocommit
         except Exception as exc:
             # The pool drops this connection and checks out another.
             raise DisconnectionError(f"pooled connection was dead: {exc}") from exc

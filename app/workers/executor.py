@@ -13,7 +13,7 @@ import socket
 import time
 from typing import Any
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import and_, bindparam, or_, update
 from sqlalchemy.orm import Session
 
 from app import metrics
@@ -124,11 +124,17 @@ _RUN_COLUMNS = [_ACTIONS.c[name] for name in (
 def _claim_statement(unclaimed: bool) -> Any:
     # Built once: a Core statement reused with new parameters skips building and the cache-key walk,
     # which cost more than the statement's execution.
-    owner = _ACTIONS.c.worker_id.is_(None) if unclaimed else _ACTIONS.c.worker_id == bindparam("previous_worker")
+    now = bindparam("now", type_=_ACTIONS.c.updated_at.type)
+    if unclaimed:
+        # Or claimed by this very claim: the same statement run again after its connection was lost
+        # (it may have committed) finds its own claim by the claimant and the claim's own time.
+        owner = or_(_ACTIONS.c.worker_id.is_(None),
+                    and_(_ACTIONS.c.worker_id == bindparam("claimant"), _ACTIONS.c.updated_at == now))
+    else:
+        owner = _ACTIONS.c.worker_id == bindparam("previous_worker")
     return (update(_ACTIONS)
             .where(_ACTIONS.c.id == bindparam("action_id"), _ACTIONS.c.state == State.RUNNING.value, owner)
-            .values(worker_id=bindparam("claimant"),
-                    last_heartbeat=bindparam("now", type_=_ACTIONS.c.last_heartbeat.type))
+            .values(worker_id=bindparam("claimant"), last_heartbeat=now, updated_at=now)
             .returning(*_RUN_COLUMNS))
 
 
@@ -139,9 +145,8 @@ _CLAIM_FROM = _claim_statement(unclaimed=False)
 def _claim_unclaimed(session: Session, action_execution_id: str) -> ActionRun | None:
     """Take a RUNNING action nobody claimed and read what running it needs.
 
-    A claim whose connection was lost may have committed; its second run then misses, and the
-    message is dropped as one for an action another worker runs: the sweeper re-runs (or fails) it
-    once its heartbeat is silent, as after any worker's death.
+    A claim whose connection was lost may have committed: run again with the same parameters, it
+    finds its own claim (see ``_claim_statement``) and the action runs once.
     """
     return _as_run(first_row_alone(session, _CLAIM_UNCLAIMED, _claim_parameters(action_execution_id)))
 

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import event
 
 from app.engine.dispatch import RunAction
+from app.engine.transactions import first_row_alone
 from app.extensions import db, session
 from app.workers import executor
 from tests.engine.driver import EngineDriver
@@ -114,7 +115,8 @@ def test_the_claim_is_a_transaction_of_its_own_and_on_a_server_one_round_trip(dr
     seen: list[tuple[str, Any]] = []
 
     def record(conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        seen.append((statement.split()[0].upper(), conn.get_execution_options().get("isolation_level")))
+        # The driver's own setting: a pooled connection left in autocommit would show here.
+        seen.append((statement.split()[0].upper(), getattr(conn.connection.dbapi_connection, "autocommit", None)))
 
     driver.define(CHAIN)
     driver.root_ids.append(driver.engine.start_workflow("statements_chain").id)
@@ -126,8 +128,23 @@ def test_the_claim_is_a_transaction_of_its_own_and_on_a_server_one_round_trip(dr
         event.remove(db.engine, "before_cursor_execute", record)
 
     if db.engine.dialect.name == "sqlite":
-        assert seen[:3] == [("BEGIN", None), ("UPDATE", None), ("BEGIN", None)]
+        assert [verb for verb, _ in seen[:3]] == ["BEGIN", "UPDATE", "BEGIN"]
     else:
-        assert seen[0] == ("UPDATE", "AUTOCOMMIT")
-        assert all(level is None for _, level in seen[1:])
+        assert seen[0] == ("UPDATE", True)
+        assert [autocommit for _, autocommit in seen[1:]] == [False] * (len(seen) - 1)
     assert driver.execution().state == "RUNNING"
+
+
+def test_a_claim_run_again_with_its_own_parameters_finds_itself(driver: EngineDriver) -> None:
+    # What a claim whose connection was lost after its commit does: it runs again, as it was.
+    driver.define(CHAIN)
+    driver.root_ids.append(driver.engine.start_workflow("statements_chain").id)
+    (run,) = [message for message in driver.dispatcher.sent if isinstance(message, RunAction)]
+    parameters = executor._claim_parameters(run.action_execution_id)
+
+    first = first_row_alone(session(), executor._CLAIM_UNCLAIMED, parameters)
+    again = first_row_alone(session(), executor._CLAIM_UNCLAIMED, parameters)
+    another = first_row_alone(session(), executor._CLAIM_UNCLAIMED, executor._claim_parameters(run.action_execution_id))
+
+    assert first is not None and again is not None and first[0] == again[0] == run.action_execution_id
+    assert another is None
