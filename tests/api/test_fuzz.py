@@ -32,6 +32,7 @@ from schemathesis.config import SchemathesisConfig
 from schemathesis.engine import StopReason, events
 from sqlalchemy import delete, select
 
+from app.engine.transactions import with_retries
 from app.extensions import db
 
 MAX_EXAMPLES = 25
@@ -89,13 +90,16 @@ def _snapshot() -> dict[str, set[Any]]:
 
 
 def _remove_rows_added_since(before: dict[str, set[Any]]) -> None:
-    for table in reversed(db.metadata.sorted_tables):
-        if table.name not in before:
-            continue
-        added = set(db.session.scalars(select(table.c.id))) - before[table.name]
-        if added:
-            db.session.execute(delete(table).where(table.c.id.in_(added)))
-    db.session.commit()
+    # A write unit: on SQLite a deferred read that then writes fails when another process wrote.
+    def remove() -> None:
+        for table in reversed(db.metadata.sorted_tables):
+            if table.name not in before:
+                continue
+            added = set(db.session.scalars(select(table.c.id))) - before[table.name]
+            if added:
+                db.session.execute(delete(table).where(table.c.id.in_(added)))
+
+    with_retries(db.session(), remove)
 
 
 def _seed(app: Flask) -> Seeded:

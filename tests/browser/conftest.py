@@ -25,6 +25,7 @@ from werkzeug.serving import make_server
 from app import auth, extensions
 from app.config import Settings
 from app.engine.dispatch import CollectingDispatcher
+from app.engine.transactions import with_retries
 from app.factory import create_app
 from tests.support.browser import DESKTOP, resize, save_screenshot, start_chromium
 
@@ -55,8 +56,8 @@ def secured_api(settings: Settings) -> Iterator[tuple[str, str]]:
     flask_app = create_app(replace(settings, auth_enabled=True), dispatcher=CollectingDispatcher())
     with flask_app.app_context():
         session = extensions.session()
-        token = auth.create_token(session, f"browser-{uuid.uuid4().hex[:8]}")
-        session.commit()
+        # A write unit (on SQLite a deferred read that then writes fails when another process wrote).
+        token = with_retries(session, lambda: auth.create_token(session, f"browser-{uuid.uuid4().hex[:8]}"))
     server = make_server("127.0.0.1", 0, flask_app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="secured-api", daemon=True)
     thread.start()

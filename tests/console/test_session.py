@@ -16,22 +16,22 @@ from app import auth
 from app.console import session as sessions
 from app.console import web
 from app.engine import environments
-from app.extensions import db, session
+from app.engine.transactions import with_retries
+from app.extensions import session
 from app.resources.common import write
 from tests.console.conftest import csrf_of
 
 
 def _token(app: Flask, name: str, lifetime: timedelta | None = None) -> str:
+    # A write unit, as `tramontane token create` does it: on SQLite a read that then writes, begun
+    # deferred, fails at once ("database is locked") when another process wrote in between.
     with app.app_context():
-        token = auth.create_token(session(), name, lifetime)
-        db.session.commit()
-        return token
+        return with_retries(session(), lambda: auth.create_token(session(), name, lifetime))
 
 
 def _revoke(app: Flask, name: str) -> None:
     with app.app_context():
-        auth.revoke_token(session(), name)
-        db.session.commit()
+        with_retries(session(), lambda: auth.revoke_token(session(), name))
 
 
 def _cookie_header(response: object) -> str:
