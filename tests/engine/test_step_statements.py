@@ -3,8 +3,9 @@
 A step is the worker's claim (a transaction of its own, the crash rule) and then the result with the
 engine's continuation (another): at most five statements together, BEGIN and COMMIT not counted. The
 last step also ends the workflow: one question about its tasks, one read of what its last tasks
-published, one write of the workflow. A statement added to the path fails here, by name, before it
-shows in the benchmark.
+published, one write of the workflow. An item of a with-items task that is not its last, and a
+branch of a fan-in, have budgets of their own below. A statement added to the path fails here, by
+name, before it shows in the benchmark.
 """
 
 from __future__ import annotations
@@ -62,18 +63,23 @@ def statements() -> Iterator[list[str]]:
 
 def run_chain(driver: EngineDriver) -> list[list[str]]:
     """Run the chain as workers would (claim, run, result and continuation); the statements per step."""
-    driver.define(CHAIN)
-    execution = driver.engine.start_workflow("statements_chain")
+    return run_workflow(driver, CHAIN, "statements_chain")
+
+
+def run_workflow(driver: EngineDriver, definition: str, name: str,
+                 wf_input: dict[str, Any] | None = None) -> list[list[str]]:
+    """Run each action the workflow sends, one at a time, as workers would; the statements per step."""
+    driver.define(definition)
+    execution = driver.engine.start_workflow(name, wf_input=wf_input)
     driver.root_ids.append(execution.id)
     sent = driver.dispatcher.sent
     steps = []
     while runs := [message for message in sent if isinstance(message, RunAction)]:
         sent.clear()
-        (run,) = runs
-        engine = driver.engine
-        with statements() as step:
-            executor.run_action(session(), engine, driver.settings, run.action_execution_id)
-        steps.append(step)
+        for run in runs:
+            with statements() as step:
+                executor.run_action(session(), driver.engine, driver.settings, run.action_execution_id)
+            steps.append(step)
     sent.clear()
     return steps
 
@@ -106,6 +112,51 @@ def test_the_last_step_ends_the_workflow_with_one_question_one_read_one_write(dr
         "SELECT task_executions",       # what the last tasks published: the workflow's output
         "UPDATE workflow_executions",   # state and output together
     ]
+
+
+ITEMS = """
+version: '2.0'
+statements_items:
+  input: [items]
+  tasks:
+    each:
+      with-items: x in <% $.items %>
+      action: bench.noop
+"""
+
+FAN_IN = "\n".join(
+    ["version: '2.0'", "statements_fan_in:", "  tasks:"]
+    + [line for index in range(1, 4) for line in (f"    b{index}:", "      action: bench.noop",
+                                                  "      on-success: joined")]
+    + ["    joined:", "      join: all", "      action: std.noop"]
+) + "\n"
+
+
+def test_an_item_that_is_not_the_last_asks_nothing_about_the_workflows_end(driver: EngineDriver) -> None:
+    # Its task is still open: the workflow cannot be over, whatever the other tasks are.
+    steps = run_workflow(driver, ITEMS, "statements_items", {"items": [1, 2, 3, 4]})
+
+    assert driver.execution().state == "SUCCESS"
+    assert len(steps) == 4
+    for step in steps[:-1]:
+        assert step == [
+            "UPDATE action_executions",     # the claim
+            "SELECT workflow_executions",   # the lock, the task with it
+            "UPDATE action_executions",     # the result
+            "UPDATE task_executions",       # the task's progress
+        ]
+    assert "SELECT EXISTS" in steps[-1]
+
+
+def test_a_branch_of_a_fan_in_writes_its_task_and_the_join_in_one_statement(driver: EngineDriver) -> None:
+    steps = run_workflow(driver, FAN_IN, "statements_fan_in")
+
+    assert driver.execution().state == "SUCCESS"
+    first, second, last = steps
+    for step in (first, second):
+        assert step.count("INSERT task_executions") == 1, step
+        assert step.count("SELECT EXISTS") == 1, step
+    assert "INSERT action_executions" in last   # the join's action, run inline by the last branch
 
 
 def test_the_claim_is_a_transaction_of_its_own_and_on_a_server_one_round_trip(driver: EngineDriver) -> None:
