@@ -52,6 +52,15 @@ def _complete_action_statement(with_request: bool) -> Any:
 _COMPLETE_ACTION = _complete_action_statement(with_request=False)
 _COMPLETE_ACTION_WITH_REQUEST = _complete_action_statement(with_request=True)
 
+# Built once (each inline step runs them): glue actions taken with a compare-and-set that returns
+# them whole, and their tasks.
+_TAKE_INLINE = (update(ActionExecution)
+                .where(ActionExecution.id.in_(bindparam("ids", expanding=True)),
+                       ActionExecution.state == State.RUNNING.value, ActionExecution.worker_id.is_(None))
+                .values(worker_id=bindparam("inline"))
+                .returning(ActionExecution))
+_TASKS_BY_ID = select(TaskExecution).where(TaskExecution.id.in_(bindparam("ids", expanding=True)))
+
 COMPLETION_STATES = ("SUCCESS", "ERROR", "CANCELLED", "PAUSED", "RUNNING")
 
 
@@ -366,19 +375,11 @@ class ActionService:
                 return None, []
             step = self._step(wf_ex, runs_glue=True)
             now, later = action_execution_ids[:step.glue.left], action_execution_ids[step.glue.left:]
-            taken = set(self.session.scalars(
-                update(ActionExecution)
-                .where(ActionExecution.id.in_(now), ActionExecution.state == State.RUNNING.value,
-                       ActionExecution.worker_id.is_(None))
-                .values(worker_id=INLINE)
-                .returning(ActionExecution.id)
-                .execution_options(synchronize_session=False)
-            ).all()) if now else set()
             actions = {row.id: row for row in self.session.scalars(
-                select(ActionExecution).where(ActionExecution.id.in_(taken))
-                .execution_options(populate_existing=True))} if taken else {}
+                _TAKE_INLINE, {"ids": now, "inline": INLINE},
+                execution_options={"populate_existing": True, "synchronize_session": False})} if now else {}
             tasks = {row.id: row for row in self.session.scalars(
-                select(TaskExecution).where(TaskExecution.id.in_({a.task_execution_id for a in actions.values()})))}
+                _TASKS_BY_ID, {"ids": list({a.task_execution_id for a in actions.values()})})} if actions else {}
             for action in (actions[action_id] for action_id in now if action_id in actions):
                 task = tasks.get(action.task_execution_id or "")
                 if task is not None:
