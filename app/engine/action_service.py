@@ -57,7 +57,7 @@ _COMPLETE_ACTION_WITH_REQUEST = _complete_action_statement(with_request=True)
 _TAKE_INLINE = (update(ActionExecution)
                 .where(ActionExecution.id.in_(bindparam("ids", expanding=True)),
                        ActionExecution.state == State.RUNNING.value, ActionExecution.worker_id.is_(None))
-                .values(worker_id=bindparam("inline"))
+                .values(worker_id=INLINE)
                 .returning(ActionExecution))
 _TASKS_BY_ID = select(TaskExecution).where(TaskExecution.id.in_(bindparam("ids", expanding=True)))
 
@@ -376,7 +376,7 @@ class ActionService:
             step = self._step(wf_ex, runs_glue=True)
             now, later = action_execution_ids[:step.glue.left], action_execution_ids[step.glue.left:]
             actions = {row.id: row for row in self.session.scalars(
-                _TAKE_INLINE, {"ids": now, "inline": INLINE},
+                _TAKE_INLINE, {"ids": now},
                 execution_options={"populate_existing": True, "synchronize_session": False})} if now else {}
             tasks = {row.id: row for row in self.session.scalars(
                 _TASKS_BY_ID, {"ids": list({a.task_execution_id for a in actions.values()})})} if actions else {}

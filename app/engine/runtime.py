@@ -69,10 +69,10 @@ class Step:
         # Every state this step writes, told once the caller committed (see state_log).
         self.changes = changes if changes is not None else StateChanges()
         self._to_process: deque[TaskExecution] = deque()
-        # Tasks this step opened, or whose action ended and that stay open (a with-items task with
-        # items left, a retry): while one is open the workflow cannot be complete, so the query for
-        # running tasks is skipped.
-        self._opened: dict[str, TaskExecution] = {}
+        # Tasks this step opened or applied an action's end to: while one of them is open (a new
+        # task, a with-items task with items left, a retry) the workflow cannot be complete, so the
+        # query for running tasks is skipped.
+        self._known_tasks: dict[str, TaskExecution] = {}
         # Glue actions this step runs itself, in the order it reached them (see app.engine.inline).
         self.glue = glue if glue is not None else inline.Glue()
         self.item_values: dict[str, list[dict[str, Any]]] = {}
@@ -187,7 +187,7 @@ class Step:
             project_id=self.wf_ex.project_id,
         )
         self.created(task)
-        self._opened[task.id] = task
+        self._known_tasks[task.id] = task
         return task
 
     def begin(self, task: TaskExecution) -> None:
@@ -256,9 +256,9 @@ class Step:
         """Apply the result of a completed action to its task (not completed yet)."""
         if task.state in COMPLETED:
             return
+        self._known_tasks[task.id] = task
         if self.spec.tasks[task.name].with_items is not None:
             launch.item_completed(self, task)
-            self._opened[task.id] = task
             return
         result = (action.output or {}).get("result")
         if failures.is_action_failure(action.state, result, action.name, task.name):
@@ -268,7 +268,6 @@ class Step:
             # Python's rendering of a non-text error, as Mistral shows it: {'code': 1}.
             state_info = str(result) if action.state == State.ERROR else None
             self.complete_task(task, action.state, result, state_info=state_info)
-        self._opened[task.id] = task
 
     def delay(self, task: TaskExecution, seconds: float, reason: str, kind: str = CONTINUE_TASK) -> None:
         self.set_state(task, State.DELAYED.value, reason)
@@ -414,7 +413,7 @@ class Step:
                 continue
             if self.wf_ex.state != State.RUNNING:
                 return
-            if any(t.state in RUNNING_STATES for t in self._opened.values()):
+            if any(t.state in RUNNING_STATES for t in self._known_tasks.values()):
                 return
             running, waiting, failed, cancelled = self.store.has_tasks(self.wf_ex.id, END_QUESTIONS)
             if running:

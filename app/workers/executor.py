@@ -127,7 +127,9 @@ def _claim_statement(unclaimed: bool) -> Any:
     now = bindparam("now", type_=_ACTIONS.c.updated_at.type)
     if unclaimed:
         # Or claimed by this very claim: the same statement run again after its connection was lost
-        # (it may have committed) finds its own claim by the claimant and the claim's own time.
+        # (it may have committed) finds its own claim by the claimant and the claim's own time. (A
+        # heartbeat in between moves that time, as Mistral's heartbeats move an action's: the
+        # message is then dropped, and the sweeper deals with the action as with a dead worker's.)
         owner = or_(_ACTIONS.c.worker_id.is_(None),
                     and_(_ACTIONS.c.worker_id == bindparam("claimant"), _ACTIONS.c.updated_at == now))
     else:

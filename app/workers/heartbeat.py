@@ -66,9 +66,7 @@ class Heartbeat:
                 update(ActionExecution)
                 .where(ActionExecution.id.in_(ids), ActionExecution.state == "RUNNING",
                        ActionExecution.worker_id == worker_id())
-                # A beat is not a change of the action: its update time stays (and a claim whose
-                # connection was lost recognises itself by it, see app.workers.executor).
-                .values(last_heartbeat=utc_now(), updated_at=ActionExecution.updated_at)
+                .values(last_heartbeat=utc_now())
             )
 
     def _loop(self) -> None:

@@ -45,23 +45,3 @@ def test_a_duplicate_message_never_makes_another_workers_action_look_alive(drive
     assert beats["mine"] is not None and beats["mine"] > long_ago + timedelta(minutes=4)
     assert beats["theirs"] == long_ago
 
-
-def test_a_beat_is_not_a_change_of_the_action(driver: EngineDriver) -> None:
-    # Its update time stays: a claim whose connection was lost finds itself again by it.
-    driver.define(WORKFLOW)
-    execution_id = driver.start("heartbeat_pair")
-    action_id = session().scalars(select(ActionExecution.id).where(
-        ActionExecution.workflow_execution_id == execution_id, ActionExecution.task_name == "mine")).one()
-    claimed_at = utc_now() - timedelta(minutes=5)
-    session().execute(update(ActionExecution).where(ActionExecution.id == action_id)
-                      .values(worker_id=worker_id(), last_heartbeat=claimed_at, updated_at=claimed_at))
-    session().commit()
-    heartbeat = Heartbeat(db.engine, 5.0)
-    heartbeat.add(action_id)
-
-    heartbeat.beat()
-
-    beat, updated = session().execute(select(ActionExecution.last_heartbeat, ActionExecution.updated_at).where(
-        ActionExecution.id == action_id).execution_options(populate_existing=True)).one()
-    assert beat > claimed_at + timedelta(minutes=4)
-    assert updated == claimed_at
