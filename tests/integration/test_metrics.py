@@ -75,10 +75,12 @@ def test_executions_actions_and_callbacks_are_counted(stack: LiveStack) -> None:
     # Each process adds what it counted to the shared numbers every half second.
     after = scrape_until(stack, lambda counted: all(
         delta(before, counted, name, **labels) >= 1 for name, labels in (
+            ("tramontane_executions_started_total", {"workflow": "metrics_ok_wf"}),
             ("tramontane_executions_finished_total", {"workflow": "metrics_ok_wf", "state": "SUCCESS"}),
             ("tramontane_executions_finished_total", {"workflow": "metrics_fail_wf", "state": "ERROR"}),
             ("tramontane_actions_total", {"action": "std.async_noop", "outcome": "sent"}),
             ("tramontane_actions_total", {"action": "bench.fail", "outcome": "error"}),
+            ("tramontane_callbacks_total", {"outcome": "200"}),
             ("tramontane_callbacks_total", {"outcome": "409"}),
             ("tramontane_action_duration_seconds_count", {"action": "std.echo"}),
         )))
