@@ -29,7 +29,7 @@ from functools import partial
 from typing import Any
 
 from croniter import croniter
-from sqlalchemy import delete, select, update
+from sqlalchemy import Exists, delete, exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -210,6 +210,11 @@ class Occurrence:
             "description": f"Workflow execution created by cron trigger '({self.trigger_id})'.",
             "triggered_by": {"type": "cron_trigger", "id": self.trigger_id, "name": self.trigger_name},
         })
+
+
+def due_exists(now: datetime) -> Exists:
+    """Whether a trigger is due, as an EXISTS to ask together with other questions."""
+    return exists().where(CronTrigger.next_execution_time <= now)
 
 
 def fire_due(session: Session, engine: Engine, now: datetime | None = None, limit: int = BATCH) -> int:

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, false, func, select, true, update
 from sqlalchemy.orm import Session
 
 from app.actions.base import Result
@@ -59,6 +60,15 @@ class Sweeper:
                 self.resent[kind] = self.resent.get(kind, 0) + 1
         return len(messages)
 
+    def _found(self, query: Select[Any]) -> bool:
+        """Whether ``query`` finds a row, asked in a read of its own. Almost every sweep finds nothing:
+        a write unit would queue for SQLite's one writer lock (and make the workers' steps wait) for
+        nothing, so the write unit runs only when there is something to change."""
+        try:
+            return self.session.execute(query.limit(1)).first() is not None
+        finally:
+            self.session.rollback()
+
     def _touch(self, ids: list[str]) -> None:
         self.session.execute(
             update(ActionExecution).where(ActionExecution.id.in_(ids)).values(updated_at=utc_now())
@@ -66,15 +76,20 @@ class Sweeper:
         )
 
     def _unclaimed_actions(self) -> int:
+        if not self._found(self._unclaimed_query()):
+            return 0
         return self._send(with_retries(self.session, self._find_unclaimed))
 
-    def _find_unclaimed(self) -> list[Message]:
+    def _unclaimed_query(self) -> Select[Any]:
         limit = utc_now() - self.lost_after
-        rows = self.session.execute(select(ActionExecution.id, ActionExecution.name, ActionExecution.params,
-                                           ActionExecution.workflow_name, ActionExecution.task_name).where(
+        return select(ActionExecution.id, ActionExecution.name, ActionExecution.params,
+                      ActionExecution.workflow_name, ActionExecution.task_name).where(
             ActionExecution.state == State.RUNNING.value, ActionExecution.worker_id.is_(None),
             func.coalesce(ActionExecution.updated_at, ActionExecution.created_at) < limit,
-        ).limit(BATCH)).all()
+        ).limit(BATCH)
+
+    def _find_unclaimed(self) -> list[Message]:
+        rows = self.session.execute(self._unclaimed_query()).all()
         if not rows:
             return []
         self._touch([row.id for row in rows])
@@ -83,6 +98,8 @@ class Sweeper:
                 for row in rows]
 
     def _dead_workers(self) -> int:
+        if not self._found(self._dead_query()):
+            return 0
         messages, doomed = with_retries(self.session, self._find_dead)
         sent = self._send(messages)
         engine = Engine(self.session, self.dispatcher)
@@ -91,15 +108,16 @@ class Sweeper:
             engine.on_action_result(action_id, Result(error=WORKER_DIED))
         return sent + len(doomed)
 
-    def _find_dead(self) -> tuple[list[Message], list[str]]:
+    def _dead_query(self) -> Select[Any]:
         limit = utc_now() - self.stale_after
-        rows = self.session.execute(
-            select(ActionExecution.id, ActionExecution.name, ActionExecution.params,
-                   ActionExecution.worker_id, ActionExecution.workflow_name, ActionExecution.task_name).where(
-                ActionExecution.state == State.RUNNING.value, ActionExecution.worker_id.is_not(None),
-                ActionExecution.worker_id.not_in([DELIVERED, SENDING]), ActionExecution.last_heartbeat < limit,
-            ).limit(BATCH)
-        ).all()
+        return select(ActionExecution.id, ActionExecution.name, ActionExecution.params,
+                      ActionExecution.worker_id, ActionExecution.workflow_name, ActionExecution.task_name).where(
+            ActionExecution.state == State.RUNNING.value, ActionExecution.worker_id.is_not(None),
+            ActionExecution.worker_id.not_in([DELIVERED, SENDING]), ActionExecution.last_heartbeat < limit,
+        ).limit(BATCH)
+
+    def _find_dead(self) -> tuple[list[Message], list[str]]:
+        rows = self.session.execute(self._dead_query()).all()
         messages: list[Message] = []
         doomed = []
         for row in rows:
@@ -117,31 +135,44 @@ class Sweeper:
         return messages, doomed
 
     def _lost_continuations(self) -> int:
+        if not self._found(self._lost_continuations_query()):
+            return 0
         return self._send(with_retries(self.session, self._find_lost_continuations))
 
-    def _find_lost_continuations(self) -> list[Message]:
+    def _lost_continuations_query(self) -> Select[Any]:
+        # The terms of the partial index ix_action_ex_unprocessed, written as it is (literal true and
+        # false): it holds only the completed actions whose continuation has not run yet, so the
+        # sweep costs the same with ten or ten million actions kept.
         limit = utc_now() - self.continuation_after
-        ids = self.session.scalars(select(ActionExecution.id).where(
-            ActionExecution.state.in_([s.value for s in COMPLETED]), ActionExecution.accepted.is_(True),
-            ActionExecution.processed.is_(False), ActionExecution.task_execution_id.is_not(None),
+        return select(ActionExecution.id).where(
+            ActionExecution.state.in_([s.value for s in COMPLETED]), ActionExecution.accepted == true(),
+            ActionExecution.processed == false(), ActionExecution.task_execution_id.is_not(None),
             ActionExecution.updated_at < limit,
-        ).limit(BATCH)).all()
+        ).limit(BATCH)
+
+    def _find_lost_continuations(self) -> list[Message]:
+        ids = self.session.scalars(self._lost_continuations_query()).all()
         if not ids:
             return []
         self._touch(list(ids))
         return [ContinueAfterAction(action_id) for action_id in ids]
 
     def _ended_children(self) -> int:
-        return self._send(with_retries(self.session, self._find_ended_children))
+        # Only reads: the parents' continuations do the writing.
+        try:
+            ids = self.session.scalars(self._ended_children_query()).all()
+        finally:
+            self.session.rollback()
+        return self._send([ContinueParent(child_id) for child_id in ids])
 
-    def _find_ended_children(self) -> list[Message]:
+    def _ended_children_query(self) -> Select[Any]:
+        # The terms of the partial index ix_wf_ex_unreported (sub-workflows not yet reported).
         limit = utc_now() - self.continuation_after
-        ids = self.session.scalars(
-            select(WorkflowExecution.id).join(TaskExecution, TaskExecution.id == WorkflowExecution.task_execution_id)
-            .where(WorkflowExecution.state.in_([s.value for s in COMPLETED]),
-                   WorkflowExecution.reported_to_parent.is_(False),
-                   TaskExecution.state == State.RUNNING.value,
-                   WorkflowExecution.updated_at < limit)
-            .limit(BATCH)
-        ).all()
-        return [ContinueParent(child_id) for child_id in ids]
+        return (select(WorkflowExecution.id)
+                .join(TaskExecution, TaskExecution.id == WorkflowExecution.task_execution_id)
+                .where(WorkflowExecution.state.in_([s.value for s in COMPLETED]),
+                       WorkflowExecution.reported_to_parent == false(),
+                       WorkflowExecution.task_execution_id.is_not(None),
+                       TaskExecution.state == State.RUNNING.value,
+                       WorkflowExecution.updated_at < limit)
+                .limit(BATCH))

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import ColumnElement, Exists, and_, delete, exists, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.models import TaskExecution, Timer, new_id, utc_now
@@ -37,10 +37,7 @@ def claim_due(session: Session, owner: str, now: datetime | None = None, limit: 
     """
     now = now or utc_now()
     candidates = session.execute(
-        select(Timer.id, Timer.kind).where(
-            Timer.due_at <= now,
-            or_(Timer.claimed_until.is_(None), Timer.claimed_until < now),
-        ).order_by(Timer.due_at).limit(limit)
+        select(Timer.id, Timer.kind).where(_claimable(now)).order_by(Timer.due_at).limit(limit)
     ).all()
     claimed = []
     until = now + timedelta(seconds=claim_seconds)
@@ -54,6 +51,15 @@ def claim_due(session: Session, owner: str, now: datetime | None = None, limit: 
         if getattr(outcome, "rowcount", 0):
             claimed.append((timer_id, kind))
     return claimed
+
+
+def due_exists(now: datetime) -> Exists:
+    """Whether a timer is due and free to claim, as an EXISTS to ask together with other questions."""
+    return exists().where(_claimable(now))
+
+
+def _claimable(now: datetime) -> ColumnElement[bool]:
+    return and_(Timer.due_at <= now, or_(Timer.claimed_until.is_(None), Timer.claimed_until < now))
 
 
 def finish(session: Session, timer_id: str, owner: str) -> None:
