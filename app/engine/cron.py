@@ -29,7 +29,7 @@ from functools import partial
 from typing import Any
 
 from croniter import croniter
-from sqlalchemy import Exists, delete, exists, select, update
+from sqlalchemy import ColumnElement, Exists, delete, exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -212,7 +212,7 @@ class Occurrence:
         })
 
 
-def due_exists(now: datetime) -> Exists:
+def due_exists(now: datetime | ColumnElement[datetime]) -> Exists:
     """Whether a trigger is due, as an EXISTS to ask together with other questions."""
     return exists().where(CronTrigger.next_execution_time <= now)
 

@@ -53,12 +53,12 @@ def claim_due(session: Session, owner: str, now: datetime | None = None, limit: 
     return claimed
 
 
-def due_exists(now: datetime) -> Exists:
+def due_exists(now: datetime | ColumnElement[datetime]) -> Exists:
     """Whether a timer is due and free to claim, as an EXISTS to ask together with other questions."""
     return exists().where(_claimable(now))
 
 
-def _claimable(now: datetime) -> ColumnElement[bool]:
+def _claimable(now: datetime | ColumnElement[datetime]) -> ColumnElement[bool]:
     return and_(Timer.due_at <= now, or_(Timer.claimed_until.is_(None), Timer.claimed_until < now))
 
 
