@@ -31,7 +31,7 @@ from app.engine.dispatch import Dispatcher
 from app.engine.runtime import COMPLETE_TASK, CONTINUE_TASK, TASK_TIMEOUT
 from app.engine.service import Engine
 from app.engine.sweeper import Sweeper
-from app.engine.transactions import with_retries
+from app.engine.transactions import read_with_retries, with_retries
 from app.extensions import db, session
 from app.factory import create_app
 from app.health import SCHEDULER_HEARTBEAT_KEY
@@ -123,14 +123,12 @@ def _due_work(now: datetime | None = None) -> tuple[bool, bool]:
     """Whether a timer and whether a cron trigger is due, in one read that takes no write lock: most
     passes find nothing, and on SQLite a write transaction would queue behind the workers' for nothing."""
     try:
-        timers_due, triggers_due = session().execute(_DUE_WORK, {"now": now or utc_now()}).one()
-        return bool(timers_due), bool(triggers_due)
+        timers_due, triggers_due = read_with_retries(
+            session(), lambda: session().execute(_DUE_WORK, {"now": now or utc_now()}).one())
     except Exception:  # noqa: BLE001 - the loop must survive a database hiccup
         log.exception("could not look for due timers and cron triggers")
         return False, False
-    finally:
-        # Ends the read: on SQLite an open snapshot would hide what others commit after it.
-        db.session.rollback()
+    return bool(timers_due), bool(triggers_due)
 
 
 def _fire_due(owner: str, dispatcher: Dispatcher, claim_seconds: float) -> int:

@@ -7,7 +7,6 @@ sub-workflows) lives in :mod:`app.engine.launch`, joins in :mod:`app.engine.join
 
 from __future__ import annotations
 
-import json
 from collections import OrderedDict, deque
 from typing import Any
 
@@ -27,9 +26,7 @@ from app.engine.task_runtime import PendingCompletion, TaskRuntime
 from app.engine.views import StoreExecutionView, task_as_dict
 from app.models import ActionExecution, TaskExecution, WorkflowExecution, new_id, utc_now
 
-# Parsed specs by execution id, and by content (shared by the executions of one definition).
 _SPEC_CACHE: OrderedDict[str, WorkflowSpec] = OrderedDict()
-_PARSED_SPECS: OrderedDict[tuple[str, str], WorkflowSpec] = OrderedDict()
 _SPEC_CACHE_SIZE = 512
 
 # Listed rather than negated, so the (workflow, state) index answers the count.
@@ -46,28 +43,18 @@ TASK_TIMEOUT = "task_timeout"
 
 
 def spec_of(wf_ex: WorkflowExecution) -> WorkflowSpec:
-    """The parsed spec snapshot of an execution, parsed once per process for every execution of
-    the same definition: the API's start and then a worker's first step meet each new execution,
-    and reading its spec's text costs a fraction of parsing it."""
+    """The parsed spec snapshot of an execution, parsed once per process."""
     spec = _SPEC_CACHE.get(wf_ex.id)
     if spec is None:
         raw = dict(wf_ex.spec)
-        content = (wf_ex.workflow_name, json.dumps(raw, sort_keys=True, default=str))
-        spec = _PARSED_SPECS.get(content)
-        if spec is None:
-            problems = Problems()
-            parsed = parse_workflow(raw.get("name") or wf_ex.workflow_name, raw, wf_ex.workflow_name, problems)
-            if parsed is None or problems:
-                raise EngineError("Stored workflow spec is invalid: " + "; ".join(problems))
-            spec = _remember(_PARSED_SPECS, content, parsed)
-        _remember(_SPEC_CACHE, wf_ex.id, spec)
-    return spec
-
-
-def _remember(cache: OrderedDict[Any, WorkflowSpec], key: Any, spec: WorkflowSpec) -> WorkflowSpec:
-    cache[key] = spec
-    if len(cache) > _SPEC_CACHE_SIZE:
-        cache.popitem(last=False)
+        problems = Problems()
+        parsed = parse_workflow(raw.get("name") or wf_ex.workflow_name, raw, wf_ex.workflow_name, problems)
+        if parsed is None or problems:
+            raise EngineError("Stored workflow spec is invalid: " + "; ".join(problems))
+        spec = parsed
+        _SPEC_CACHE[wf_ex.id] = spec
+        if len(_SPEC_CACHE) > _SPEC_CACHE_SIZE:
+            _SPEC_CACHE.popitem(last=False)
     return spec
 
 

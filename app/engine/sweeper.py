@@ -25,7 +25,7 @@ from app.engine.claims import DELIVERED, SENDING
 from app.engine.dispatch import ContinueAfterAction, ContinueParent, Dispatcher, Message, RunAction
 from app.engine.service import Engine
 from app.engine.states import COMPLETED, State
-from app.engine.transactions import with_retries
+from app.engine.transactions import read_with_retries, with_retries
 from app.models import ActionExecution, TaskExecution, WorkflowExecution, utc_now
 
 log = logging.getLogger(__name__)
@@ -64,10 +64,7 @@ class Sweeper:
         """Whether ``query`` finds a row, asked in a read of its own. Almost every sweep finds nothing:
         a write unit would queue for SQLite's one writer lock (and make the workers' steps wait) for
         nothing, so the write unit runs only when there is something to change."""
-        try:
-            return self.session.execute(query.limit(1)).first() is not None
-        finally:
-            self.session.rollback()
+        return read_with_retries(self.session, lambda: self.session.execute(query.limit(1)).first() is not None)
 
     def _touch(self, ids: list[str]) -> None:
         self.session.execute(
@@ -159,10 +156,7 @@ class Sweeper:
 
     def _ended_children(self) -> int:
         # Only reads: the parents' continuations do the writing.
-        try:
-            ids = self.session.scalars(self._ended_children_query()).all()
-        finally:
-            self.session.rollback()
+        ids = read_with_retries(self.session, lambda: self.session.scalars(self._ended_children_query()).all())
         return self._send([ContinueParent(child_id) for child_id in ids])
 
     def _ended_children_query(self) -> Select[Any]:

@@ -69,6 +69,30 @@ def with_retries(session: Session, unit: Callable[[], T]) -> T:
     raise AssertionError("unreachable")
 
 
+def read_with_retries(session: Session, read: Callable[[], T]) -> T:
+    """Run ``read`` in a read transaction of its own and end it; on a transient database error (a
+    pooled connection the server closed, say) run it again on a fresh connection.
+
+    A plain read takes no write lock on SQLite (and on a server none either), so the questions a
+    background loop asks again and again never queue behind the workers' writes. ``read`` must
+    fetch everything it needs: the transaction ends as it returns.
+    """
+    if session.in_transaction():
+        session.commit()
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        try:
+            return read()
+        except (OperationalError, DBAPIError) as exc:
+            if not is_transient(exc) or attempt == MAX_ATTEMPTS:
+                raise
+            session.rollback()
+            _back_off(attempt, exc)
+        finally:
+            # Ends the read: on SQLite an open snapshot would hide what others commit after it.
+            session.rollback()
+    raise AssertionError("unreachable")
+
+
 def first_row_alone(session: Session, statement: Any, parameters: dict[str, Any]) -> Any:
     """Run one write statement as a transaction of its own and return its first row (None: none).
 

@@ -3,12 +3,16 @@ retry on a fresh connection, never the engine's work."""
 
 from __future__ import annotations
 
+import logging
+from datetime import datetime
+
 import pytest
 
-from app import database
+from app import database, scheduler
 from app.engine import transactions
 from app.engine.dispatch import RunAction
 from app.engine.states import State
+from app.engine.sweeper import Sweeper
 from app.extensions import session
 from app.workers import executor
 from tests.engine.driver import EngineDriver
@@ -76,3 +80,19 @@ def test_a_connection_lost_before_the_commit_is_retried_and_one_lost_during_it_i
     assert not transactions.is_transient(_Lost("server closed the connection"), committing=True)
     # A busy SQLite or a serialization failure at the COMMIT did not commit: retried as ever.
     assert transactions.is_transient(Exception("database is locked"), committing=True)
+
+
+@pytest.mark.usefixtures("postgres_only")
+def test_the_scheduler_and_the_sweeper_read_again_on_a_fresh_connection(
+        driver: EngineDriver, caplog: pytest.LogCaptureFixture) -> None:
+    # Their questions are plain reads outside any write unit; asked five times a second, their
+    # connections never sit idle long enough to be checked: the read itself must survive.
+    long_ago = datetime(2000, 1, 1)
+    assert scheduler._due_work(long_ago) == (False, False)
+    end_pooled_connections()
+    assert scheduler._due_work(long_ago) == (False, False)
+    end_pooled_connections()
+    never = 10 ** 9
+    assert Sweeper(session(), driver.dispatcher, heartbeat_seconds=never, lost_after_seconds=never,
+                   continuation_after_seconds=never).sweep() == 0
+    assert [record.getMessage() for record in caplog.records if record.levelno >= logging.ERROR] == []

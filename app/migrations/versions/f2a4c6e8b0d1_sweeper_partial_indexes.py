@@ -22,12 +22,15 @@ UNREPORTED_CHILD_POSTGRESQL = "reported_to_parent = false AND task_execution_id 
 
 
 def upgrade():
-    op.create_index('ix_action_ex_unprocessed', 'action_executions', ['state', 'updated_at'],
-                    sqlite_where=sa.text(UNPROCESSED_ACTION_SQLITE),
-                    postgresql_where=sa.text(UNPROCESSED_ACTION_POSTGRESQL))
-    op.create_index('ix_wf_ex_unreported', 'workflow_executions', ['state', 'updated_at'],
-                    sqlite_where=sa.text(UNREPORTED_CHILD_SQLITE),
-                    postgresql_where=sa.text(UNREPORTED_CHILD_POSTGRESQL))
+    # On PostgreSQL the indexes are built without blocking writes (CONCURRENTLY, which cannot run
+    # inside the migration's transaction): a deployment with a long history keeps running meanwhile.
+    with op.get_context().autocommit_block():
+        op.create_index('ix_action_ex_unprocessed', 'action_executions', ['state', 'updated_at'],
+                        sqlite_where=sa.text(UNPROCESSED_ACTION_SQLITE),
+                        postgresql_where=sa.text(UNPROCESSED_ACTION_POSTGRESQL), postgresql_concurrently=True)
+        op.create_index('ix_wf_ex_unreported', 'workflow_executions', ['state', 'updated_at'],
+                        sqlite_where=sa.text(UNREPORTED_CHILD_SQLITE),
+                        postgresql_where=sa.text(UNREPORTED_CHILD_POSTGRESQL), postgresql_concurrently=True)
 
 
 def downgrade():
