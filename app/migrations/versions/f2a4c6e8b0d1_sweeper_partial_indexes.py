@@ -14,7 +14,8 @@ down_revision = 'e6b8c2d4f5a1'
 branch_labels = None
 depends_on = None
 
-# As in app.models (a migration keeps its own copy: the models may change after it).
+# The sweeper's queries state these conditions word for word (a partial index serves a query only
+# then); tests/engine/test_sweeper_reads.py checks that each query is served by its index.
 UNPROCESSED_ACTION_SQLITE = "accepted = 1 AND processed = 0 AND task_execution_id IS NOT NULL"
 UNPROCESSED_ACTION_POSTGRESQL = "accepted = true AND processed = false AND task_execution_id IS NOT NULL"
 UNREPORTED_CHILD_SQLITE = "reported_to_parent = 0 AND task_execution_id IS NOT NULL"
