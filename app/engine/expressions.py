@@ -33,10 +33,7 @@ from functools import lru_cache
 from typing import Any
 
 import jinja2
-import yaql
 from jinja2.environment import TemplateExpression
-from yaql.language import exceptions as yaql_exceptions
-from yaql.language import utils as yaql_utils
 
 from app.engine.errors import ExpressionError
 from app.engine.expression_functions import (
@@ -86,8 +83,15 @@ _JINJA_ENV = BoundedSandbox(
 # ---------------------------------------------------------------------------------------------- YAQL
 
 
+# YAQL is imported by the functions that use it: a process loads it (2.4 MiB) with its first YAQL
+# expression, so an API process that has not been sent one, or a worker whose workflows use none,
+# does without it (jinja2 comes with Flask anyway).
+
+
 @lru_cache(maxsize=1)
 def _yaql_engine() -> Any:
+    import yaql
+
     factory = yaql.factory.YaqlFactory(keyword_operator="=>", allow_delegates=False)
     return factory.create(options=_YAQL_OPTIONS)
 
@@ -104,10 +108,14 @@ def _bound(context: Any) -> BoundFunctions:
 
 
 def _yaql_env(context: Any) -> Any:
+    from yaql.language import utils as yaql_utils
+
     return yaql_utils.convert_input_data(_bound(context).env())
 
 
 def _yaql_task(context: Any, name: str | None = None) -> Any:
+    from yaql.language import utils as yaql_utils
+
     return yaql_utils.convert_input_data(_bound(context).task(name))
 
 
@@ -122,6 +130,8 @@ def _yaql_tasks(
 
 
 def _yaql_execution(context: Any) -> Any:
+    from yaql.language import utils as yaql_utils
+
     return yaql_utils.convert_input_data(_bound(context).execution())
 
 
@@ -139,15 +149,21 @@ def _yaql_executions(
 def _yaql_list(found: list[Any]) -> list[Any]:
     # A list, not the tuple YAQL would make of it: Mistral's functions return lists, and an index
     # out of range then reads as 'list index out of range', as there.
+    from yaql.language import utils as yaql_utils
+
     return [yaql_utils.convert_input_data(item) for item in found]
 
 
 def _yaql_global(context: Any, name: str) -> Any:
+    from yaql.language import utils as yaql_utils
+
     return yaql_utils.convert_input_data(_bound(context).global_var(name))
 
 
 @lru_cache(maxsize=1)
 def _yaql_root_context() -> Any:
+    import yaql
+
     context = yaql.create_context(delegates=False)
     bound = {
         "env": _yaql_env,
@@ -183,6 +199,8 @@ def shared_data() -> Iterator[None]:
 
 
 def _yaql_input(data: Any) -> Any:
+    from yaql.language import utils as yaql_utils
+
     memo = _SHARED_CONVERSIONS.get()
     if memo is None:
         return yaql_utils.convert_input_data(data)
@@ -393,6 +411,8 @@ def validate(text: str) -> list[str]:
         return [MIXING_MESSAGE]
     problems = []
     if is_yaql:
+        from yaql.language import exceptions as yaql_exceptions
+
         for match in _YAQL_INLINE.finditer(text):
             expression = match.group(1).strip()
             try:

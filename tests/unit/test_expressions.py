@@ -130,14 +130,16 @@ def test_shared_data_converts_a_list_once_for_many_evaluations(monkeypatch: pyte
     big = list(range(1000))
     data = {"items": big, "nested": {"k": [1, 2]}}
     seen: list[int] = []
-    original = expressions.yaql_utils.convert_input_data
+    from yaql.language import utils as yaql_utils
+
+    original = yaql_utils.convert_input_data
 
     def counting(obj: Any, rec: Any = None) -> Any:
         if obj is big:
             seen.append(1)
         return original(obj, rec)
 
-    monkeypatch.setattr(expressions.yaql_utils, "convert_input_data", counting)
+    monkeypatch.setattr(yaql_utils, "convert_input_data", counting)
     with shared_data():
         results = [evaluate("<% [$.x, len($.items), $.nested.k] %>", {**data, "x": index}) for index in range(50)]
     assert results == [[index, 1000, [1, 2]] for index in range(50)]
