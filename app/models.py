@@ -132,7 +132,8 @@ class ActionExecution(TimestampMixin, db.Model):  # type: ignore[name-defined]
         # Partial: completed actions whose continuation has not run yet, the sweeper's question,
         # answered without reading the finished ones however many are kept. Its condition is the
         # migration's (f2a4c6e8b0d1): stated here per dialect, it would load the module of every
-        # database's dialect into every process (2.4 MiB each).
+        # database's dialect into every process (2.4 MiB each). The schema is built by the
+        # migrations only; create_all() would make this index a full one.
         Index("ix_action_ex_unprocessed", "state", "updated_at"),
     )
 

@@ -370,6 +370,11 @@ def evaluate(expression: str, data: Mapping[str, Any], view: ExecutionView | Non
         raise ExpressionError(MIXING_MESSAGE)
     if not (is_yaql or is_jinja):
         return expression
+    if is_yaql:
+        # YAQL's first import and set-up happen before the clock starts: the time limit stops an
+        # expression by raising inside its thread, which must never land inside an import.
+        _yaql_engine()
+        _yaql_root_context()
     try:
         with time_limit():
             if is_yaql:
