@@ -88,6 +88,13 @@ _JINJA_ENV = BoundedSandbox(
 # does without it (jinja2 comes with Flask anyway).
 
 
+def _to_yaql(value: Any) -> Any:
+    """``value`` as YAQL works on it (immutable lists and dicts)."""
+    from yaql.language import utils as yaql_utils
+
+    return yaql_utils.convert_input_data(value)
+
+
 @lru_cache(maxsize=1)
 def _yaql_engine() -> Any:
     import yaql
@@ -108,15 +115,11 @@ def _bound(context: Any) -> BoundFunctions:
 
 
 def _yaql_env(context: Any) -> Any:
-    from yaql.language import utils as yaql_utils
-
-    return yaql_utils.convert_input_data(_bound(context).env())
+    return _to_yaql(_bound(context).env())
 
 
 def _yaql_task(context: Any, name: str | None = None) -> Any:
-    from yaql.language import utils as yaql_utils
-
-    return yaql_utils.convert_input_data(_bound(context).task(name))
+    return _to_yaql(_bound(context).task(name))
 
 
 def _yaql_tasks(
@@ -130,9 +133,7 @@ def _yaql_tasks(
 
 
 def _yaql_execution(context: Any) -> Any:
-    from yaql.language import utils as yaql_utils
-
-    return yaql_utils.convert_input_data(_bound(context).execution())
+    return _to_yaql(_bound(context).execution())
 
 
 def _yaql_executions(
@@ -149,15 +150,11 @@ def _yaql_executions(
 def _yaql_list(found: list[Any]) -> list[Any]:
     # A list, not the tuple YAQL would make of it: Mistral's functions return lists, and an index
     # out of range then reads as 'list index out of range', as there.
-    from yaql.language import utils as yaql_utils
-
-    return [yaql_utils.convert_input_data(item) for item in found]
+    return [_to_yaql(item) for item in found]
 
 
 def _yaql_global(context: Any, name: str) -> Any:
-    from yaql.language import utils as yaql_utils
-
-    return yaql_utils.convert_input_data(_bound(context).global_var(name))
+    return _to_yaql(_bound(context).global_var(name))
 
 
 @lru_cache(maxsize=1)

@@ -85,10 +85,10 @@ def read_with_retries(session: Session, read: Callable[[], T]) -> T:
         except (OperationalError, DBAPIError) as exc:
             if not is_transient(exc) or attempt == MAX_ATTEMPTS:
                 raise
-            session.rollback()
             _back_off(attempt, exc)
         finally:
-            # Ends the read: on SQLite an open snapshot would hide what others commit after it.
+            # Ends the read, or a failed attempt's transaction: on SQLite an open snapshot would hide
+            # what others commit after it.
             session.rollback()
     raise AssertionError("unreachable")
 
