@@ -22,6 +22,7 @@ import celeryconfig
 from app import logs
 from app.config import Settings
 from app.workers.embedded_scheduler import WORKER_OPTION, EmbeddedScheduler
+from app.workers.event_batching import BatchedTaskEvents
 from app.workers.liveness import WorkerLiveness
 from app.workers.task_counts import TaskCountFolding
 
@@ -85,6 +86,7 @@ celery.user_options["worker"].add(WORKER_OPTION)
 celery.steps["worker"].add(EmbeddedScheduler)
 celery.steps["worker"].add(TaskCountFolding)
 celery.steps["worker"].add(WorkerLiveness)
+celery.steps["consumer"].add(BatchedTaskEvents)
 
 
 @user_preload_options.connect
