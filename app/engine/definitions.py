@@ -6,7 +6,7 @@ import hashlib
 import re
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from app.engine.errors import Conflict, DSLError, EngineError, NotFound, WorkflowNotFound
@@ -74,14 +74,16 @@ def find_by_name(session: Session, name: str, namespace: str = "",
     """Find ``name`` in ``namespace``, then (unless ``exact``) in the default namespace."""
     namespaces = [namespace] if exact or not namespace else [namespace, ""]
     for candidate in namespaces:
-        row = session.scalars(
-            select(WorkflowDefinition).where(
-                WorkflowDefinition.name == name, WorkflowDefinition.namespace == candidate
-            )
-        ).first()
+        row = session.scalars(_BY_NAME, {"name": name, "namespace": candidate}).first()
         if row is not None:
             return row
     return None
+
+
+# Built once: every start looks its workflow up by name, and building the statement (and walking it
+# for SQLAlchemy's cache key) cost more than running it.
+_BY_NAME = select(WorkflowDefinition).where(
+    WorkflowDefinition.name == bindparam("name"), WorkflowDefinition.namespace == bindparam("namespace"))
 
 
 def get_workflow(session: Session, identifier: str, namespace: str = "", exact: bool = False) -> WorkflowDefinition:
