@@ -68,12 +68,20 @@ class BatchedTaskEvents(bootsteps.StartStopStep):
             dispatcher.flush()
 
     def stop(self, parent: Any) -> None:
-        # Before the Events step closes the dispatcher (steps stop in the reverse of their order).
-        if self._entry is not None:
-            self._entry.cancel()
+        # The consumer restarts (its connection was lost): Celery drops the old dispatcher's buffer,
+        # and a publish on that connection now could hang.
+        self._cancel()
+
+    def shutdown(self, parent: Any) -> None:
+        # The worker stops: the tasks it finished have told their last events. Steps shut down in
+        # the reverse of their order, so the Events step has not closed the dispatcher yet.
+        self._cancel()
         try:
             self._flush()
         except Exception as exc:  # noqa: BLE001 - the broker may be gone; events are not kept
             log.info("could not send the last task events: %s", exc)
 
-    shutdown = stop
+    def _cancel(self) -> None:
+        if self._entry is not None:
+            self._entry.cancel()
+            self._entry = None
