@@ -3,9 +3,9 @@
 A step that sends several (a fan-out, the items of a with-items task, the starts of many glue
 steps) sends them in batches of :data:`BATCH_SIZE`: their LPUSHes go to Redis in one pipeline a
 batch instead of one round trip each (Celery publishes to the default queue through the anonymous
-exchange, so a message costs Redis nothing else). A batch that fails is sent again message by message (each with Celery's retries): a
-message that went out twice is harmless, since every task checks its row first. Notifications
-are never in a batch: a webhook sent twice would be told twice.
+exchange, so a message costs Redis nothing else). A batch that fails is sent again message by
+message (each with Celery's retries): a message that went out twice is harmless, since every task
+checks its row first. Notifications are never in a batch: a webhook sent twice would be told twice.
 """
 
 from __future__ import annotations
