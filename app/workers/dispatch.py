@@ -11,6 +11,7 @@ checks its row first. Notifications are never in a batch: a webhook sent twice w
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from celery import Celery
@@ -46,21 +47,23 @@ class CeleryDispatcher:
 
     def send(self, messages: list[Message]) -> None:
         batched = [m for m in messages if not isinstance(m, Notify)]
-        if len(batched) > 1:
-            try:
-                with self.celery.producer_or_acquire() as producer, producer.batch(max_size=BATCH_SIZE):
-                    for message in batched:
-                        self._send(message, producer)
-            except Exception as exc:  # noqa: BLE001 - whatever the broker raised, each is sent again
-                log.warning("sending %d messages in batches failed, sending them one by one: %s", len(batched), exc)
-                for message in batched:
-                    self._send(message)
-        else:
+        if len(batched) < 2 or not self._sent_in_batches(batched):
             for message in batched:
                 self._send(message)
         for notification in messages:
             if isinstance(notification, Notify):
                 self._send(notification)
+
+    def _sent_in_batches(self, messages: Sequence[Message]) -> bool:
+        """False when a batch failed: which of them reached Redis is then unknown."""
+        try:
+            with self.celery.producer_or_acquire() as producer, producer.batch(max_size=BATCH_SIZE):
+                for message in messages:
+                    self._send(message, producer)
+        except Exception as exc:  # noqa: BLE001 - whatever the broker raised, each is sent again
+            log.warning("sending %d messages in batches failed, sending them one by one: %s", len(messages), exc)
+            return False
+        return True
 
     def _send(self, message: Message, producer: Any = None) -> None:
         if isinstance(message, RunAction):
