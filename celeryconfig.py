@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.config import Settings
+from app.workers.redis_broker import transport_for
 
 broker_connection_retry_on_startup = True
 broker_transport_options = {"visibility_timeout": 3600}
@@ -38,8 +39,13 @@ worker_hijack_root_logger = False
 
 def from_settings(settings: Settings) -> dict[str, Any]:
     """The Celery settings that a deployment chooses: the broker (``REDIS_URL``) and the pool."""
-    return {
+    chosen = {
         "broker_url": settings.broker_url,
         # WORKER_POOL is the one way to choose the pool: Celery lets this setting override `--pool prefork`.
         "worker_pool": settings.worker_pool,
     }
+    transport = transport_for(settings.broker_url)
+    if transport is not None:
+        # kombu's Redis transport, reusing one client per channel (app.workers.redis_broker).
+        chosen["broker_transport"] = transport
+    return chosen
