@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from app.engine.errors import Conflict, DSLError, EngineError, NotFound, WorkflowNotFound
 from app.engine.language.parser import parse_workflows
@@ -70,27 +70,34 @@ def create_workflows(session: Session, text: str, namespace: str = "", scope: st
 
 
 def find_by_name(session: Session, name: str, namespace: str = "",
-                 exact: bool = False) -> WorkflowDefinition | None:
-    """Find ``name`` in ``namespace``, then (unless ``exact``) in the default namespace."""
+                 exact: bool = False, without_text: bool = False) -> WorkflowDefinition | None:
+    """Find ``name`` in ``namespace``, then (unless ``exact``) in the default namespace.
+
+    ``without_text``: the definition's text and spec load on first use only."""
     namespaces = [namespace] if exact or not namespace else [namespace, ""]
     for candidate in namespaces:
-        row = session.scalars(_BY_NAME, {"name": name, "namespace": candidate}).first()
+        row = session.scalars(_BY_NAME[without_text], {"name": name, "namespace": candidate}).first()
         if row is not None:
             return row
     return None
 
 
+_TEXT = (defer(WorkflowDefinition.definition), defer(WorkflowDefinition.spec))
 # Built once: every start looks its workflow up by name, and building the statement (and walking it
-# for SQLAlchemy's cache key) cost more than running it.
-_BY_NAME = select(WorkflowDefinition).where(
-    WorkflowDefinition.name == bindparam("name"), WorkflowDefinition.namespace == bindparam("namespace"))
+# for SQLAlchemy's cache key) cost more than running it. Keyed by ``without_text``.
+_BY_NAME = {without_text: select(WorkflowDefinition).where(
+    WorkflowDefinition.name == bindparam("name"), WorkflowDefinition.namespace == bindparam("namespace"),
+).options(*(_TEXT if without_text else ())) for without_text in (False, True)}
 
 
-def get_workflow(session: Session, identifier: str, namespace: str = "", exact: bool = False) -> WorkflowDefinition:
-    """By id, or by name in ``namespace`` (then, unless ``exact``, in the default namespace)."""
-    row = session.get(WorkflowDefinition, identifier) if UUID_PATTERN.match(identifier) else None
+def get_workflow(session: Session, identifier: str, namespace: str = "", exact: bool = False,
+                 without_text: bool = False) -> WorkflowDefinition:
+    """By id, or by name in ``namespace`` (then, unless ``exact``, in the default namespace);
+    ``without_text`` as in :func:`find_by_name`."""
+    row = session.get(WorkflowDefinition, identifier, options=_TEXT if without_text else ()) \
+        if UUID_PATTERN.match(identifier) else None
     if row is None:
-        row = find_by_name(session, identifier, namespace, exact=exact)
+        row = find_by_name(session, identifier, namespace, exact=exact, without_text=without_text)
     if row is None:
         raise NotFound(f"Workflow not found [workflow_identifier={identifier}, namespace={namespace}]")
     return row
@@ -143,7 +150,8 @@ def resolve_for_execution(session: Session, name: str, parent: WorkflowExecution
     if "." in parent.workflow_name and not name.startswith(parent.workflow_name.rsplit(".", 1)[0] + "."):
         candidates.insert(0, f"{parent.workflow_name.rsplit('.', 1)[0]}.{name}")
     for candidate in candidates:
-        row = find_by_name(session, candidate, parent.workflow_namespace)
+        # Its spec comes from this process's parse of the version (app.engine.specs).
+        row = find_by_name(session, candidate, parent.workflow_namespace, without_text=True)
         if row is not None:
             return row
     raise WorkflowNotFound(f"Failed to find workflow [name={name}] [namespace={parent.workflow_namespace}]")

@@ -7,7 +7,7 @@ sub-workflows) lives in :mod:`app.engine.launch`, joins in :mod:`app.engine.join
 
 from __future__ import annotations
 
-from collections import OrderedDict, deque
+from collections import deque
 from typing import Any
 
 from app.engine import controller, dataflow, decisions, expressions, failures, inline, joins, launch, limits
@@ -16,18 +16,14 @@ from app.engine.claims import INLINE
 from app.engine.commands import Command, RunTask, StopWorkflow
 from app.engine.dispatch import ContinueParent, Message, RunAction
 from app.engine.errors import EngineError
-from app.engine.language.parser import Problems, parse_workflow
-from app.engine.language.spec import WorkflowSpec
 from app.engine.policies import Policies
+from app.engine.specs import spec_of
 from app.engine.state_log import KEEP, StateChanges
 from app.engine.states import COMPLETED, State
 from app.engine.store import Store, TaskFilter
 from app.engine.task_runtime import PendingCompletion, TaskRuntime
 from app.engine.views import StoreExecutionView, task_as_dict
 from app.models import ActionExecution, TaskExecution, WorkflowExecution, new_id, utc_now
-
-_SPEC_CACHE: OrderedDict[str, WorkflowSpec] = OrderedDict()
-_SPEC_CACHE_SIZE = 512
 
 # Listed rather than negated, so the (workflow, state) index answers the count.
 OPEN_STATES = [s.value for s in State if s not in COMPLETED]
@@ -40,22 +36,6 @@ END_QUESTIONS = (TaskFilter(tuple(RUNNING_STATES)), TaskFilter((State.WAITING.va
 CONTINUE_TASK = "continue_task"
 COMPLETE_TASK = "complete_task"
 TASK_TIMEOUT = "task_timeout"
-
-
-def spec_of(wf_ex: WorkflowExecution) -> WorkflowSpec:
-    """The parsed spec snapshot of an execution, parsed once per process."""
-    spec = _SPEC_CACHE.get(wf_ex.id)
-    if spec is None:
-        raw = dict(wf_ex.spec)
-        problems = Problems()
-        parsed = parse_workflow(raw.get("name") or wf_ex.workflow_name, raw, wf_ex.workflow_name, problems)
-        if parsed is None or problems:
-            raise EngineError("Stored workflow spec is invalid: " + "; ".join(problems))
-        spec = parsed
-        _SPEC_CACHE[wf_ex.id] = spec
-        if len(_SPEC_CACHE) > _SPEC_CACHE_SIZE:
-            _SPEC_CACHE.popitem(last=False)
-    return spec
 
 
 class Step:

@@ -24,6 +24,7 @@ from app.engine import (
     limits,
     notifications,
     rerun,
+    specs,
     start_params,
     workflow_items,
 )
@@ -32,7 +33,7 @@ from app.engine.bookkeeping import runtime
 from app.engine.definitions import get_workflow
 from app.engine.dispatch import ContinueParent, Message
 from app.engine.errors import EngineError, InputError, NotAllowed, NotFound
-from app.engine.runtime import COMPLETE_TASK, CONTINUE_TASK, TASK_TIMEOUT, Step, spec_of
+from app.engine.runtime import COMPLETE_TASK, CONTINUE_TASK, TASK_TIMEOUT, Step
 from app.engine.states import COMPLETED, State, check_workflow_transition
 from app.engine.task_runtime import PendingCompletion, WorkflowRuntime
 from app.engine.transactions import lock_workflow
@@ -64,7 +65,9 @@ class Engine(ActionService):
         # Everything a start reads and checks happens before its write transaction, which on SQLite
         # holds the one writer lock of the database: concurrent starts and steps wait for it less.
         try:
-            definition = get_workflow(self.session, identifier, namespace)
+            # Without its text and spec: the spec comes from this process's parse of the version.
+            definition = get_workflow(self.session, identifier, namespace, without_text=True)
+            spec_version, spec_snapshot = specs.of_definition(definition)
             given = dict(params or {})
             start_params.check(given)
             notifications.validate(given.get("notify"))
@@ -72,12 +75,12 @@ class Engine(ActionService):
             fields: dict[str, Any] = {
                 "id": execution_id or new_id(), "workflow_id": definition.id, "workflow_name": definition.name,
                 "workflow_namespace": definition.namespace, "description": description or "",
-                "spec": definition.spec, "tags": list(definition.tags),
+                "spec": spec_snapshot, "spec_version": spec_version, "tags": list(definition.tags),
                 "params": {**given, "namespace": definition.namespace, "env": env},
                 "project_id": definition.project_id, "workbook": definition.workbook_name, "context": {},
             }
             prepared = self._new_execution(fields)
-            spec = spec_of(prepared)
+            spec = specs.spec_of(prepared)
             fields["input"] = dataflow.prepare_input(spec, wf_input)
             limits.check_field("input", fields["input"])
             limits.check_field("params", fields["params"])
@@ -117,9 +120,10 @@ class Engine(ActionService):
     def _new_execution(fields: dict[str, Any]) -> WorkflowExecution:
         values = dict(fields)
         workbook = values.pop("workbook")
+        spec_version = values.pop("spec_version")
         return WorkflowExecution(
             **values, state=State.RUNNING.value,
-            runtime_context=WorkflowRuntime(workbook=workbook).to_row(),
+            runtime_context=WorkflowRuntime(workbook=workbook, spec_version=spec_version).to_row(),
         )
 
     # -- sub-workflows -------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.engine import dataflow, expressions
+from app.engine import dataflow, expressions, specs
 from app.engine.errors import EngineError, InputError
 from app.engine.states import State
 from app.engine.stepping import StepOps
@@ -39,13 +39,14 @@ def start(step: StepOps, task: TaskExecution, child_input: dict[str, Any],
     if expressions.has_expression(name):
         name = str(expressions.evaluate(name, step.data(task.in_context), step.view(task)))
     definition = step.store.resolve_workflow(name, parent)
+    spec_version, spec_snapshot = specs.of_definition(definition)
     child = WorkflowExecution(
         id=new_id(),
         workflow_id=definition.id,
         workflow_name=definition.name,
         workflow_namespace=definition.namespace,
         description="sub-workflow execution",
-        spec=definition.spec,
+        spec=spec_snapshot,
         state=State.RUNNING.value,
         tags=list(definition.tags),
         params={
@@ -58,7 +59,7 @@ def start(step: StepOps, task: TaskExecution, child_input: dict[str, Any],
             **({"notify": parent.params["notify"]} if parent.params.get("notify") else {}),
         },
         context={},
-        runtime_context=WorkflowRuntime(workbook=definition.workbook_name).to_row(),
+        runtime_context=WorkflowRuntime(workbook=definition.workbook_name, spec_version=spec_version).to_row(),
         task_execution_id=task.id,
         root_execution_id=parent.root_execution_id or parent.id,
         project_id=parent.project_id,

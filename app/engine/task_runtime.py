@@ -266,12 +266,18 @@ def _legacy_bookkeeping(row: dict[str, Any]) -> tuple[dict[str, Any], dict[str, 
     return own, row
 
 
+# The key of a workflow execution's spec version in its runtime context (see app.engine.specs).
+SPEC_VERSION = "spec_version"
+
+
 @dataclass
 class WorkflowRuntime:
     """What the engine keeps per workflow execution: the workbook its definition came from (its
-    tasks find the workbook's actions first) and the tasks a pause held back (``backlog``: started
+    tasks find the workbook's actions first), the definition version its spec snapshot is of
+    (``spec_version``, see app.engine.specs) and the tasks a pause held back (``backlog``: started
     on resume, in order)."""
     workbook: str | None = None
+    spec_version: str | None = None
     backlog: list[dict[str, Any]] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -279,13 +285,17 @@ class WorkflowRuntime:
     def from_row(cls, row: dict[str, Any] | None) -> WorkflowRuntime:
         row = dict(row or {})
         workbook = row.pop("workbook", None)
+        spec_version = row.pop(SPEC_VERSION, None)
         backlog = row.pop("backlog", None)
-        return cls(workbook=workbook or None, backlog=list(backlog or []), extra=row)
+        return cls(workbook=workbook or None, spec_version=spec_version or None, backlog=list(backlog or []),
+                   extra=row)
 
     def to_row(self) -> dict[str, Any]:
         row: dict[str, Any] = {}
         if self.workbook:
             row["workbook"] = self.workbook
+        if self.spec_version:
+            row[SPEC_VERSION] = self.spec_version
         if self.backlog:
             row["backlog"] = list(self.backlog)
         return {**row, **self.extra}

@@ -1,0 +1,156 @@
+"""A process parses a definition version's spec once, for every execution of that version; an
+execution keeps running the version it started with after the definition changed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import inspect, select
+
+from app.engine import specs
+from app.engine.definitions import create_workflows
+from app.engine.task_runtime import SPEC_VERSION
+from app.engine.transactions import lock_workflow, with_retries
+from app.extensions import session
+from app.models import WorkflowExecution
+from tests.engine.driver import EngineDriver, Script
+
+
+def _definition(said: str) -> str:
+    return f"""version: '2.0'
+versioned:
+  tasks:
+    wait:
+      action: std.noop
+      on-success: [speak]
+    speak:
+      action: std.echo output="{said}"
+      publish:
+        said: <% task().result %>
+  output:
+    said: <% $.said %>
+"""
+
+
+@pytest.fixture()
+def parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the workflows this process parsed from a stored spec."""
+    seen: list[str] = []
+    real = specs.parse_workflow
+
+    def counted(name: str, *args: Any) -> Any:
+        seen.append(name)
+        return real(name, *args)
+
+    monkeypatch.setattr(specs, "parse_workflow", counted)
+    return seen
+
+
+def _version(execution_id: str) -> str:
+    found = session().scalar(select(WorkflowExecution.runtime_context).where(WorkflowExecution.id == execution_id))
+    session().commit()
+    return str((found or {}).get(SPEC_VERSION))
+
+
+def _update(text: str) -> None:
+    with_retries(session(), lambda: create_workflows(session(), text, update=True))
+
+
+def test_executions_of_one_version_share_one_parse_and_keep_their_version_after_an_update(
+        driver: EngineDriver, parses: list[str]) -> None:
+    # Every "wait" stays open until the test completes it, so the first two run across the update.
+    driver.script = Script({"wait": [{"async": True}] * 3})
+    driver.define(_definition("before"))
+    first, second = driver.start("versioned"), driver.start("versioned")
+    driver.settle()
+
+    assert parses == ["versioned"]
+    assert _version(first) == _version(second)
+
+    _update(_definition("after"))
+    third = driver.start("versioned")
+    driver.settle()
+
+    assert parses == ["versioned", "versioned"]
+    assert _version(third) != _version(first)
+
+    for _ in range(3):
+        waiting = driver.action_of("wait").id
+        driver.call(lambda engine, action_id=waiting: engine.complete_action(action_id, "SUCCESS", None))
+        driver.settle()
+    outputs = {execution_id: driver.execution(execution_id).output for execution_id in (first, second, third)}
+    assert outputs == {first: {"said": "before"}, second: {"said": "before"}, third: {"said": "after"}}
+    assert parses == ["versioned", "versioned"]
+
+
+def test_a_process_that_did_not_start_an_execution_finds_its_spec_without_loading_the_snapshot(
+        driver: EngineDriver, parses: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    driver.script = Script({"wait": {"async": True}})
+    driver.define(_definition("hello"))
+    execution_id = driver.start("versioned")
+    driver.settle()
+    started_with = specs.spec_of(driver.execution(execution_id))
+    session().commit()
+    # What a worker that never saw this execution does, with the version parsed by a start before.
+    monkeypatch.setattr(specs, "_BY_EXECUTION", specs._Recent(512))  # a fresh process's cache
+
+    locked = lock_workflow(session(), execution_id)
+    assert locked is not None
+    assert specs.spec_of(locked) is started_with
+    assert "spec" in inspect(locked).unloaded
+    session().rollback()
+    assert parses == ["versioned"]
+
+
+def test_an_execution_without_a_version_is_parsed_from_its_own_snapshot(
+        driver: EngineDriver, parses: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    driver.script = Script({"wait": {"async": True}})
+    driver.define(_definition("hello"))
+    execution_id = driver.start("versioned")
+    driver.settle()
+    row = session().get(WorkflowExecution, execution_id)
+    assert row is not None
+    # As an execution started before versions were recorded.
+    row.runtime_context = {key: value for key, value in row.runtime_context.items() if key != SPEC_VERSION}
+    session().commit()
+    monkeypatch.setattr(specs, "_BY_EXECUTION", specs._Recent(512))
+
+    driver.call(lambda engine: engine.complete_action(driver.action_of("wait").id, "SUCCESS", None))
+    driver.settle()
+
+    assert driver.execution(execution_id).output == {"said": "hello"}
+    assert parses == ["versioned", "versioned"]
+
+
+def test_the_sub_workflows_of_one_definition_share_its_version(driver: EngineDriver, parses: list[str]) -> None:
+    driver.define("""version: '2.0'
+child:
+  input: [x]
+  tasks:
+    double:
+      action: std.echo output=<% $.x * 2 %>
+      publish:
+        y: <% task().result %>
+  output:
+    y: <% $.y %>
+""")
+    driver.define("""version: '2.0'
+parent:
+  tasks:
+    each:
+      with-items: x in <% [1, 2, 3] %>
+      workflow: child x=<% $.x %>
+      publish:
+        ys: <% task().result.y %>
+  output:
+    ys: <% $.ys %>
+""")
+    parent = driver.start("parent")
+    driver.run()
+
+    assert driver.execution(parent).output == {"ys": [2, 4, 6]}
+    children = driver.children()
+    assert len(children) == 3
+    assert len({child.runtime_context[SPEC_VERSION] for child in children}) == 1
+    assert sorted(parses) == ["child", "parent"]
