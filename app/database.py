@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,6 +27,49 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DisconnectionError
 
 
+class _Descriptors:
+    """A thread's open descriptors of writers files, by path, closed when the thread ends."""
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        self.by_path: dict[str, int] = {}
+
+    def __del__(self) -> None:
+        for fd in self.by_path.values():
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+class _ThreadDescriptors(threading.local):
+    def __init__(self) -> None:
+        self.open = _Descriptors()
+
+
+_THREAD_DESCRIPTORS = _ThreadDescriptors()
+
+
+def _writers_file(database_path: str) -> int:
+    """This thread's descriptor of the database's writers file, opened at its first write.
+
+    An open file description per thread (flock locks conflict between descriptions, so also
+    between the threads of one process), kept open: opening and closing it around every
+    transaction cost two system calls, each a chance for another thread to take the interpreter
+    lock. A forked child opens its own: the description it inherited is its parent's, and would
+    share the parent's lock.
+    """
+    descriptors = _THREAD_DESCRIPTORS.open
+    if descriptors.pid != os.getpid():
+        descriptors.by_path.clear()  # the parent's: not closed here, the parent still uses them
+        descriptors.pid = os.getpid()
+    fd = descriptors.by_path.get(database_path)
+    if fd is None:
+        fd = os.open(f"{database_path}.writers", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        descriptors.by_path[database_path] = fd
+    return fd
+
+
 class _WriterLock:
     """The flock a block of write transactions holds, from its first ``BEGIN`` to the block's end."""
 
@@ -34,14 +78,13 @@ class _WriterLock:
     def take(self, database_path: str) -> None:
         if self.fd is not None:
             return
-        # An open file description of its own: flock locks conflict between descriptions, also
-        # between the threads of one process.
-        self.fd = os.open(f"{database_path}.writers", os.O_RDWR | os.O_CREAT, 0o600)
-        fcntl.flock(self.fd, fcntl.LOCK_EX)
+        fd = _writers_file(database_path)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        self.fd = fd
 
     def release(self) -> None:
         if self.fd is not None:
-            os.close(self.fd)
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
             self.fd = None
 
 

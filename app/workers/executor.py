@@ -35,10 +35,18 @@ NOT_SAFE_TO_RERUN = ("Request to run an action was redelivered, but it cannot be
                      "worker stopped responding while running it and the task's safe-rerun is false.")
 
 
+_worker_id: tuple[int, str] | None = None
+
+
 def worker_id() -> str:
     # Per process: each prefork pool child claims for itself; the threads of a threads pool share
-    # one id, and the process's heartbeat covers every action they run.
-    return f"{socket.gethostname()}:{os.getpid()}"
+    # one id, and the process's heartbeat covers every action they run. Kept: every claim asks, and
+    # asking the system for the host name lets another thread take the interpreter lock.
+    global _worker_id
+    pid = os.getpid()
+    if _worker_id is None or _worker_id[0] != pid:
+        _worker_id = (pid, f"{socket.gethostname()}:{pid}")
+    return _worker_id[1]
 
 
 def run_action(session: Session, engine: Engine, settings: Settings, action_execution_id: str) -> Result | None:

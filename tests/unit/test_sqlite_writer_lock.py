@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import select
 import threading
 from pathlib import Path
 
@@ -61,3 +62,106 @@ def test_nested_blocks_and_successive_transactions_share_one_lock(engine: Engine
     assert finished.wait(10), "a block waited on the lock it already held"
     with engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM events")).scalar() == 2
+
+
+_OPEN = os.open
+
+
+def _can_lock_now(path: Path) -> bool:
+    """Whether another open file description would get the lock at once."""
+    probe = _OPEN(path, os.O_RDWR | os.O_CREAT)
+    try:
+        fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(probe)
+
+
+def test_a_thread_opens_the_lock_file_once_and_releases_the_lock_after_each_block(
+        engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    opened: list[str] = []
+    real_open = os.open
+
+    def counted_open(path: str, *args: object) -> int:
+        if str(path).endswith(".writers"):
+            opened.append(str(path))
+        return real_open(path, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "open", counted_open)
+
+    def writes() -> None:
+        for index in range(5):
+            with immediate_transactions(), engine.begin() as connection:
+                connection.execute(text("INSERT INTO events VALUES ('w', :at)"), {"at": index})
+                assert not _can_lock_now(tmp_path / "lock.db.writers")
+            assert _can_lock_now(tmp_path / "lock.db.writers")
+
+    thread = threading.Thread(target=writes)
+    thread.start()
+    thread.join(10)
+    assert opened == [str(tmp_path / "lock.db.writers")]
+
+
+def test_the_threads_of_one_process_exclude_each_other(engine: Engine) -> None:
+    inside = threading.Event()
+    leave = threading.Event()
+    second_in = threading.Event()
+
+    def first() -> None:
+        with immediate_transactions(), engine.begin() as connection:
+            connection.execute(text("INSERT INTO events VALUES ('first', 0)"))
+            inside.set()
+            leave.wait(10)
+
+    def second() -> None:
+        with immediate_transactions(), engine.begin() as connection:
+            second_in.set()
+            connection.execute(text("INSERT INTO events VALUES ('second', 0)"))
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    threads[0].start()
+    assert inside.wait(10)
+    threads[1].start()
+    assert not second_in.wait(0.5)
+    leave.set()
+    assert second_in.wait(10)
+    for thread in threads:
+        thread.join(10)
+
+
+def test_a_forked_child_does_not_share_its_parents_lock(engine: Engine) -> None:
+    # The parent's thread has its descriptor open (kept after its block) when it forks.
+    with immediate_transactions(), engine.begin() as connection:
+        connection.execute(text("INSERT INTO events VALUES ('parent', 0)"))
+    go_read, go_write = os.pipe()
+    done_read, done_write = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child reports through the pipe
+        code = 0
+        try:
+            os.read(go_read, 1)
+            engine.dispose(close=False)
+            with immediate_transactions(), engine.begin() as child_connection:
+                child_connection.execute(text("INSERT INTO events VALUES ('child', 1)"))
+            os.write(done_write, b"in")
+        except BaseException as exc:  # noqa: BLE001
+            os.write(done_write, repr(exc).encode()[:200])
+            code = 1
+        os._exit(code)
+    try:
+        with immediate_transactions(), engine.begin() as connection:
+            connection.execute(text("INSERT INTO events VALUES ('parent', 2)"))
+            os.write(go_write, b"g")
+            readable, _, _ = select.select([done_read], [], [], 0.5)
+            assert readable == [], "the child wrote while its parent held the lock"
+        # The parent's block ended: the child gets the lock.
+        readable, _, _ = select.select([done_read], [], [], 10)
+        assert readable == [done_read]
+        assert os.read(done_read, 200) == b"in"
+    finally:
+        _, status = os.waitpid(child, 0)
+        for fd in (go_read, go_write, done_read, done_write):
+            os.close(fd)
+    assert os.waitstatus_to_exitcode(status) == 0
