@@ -11,6 +11,7 @@ import logging
 import random
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from typing import Any, TypeVar
 
 from sqlalchemy import and_, bindparam, select
@@ -18,7 +19,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, defer
 
-from app.database import immediate_transactions
+from app.database import STATEMENT_ALONE, immediate_transactions
 from app.models import TaskExecution, WorkflowExecution
 
 log = logging.getLogger(__name__)
@@ -97,18 +98,22 @@ def first_row_alone(session: Session, statement: Any, parameters: dict[str, Any]
     """Run one write statement as a transaction of its own and return its first row (None: none).
 
     On a server database it runs in autocommit: one round trip, where BEGIN, the statement and
-    COMMIT take three. On SQLite it is a write unit of :func:`with_retries` (writers queue on the
-    writer lock there, see ``app.database``). Only for a compare-and-set: a connection lost during
-    the statement may have committed it, and the statement runs again, which then changes nothing.
+    COMMIT take three. On SQLite it runs alone as well, in the transaction SQLite makes for it,
+    once this thread holds the writers file lock (``app.database``): two calls to SQLite fewer than
+    a write unit of :func:`with_retries`. Only for a compare-and-set: a connection lost during the
+    statement may have committed it, and the statement runs again, which then changes nothing.
     """
     bind = session.get_bind()
-    if bind.dialect.name == "sqlite" or not isinstance(bind, Engine):
+    if not isinstance(bind, Engine):
         return with_retries(session, lambda: session.connection().execute(statement, parameters).first())
     if session.in_transaction():
         session.commit()
+    sqlite = bind.dialect.name == "sqlite"
+    alone = {STATEMENT_ALONE: True} if sqlite else {"isolation_level": "AUTOCOMMIT"}
     for attempt in range(1, MAX_ATTEMPTS + 1):
         try:
-            with bind.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            with immediate_transactions() if sqlite else nullcontext(), \
+                    bind.connect().execution_options(**alone) as connection:
                 return connection.execute(statement, parameters).first()
         except (OperationalError, DBAPIError) as exc:
             if not is_transient(exc) or attempt == MAX_ATTEMPTS:

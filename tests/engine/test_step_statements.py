@@ -161,13 +161,19 @@ def test_a_branch_of_a_fan_in_writes_its_task_and_the_join_in_one_statement(driv
 
 def test_the_claim_is_a_transaction_of_its_own_and_on_a_server_one_round_trip(driver: EngineDriver) -> None:
     # On PostgreSQL the claim runs in autocommit: the statement is its own transaction, where BEGIN,
-    # the statement and COMMIT would be three round trips. SQLite's writers queue on the writer
-    # lock, so there it is a write unit begun IMMEDIATE.
+    # the statement and COMMIT would be three round trips. On SQLite it runs alone as well, in the
+    # transaction SQLite makes for the statement (no BEGIN, no COMMIT), once the writers file lock
+    # is held.
     seen: list[tuple[str, Any]] = []
 
     def record(conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        # The driver's own setting: a pooled connection left in autocommit would show here.
-        seen.append((statement.split()[0].upper(), getattr(conn.connection.dbapi_connection, "autocommit", None)))
+        dbapi_connection = conn.connection.dbapi_connection
+        if db.engine.dialect.name == "sqlite":
+            # Whether a transaction is open on the connection as the statement starts.
+            seen.append((statement.split()[0].upper(), dbapi_connection.in_transaction))
+        else:
+            # The driver's own setting: a pooled connection left in autocommit would show here.
+            seen.append((statement.split()[0].upper(), getattr(dbapi_connection, "autocommit", None)))
 
     driver.define(CHAIN)
     driver.root_ids.append(driver.engine.start_workflow("statements_chain").id)
@@ -179,7 +185,7 @@ def test_the_claim_is_a_transaction_of_its_own_and_on_a_server_one_round_trip(dr
         event.remove(db.engine, "before_cursor_execute", record)
 
     if db.engine.dialect.name == "sqlite":
-        assert [verb for verb, _ in seen[:3]] == ["BEGIN", "UPDATE", "BEGIN"]
+        assert seen[:3] == [("UPDATE", False), ("BEGIN", False), ("SELECT", True)]
     else:
         assert seen[0] == ("UPDATE", True)
         assert [autocommit for _, autocommit in seen[1:]] == [False] * (len(seen) - 1)

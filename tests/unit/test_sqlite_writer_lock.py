@@ -165,3 +165,31 @@ def test_a_forked_child_does_not_share_its_parents_lock(engine: Engine) -> None:
         for fd in (go_read, go_write, done_read, done_write):
             os.close(fd)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_a_statement_run_alone_waits_for_the_file_lock_and_is_committed_as_it_ends(
+        engine: Engine, tmp_path: Path) -> None:
+    from sqlalchemy.orm import Session
+
+    from app.engine.transactions import first_row_alone
+
+    holder = os.open(tmp_path / "lock.db.writers", os.O_RDWR | os.O_CREAT)
+    fcntl.flock(holder, fcntl.LOCK_EX)
+    returned: list[object] = []
+
+    def claim() -> None:
+        with Session(engine) as session:
+            returned.append(first_row_alone(
+                session, text("INSERT INTO events VALUES ('alone', 1) RETURNING name"), {}))
+
+    thread = threading.Thread(target=claim)
+    thread.start()
+    thread.join(0.5)
+    assert thread.is_alive() and returned == []
+    os.close(holder)
+    thread.join(10)
+    assert returned == [("alone",)]
+    # Committed: another connection sees it, and the writers file lock is free again.
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM events WHERE name = 'alone'")).scalar() == 1
+    assert _can_lock_now(tmp_path / "lock.db.writers")
