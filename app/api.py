@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import re
 import time
-import uuid
 
 from flask import Flask, Response, g, jsonify, request
 from flask.typing import ResponseReturnValue
@@ -14,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 
 from app import metrics, openapi
 from app.engine.errors import DSLError, EngineError
+from app.ids import random_uuid
 from app.resources import (
     action_executions,
     actions,
@@ -71,12 +71,12 @@ def _console(path: str = "") -> ResponseReturnValue:
 def _start_request() -> None:
     given = request.headers.get("X-Request-ID", "")
     # A caller's id is honoured when it is a short token (it ends up in every log line).
-    g.request_id = given if REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+    g.request_id = given if REQUEST_ID.fullmatch(given) else random_uuid().hex
     g.request_started = time.monotonic()
 
 
 def _access_log(response: Response) -> Response:
-    request_id = getattr(g, "request_id", None) or uuid.uuid4().hex
+    request_id = getattr(g, "request_id", None) or random_uuid().hex
     response.headers["X-Request-ID"] = request_id
     duration = round((time.monotonic() - getattr(g, "request_started", time.monotonic())) * 1000, 1)
     access_log.info("%s %s %s %.1fms", request.method, request.path, response.status_code, duration, extra={

@@ -6,7 +6,6 @@ as Mistral does, while the database keeps microseconds so that ordering by time 
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,10 +13,11 @@ from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, Stri
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
+from app.ids import random_uuid
 
 
 def new_id() -> str:
-    return str(uuid.uuid4())
+    return str(random_uuid())
 
 
 def utc_now() -> datetime:
