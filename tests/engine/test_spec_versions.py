@@ -57,6 +57,15 @@ def _update(text: str) -> None:
     with_retries(session(), lambda: create_workflows(session(), text, update=True))
 
 
+def _started_and_waiting(driver: EngineDriver) -> str:
+    """An execution of ``versioned`` whose first task waits (as long as the test wants)."""
+    driver.script = Script({"wait": {"async": True}})
+    driver.define(_definition("hello"))
+    execution_id = driver.start("versioned")
+    driver.settle()
+    return execution_id
+
+
 def test_executions_of_one_version_share_one_parse_and_keep_their_version_after_an_update(
         driver: EngineDriver, parses: list[str]) -> None:
     # Every "wait" stays open until the test completes it, so the first two run across the update.
@@ -86,10 +95,7 @@ def test_executions_of_one_version_share_one_parse_and_keep_their_version_after_
 
 def test_a_process_that_did_not_start_an_execution_finds_its_spec_without_loading_the_snapshot(
         driver: EngineDriver, parses: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    driver.script = Script({"wait": {"async": True}})
-    driver.define(_definition("hello"))
-    execution_id = driver.start("versioned")
-    driver.settle()
+    execution_id = _started_and_waiting(driver)
     started_with = specs.spec_of(driver.execution(execution_id))
     session().commit()
     # What a worker that never saw this execution does, with the version parsed by a start before.
@@ -105,10 +111,7 @@ def test_a_process_that_did_not_start_an_execution_finds_its_spec_without_loadin
 
 def test_an_execution_without_a_version_is_parsed_from_its_own_snapshot(
         driver: EngineDriver, parses: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    driver.script = Script({"wait": {"async": True}})
-    driver.define(_definition("hello"))
-    execution_id = driver.start("versioned")
-    driver.settle()
+    execution_id = _started_and_waiting(driver)
     row = session().get(WorkflowExecution, execution_id)
     assert row is not None
     # As an execution started before versions were recorded.
