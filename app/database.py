@@ -26,20 +26,26 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DisconnectionError
 
+from app import forks
+
 
 class _Descriptors:
     """A thread's open descriptors of writers files, by path, closed when the thread ends."""
 
     def __init__(self) -> None:
-        self.pid = os.getpid()
+        self.process = forks.generation()
         self.by_path: dict[str, int] = {}
 
-    def __del__(self) -> None:
+    def close(self) -> None:
         for fd in self.by_path.values():
             try:
                 os.close(fd)
             except OSError:
                 pass
+        self.by_path.clear()
+
+    def __del__(self) -> None:
+        self.close()
 
 
 class _ThreadDescriptors(threading.local):
@@ -56,13 +62,13 @@ def _writers_file(database_path: str) -> int:
     An open file description per thread (flock locks conflict between descriptions, so also
     between the threads of one process), kept open: opening and closing it around every
     transaction cost two system calls, each a chance for another thread to take the interpreter
-    lock. A forked child opens its own: the description it inherited is its parent's, and would
-    share the parent's lock.
+    lock. A forked child opens its own: the descriptions it inherited are its parent's, and would
+    share the parent's lock (it closes its copies, which leaves the parent's lock as it is).
     """
     descriptors = _THREAD_DESCRIPTORS.open
-    if descriptors.pid != os.getpid():
-        descriptors.by_path.clear()  # the parent's: not closed here, the parent still uses them
-        descriptors.pid = os.getpid()
+    if descriptors.process != forks.generation():
+        descriptors.close()
+        descriptors.process = forks.generation()
     fd = descriptors.by_path.get(database_path)
     if fd is None:
         fd = os.open(f"{database_path}.writers", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)

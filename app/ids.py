@@ -13,12 +13,14 @@ import os
 import threading
 import uuid
 
+from app import forks
+
 _BATCH = 16 * 64
 
 
 class _Unused(threading.local):
     def __init__(self) -> None:
-        self.pid = 0
+        self.process = -1
         self.data = b""
         self.offset = 0
 
@@ -28,8 +30,8 @@ _UNUSED = _Unused()
 
 def random_uuid() -> uuid.UUID:
     unused = _UNUSED
-    if unused.pid != os.getpid() or unused.offset >= len(unused.data):
-        unused.pid, unused.data, unused.offset = os.getpid(), os.urandom(_BATCH), 0
+    if unused.process != forks.generation() or unused.offset >= len(unused.data):
+        unused.process, unused.data, unused.offset = forks.generation(), os.urandom(_BATCH), 0
     chunk = unused.data[unused.offset:unused.offset + 16]
     unused.offset += 16
     return uuid.UUID(bytes=chunk, version=4)

@@ -6,10 +6,11 @@ process about as much as the rest of a short workflow's step. Executions of one 
 version share one snapshot, so a process keeps its parse by *version*: the definition's id and the
 time of its last change (``updated_at``, set by every update that changes anything). A start writes
 that version into the execution's runtime context; a worker that already parsed it skips loading
-the spec column altogether. An execution without a version (a sub-workflow, one started before
-versions were recorded) is parsed from its own snapshot, as before.
+the spec column altogether (a sub-workflow's start records its version too). An execution without
+a version (one started before versions were recorded) is parsed from its own snapshot, as before.
 
 The specs are shared between executions and threads: nothing may change a spec or its raw dict.
+What expressions see of a spec, and an input's default values, are copies (``app.engine.plain``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,11 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Any, Generic, TypeVar
 
-from app.engine.errors import EngineError
+from sqlalchemy import inspect
+from sqlalchemy.exc import InvalidRequestError
+from sqlalchemy.orm import Session
+
+from app.engine.errors import EngineError, NotFound
 from app.engine.language.parser import Problems, parse_workflow
 from app.engine.language.spec import WorkflowSpec
 from app.engine.task_runtime import SPEC_VERSION
@@ -60,11 +65,18 @@ def of_definition(definition: WorkflowDefinition) -> tuple[str, dict[str, Any]]:
 
     ``definition`` may have its ``spec`` column deferred: it is loaded only when this process has
     not parsed the version yet."""
-    version = version_of(definition)
-    known = _BY_VERSION.get(version)
+    known = _BY_VERSION.get(version_of(definition))
     if known is not None:
-        return version, known[0]
-    raw = definition.spec
+        return version_of(definition), known[0]
+    # The spec and the time of the change it belongs to, read together: a definition updated
+    # between two reads would otherwise pair this version with the next one's spec.
+    session: Session | None = inspect(definition).session
+    if session is not None:
+        try:
+            session.refresh(definition, ["spec", "updated_at"])
+        except InvalidRequestError as exc:  # deleted since it was found
+            raise NotFound(f"Workflow not found [workflow_identifier={definition.name}]") from exc
+    version, raw = version_of(definition), definition.spec
     _BY_VERSION.put(version, (raw, _parse(raw, definition.name)))
     return version, raw
 

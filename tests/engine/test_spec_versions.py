@@ -7,12 +7,13 @@ from typing import Any
 
 import pytest
 from sqlalchemy import inspect, select
+from sqlalchemy.orm import Session
 
 from app.engine import specs
-from app.engine.definitions import create_workflows
+from app.engine.definitions import create_workflows, get_workflow
 from app.engine.task_runtime import SPEC_VERSION
 from app.engine.transactions import lock_workflow, with_retries
-from app.extensions import session
+from app.extensions import db, session
 from app.models import WorkflowExecution
 from tests.engine.driver import EngineDriver, Script
 
@@ -157,3 +158,51 @@ parent:
     assert len(children) == 3
     assert len({child.runtime_context[SPEC_VERSION] for child in children}) == 1
     assert sorted(parses) == ["child", "parent"]
+
+
+def test_what_an_expression_changes_of_a_spec_or_a_default_stays_in_its_own_execution(
+        driver: EngineDriver) -> None:
+    # Jinja's sandbox lets an expression change a dict or a list in place; the spec and its
+    # defaults are shared by the executions of a version, so expressions only ever get copies.
+    driver.define("""version: '2.0'
+mutating:
+  input:
+    - seen: [1]
+  tasks:
+    poke:
+      action: std.echo
+      input:
+        # What it finds first, then what it changes.
+        output: "{{ task().spec.poked is defined }}-{{ execution().spec.poked is defined }}-{{ _.seen | length }}\
+          {{ task().spec.update(dict(poked=true)) }}{{ execution().spec.update(dict(poked=true)) }}\
+          {{ _.seen.append(2) }}"
+      publish:
+        said: <% task().result %>
+  output:
+    said: <% $.said %>
+""")
+    first, second = driver.start("mutating"), driver.start("mutating")
+    driver.run()
+
+    said = [driver.execution(execution_id).output for execution_id in (first, second)]
+    assert said[0] == said[1]
+    assert said[0]["said"].startswith("False-False-1")
+
+
+def test_a_start_pairs_a_version_with_the_spec_of_that_version(driver: EngineDriver) -> None:
+    driver.define(_definition("before"))
+    found = get_workflow(session(), "versioned", without_text=True)
+    before = specs.version_of(found)
+    # Another request changes the definition after this one found it (its text not yet read).
+    with Session(db.engine) as other:
+        with_retries(other, lambda: create_workflows(other, _definition("after"), update=True))
+
+    version, raw = specs.of_definition(found)
+    session().rollback()
+
+    said = raw["tasks"]["speak"]["action"]
+    # Either version may be read, as the isolation level decides, but never one with the other's spec.
+    if version != before:
+        assert said == 'std.echo output="after"'
+    else:
+        assert said == 'std.echo output="before"'

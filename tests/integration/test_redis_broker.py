@@ -53,7 +53,9 @@ def test_messages_are_published_with_one_client_not_one_each(
         monkeypatch.undo()
 
     assert len(built) <= 1  # kombu's own transport builds one per message: 20
-    assert redis.Redis.from_url(redis_url).llen(queue) == 20
+    client = redis.Redis.from_url(redis_url)
+    assert client.llen(queue) == 20
+    client.delete(queue)
 
 
 def test_a_channel_whose_pool_was_replaced_builds_a_client_on_the_new_pool(app: Celery, redis_url: str) -> None:
@@ -69,4 +71,6 @@ def test_a_channel_whose_pool_was_replaced_builds_a_client_on_the_new_pool(app: 
         assert second.connection_pool is channel.pool
         app.send_task("test.noop", queue=queue, producer=producer)
 
-    assert redis.Redis.from_url(redis_url).llen(queue) == 1
+    client = redis.Redis.from_url(redis_url)
+    assert client.llen(queue) == 1
+    client.delete(queue)

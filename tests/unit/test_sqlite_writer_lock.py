@@ -91,17 +91,20 @@ def test_a_thread_opens_the_lock_file_once_and_releases_the_lock_after_each_bloc
 
     monkeypatch.setattr(os, "open", counted_open)
 
+    lockable: list[tuple[str, bool]] = []
+
     def writes() -> None:
         for index in range(5):
             with immediate_transactions(), engine.begin() as connection:
                 connection.execute(text("INSERT INTO events VALUES ('w', :at)"), {"at": index})
-                assert not _can_lock_now(tmp_path / "lock.db.writers")
-            assert _can_lock_now(tmp_path / "lock.db.writers")
+                lockable.append(("inside", _can_lock_now(tmp_path / "lock.db.writers")))
+            lockable.append(("after", _can_lock_now(tmp_path / "lock.db.writers")))
 
     thread = threading.Thread(target=writes)
     thread.start()
     thread.join(10)
     assert opened == [str(tmp_path / "lock.db.writers")]
+    assert lockable == [("inside", False), ("after", True)] * 5
 
 
 def test_the_threads_of_one_process_exclude_each_other(engine: Engine) -> None:
@@ -110,8 +113,10 @@ def test_the_threads_of_one_process_exclude_each_other(engine: Engine) -> None:
     second_in = threading.Event()
 
     def first() -> None:
-        with immediate_transactions(), engine.begin() as connection:
-            connection.execute(text("INSERT INTO events VALUES ('first', 0)"))
+        with immediate_transactions():
+            with engine.begin() as connection:
+                connection.execute(text("INSERT INTO events VALUES ('first', 0)"))
+            # Committed: SQLite is free, only the block's file lock is held.
             inside.set()
             leave.wait(10)
 
@@ -151,8 +156,10 @@ def test_a_forked_child_does_not_share_its_parents_lock(engine: Engine) -> None:
             code = 1
         os._exit(code)
     try:
-        with immediate_transactions(), engine.begin() as connection:
-            connection.execute(text("INSERT INTO events VALUES ('parent', 2)"))
+        with immediate_transactions():
+            with engine.begin() as connection:
+                connection.execute(text("INSERT INTO events VALUES ('parent', 2)"))
+            # Committed: SQLite is free, only the block's file lock is held.
             os.write(go_write, b"g")
             readable, _, _ = select.select([done_read], [], [], 0.5)
             assert readable == [], "the child wrote while its parent held the lock"
