@@ -6,9 +6,9 @@ from typing import Any
 
 from app.engine import expressions
 from app.engine.errors import InputError
+from app.engine.expression_functions import to_plain
 from app.engine.expressions import ExecutionView
 from app.engine.language.spec import REQUIRED, TaskSpec, WorkflowSpec
-from app.engine.plain import copied
 
 
 def merge_dicts(left: dict[str, Any], right: dict[str, Any]) -> dict[str, Any]:
@@ -33,7 +33,7 @@ def prepare_input(spec: WorkflowSpec, given: dict[str, Any] | None, class_name: 
         kind = "ReverseWorkflowSpec" if spec.type == "reverse" else "DirectWorkflowSpec"
         raise InputError(invalid_input_message(spec.name, class_name or kind, missing, unexpected))
     # A default is the spec's own value, shared by the executions of its version: each gets a copy.
-    return {name: given[name] if name in given else copied(default) for name, default in spec.input}
+    return {name: given[name] if name in given else to_plain(default) for name, default in spec.input}
 
 
 def invalid_input_message(name: str, class_name: str, missing: list[str], unexpected: list[str]) -> str:

@@ -10,7 +10,7 @@ the spec column altogether (a sub-workflow's start records its version too). An 
 a version (one started before versions were recorded) is parsed from its own snapshot, as before.
 
 The specs are shared between executions and threads: nothing may change a spec or its raw dict.
-What expressions see of a spec, and an input's default values, are copies (``app.engine.plain``).
+What expressions see of a spec, and an input's default values, are copies (``expression_functions.to_plain``).
 """
 
 from __future__ import annotations
@@ -65,9 +65,10 @@ def of_definition(definition: WorkflowDefinition) -> tuple[str, dict[str, Any]]:
 
     ``definition`` may have its ``spec`` column deferred: it is loaded only when this process has
     not parsed the version yet."""
-    known = _BY_VERSION.get(version_of(definition))
+    version = version_of(definition)
+    known = _BY_VERSION.get(version)
     if known is not None:
-        return version_of(definition), known[0]
+        return version, known[0]
     # The spec and the time of the change it belongs to, read together: a definition updated
     # between two reads would otherwise pair this version with the next one's spec.
     session: Session | None = inspect(definition).session

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from app.engine.plain import copied
+from app.engine.expression_functions import to_plain
 from app.engine.store import Store
 from app.models import TaskExecution, WorkflowExecution
 
@@ -21,7 +21,7 @@ def task_as_dict(task: TaskExecution, spec: dict[str, Any] | None = None) -> dic
     return {
         "id": task.id,
         "name": task.name,
-        "spec": copied(spec) if spec else {},
+        "spec": to_plain(spec) if spec else {},
         "state": task.state,
         "state_info": task.state_info,
         "result": task.result,
@@ -103,7 +103,7 @@ class StoreExecutionView:
         return {
             "id": wf.id,
             "name": wf.workflow_name,
-            "spec": copied(wf.spec),
+            "spec": to_plain(wf.spec),
             "input": wf.input,
             "params": wf.params,
             "created_at": format_time(wf.created_at),
