@@ -11,7 +11,7 @@ from app.engine.errors import ActionInstantiationError, EngineError, InputError,
 from app.engine.states import State
 from app.engine.stepping import StepOps
 from app.engine.task_runtime import ItemsProgress
-from app.models import ActionExecution, TaskExecution, new_id
+from app.models import ActionExecution, TaskExecution, new_id, utc_now
 
 
 def start_work(step: StepOps, task: TaskExecution) -> None:
@@ -88,6 +88,8 @@ def _add_action(step: StepOps, task: TaskExecution, resolved: ResolvedAction, qu
         accepted=False,
         item_index=index,
         project_id=wf.project_id,
+        # As a task is: stamped as made, before a glue run stamps its update.
+        created_at=utc_now(),
     )
     step.created(action)
     if run:

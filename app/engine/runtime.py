@@ -20,7 +20,7 @@ from app.engine.policies import Policies
 from app.engine.specs import spec_of
 from app.engine.state_log import KEEP, StateChanges
 from app.engine.states import COMPLETED, State
-from app.engine.store import Store, TaskFilter
+from app.engine.store import Outbound, Store, TaskFilter
 from app.engine.task_runtime import PendingCompletion, TaskRuntime
 from app.engine.views import StoreExecutionView, task_as_dict
 from app.models import ActionExecution, TaskExecution, WorkflowExecution, new_id, utc_now
@@ -147,6 +147,7 @@ class Step:
     def new_task(self, name: str, state: str, in_context: dict[str, Any],
                  unique_key: str | None = None) -> TaskExecution:
         task_spec = self.spec.tasks[name]
+        now = utc_now()
         task = TaskExecution(
             id=new_id(),
             workflow_execution_id=self.wf_ex.id,
@@ -163,7 +164,10 @@ class Step:
             result=[],
             runtime_context=TaskRuntime().to_row(),
             unique_key=unique_key,
-            started_at=utc_now() if state == State.RUNNING else None,
+            # Stamped as made, not as written: a step writes many tasks in one statement, whose
+            # times could tie and lose the order they were made in.
+            created_at=now,
+            started_at=now if state == State.RUNNING else None,
             project_id=self.wf_ex.project_id,
         )
         self.created(task)
@@ -395,11 +399,13 @@ class Step:
                 return
             if any(t.state in RUNNING_STATES for t in self._known_tasks.values()):
                 return
-            running, waiting, failed, cancelled = self.store.has_tasks(self.wf_ex.id, END_QUESTIONS)
+            # The ends' contexts come with the answers when nothing runs or waits: the output's read.
+            answers, ends = self.store.answers_and_ends(self.wf_ex.id, END_QUESTIONS, open_filters=2)
+            running, waiting, failed, cancelled = answers
             if running:
                 return
             if not waiting:
-                self._finish(failed, cancelled)
+                self._finish(failed, cancelled, ends)
                 return
             for join, failure in joins.stuck(self.store, self.spec, self.wf_ex.id):
                 self.complete_task(join, State.ERROR.value, [], state_info=failure)
@@ -444,23 +450,24 @@ class Step:
 
     # -- ending --------------------------------------------------------------------------------
 
-    def _finish(self, any_failed: bool, any_cancelled: bool) -> None:
+    def _finish(self, any_failed: bool, any_cancelled: bool, ends: list[Outbound] | None = None) -> None:
         failed = self.store.tasks(self.wf_ex.id, states=[State.ERROR.value], error_handled=False) if any_failed else []
         cancelled = list(self.store.task_names(self.wf_ex.id, State.CANCELLED.value)) \
             if any_cancelled and not failed else []
         state, message = decisions.workflow_end(len(failed), cancelled)
-        self.stop(state, failures.tasks_failure(self.store, failed) if failed else message)
+        self.stop(state, failures.tasks_failure(self.store, failed) if failed else message, ends)
 
-    def final_context(self) -> dict[str, Any]:
+    def final_context(self, ends: list[Outbound] | None = None) -> dict[str, Any]:
+        """What the workflow's last tasks hand to its output; ``ends``: their outbound, already read."""
         if self.spec.type == "reverse":
             return self._outbound_of_succeeded()
         context: dict[str, Any] = {}
-        for in_context, published in self.store.outbound(self.wf_ex.id, ends_only=True):
+        for in_context, published in ends if ends is not None else self.store.outbound(self.wf_ex.id, ends_only=True):
             context = dataflow.merge_dicts(context, {**in_context, **published})
         return context
 
-    def stop(self, state: str, message: str | None) -> None:
-        """End (or pause) the workflow with ``state``."""
+    def stop(self, state: str, message: str | None, ends: list[Outbound] | None = None) -> None:
+        """End (or pause) the workflow with ``state``; ``ends``: see :meth:`final_context`."""
         wf = self.wf_ex
         if wf.state in COMPLETED:
             # As in Mistral, an ended workflow stays as it ended until a rerun (a task that fails
@@ -468,7 +475,7 @@ class Step:
             return
         # Read before the state changes: a read after it would write the change in a statement of
         # its own, and the output in another.
-        context = self.final_context() if state in (State.SUCCESS, State.ERROR) else None
+        context = self.final_context(ends) if state in (State.SUCCESS, State.ERROR) else None
         if state == State.SUCCESS:
             # As in Mistral, the output is evaluated before the workflow succeeds: an output that
             # cannot be evaluated fails it instead.

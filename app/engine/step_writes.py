@@ -3,13 +3,14 @@
 A chain step completes a task, makes the next and its action: the ORM's unit of work writes them
 with an UPDATE and two INSERTs, each after its own bookkeeping. Here the task rows, new and changed,
 go in one multi-row ``INSERT ... ON CONFLICT (id) DO UPDATE`` of the columns that changed (SQLite and
-PostgreSQL share the syntax), and the new action rows in one multi-row INSERT; the session's own
-flush then skips them.
+PostgreSQL share the syntax), and the action rows, new and changed (a glue action the step took and
+completed), in another; the session's own flush then skips them.
 
 Only when every new row of the session is a task, an action or a workflow started by a request (a
-new sub-workflow, a timer, are left with everything else to the ORM), when the changed tasks have
-every column loaded (each goes back whole in its VALUES, which is safe: a task is only written under
-its workflow's lock), and up to :data:`MAX_ROWS` rows (the ORM's executemany does as well beyond).
+new sub-workflow, a timer, are left with everything else to the ORM), when the changed rows have
+every column loaded (each goes back whole in its VALUES, which is safe: tasks and actions are only
+written under their workflow's lock), and up to :data:`MAX_ROWS` rows of a table (the ORM's
+executemany does as well beyond).
 
 It runs at every flush of an engine unit (:func:`writing`), the ones a query in the middle of a
 step makes as well as the commit's: a step that completes glue inline makes and completes tasks,
@@ -34,8 +35,7 @@ MAX_ROWS = 50
 _WORKFLOWS: Table = WorkflowExecution.__table__
 _TASKS: Table = TaskExecution.__table__
 _ACTIONS: Table = ActionExecution.__table__
-_TASK_COLUMNS = [column.key for column in _TASKS.columns]
-_TASK_KEYS = frozenset(_TASK_COLUMNS)
+_COLUMNS = {table: frozenset(column.key for column in table.columns) for table in (_TASKS, _ACTIONS)}
 
 
 _ENABLED = "tramontane.step_writes"
@@ -67,25 +67,28 @@ def write(session: Session, keep: bool = False) -> None:
     pending = list(session.new)
     if not all(isinstance(row, TaskExecution | ActionExecution) or _is_new_top_level(row) for row in pending):
         return
-    changed = [row for row in session.dirty if isinstance(row, TaskExecution)
-               and not inspect(row).unloaded.intersection(_TASK_COLUMNS) and session.is_modified(row)]
+    changed = [row for row in session.dirty if isinstance(row, TaskExecution | ActionExecution)
+               and not inspect(row).unloaded.intersection(_COLUMNS[row.__table__]) and session.is_modified(row)]
     if not pending and not changed:
         return
     pending.sort(key=lambda row: inspect(row).insert_order)
     new_workflows = [row for row in pending if isinstance(row, WorkflowExecution)]
     new_tasks = [row for row in pending if isinstance(row, TaskExecution)]
     new_actions = [row for row in pending if isinstance(row, ActionExecution)]
-    if len(new_tasks) + len(changed) > MAX_ROWS or len(new_actions) > MAX_ROWS or len(new_workflows) > 1:
+    changed_tasks = [row for row in changed if isinstance(row, TaskExecution)]
+    changed_actions = [row for row in changed if isinstance(row, ActionExecution)]
+    if (len(new_tasks) + len(changed_tasks) > MAX_ROWS or len(new_actions) + len(changed_actions) > MAX_ROWS
+            or len(new_workflows) > 1):
         return
     if new_workflows:
         # First: its tasks refer to it.
         _insert(session, _WORKFLOWS, [_values(_WORKFLOWS, row) for row in new_workflows], ())
         _as_written(session, new_workflows, keep)
-    if new_tasks or changed:
-        _write_tasks(session, new_tasks, changed, keep)
-    if new_actions:
-        _insert(session, _ACTIONS, [_values(_ACTIONS, row) for row in new_actions], ())
-        _as_written(session, new_actions, keep)
+    if new_tasks or changed_tasks:
+        _upsert(session, _TASKS, new_tasks, changed_tasks, keep)
+    if new_actions or changed_actions:
+        # After the tasks: a new action refers to its new task.
+        _upsert(session, _ACTIONS, new_actions, changed_actions, keep)
 
 
 def _is_new_top_level(row: Any) -> bool:
@@ -93,17 +96,22 @@ def _is_new_top_level(row: Any) -> bool:
     return isinstance(row, WorkflowExecution) and row.task_execution_id is None
 
 
-def _write_tasks(session: Session, new: list[TaskExecution], changed: list[TaskExecution], keep: bool) -> None:
-    now = utc_now()
-    updated = tuple(sorted({key for row in changed for key in _changed_keys(row)} | {"updated_at"})) \
-        if changed else ()
-    for row in changed:
-        row.updated_at = now
-    _insert(session, _TASKS, [_values(_TASKS, row) for row in (*changed, *new)], updated)
+def _upsert(session: Session, table: Table, new: list[Any], changed: list[Any], keep: bool) -> None:
+    """The new rows and the changed ones of ``table`` in one statement, as described above."""
+    updated: tuple[str, ...] = ()
+    if changed:
+        keys = _COLUMNS[table]
+        updated = tuple(sorted({key for row in changed for key in _changed_keys(row, keys)} | {"updated_at"}))
+        now = utc_now()
+        for row in changed:
+            # The column's onupdate, as the ORM's UPDATE applies it: unless the step set the time.
+            if "updated_at" not in inspect(row).committed_state:
+                row.updated_at = now
+    _insert(session, table, [_values(table, row) for row in (*changed, *new)], updated)
     for row in changed:
         # Every column went back whole: the row is as written, and the session's flush must not
         # take it for a changed one (a flush that only finds nothing to write still costs a step).
-        state: InstanceState[TaskExecution] = inspect(row)
+        state: InstanceState[Any] = inspect(row)
         state._commit_all(state.dict, session.identity_map)  # noqa: SLF001 - no public way to mark a row clean
     _as_written(session, new, keep)
 
@@ -145,10 +153,10 @@ def _statement(table: Table, count: int, updated: tuple[str, ...]) -> TextClause
                                   for index in range(count) for column in table.columns])
 
 
-def _changed_keys(row: TaskExecution) -> list[str]:
+def _changed_keys(row: Any, keys: frozenset[str]) -> list[str]:
     # The session keeps the loaded value of each attribute changed since: those are the changed ones.
     committed: dict[str, Any] = inspect(row).committed_state
-    return [key for key in committed if key in _TASK_KEYS]
+    return [key for key in committed if key in keys]
 
 
 def _values(table: Table, row: Any) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Select, bindparam, exists, select, update
+from sqlalchemy import Select, bindparam, case, exists, literal, null, or_, select, union_all, update
 from sqlalchemy.orm import Session
 
 from app.engine import adhoc, definitions, step_writes, timers
@@ -29,6 +29,8 @@ from app.engine.transactions import lock_workflow
 from app.models import ActionExecution, TaskExecution, WorkflowDefinition, WorkflowExecution, utc_now
 
 Row = WorkflowExecution | TaskExecution | ActionExecution
+# (in_context, published) of a task: what it hands to the tasks it starts, or to the workflow's end.
+Outbound = tuple[dict[str, Any], dict[str, Any]]
 # (id, state, output) of one run of a task: an action execution or a sub-workflow execution.
 Run = tuple[str, str, Any]
 
@@ -60,12 +62,18 @@ class Store(Protocol):
         """For each filter, whether a task of the workflow matches it: one question to the database."""
         ...
 
+    def answers_and_ends(self, workflow_id: str, filters: Sequence[TaskFilter],
+                         open_filters: int) -> tuple[list[bool], list[Outbound] | None]:
+        """:meth:`has_tasks`' answers and, when no task matches the first ``open_filters`` filters
+        (the workflow is over), what ``outbound(ends_only=True)`` gives (else None): one question."""
+        ...
+
     def task_names(self, workflow_id: str, state: str | None = None) -> set[str]: ...
 
     def names_of_tasks(self, task_ids: Iterable[str]) -> dict[str, str]: ...
 
     def outbound(self, workflow_id: str, succeeded_only: bool = False,
-                 ends_only: bool = False) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+                 ends_only: bool = False) -> list[Outbound]:
         """(in_context, published) of the workflow's succeeded tasks, or of its processed tasks
         that started nothing (``ends_only``), in creation order."""
         ...
@@ -139,18 +147,49 @@ _JOIN_TASK = select(TaskExecution).where(TaskExecution.unique_key == bindparam("
 _HAS_TASKS: dict[tuple[TaskFilter, ...], Any] = {}
 
 
+_ANSWERS_AND_ENDS: dict[tuple[tuple[TaskFilter, ...], int], Any] = {}
+_ALL_ROWS = 2**31 - 1
+
+
+def _questions(filters: tuple[TaskFilter, ...]) -> list[Any]:
+    # One EXISTS per filter, each answered by one row of the (workflow, state) index.
+    questions = []
+    for task_filter in filters:
+        question = exists().where(TaskExecution.workflow_execution_id == bindparam("workflow_id"),
+                                  TaskExecution.state.in_(task_filter.states))
+        if task_filter.error_handled is not None:
+            question = question.where(TaskExecution.error_handled.is_(task_filter.error_handled))
+        questions.append(question)
+    return questions
+
+
 def _has_tasks_statement(filters: tuple[TaskFilter, ...]) -> Any:
     statement = _HAS_TASKS.get(filters)
     if statement is None:
-        # One EXISTS per filter, each answered by one row of the (workflow, state) index.
-        questions = []
-        for task_filter in filters:
-            question = exists().where(TaskExecution.workflow_execution_id == bindparam("workflow_id"),
-                                      TaskExecution.state.in_(task_filter.states))
-            if task_filter.error_handled is not None:
-                question = question.where(TaskExecution.error_handled.is_(task_filter.error_handled))
-            questions.append(question)
-        statement = _HAS_TASKS[filters] = select(*questions)
+        statement = _HAS_TASKS[filters] = select(*_questions(filters))
+    return statement
+
+
+def _answers_and_ends_statement(filters: tuple[TaskFilter, ...], open_filters: int) -> Any:
+    """One row of answers (part 0) and the ends' rows (part 1), in one UNION ALL."""
+    key = (filters, open_filters)
+    statement = _ANSWERS_AND_ENDS.get(key)
+    if statement is None:
+        questions = _questions(filters)
+        # While a task runs or waits, the ends' part reads no row: its LIMIT is 0, which both
+        # databases evaluate once, before the scan (a NOT EXISTS in its WHERE would be checked row
+        # by row, over every task of a wide workflow, at each of its steps).
+        ends = (select(TaskExecution.in_context, TaskExecution.published, TaskExecution.created_at)
+                .where(TaskExecution.workflow_execution_id == bindparam("workflow_id"),
+                       TaskExecution.processed.is_(True), TaskExecution.has_next.is_(False))
+                .limit(case((or_(*questions[:open_filters]), 0), else_=_ALL_ROWS))
+                .subquery())
+        # The ends first: the union's columns take their types (JSON decoded, times parsed).
+        statement = _ANSWERS_AND_ENDS[key] = union_all(
+            select(literal(1).label("part"), ends.c.in_context, ends.c.published, ends.c.created_at,
+                   *[null() for _ in questions]),
+            select(literal(0), null(), null(), null(), *questions),
+        ).order_by("part", "created_at")
     return statement
 
 
@@ -210,6 +249,15 @@ class SqlStore:
         answers = self.session.execute(_has_tasks_statement(tuple(filters)), {"workflow_id": workflow_id}).one()
         return [bool(answer) for answer in answers]
 
+    def answers_and_ends(self, workflow_id: str, filters: Sequence[TaskFilter],
+                         open_filters: int) -> tuple[list[bool], list[Outbound] | None]:
+        rows = self.session.execute(_answers_and_ends_statement(tuple(filters), open_filters),
+                                    {"workflow_id": workflow_id}).all()
+        answers = [bool(answer) for answer in rows[0][4:]]
+        if any(answers[:open_filters]):
+            return answers, None
+        return answers, [(in_context, published) for _, in_context, published, *_ in rows[1:]]
+
     def task_names(self, workflow_id: str, state: str | None = None) -> set[str]:
         query = select(TaskExecution.name).where(TaskExecution.workflow_execution_id == workflow_id)
         if state is not None:
@@ -223,7 +271,7 @@ class SqlStore:
         return {task_id: name for task_id, name in rows}
 
     def outbound(self, workflow_id: str, succeeded_only: bool = False,
-                 ends_only: bool = False) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+                 ends_only: bool = False) -> list[Outbound]:
         query = select(TaskExecution.in_context, TaskExecution.published).where(
             TaskExecution.workflow_execution_id == workflow_id)
         if succeeded_only:
