@@ -1,11 +1,14 @@
 """Sends the engine's messages as Celery tasks (after the engine has committed).
 
+The engine's own tasks (they carry ids only) are written to a Redis broker directly
+(:mod:`app.workers.task_messages`); through Celery's publishing otherwise, and again if that fails.
 A step that sends several (a fan-out, the items of a with-items task, the starts of many glue
 steps) sends them in batches of :data:`BATCH_SIZE`: their LPUSHes go to Redis in one pipeline a
 batch instead of one round trip each (Celery publishes to the default queue through the anonymous
-exchange, so a message costs Redis nothing else). A batch that fails is sent again message by
-message (each with Celery's retries): a message that went out twice is harmless, since every task
-checks its row first. Notifications are never in a batch: a webhook sent twice would be told twice.
+exchange, so a message costs Redis nothing else). What fails is sent again through Celery, batch by
+batch and then message by message (each with Celery's retries): a message that went out twice is
+harmless, since every task checks its row first. Notifications are never in a batch: a webhook sent
+twice would be told twice.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ from app.engine.dispatch import (
 )
 from app.masking import masked_headers, masked_url
 from app.signals import CompletionSignals
+from app.workers import task_messages
+from app.workers.task_messages import TaskMessage, TaskMessages
 
 RUN_ACTION = "tramontane.run_action"
 CONTINUE_AFTER_ACTION = "tramontane.continue_after_action"
@@ -36,6 +41,8 @@ NOTIFY = "tramontane.notify"
 
 # Messages per round trip: the first ones leave while the rest are still being prepared.
 BATCH_SIZE = 10
+# The engine's own tasks, which carry only ids: written to Redis directly when the broker is Redis.
+ENGINE_TASKS = (RunAction, RunInline, ContinueAfterAction, ContinueParent)
 
 log = logging.getLogger(__name__)
 
@@ -43,9 +50,15 @@ log = logging.getLogger(__name__)
 class CeleryDispatcher:
     def __init__(self, celery: Celery) -> None:
         self.celery = celery
-        self.signals = CompletionSignals(str(celery.conf.broker_url))
+        broker_url = str(celery.conf.broker_url)
+        self.signals = CompletionSignals(broker_url)
+        # The engine's tasks go to Redis without Celery's publishing machinery (see task_messages).
+        self.direct = TaskMessages(celery, broker_url) if task_messages.supported(broker_url) else None
 
     def send(self, messages: list[Message]) -> None:
+        direct = [m for m in messages if isinstance(m, ENGINE_TASKS)]
+        if direct and self._pushed(direct):
+            messages = [m for m in messages if not isinstance(m, ENGINE_TASKS)]
         batched = [m for m in messages if not isinstance(m, Notify)]
         if len(batched) < 2 or not self._sent_in_batches(batched):
             for message in batched:
@@ -53,6 +66,32 @@ class CeleryDispatcher:
         for notification in messages:
             if isinstance(notification, Notify):
                 self._send(notification)
+
+    def _pushed(self, messages: Sequence[Message]) -> bool:
+        """False when they could not be pushed directly (which of them left is then unknown)."""
+        if self.direct is None:
+            return False
+        try:
+            for start in range(0, len(messages), BATCH_SIZE):
+                self.direct.push([self._task_message(message) for message in messages[start:start + BATCH_SIZE]])
+        except Exception as exc:  # noqa: BLE001 - whatever Redis raised, Celery sends them again
+            log.warning("pushing %d messages to Redis failed, sending them through Celery: %s", len(messages), exc)
+            return False
+        return True
+
+    def _task_message(self, message: Message) -> TaskMessage:
+        queue = str(self.celery.conf.task_default_queue)
+        if isinstance(message, RunAction):
+            return TaskMessage(RUN_ACTION, (message.action_execution_id,), message.queue or queue,
+                               task_id=message.action_execution_id, shadow=display_name(message),
+                               kwargsrepr=_action_repr(message))
+        if isinstance(message, RunInline):
+            return TaskMessage(RUN_INLINE, (message.workflow_execution_id, list(message.action_execution_ids)), queue)
+        if isinstance(message, ContinueAfterAction):
+            return TaskMessage(CONTINUE_AFTER_ACTION, (message.action_execution_id,), queue)
+        if isinstance(message, ContinueParent):
+            return TaskMessage(CONTINUE_PARENT, (message.workflow_execution_id,), queue)
+        raise TypeError(f"not an engine task: {message!r}")
 
     def _sent_in_batches(self, messages: Sequence[Message]) -> bool:
         """False when a batch failed: which of them reached Redis is then unknown."""
@@ -76,9 +115,7 @@ class CeleryDispatcher:
                 # Flower and the logs show what runs instead of a generic name; no id in it, so
                 # Flower's metrics get one label per action of a task, not one per run.
                 shadow=display_name(message),
-                kwargsrepr=repr({k: v for k, v in (("workflow", message.workflow_name),
-                                                    ("task", message.task_name),
-                                                    ("action", message.action_name)) if v}),
+                kwargsrepr=_action_repr(message),
                 producer=producer,
             )
         elif isinstance(message, RunInline):
@@ -98,6 +135,11 @@ class CeleryDispatcher:
 
 
 NAME_LIMIT = 120
+
+
+def _action_repr(message: RunAction) -> str:
+    return repr({k: v for k, v in (("workflow", message.workflow_name), ("task", message.task_name),
+                                   ("action", message.action_name)) if v})
 
 
 def display_name(message: RunAction) -> str:

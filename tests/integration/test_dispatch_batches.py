@@ -1,5 +1,6 @@
-"""The dispatcher sends a step's messages to Redis in batches, and again one by one if a batch fails
-(a real Redis, the Celery app's own producer)."""
+"""The dispatcher writes the engine's tasks to Redis directly, in batches, as Celery would send
+them; through Celery's producer again if that fails, and one by one if a batch fails there (a real
+Redis, the Celery app's own producer)."""
 
 from __future__ import annotations
 
@@ -16,8 +17,9 @@ from celery import Celery
 from kombu.transport import redis as kombu_redis
 
 import celeryconfig
-from app.engine.dispatch import Message, Notify, RunAction
+from app.engine.dispatch import ContinueAfterAction, ContinueParent, Message, Notify, RunAction, RunInline
 from app.workers.dispatch import BATCH_SIZE, RUN_ACTION, CeleryDispatcher
+from app.workers.task_messages import TaskMessages
 
 
 @pytest.fixture()
@@ -52,16 +54,24 @@ def _actions(count: int) -> list[Message]:
     return [RunAction(str(uuid.uuid4()), "bench.noop", None, "wf", f"t{index}") for index in range(count)]
 
 
+def _pushes(monkeypatch: pytest.MonkeyPatch, fail_at: int | None = None) -> list[int]:
+    """The sizes of the direct pushes; the one numbered ``fail_at`` (from 1) fails as a lost connection."""
+    pushes: list[int] = []
+    real_push = TaskMessages.push
+
+    def counted_push(self: TaskMessages, messages: Any) -> None:
+        pushes.append(len(messages))
+        if len(pushes) == fail_at:
+            raise redis.ConnectionError("the broker went away for a moment")
+        real_push(self, messages)
+
+    monkeypatch.setattr(TaskMessages, "push", counted_push)
+    return pushes
+
+
 def test_a_fan_out_reaches_the_queue_in_order_in_a_few_round_trips(
         dispatcher: CeleryDispatcher, redis_url: str, queue: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    flushes = []
-    real_flush = kombu_redis.PublishBatch.flush
-
-    def counted_flush(self: Any) -> None:
-        flushes.append(self._buffered)
-        real_flush(self)
-
-    monkeypatch.setattr(kombu_redis.PublishBatch, "flush", counted_flush)
+    pushes = _pushes(monkeypatch)
     messages = _actions(3 * BATCH_SIZE + 2)
     dispatcher.send(messages)
 
@@ -70,14 +80,44 @@ def test_a_fan_out_reaches_the_queue_in_order_in_a_few_round_trips(
     assert {m["task"] for m in queued} == {RUN_ACTION}
     assert queued[0]["args"] == [messages[0].action_execution_id]  # type: ignore[attr-defined]
     # One round trip per BATCH_SIZE messages, the last one for the rest.
-    assert [count for count in flushes if count] == [BATCH_SIZE, BATCH_SIZE, BATCH_SIZE, 2]
+    assert pushes == [BATCH_SIZE, BATCH_SIZE, BATCH_SIZE, 2]
 
 
-def test_a_failed_batch_is_sent_again_one_by_one_and_notifications_once(
+def test_a_failed_push_is_sent_again_through_celery_and_notifications_once(
         dispatcher: CeleryDispatcher, redis_url: str, queue: str, monkeypatch: pytest.MonkeyPatch,
         caplog: pytest.LogCaptureFixture) -> None:
     # The first batch reaches Redis, the second fails as a lost connection makes it fail: delivery
-    # is uncertain, so every message is sent again, and the first batch's arrive twice.
+    # is uncertain, so every message is sent again (through Celery), and the first batch's arrive twice.
+    pushes = _pushes(monkeypatch, fail_at=2)
+    flushes = []
+    real_flush = kombu_redis.PublishBatch.flush
+
+    def counted_flush(self: Any) -> None:
+        flushes.append(self._buffered)
+        real_flush(self)
+
+    monkeypatch.setattr(kombu_redis.PublishBatch, "flush", counted_flush)
+    actions = _actions(BATCH_SIZE + 3)
+    ids = [m.action_execution_id for m in actions]  # type: ignore[attr-defined]
+    notification = Notify("http://127.0.0.1:1/hook", {}, {"event": "WORKFLOW_SUCCEEDED", "id": "x"})
+    with caplog.at_level(logging.WARNING, logger="app.workers.dispatch"):
+        dispatcher.send([*actions[:2], notification, *actions[2:]])
+
+    queued = _queued(redis_url, queue)
+    sent_actions = [m["id"] for m in queued if m["task"] == RUN_ACTION]
+    assert pushes == [BATCH_SIZE, 3]
+    assert [count for count in flushes if count] == [BATCH_SIZE, 3]   # Celery's batches, the second time
+    assert sent_actions == ids[:BATCH_SIZE] + ids
+    assert [m["task"] for m in queued].count("tramontane.notify") == 1
+    assert f"pushing {BATCH_SIZE + 3} messages to Redis failed" in caplog.text
+
+
+def test_a_failed_batch_through_celery_is_sent_again_one_by_one(
+        dispatcher: CeleryDispatcher, redis_url: str, queue: str, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    # A broker that is not Redis, or a push that failed, leaves the messages to Celery's batches;
+    # a batch that fails there is sent again message by message.
+    monkeypatch.setattr(dispatcher, "direct", None)
     flushes = []
     real_flush = kombu_redis.PublishBatch.flush
 
@@ -92,13 +132,54 @@ def test_a_failed_batch_is_sent_again_one_by_one_and_notifications_once(
     monkeypatch.setattr(kombu_redis.PublishBatch, "flush", second_flush_fails)
     actions = _actions(BATCH_SIZE + 3)
     ids = [m.action_execution_id for m in actions]  # type: ignore[attr-defined]
-    notification = Notify("http://127.0.0.1:1/hook", {}, {"event": "WORKFLOW_SUCCEEDED", "id": "x"})
     with caplog.at_level(logging.WARNING, logger="app.workers.dispatch"):
-        dispatcher.send([*actions[:2], notification, *actions[2:]])
+        dispatcher.send(actions)
 
-    queued = _queued(redis_url, queue)
-    sent_actions = [m["id"] for m in queued if m["task"] == RUN_ACTION]
+    sent_actions = [m["id"] for m in _queued(redis_url, queue) if m["task"] == RUN_ACTION]
     assert flushes[:2] == [BATCH_SIZE, 3]
     assert sent_actions == ids[:BATCH_SIZE] + ids
-    assert [m["task"] for m in queued].count("tramontane.notify") == 1
     assert f"sending {BATCH_SIZE + 3} messages in batches failed" in caplog.text
+
+
+def _envelopes(redis_url: str, queue: str) -> list[dict[str, Any]]:
+    client = redis.Redis.from_url(redis_url)
+    found = [json.loads(raw) for raw in reversed(client.lrange(queue, 0, -1))]
+    client.delete(queue)
+    return found
+
+
+@pytest.mark.parametrize("message", [
+    RunAction("0f0f0f0f-0000-4000-8000-000000000001", "bench.noop", None, "wf", "t1"),
+    RunInline("0f0f0f0f-0000-4000-8000-000000000002", ["a1", "a2"]),
+    ContinueAfterAction("0f0f0f0f-0000-4000-8000-000000000003"),
+    ContinueParent("0f0f0f0f-0000-4000-8000-000000000004"),
+], ids=["run_action", "run_inline", "continue_after_action", "continue_parent"])
+def test_a_pushed_message_is_the_one_celery_sends(
+        dispatcher: CeleryDispatcher, redis_url: str, queue: str, message: Message) -> None:
+    dispatcher.send([message])
+    dispatcher._send(message)   # noqa: SLF001 - the same message through Celery's publishing
+    pushed, published = _envelopes(redis_url, queue)
+
+    assert pushed["body"] == published["body"]
+    assert base64.b64decode(pushed["body"]) and pushed["content-type"] == published["content-type"]
+    per_message = {"id", "root_id", "correlation_id", "delivery_tag"}
+    if isinstance(message, RunAction):
+        per_message -= {"id", "root_id", "correlation_id"}   # the action's id is the task's
+    assert {k: v for k, v in pushed["headers"].items() if k not in per_message} == \
+        {k: v for k, v in published["headers"].items() if k not in per_message}
+    # Celery copies kwargsrepr into the properties as well; nothing reads it there.
+    published_properties = {k: v for k, v in published["properties"].items() if k != "kwargsrepr"}
+    assert pushed["properties"].keys() == published_properties.keys()
+    assert {k: v for k, v in pushed["properties"].items() if k not in per_message} == \
+        {k: v for k, v in published_properties.items() if k not in per_message}
+
+
+def test_an_action_with_a_target_goes_to_the_targets_queue(
+        dispatcher: CeleryDispatcher, redis_url: str, queue: str) -> None:
+    target = f"{queue}-target"
+    message = RunAction(str(uuid.uuid4()), "bench.noop", target, "wf", "t1")
+    dispatcher.send([message])
+
+    assert _queued(redis_url, queue) == []
+    (queued,) = _queued(redis_url, target)
+    assert queued["id"] == message.action_execution_id
