@@ -399,8 +399,12 @@ class Step:
                 return
             if any(t.state in RUNNING_STATES for t in self._known_tasks.values()):
                 return
-            # The ends' contexts come with the answers when nothing runs or waits: the output's read.
-            answers, ends = self.store.answers_and_ends(self.wf_ex.id, END_QUESTIONS, open_filters=2)
+            if self.spec.type == "reverse":
+                # Its output comes from its succeeded tasks, not its ends (see final_context).
+                answers, ends = self.store.has_tasks(self.wf_ex.id, END_QUESTIONS), None
+            else:
+                # The ends' contexts come with the answers when nothing runs or waits: the output's read.
+                answers, ends = self.store.answers_and_ends(self.wf_ex.id, END_QUESTIONS, open_filters=2)
             running, waiting, failed, cancelled = answers
             if running:
                 return

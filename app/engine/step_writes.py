@@ -8,9 +8,12 @@ completed), in another; the session's own flush then skips them.
 
 Only when every new row of the session is a task, an action or a workflow started by a request (a
 new sub-workflow, a timer, are left with everything else to the ORM), when the changed rows have
-every column loaded (each goes back whole in its VALUES, which is safe: tasks and actions are only
-written under their workflow's lock), and up to :data:`MAX_ROWS` rows of a table (the ORM's
-executemany does as well beyond).
+every column loaded (each goes back whole in its VALUES, of which the conflict sets only the columns
+that changed), and up to :data:`MAX_ROWS` rows of a table (the ORM's executemany does as well
+beyond). A task is only written under its workflow's lock, so its statement sets the columns any of
+its rows changed. An action is also written without that lock (claims, heartbeats, the sweeper):
+changed actions go in one statement per set of changed columns, so none writes back a column it
+did not change, as the ORM's UPDATE would not.
 
 It runs at every flush of an engine unit (:func:`writing`), the ones a query in the middle of a
 step makes as well as the commit's: a step that completes glue inline makes and completes tasks,
@@ -88,7 +91,17 @@ def write(session: Session, keep: bool = False) -> None:
         _upsert(session, _TASKS, new_tasks, changed_tasks, keep)
     if new_actions or changed_actions:
         # After the tasks: a new action refers to its new task.
-        _upsert(session, _ACTIONS, new_actions, changed_actions, keep)
+        groups = _by_changed_keys(changed_actions)
+        _upsert(session, _ACTIONS, new_actions, groups[0] if groups else [], keep)
+        for group in groups[1:]:
+            _upsert(session, _ACTIONS, [], group, keep)
+
+
+def _by_changed_keys(rows: list[Any]) -> list[list[Any]]:
+    groups: dict[frozenset[str], list[Any]] = {}
+    for row in rows:
+        groups.setdefault(frozenset(_changed_keys(row, _COLUMNS[row.__table__])), []).append(row)
+    return list(groups.values())
 
 
 def _is_new_top_level(row: Any) -> bool:

@@ -176,9 +176,8 @@ def _answers_and_ends_statement(filters: tuple[TaskFilter, ...], open_filters: i
     statement = _ANSWERS_AND_ENDS.get(key)
     if statement is None:
         questions = _questions(filters)
-        # While a task runs or waits, the ends' part reads no row: its LIMIT is 0, which both
-        # databases evaluate once, before the scan (a NOT EXISTS in its WHERE would be checked row
-        # by row, over every task of a wide workflow, at each of its steps).
+        # While a task runs or waits, the ends' part reads no row: its LIMIT is then 0, which both
+        # databases evaluate once, before the scan (a wide workflow asks this at each of its steps).
         ends = (select(TaskExecution.in_context, TaskExecution.published, TaskExecution.created_at)
                 .where(TaskExecution.workflow_execution_id == bindparam("workflow_id"),
                        TaskExecution.processed.is_(True), TaskExecution.has_next.is_(False))

@@ -53,7 +53,8 @@ class CeleryDispatcher:
         broker_url = str(celery.conf.broker_url)
         self.signals = CompletionSignals(broker_url)
         # The engine's tasks go to Redis without Celery's publishing machinery (see task_messages).
-        self.direct = TaskMessages(celery, broker_url) if task_messages.supported(broker_url) else None
+        self.direct = TaskMessages(celery, broker_url) \
+            if task_messages.supported(broker_url, celery.conf.broker_transport_options) else None
 
     def send(self, messages: list[Message]) -> None:
         direct = [m for m in messages if isinstance(m, ENGINE_TASKS)]
@@ -69,13 +70,14 @@ class CeleryDispatcher:
 
     def _pushed(self, messages: Sequence[Message]) -> bool:
         """False when they could not be pushed directly (which of them left is then unknown)."""
-        if self.direct is None:
+        if self.direct is None or not self.direct.available():
             return False
         try:
             for start in range(0, len(messages), BATCH_SIZE):
                 self.direct.push([self._task_message(message) for message in messages[start:start + BATCH_SIZE]])
         except Exception as exc:  # noqa: BLE001 - whatever Redis raised, Celery sends them again
             log.warning("pushing %d messages to Redis failed, sending them through Celery: %s", len(messages), exc)
+            self.direct.pause()
             return False
         return True
 

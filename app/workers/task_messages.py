@@ -8,8 +8,12 @@ are built the same way every time. Here a message is built as Celery's task prot
 included when a task sends it) and pushed to the list kombu's Redis transport reads for that queue
 (the anonymous exchange routes by the queue's name, and priority 0 is the queue's own key).
 
-Only for ``redis://`` brokers, as :mod:`app.workers.redis_broker`; the caller sends through Celery
-when :meth:`TaskMessages.push` fails, so a message may leave twice, which every task allows for.
+Only for ``redis://`` brokers, as :mod:`app.workers.redis_broker`, with no transport option that
+would move the queue's key (a key prefix, other priority steps). Celery's publish signals do not fire
+for these messages (nothing here listens to them). A push is tried once, without redis-py's retries:
+the caller sends through Celery when it fails (with Celery's retries), and leaves Redis to Celery
+for a few seconds (:meth:`TaskMessages.available`). A message may then leave twice, which every task
+allows for.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import base64
 import json
 import os
 import socket
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,11 +30,20 @@ from urllib.parse import urlsplit
 
 import redis
 from celery import Celery
+from celery.utils.saferepr import saferepr
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from app.ids import random_uuid
 
 # No body of the engine's messages uses what Celery's canvas puts here.
 _EMBED = {"callbacks": None, "errbacks": None, "chain": None, "chord": None}
+# Celery's bound on the arguments' repr in the headers (its argsrepr_maxsize).
+_ARGSREPR_SIZE = 1024
+# The transport options a direct push honours as kombu does: those that do not move a queue's key.
+_NEUTRAL_OPTIONS = frozenset({"visibility_timeout"})
+# After a failed push, how long Redis is left to Celery's publishing (and its retries).
+PAUSE_AFTER_FAILURE = 5.0
 
 
 @dataclass(frozen=True)
@@ -44,8 +58,8 @@ class TaskMessage:
     kwargsrepr: str = "{}"
 
 
-def supported(broker_url: str) -> bool:
-    return urlsplit(broker_url).scheme == "redis"
+def supported(broker_url: str, transport_options: dict[str, Any] | None = None) -> bool:
+    return urlsplit(broker_url).scheme == "redis" and not set(transport_options or {}) - _NEUTRAL_OPTIONS
 
 
 class TaskMessages:
@@ -53,8 +67,19 @@ class TaskMessages:
 
     def __init__(self, celery: Celery, broker_url: str) -> None:
         self._celery = celery
-        self._client = redis.Redis.from_url(broker_url, socket_connect_timeout=2, socket_timeout=5)
+        # One attempt: a retry after a timed-out reply would push again what may have arrived.
+        self._client = redis.Redis.from_url(broker_url, socket_connect_timeout=2, socket_timeout=5,
+                                            retry=Retry(NoBackoff(), 0))
         self._origin: tuple[int, str] | None = None
+        self._paused_until = 0.0
+
+    def available(self) -> bool:
+        """False for a while after a push failed: a broker that is down costs one timeout, not one a step."""
+        return time.monotonic() >= self._paused_until
+
+    def pause(self) -> None:
+        """A push failed: Redis is left to Celery for :data:`PAUSE_AFTER_FAILURE` seconds."""
+        self._paused_until = time.monotonic() + PAUSE_AFTER_FAILURE
 
     def push(self, messages: Sequence[TaskMessage]) -> None:
         """LPUSH each message to its queue; raises what Redis raised (some may have left)."""
@@ -79,7 +104,7 @@ class TaskMessages:
         headers: dict[str, Any] = {
             "lang": "py", "task": message.task, "id": task_id, "shadow": message.shadow, "eta": None,
             "expires": None, "group": None, "group_index": None, "retries": 0, "timelimit": [None, None],
-            "root_id": root_id, "parent_id": parent_id, "argsrepr": repr(message.args),
+            "root_id": root_id, "parent_id": parent_id, "argsrepr": saferepr(message.args, _ARGSREPR_SIZE),
             "kwargsrepr": message.kwargsrepr, "origin": self._origin_name(), "ignore_result": None,
             "replaced_task_nesting": 0, "stamped_headers": None, "stamps": {},
         }

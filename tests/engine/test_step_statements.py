@@ -14,11 +14,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, select
 
+from app.engine import step_writes
 from app.engine.dispatch import RunAction, RunInline
 from app.engine.transactions import first_row_alone
 from app.extensions import db, session
+from app.models import ActionExecution
 from app.workers import executor
 from tests.engine.driver import EngineDriver
 
@@ -243,3 +245,38 @@ def test_a_claim_run_again_with_its_own_parameters_finds_itself(driver: EngineDr
 
     assert first is not None and again is not None and first[0] == again[0] == run.action_execution_id
     assert another is None
+
+
+def test_changed_actions_set_only_the_columns_each_changed(driver: EngineDriver) -> None:
+    # An action row is also written without its workflow's lock (claims, heartbeats, the sweeper):
+    # a statement that set a column a row did not change could write back a stale value.
+    driver.define(GLUE_CHAIN)
+    driver.start("statements_glue")
+    driver.run()
+    ids = [driver.actions(task)[0].id for task in driver.tasks()[:2]]
+    session().commit()
+    first, second = sorted(session().scalars(select(ActionExecution).where(ActionExecution.id.in_(ids))),
+                           key=lambda row: ids.index(row.id))
+    first.description = "first"
+    second.tags = ["second"]
+    sent: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        sent.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        with step_writes.writing(session()):
+            session().flush()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    session().commit()
+
+    upserts = [statement for statement in sent if statement.startswith("INSERT INTO action_executions")]
+    assert len(upserts) == 2, sent
+    sets = [statement.split("DO UPDATE SET", 1)[1] for statement in upserts]
+    assert sorted(('"description"' in changed, '"tags"' in changed) for changed in sets) == [
+        (False, True), (True, False)]
+    session().expire_all()
+    assert [(row.description, row.tags) for row in (session().get(ActionExecution, i) for i in ids)] == [
+        ("first", []), ("", ["second"])]

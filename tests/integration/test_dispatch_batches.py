@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import redis
 from celery import Celery
+from celery._state import pop_current_task, push_current_task
 from kombu.transport import redis as kombu_redis
 
 import celeryconfig
@@ -183,3 +184,42 @@ def test_an_action_with_a_target_goes_to_the_targets_queue(
     assert _queued(redis_url, queue) == []
     (queued,) = _queued(redis_url, target)
     assert queued["id"] == message.action_execution_id
+
+
+def test_a_message_sent_by_a_running_task_names_its_parent_and_root_as_celery_does(
+        dispatcher: CeleryDispatcher, redis_url: str, queue: str) -> None:
+    # What a worker's continuation sends: Flower links it to the task that sent it.
+    @dispatcher.celery.task(name="test.parent", shared=False)
+    def parent() -> None:
+        return None
+
+    parent.push_request(id="the-parent-task", root_id="the-root-task", called_directly=False)
+    push_current_task(parent)
+    try:
+        message = RunInline(str(uuid.uuid4()), [str(uuid.uuid4()) for _ in range(100)])
+        dispatcher.send([message])
+        dispatcher._send(message)   # noqa: SLF001 - the same message through Celery's publishing
+    finally:
+        pop_current_task()
+        parent.pop_request()
+    pushed, published = _envelopes(redis_url, queue)
+
+    for envelope in (pushed, published):
+        assert (envelope["headers"]["parent_id"], envelope["headers"]["root_id"]) == ("the-parent-task",
+                                                                                      "the-root-task")
+    # A long argument list is cut in the headers as Celery cuts it.
+    assert len(pushed["headers"]["argsrepr"]) < 1100
+    assert pushed["headers"]["argsrepr"] == published["headers"]["argsrepr"]
+
+
+def test_after_a_failed_push_the_next_messages_go_through_celery_for_a_while(
+        dispatcher: CeleryDispatcher, redis_url: str, queue: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    pushes = _pushes(monkeypatch, fail_at=1)
+    first, second = _actions(1), _actions(1)
+    dispatcher.send(first)
+    dispatcher.send(second)
+
+    assert pushes == [1]   # the second send did not try Redis directly again
+    assert [m["id"] for m in _queued(redis_url, queue)] == [
+        first[0].action_execution_id, second[0].action_execution_id]  # type: ignore[attr-defined]
+    assert dispatcher.direct is not None and not dispatcher.direct.available()
