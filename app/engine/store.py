@@ -148,6 +148,8 @@ _HAS_TASKS: dict[tuple[TaskFilter, ...], Any] = {}
 
 
 _ANSWERS_AND_ENDS: dict[tuple[tuple[TaskFilter, ...], int], Any] = {}
+# A workflow's end tasks: processed, and started nothing; their outbound context makes its output.
+_ENDS = (TaskExecution.processed.is_(True), TaskExecution.has_next.is_(False))
 _ALL_ROWS = 2**31 - 1
 
 
@@ -179,8 +181,7 @@ def _answers_and_ends_statement(filters: tuple[TaskFilter, ...], open_filters: i
         # While a task runs or waits, the ends' part reads no row: its LIMIT is then 0, which both
         # databases evaluate once, before the scan (a wide workflow asks this at each of its steps).
         ends = (select(TaskExecution.in_context, TaskExecution.published, TaskExecution.created_at)
-                .where(TaskExecution.workflow_execution_id == bindparam("workflow_id"),
-                       TaskExecution.processed.is_(True), TaskExecution.has_next.is_(False))
+                .where(TaskExecution.workflow_execution_id == bindparam("workflow_id"), *_ENDS)
                 .limit(case((or_(*questions[:open_filters]), 0), else_=_ALL_ROWS))
                 .subquery())
         # The ends first: the union's columns take their types (JSON decoded, times parsed).
@@ -252,7 +253,8 @@ class SqlStore:
                          open_filters: int) -> tuple[list[bool], list[Outbound] | None]:
         rows = self.session.execute(_answers_and_ends_statement(tuple(filters), open_filters),
                                     {"workflow_id": workflow_id}).all()
-        answers = [bool(answer) for answer in rows[0][4:]]
+        _part, _in_context, _published, _created_at, *flags = rows[0]
+        answers = [bool(flag) for flag in flags]
         if any(answers[:open_filters]):
             return answers, None
         return answers, [(in_context, published) for _, in_context, published, *_ in rows[1:]]
@@ -276,7 +278,7 @@ class SqlStore:
         if succeeded_only:
             query = query.where(TaskExecution.state == State.SUCCESS.value)
         if ends_only:
-            query = query.where(TaskExecution.processed.is_(True), TaskExecution.has_next.is_(False))
+            query = query.where(*_ENDS)
         return [(in_context, published) for in_context, published in
                 self.session.execute(query.order_by(TaskExecution.created_at)).all()]
 

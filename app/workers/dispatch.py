@@ -82,8 +82,12 @@ class CeleryDispatcher:
         return True
 
     def _task_message(self, message: Message) -> TaskMessage:
+        """What either path sends for one of the engine's tasks."""
         queue = str(self.celery.conf.task_default_queue)
         if isinstance(message, RunAction):
+            # Flower and the worker's log show the action execution's id as the task's id, and what
+            # runs instead of a generic name (no id in it, so Flower's metrics get one label per
+            # action of a task, not one per run).
             return TaskMessage(RUN_ACTION, (message.action_execution_id,), message.queue or queue,
                                task_id=message.action_execution_id, shadow=display_name(message),
                                kwargsrepr=_action_repr(message))
@@ -107,26 +111,10 @@ class CeleryDispatcher:
         return True
 
     def _send(self, message: Message, producer: Any = None) -> None:
-        if isinstance(message, RunAction):
-            self.celery.send_task(
-                RUN_ACTION,
-                args=(message.action_execution_id,),
-                # Flower and the worker's log show the action execution's id as the task's id.
-                task_id=message.action_execution_id,
-                queue=message.queue or None,
-                # Flower and the logs show what runs instead of a generic name; no id in it, so
-                # Flower's metrics get one label per action of a task, not one per run.
-                shadow=display_name(message),
-                kwargsrepr=_action_repr(message),
-                producer=producer,
-            )
-        elif isinstance(message, RunInline):
-            self.celery.send_task(RUN_INLINE, args=(message.workflow_execution_id, list(message.action_execution_ids)),
-                                  producer=producer)
-        elif isinstance(message, ContinueAfterAction):
-            self.celery.send_task(CONTINUE_AFTER_ACTION, args=(message.action_execution_id,), producer=producer)
-        elif isinstance(message, ContinueParent):
-            self.celery.send_task(CONTINUE_PARENT, args=(message.workflow_execution_id,), producer=producer)
+        if isinstance(message, ENGINE_TASKS):
+            task = self._task_message(message)
+            self.celery.send_task(task.task, args=task.args, task_id=task.task_id, queue=task.queue,
+                                  shadow=task.shadow, kwargsrepr=task.kwargsrepr, producer=producer)
         elif isinstance(message, ActionDone):
             self.signals.notify(message.action_execution_id)
         elif isinstance(message, Notify):

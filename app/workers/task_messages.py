@@ -55,7 +55,8 @@ class TaskMessage:
     queue: str
     task_id: str | None = None
     shadow: str | None = None
-    kwargsrepr: str = "{}"
+    # None: the repr of no keyword arguments, as Celery writes it.
+    kwargsrepr: str | None = None
 
 
 def supported(broker_url: str, transport_options: dict[str, Any] | None = None) -> bool:
@@ -105,7 +106,7 @@ class TaskMessages:
             "lang": "py", "task": message.task, "id": task_id, "shadow": message.shadow, "eta": None,
             "expires": None, "group": None, "group_index": None, "retries": 0, "timelimit": [None, None],
             "root_id": root_id, "parent_id": parent_id, "argsrepr": saferepr(message.args, _ARGSREPR_SIZE),
-            "kwargsrepr": message.kwargsrepr, "origin": self._origin_name(), "ignore_result": None,
+            "kwargsrepr": message.kwargsrepr or "{}", "origin": self._origin_name(), "ignore_result": None,
             "replaced_task_nesting": 0, "stamped_headers": None, "stamps": {},
         }
         properties = {
