@@ -32,12 +32,7 @@ from app.masking import masked_headers, masked_url
 from app.signals import CompletionSignals
 from app.workers import task_messages
 from app.workers.task_messages import TaskMessage, TaskMessages
-
-RUN_ACTION = "tramontane.run_action"
-CONTINUE_AFTER_ACTION = "tramontane.continue_after_action"
-CONTINUE_PARENT = "tramontane.continue_parent"
-RUN_INLINE = "tramontane.run_inline"
-NOTIFY = "tramontane.notify"
+from app.workers.task_names import CONTINUE_AFTER_ACTION, CONTINUE_PARENT, NOTIFY, RUN_ACTION, RUN_INLINE
 
 # Messages per round trip: the first ones leave while the rest are still being prepared.
 BATCH_SIZE = 10

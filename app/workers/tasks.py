@@ -16,8 +16,8 @@ from app.engine.service import Engine
 from app.extensions import session
 from app.workers import executor, notifier
 from app.workers.celery_app import celery
-from app.workers.dispatch import CONTINUE_AFTER_ACTION, CONTINUE_PARENT, NOTIFY, RUN_ACTION, RUN_INLINE
 from app.workers.heartbeat import beat_while_running
+from app.workers.task_names import CONTINUE_AFTER_ACTION, CONTINUE_PARENT, NOTIFY, RUN_ACTION, RUN_INLINE
 
 beat_while_running(RUN_ACTION)
 

@@ -19,8 +19,9 @@ from kombu.transport import redis as kombu_redis
 
 import celeryconfig
 from app.engine.dispatch import ContinueAfterAction, ContinueParent, Message, Notify, RunAction, RunInline
-from app.workers.dispatch import BATCH_SIZE, RUN_ACTION, CeleryDispatcher
+from app.workers.dispatch import BATCH_SIZE, CeleryDispatcher
 from app.workers.task_messages import TaskMessages
+from app.workers.task_names import RUN_ACTION
 
 
 @pytest.fixture()

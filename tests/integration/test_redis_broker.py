@@ -1,12 +1,15 @@
-"""The broker transport reuses one Redis client per channel (a real Redis, the Celery settings of
-a deployment)."""
+"""The broker transport reuses one Redis client per channel, and keeps the engine's messages
+unacknowledged in memory rather than in Redis (a real Redis, the Celery settings of a deployment)."""
 
 from __future__ import annotations
 
+import base64
+import json
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
+import kombu
 import pytest
 import redis
 from celery import Celery
@@ -14,6 +17,7 @@ from celery import Celery
 import celeryconfig
 from app.config import Settings
 from app.workers import redis_broker
+from app.workers.task_names import CONTINUE_PARENT, NOTIFY, RUN_ACTION
 
 
 @pytest.fixture()
@@ -74,3 +78,90 @@ def test_a_channel_whose_pool_was_replaced_builds_a_client_on_the_new_pool(app: 
     client = redis.Redis.from_url(redis_url)
     assert client.llen(queue) == 1
     client.delete(queue)
+
+
+def _received(connection: Any, queue: str, count: int, prefetch: int = 10) -> tuple[Any, list[Any]]:
+    """Take ``count`` messages from ``queue`` as a worker's consumer does (acks late), without acking."""
+    channel = connection.default_channel
+    channel.basic_qos(0, prefetch, False)
+    messages: list[Any] = []
+    consumer = kombu.Consumer(channel, queues=[kombu.Queue(queue)], accept=["json"],
+                              callbacks=[lambda _body, message: messages.append(message)])
+    consumer.consume()
+    while len(messages) < count:
+        connection.drain_events(timeout=5)
+    return channel, messages
+
+
+def test_an_engine_message_is_held_in_memory_and_any_other_in_redis(app: Celery, redis_url: str) -> None:
+    queue = f"test-broker-{uuid.uuid4().hex[:8]}"
+    app.send_task(RUN_ACTION, args=("action-id",), queue=queue)
+    app.send_task(NOTIFY, args=("http://example.invalid/", {}, {}), queue=queue)
+    client = redis.Redis.from_url(redis_url)
+    with app.connection_for_read() as connection:
+        channel, messages = _received(connection, queue, 2)
+        engine, other = sorted(messages, key=lambda message: message.headers["task"] != RUN_ACTION)
+        assert engine.headers["task"] == RUN_ACTION
+        # kombu records a message it hands out in the unacked hash, unless the database can re-create it.
+        assert not client.hexists(channel.unacked_key, engine.delivery_tag)
+        assert client.hexists(channel.unacked_key, other.delivery_tag)
+        assert engine.delivery_tag in channel.qos._delivered  # still counted against the prefetch
+        engine.ack()
+        other.ack()
+        assert not client.hexists(channel.unacked_key, other.delivery_tag)
+        channel.qos._flush()
+        assert not channel.qos._delivered
+    assert client.llen(queue) == 0  # acked: closing the connection puts nothing back
+
+
+def test_an_engine_message_held_in_memory_counts_against_the_prefetch_limit(app: Celery) -> None:
+    queue = f"test-broker-{uuid.uuid4().hex[:8]}"
+    for index in range(2):
+        app.send_task(RUN_ACTION, args=(f"action-{index}",), queue=queue)
+    with app.connection_for_read() as connection:
+        channel, messages = _received(connection, queue, 1, prefetch=1)
+        assert not channel.qos.can_consume()
+        messages[0].ack()
+        assert channel.qos.can_consume()
+        messages[0].channel.qos._flush()
+
+
+def test_an_engine_message_not_acked_goes_back_to_its_queue_when_the_consumer_stops(
+        app: Celery, redis_url: str) -> None:
+    queue = f"test-broker-{uuid.uuid4().hex[:8]}"
+    app.send_task(CONTINUE_PARENT, args=("workflow-id",), queue=queue)
+    client = redis.Redis.from_url(redis_url)
+    with app.connection_for_read() as connection:
+        _, messages = _received(connection, queue, 1)
+        assert client.llen(queue) == 0
+    # Closing the channel restores what it held, as kombu does with its Redis records at a warm shutdown.
+    assert client.llen(queue) == 1
+    with app.connection_for_read() as connection:
+        _, again = _received(connection, queue, 1)
+        assert again[0].headers["task"] == CONTINUE_PARENT
+        assert again[0].delivery_info.get("redelivered") is True
+        assert again[0].body == messages[0].body
+        again[0].ack()
+
+
+def _queued_args(client: redis.Redis, queue: str) -> list[Any]:
+    """The first argument of each message in ``queue``, from its left end (where LPUSH puts them)."""
+    return [json.loads(base64.b64decode(json.loads(item)["body"]))[0][0] for item in client.lrange(queue, 0, -1)]
+
+
+def test_a_rejected_engine_message_asked_back_is_queued_where_kombu_queues_its_own(
+        app: Celery, redis_url: str) -> None:
+    queue = f"test-broker-{uuid.uuid4().hex[:8]}"
+    client = redis.Redis.from_url(redis_url)
+    for task in (RUN_ACTION, NOTIFY):
+        app.send_task(task, args=(f"{task} first",), queue=queue)
+        with app.connection_for_read() as connection:
+            channel, messages = _received(connection, queue, 1)
+            app.send_task(task, args=(f"{task} second",), queue=queue)
+            messages[0].reject(requeue=True)
+            channel.qos._flush()
+            assert not channel.qos._delivered
+        assert not client.hexists(channel.unacked_key, messages[0].delivery_tag)
+        # kombu's Redis transport requeues a rejected message with LPUSH, as it publishes.
+        assert _queued_args(client, queue) == [f"{task} first", f"{task} second"]
+        client.delete(queue)

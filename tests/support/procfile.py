@@ -25,6 +25,9 @@ ROOT = Path(__file__).resolve().parents[2]
 PROCESSES = ("web", "worker", "scheduler", "flower", "release")
 START_TIMEOUT = 90
 _LINE = re.compile(r"^\d\d:\d\d:\d\d (?P<name>[\w-]+)(?:\.\d+)?\s*\| ?(?P<text>.*)$")
+# honcho prints a line and its newline in two writes, and prints "SIGTERM received" from its signal
+# handler, which can run between them: that system line then ends the line it interrupted.
+_GLUED_SYSTEM_LINE = re.compile(r"(?<=.)(?=\d\d:\d\d:\d\d system\s*\| )")
 
 
 class ProcfileStack:
@@ -116,7 +119,7 @@ class ProcfileStack:
     def lines(self, name: str) -> list[str]:
         """The lines process `name` wrote, without honcho's prefix."""
         found = []
-        for line in self.output().splitlines():
+        for line in _GLUED_SYSTEM_LINE.sub("\n", self.output()).splitlines():
             match = _LINE.match(line)
             if match and match.group("name") == name:
                 found.append(match.group("text"))
