@@ -24,12 +24,12 @@ by the next flush.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Table, TextClause, bindparam, event, inspect, text
+from sqlalchemy import Dialect, Table, event, inspect
 from sqlalchemy.orm import InstanceState, Session, make_transient_to_detached
 
 from app.models import ActionExecution, TaskExecution, WorkflowExecution, utc_now
@@ -130,9 +130,14 @@ def _upsert(session: Session, table: Table, new: list[Any], changed: list[Any], 
 
 
 def _insert(session: Session, table: Table, rows: list[dict[str, Any]], updated: tuple[str, ...]) -> None:
-    session.connection().execute(_statement(table, len(rows), updated),
-                                 {f"{key}_{index}": value for index, row in enumerate(rows)
-                                  for key, value in row.items()})
+    # Handed to the driver as it is: the values go through the dialect's own conversions, but not
+    # through SQLAlchemy's per-execution work on a compiled statement (a dict of every parameter by
+    # name, then a list of each converted), which cost as much as running the statement.
+    connection = session.connection()
+    dialect = connection.dialect
+    columns = _conversions(table, dialect)
+    values = tuple(row[key] if convert is None else convert(row[key]) for row in rows for key, convert in columns)
+    connection.exec_driver_sql(_statement(table, len(rows), updated, dialect.paramstyle == "qmark"), values)
 
 
 def _as_written(session: Session, rows: list[Any], keep: bool) -> None:
@@ -148,22 +153,29 @@ def _as_written(session: Session, rows: list[Any], keep: bool) -> None:
 
 
 @lru_cache(maxsize=128)
-def _statement(table: Table, count: int, updated: tuple[str, ...]) -> TextClause:
+def _statement(table: Table, count: int, updated: tuple[str, ...], qmark: bool) -> str:
     """An INSERT of ``count`` rows into ``table`` that updates ``updated`` on a conflict of ids (when
-    given); the value of column ``c`` of row ``i`` is ``c_i``.
+    given), in the driver's own placeholders (``?`` or ``%s``): the values come row after row, each
+    row's in the table's column order.
 
     Written out rather than built with the dialects' ``insert().on_conflict_do_update()``, which
-    SQLAlchemy compiles again at every execution; text with typed parameters is compiled once.
+    SQLAlchemy compiles again at every execution.
     """
-    names = [column.key for column in table.columns]
-    rows = ", ".join("(" + ", ".join(f":{name}_{index}" for name in names) + ")" for index in range(count))
-    columns = ", ".join(f'"{name}"' for name in names)
+    placeholder = "?" if qmark else "%s"
+    row = "(" + ", ".join([placeholder] * len(table.columns)) + ")"
+    columns = ", ".join(f'"{column.key}"' for column in table.columns)
     # Names from the model only; every value is a bound parameter.
-    sql = f"INSERT INTO {table.name} ({columns}) VALUES {rows}"  # noqa: S608
+    sql = f"INSERT INTO {table.name} ({columns}) VALUES " + ", ".join([row] * count)  # noqa: S608
     if updated:
         sql += " ON CONFLICT (id) DO UPDATE SET " + ", ".join(f'"{key}" = excluded."{key}"' for key in updated)
-    return text(sql).bindparams(*[bindparam(f"{column.key}_{index}", type_=column.type)
-                                  for index in range(count) for column in table.columns])
+    return sql
+
+
+@lru_cache(maxsize=8)
+def _conversions(table: Table, dialect: Dialect) -> tuple[tuple[str, Callable[[Any], Any] | None], ...]:
+    """Each column of ``table`` in order, with the conversion ``dialect`` applies to its values
+    (JSON to text, a time to SQLite's text, ...; None: the driver takes the value as it is)."""
+    return tuple((column.key, column.type.dialect_impl(dialect).bind_processor(dialect)) for column in table.columns)
 
 
 def _changed_keys(row: Any, keys: frozenset[str]) -> list[str]:

@@ -10,11 +10,13 @@ added to the path fails here, by name, before it shows in the benchmark.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import delete, event, select
 
 from app.engine import step_writes
 from app.engine.dispatch import RunAction, RunInline
@@ -23,6 +25,7 @@ from app.extensions import db, session
 from app.models import ActionExecution
 from app.workers import executor
 from tests.engine.driver import EngineDriver
+from tests.engine.state_writes import StateWrites
 
 LENGTH = 4
 CHAIN = "\n".join(
@@ -280,3 +283,37 @@ def test_changed_actions_set_only_the_columns_each_changed(driver: EngineDriver)
     session().expire_all()
     assert [(row.description, row.tags) for row in (session().get(ActionExecution, i) for i in ids)] == [
         ("first", []), ("", ["second"])]
+
+
+def test_the_upsert_stores_values_as_the_orm_stores_them(driver: EngineDriver,
+                                                        every_state_write_is_checked: StateWrites) -> None:
+    # The upsert converts the values itself (the dialect's own conversions, handed to the driver):
+    # what it stores must be what the ORM's INSERT stores, byte for byte, None in a JSON column and
+    # times included, or queries and indexes would see two kinds of rows.
+    by_orm, by_upsert = (f"{name}-{uuid.uuid4().hex[:8]}" for name in ("orm", "upsert"))
+
+    def action(action_id: str) -> ActionExecution:
+        return ActionExecution(id=action_id, name="std.echo", description="", state="SUCCESS", tags=["a"],
+                               input={"output": [1, "two", None]}, output={"result": None}, params={},
+                               is_sync=True, accepted=True, processed=False, item_index=None, worker_id=None,
+                               last_heartbeat=datetime(2026, 1, 2, 3, 4, 5, 6), sent_request=None,
+                               created_at=datetime(2026, 1, 2, 3, 4, 5), updated_at=None)
+
+    session().add(action(by_orm))
+    session().commit()
+    session().add(action(by_upsert))
+    with statements() as sent, step_writes.writing(session()):
+        session().flush()
+    session().commit()
+    # Rows made here, not by the engine: no state of theirs went through its transitions.
+    every_state_write_is_checked.unchecked.clear()
+
+    assert sent == ["INSERT action_executions"]
+    raw = {row[0]: row[1:] for row in session().connection().exec_driver_sql(
+        f"SELECT * FROM action_executions WHERE id IN ('{by_orm}', '{by_upsert}')")}  # noqa: S608
+    session().execute(delete(ActionExecution).where(ActionExecution.id.in_([by_orm, by_upsert])))
+    session().commit()
+    assert raw[by_upsert] == raw[by_orm]
+    if session().get_bind().dialect.name == "sqlite":
+        # The ORM stores None in a JSON column as JSON's null, not SQL's NULL: so must the upsert.
+        assert raw[by_orm][-1] == "null"
