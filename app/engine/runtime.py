@@ -22,7 +22,7 @@ from app.engine.state_log import KEEP, StateChanges
 from app.engine.states import COMPLETED, State
 from app.engine.store import Outbound, Store, TaskFilter
 from app.engine.task_runtime import PendingCompletion, TaskRuntime
-from app.engine.views import StoreExecutionView, task_as_dict
+from app.engine.views import StoreExecutionView, TaskSnapshot
 from app.models import ActionExecution, TaskExecution, WorkflowExecution, new_id, utc_now
 
 # Listed rather than negated, so the (workflow, state) index answers the count.
@@ -63,7 +63,7 @@ class Step:
     def view(self, task: TaskExecution | None = None) -> StoreExecutionView:
         current = None
         if task is not None:
-            current = task_as_dict(task, self.spec.tasks[task.name].raw)
+            current = TaskSnapshot(task, self.spec.tasks[task.name].raw)
         return StoreExecutionView(self.store, self.wf_ex, current)
 
     def sub(self, wf_ex: WorkflowExecution) -> Step:

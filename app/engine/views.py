@@ -18,19 +18,40 @@ def format_time(value: Any) -> str | None:
 
 
 def task_as_dict(task: TaskExecution, spec: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {
-        "id": task.id,
-        "name": task.name,
-        "spec": to_plain(spec) if spec else {},
-        "state": task.state,
-        "state_info": task.state_info,
-        "result": task.result,
-        "published": task.published,
-        "type": task.type,
-        "workflow_execution_id": task.workflow_execution_id,
-        "created_at": format_time(task.created_at),
-        "updated_at": format_time(task.updated_at),
-    }
+    return TaskSnapshot(task, spec).as_dict()
+
+
+class TaskSnapshot:
+    """A task as it is when the snapshot is taken, made into ``task()``'s dict only if an expression
+    asks for it: a step takes one for every expression it evaluates about a task, and most never
+    call ``task()``; copying the spec and formatting the times cost more than the rest of it."""
+
+    __slots__ = ("name", "_values", "_spec", "_dict")
+
+    def __init__(self, task: TaskExecution, spec: dict[str, Any] | None = None) -> None:
+        self.name = task.name
+        self._values = (task.id, task.state, task.state_info, task.result, task.published, task.type,
+                        task.workflow_execution_id, task.created_at, task.updated_at)
+        self._spec = spec
+        self._dict: dict[str, Any] | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        if self._dict is None:
+            task_id, state, state_info, result, published, kind, workflow_id, created_at, updated_at = self._values
+            self._dict = {
+                "id": task_id,
+                "name": self.name,
+                "spec": to_plain(self._spec) if self._spec else {},
+                "state": state,
+                "state_info": state_info,
+                "result": result,
+                "published": published,
+                "type": kind,
+                "workflow_execution_id": workflow_id,
+                "created_at": format_time(created_at),
+                "updated_at": format_time(updated_at),
+            }
+        return self._dict
 
 
 # executions() reads at most this many rows: a workflow must not be able to load the whole table.
@@ -67,7 +88,7 @@ class StoreExecutionView:
     """An :class:`app.engine.expressions.ExecutionView` that reads through the engine's store."""
 
     def __init__(self, store: Store, wf_ex: WorkflowExecution,
-                 current_task: dict[str, Any] | None = None) -> None:
+                 current_task: TaskSnapshot | None = None) -> None:
         self._store = store
         self._wf_ex = wf_ex
         self._current_task = current_task
@@ -79,8 +100,9 @@ class StoreExecutionView:
         return spec if isinstance(spec, dict) else {}
 
     def task(self, name: str | None = None) -> dict[str, Any] | None:
-        if name is None or (self._current_task and self._current_task.get("name") == name):
-            return self._current_task
+        current = self._current_task
+        if name is None or (current is not None and current.name == name):
+            return current.as_dict() if current is not None else None
         row = self._store.latest_task(self._wf_ex.id, name)
         return task_as_dict(row, self._task_spec(name)) if row is not None else None
 
