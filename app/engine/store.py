@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Select, bindparam, case, exists, literal, null, or_, select, union_all, update
+from sqlalchemy import Select, bindparam, case, exists, literal, literal_column, null, or_, select, union_all, update
 from sqlalchemy.orm import Session
 
 from app.engine import adhoc, definitions, step_writes, timers
@@ -157,8 +157,11 @@ def _questions(filters: tuple[TaskFilter, ...]) -> list[Any]:
     # One EXISTS per filter, each answered by one row of the (workflow, state) index.
     questions = []
     for task_filter in filters:
+        # The states written into the SQL: an IN list of bound parameters is expanded again at every
+        # execution, where these statements are compiled once.
+        states: list[Any] = [literal_column(f"'{State(state).value}'") for state in task_filter.states]
         question = exists().where(TaskExecution.workflow_execution_id == bindparam("workflow_id"),
-                                  TaskExecution.state.in_(task_filter.states))
+                                  TaskExecution.state.in_(states))
         if task_filter.error_handled is not None:
             question = question.where(TaskExecution.error_handled.is_(task_filter.error_handled))
         questions.append(question)
