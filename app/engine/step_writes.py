@@ -188,14 +188,23 @@ def _values(table: Table, row: Any) -> dict[str, Any]:
     """Every column of ``row``; a new row's missing ones take their defaults, set on the row too."""
     values = {}
     loaded = row.__dict__
-    for column in table.columns:
-        if column.key in loaded:
-            values[column.key] = loaded[column.key]
+    for key, default, is_callable in _defaults(table):
+        if key in loaded:
+            values[key] = loaded[key]
             continue
-        default = column.default
-        value = None
-        if default is not None:
-            value = default.arg(None) if default.is_callable else default.arg  # type: ignore[attr-defined]
-        setattr(row, column.key, value)
-        values[column.key] = value
+        value = default(None) if is_callable else default
+        setattr(row, key, value)
+        values[key] = value
     return values
+
+
+@lru_cache(maxsize=8)
+def _defaults(table: Table) -> tuple[tuple[str, Any, bool], ...]:
+    """Each column of ``table`` in order, with its Python-side default and whether that is called
+    (read once: walking the columns and their defaults at every row cost more than the values)."""
+    found = []
+    for column in table.columns:
+        default: Any = column.default
+        found.append((column.key, default.arg if default is not None else None,
+                      bool(default is not None and default.is_callable)))
+    return tuple(found)
