@@ -11,11 +11,12 @@ channel replaced its pool (after a lost connection).
 kombu keeps every message a worker took and has not acknowledged in Redis too (a hash of the
 messages and a sorted set of when they were taken), to put it back in its queue when the
 visibility timeout passes without an ack: two more round trips for every task. The engine's tasks
-do not need that (:data:`~app.workers.task_names.RECREATED_FROM_DATABASE`): the database says what
-they were for, and the sweeper sends them again long before the hour of the visibility timeout.
-They are held in the worker's memory only, which still counts them against the prefetch limit and
-still puts them back in their queue when the worker stops cleanly. Any other task (notifications)
-keeps kombu's bookkeeping.
+that the sweeper makes again from the database long before the hour of the visibility timeout
+(:data:`~app.workers.task_names.RECREATED_FROM_DATABASE`: the runs of actions and the
+continuations after them) do not need that. They are held in the worker's memory only, which still
+counts them against the prefetch limit and still puts them back in their queue when the worker
+stops cleanly. Every other task (a child's news to its parent, notifications) keeps kombu's
+bookkeeping.
 
 Only for ``redis://`` brokers (:func:`transport_for`): kombu decides TLS for ``rediss://`` from the
 scheme's name, which a transport given by path would hide.
@@ -23,6 +24,7 @@ scheme's name, which a transport given by path would hide.
 
 from __future__ import annotations
 
+import logging
 from typing import Any, cast
 from urllib.parse import urlsplit
 
@@ -32,6 +34,8 @@ from kombu.transport import virtual
 from app.workers.task_names import RECREATED_FROM_DATABASE
 
 TRANSPORT = "app.workers.redis_broker:Transport"
+
+log = logging.getLogger(__name__)
 
 
 class QoS(kombu_redis.QoS):
@@ -63,11 +67,17 @@ class QoS(kombu_redis.QoS):
             super().reject(delivery_tag, requeue=requeue)
 
     def restore_unacked(self, client: Any = None) -> None:
-        # At shutdown: the messages held in memory go back to their queues as Redis's own do.
+        # At shutdown: the messages held in memory go back to their queues as Redis's own do. One
+        # that cannot (Redis gone) is left to the sweeper, which makes it again from the database.
         self._flush()
         held = self._held()
         for tag in [tag for tag in held if tag in self._in_memory]:
-            self._put_back(held.pop(tag))
+            try:
+                self._put_back(held[tag])
+            except Exception as exc:  # noqa: BLE001 - whatever Redis raised, the others are tried
+                log.warning("could not put message %s back in its queue: %s", tag, exc)
+                continue
+            del held[tag]
             self._in_memory.discard(tag)
         super().restore_unacked(client)
 

@@ -9,6 +9,8 @@ CONTINUE_PARENT = "tramontane.continue_parent"
 RUN_INLINE = "tramontane.run_inline"
 NOTIFY = "tramontane.notify"
 
-# The engine's tasks: each carries ids only, and the sweeper sends it again from the database when
-# its message is lost (an unclaimed action, a continuation not run, a child's end not reported).
-RECREATED_FROM_DATABASE = frozenset({RUN_ACTION, CONTINUE_AFTER_ACTION, CONTINUE_PARENT, RUN_INLINE})
+# The engine's tasks whose lost message the sweeper makes again from the database: an action nobody
+# claimed (a RUN_INLINE's glue actions are such actions too), a completed action whose continuation
+# did not run. A child's pause or resume told to its parent (CONTINUE_PARENT) has no such row: the
+# sweeper only finds children that ended.
+RECREATED_FROM_DATABASE = frozenset({RUN_ACTION, CONTINUE_AFTER_ACTION, RUN_INLINE})

@@ -17,7 +17,7 @@ from celery import Celery
 import celeryconfig
 from app.config import Settings
 from app.workers import redis_broker
-from app.workers.task_names import CONTINUE_PARENT, NOTIFY, RUN_ACTION
+from app.workers.task_names import CONTINUE_AFTER_ACTION, CONTINUE_PARENT, NOTIFY, RUN_ACTION
 
 
 @pytest.fixture()
@@ -97,18 +97,22 @@ def test_an_engine_message_is_held_in_memory_and_any_other_in_redis(app: Celery,
     queue = f"test-broker-{uuid.uuid4().hex[:8]}"
     app.send_task(RUN_ACTION, args=("action-id",), queue=queue)
     app.send_task(NOTIFY, args=("http://example.invalid/", {}, {}), queue=queue)
+    # A child's news to its parent: the sweeper makes it again only for a child that ended.
+    app.send_task(CONTINUE_PARENT, args=("workflow-id",), queue=queue)
     client = redis.Redis.from_url(redis_url)
     with app.connection_for_read() as connection:
-        channel, messages = _received(connection, queue, 2)
-        engine, other = sorted(messages, key=lambda message: message.headers["task"] != RUN_ACTION)
-        assert engine.headers["task"] == RUN_ACTION
+        channel, messages = _received(connection, queue, 3)
+        by_task = {message.headers["task"]: message for message in messages}
+        engine = by_task[RUN_ACTION]
         # kombu records a message it hands out in the unacked hash, unless the database can re-create it.
         assert not client.hexists(channel.unacked_key, engine.delivery_tag)
-        assert client.hexists(channel.unacked_key, other.delivery_tag)
+        for other in (by_task[NOTIFY], by_task[CONTINUE_PARENT]):
+            assert client.hexists(channel.unacked_key, other.delivery_tag)
         assert engine.delivery_tag in channel.qos._delivered  # still counted against the prefetch
-        engine.ack()
-        other.ack()
-        assert not client.hexists(channel.unacked_key, other.delivery_tag)
+        for message in messages:
+            message.ack()
+        for message in messages:
+            assert not client.hexists(channel.unacked_key, message.delivery_tag)
         channel.qos._flush()
         assert not channel.qos._delivered
     assert client.llen(queue) == 0  # acked: closing the connection puts nothing back
@@ -129,16 +133,17 @@ def test_an_engine_message_held_in_memory_counts_against_the_prefetch_limit(app:
 def test_an_engine_message_not_acked_goes_back_to_its_queue_when_the_consumer_stops(
         app: Celery, redis_url: str) -> None:
     queue = f"test-broker-{uuid.uuid4().hex[:8]}"
-    app.send_task(CONTINUE_PARENT, args=("workflow-id",), queue=queue)
+    app.send_task(CONTINUE_AFTER_ACTION, args=("action-id",), queue=queue)
     client = redis.Redis.from_url(redis_url)
     with app.connection_for_read() as connection:
-        _, messages = _received(connection, queue, 1)
+        channel, messages = _received(connection, queue, 1)
         assert client.llen(queue) == 0
+        assert not client.hexists(channel.unacked_key, messages[0].delivery_tag)  # held in memory
     # Closing the channel restores what it held, as kombu does with its Redis records at a warm shutdown.
     assert client.llen(queue) == 1
     with app.connection_for_read() as connection:
         _, again = _received(connection, queue, 1)
-        assert again[0].headers["task"] == CONTINUE_PARENT
+        assert again[0].headers["task"] == CONTINUE_AFTER_ACTION
         assert again[0].delivery_info.get("redelivered") is True
         assert again[0].body == messages[0].body
         again[0].ack()
@@ -165,3 +170,28 @@ def test_a_rejected_engine_message_asked_back_is_queued_where_kombu_queues_its_o
         # kombu's Redis transport requeues a rejected message with LPUSH, as it publishes.
         assert _queued_args(client, queue) == [f"{task} first", f"{task} second"]
         client.delete(queue)
+
+
+def test_a_message_that_cannot_go_back_leaves_the_others_to_go_back(
+        app: Celery, redis_url: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    queue = f"test-broker-{uuid.uuid4().hex[:8]}"
+    for index in range(2):
+        app.send_task(RUN_ACTION, args=(f"action-{index}",), queue=queue)
+    client = redis.Redis.from_url(redis_url)
+    real_put_back = redis_broker.QoS._put_back
+    tried: list[Any] = []
+
+    def failing_once(self: redis_broker.QoS, message: Any, leftmost: bool = False) -> None:
+        tried.append(message)
+        if len(tried) == 1:
+            raise redis.ConnectionError("Redis went away")
+        real_put_back(self, message, leftmost)
+
+    monkeypatch.setattr(redis_broker.QoS, "_put_back", failing_once)
+    with caplog.at_level("WARNING", logger="app.workers.redis_broker"), app.connection_for_read() as connection:
+        _received(connection, queue, 2)
+    # The first is left to the sweeper (the database makes it again); the second went back.
+    assert len(tried) == 2
+    assert client.llen(queue) == 1
+    assert "could not put message" in caplog.text
+    client.delete(queue)
