@@ -132,22 +132,20 @@ _RUN_COLUMNS = [_ACTIONS.c[name] for name in (
 def _claim_statement(unclaimed: bool) -> Any:
     # Built once: a Core statement reused with new parameters skips building and the cache-key walk,
     # which cost more than the statement's execution.
-    now = bindparam("now", type_=_ACTIONS.c.last_heartbeat.type)
+    now = bindparam("now", type_=_ACTIONS.c.updated_at.type)
     if unclaimed:
         # Or claimed by this very claim: the same statement run again after its connection was lost
         # (it may have committed) finds its own claim by the claimant and the claim's own time. (A
-        # heartbeat in between moves that time: the message is then dropped, and the sweeper deals
-        # with the action as with a dead worker's.)
+        # heartbeat in between moves that time, as Mistral's heartbeats move an action's: the
+        # message is then dropped, and the sweeper deals with the action as with a dead worker's.)
         owner = or_(_ACTIONS.c.worker_id.is_(None),
-                    and_(_ACTIONS.c.worker_id == bindparam("claimant"), _ACTIONS.c.last_heartbeat == now))
+                    and_(_ACTIONS.c.worker_id == bindparam("claimant"), _ACTIONS.c.updated_at == now))
     else:
         owner = _ACTIONS.c.worker_id == bindparam("previous_worker")
-    # Only columns no index holds: updated_at (an index's key) keeps its value rather than take the
-    # column's onupdate time, so on PostgreSQL the row's new version can stay on its page without a
-    # new entry in each of the table's six indexes (a "HOT" update).
+    # updated_at moves too: Mistral shows a running action updated as its run starts.
     return (update(_ACTIONS)
             .where(_ACTIONS.c.id == bindparam("action_id"), _ACTIONS.c.state == State.RUNNING.value, owner)
-            .values(worker_id=bindparam("claimant"), last_heartbeat=now, updated_at=_ACTIONS.c.updated_at)
+            .values(worker_id=bindparam("claimant"), last_heartbeat=now, updated_at=now)
             .returning(*_RUN_COLUMNS))
 
 
