@@ -129,14 +129,15 @@ def _upsert(session: Session, table: Table, new: list[Any], changed: list[Any], 
     _as_written(session, new, keep)
 
 
-def _insert(session: Session, table: Table, rows: list[dict[str, Any]], updated: tuple[str, ...]) -> None:
+def _insert(session: Session, table: Table, rows: list[list[Any]], updated: tuple[str, ...]) -> None:
     # Handed to the driver as it is: the values go through the dialect's own conversions, but not
     # through SQLAlchemy's per-execution work on a compiled statement (a dict of every parameter by
     # name, then a list of each converted), which cost as much as running the statement.
     connection = session.connection()
     dialect = connection.dialect
-    columns = _conversions(table, dialect)
-    values = tuple(row[key] if convert is None else convert(row[key]) for row in rows for key, convert in columns)
+    conversions = _conversions(table, dialect)
+    values = tuple(value if convert is None else convert(value)
+                   for row in rows for value, convert in zip(row, conversions, strict=True))
     connection.exec_driver_sql(_statement(table, len(rows), updated, dialect.paramstyle == "qmark"), values)
 
 
@@ -172,10 +173,10 @@ def _statement(table: Table, count: int, updated: tuple[str, ...], qmark: bool) 
 
 
 @lru_cache(maxsize=8)
-def _conversions(table: Table, dialect: Dialect) -> tuple[tuple[str, Callable[[Any], Any] | None], ...]:
-    """Each column of ``table`` in order, with the conversion ``dialect`` applies to its values
-    (JSON to text, a time to SQLite's text, ...; None: the driver takes the value as it is)."""
-    return tuple((column.key, column.type.dialect_impl(dialect).bind_processor(dialect)) for column in table.columns)
+def _conversions(table: Table, dialect: Dialect) -> tuple[Callable[[Any], Any] | None, ...]:
+    """For each column of ``table`` in order, the conversion ``dialect`` applies to its values (JSON
+    to text, a time to SQLite's text, ...; None: the driver takes the value as it is)."""
+    return tuple(column.type.dialect_impl(dialect).bind_processor(dialect) for column in table.columns)
 
 
 def _changed_keys(row: Any, keys: frozenset[str]) -> list[str]:
@@ -184,17 +185,18 @@ def _changed_keys(row: Any, keys: frozenset[str]) -> list[str]:
     return [key for key in committed if key in keys]
 
 
-def _values(table: Table, row: Any) -> dict[str, Any]:
-    """Every column of ``row``; a new row's missing ones take their defaults, set on the row too."""
-    values = {}
+def _values(table: Table, row: Any) -> list[Any]:
+    """Every column of ``row``, in the table's order; a new row's missing ones take their defaults,
+    set on the row too."""
+    values = []
     loaded = row.__dict__
     for key, default, is_callable in _defaults(table):
         if key in loaded:
-            values[key] = loaded[key]
+            values.append(loaded[key])
             continue
         value = default(None) if is_callable else default
         setattr(row, key, value)
-        values[key] = value
+        values.append(value)
     return values
 
 
