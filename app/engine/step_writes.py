@@ -31,6 +31,7 @@ from typing import Any
 
 from sqlalchemy import Dialect, Table, event, inspect
 from sqlalchemy.orm import InstanceState, Session, make_transient_to_detached
+from sqlalchemy.orm.exc import StaleDataError
 
 from app.models import ActionExecution, TaskExecution, WorkflowExecution, utc_now
 
@@ -39,6 +40,8 @@ _WORKFLOWS: Table = WorkflowExecution.__table__
 _TASKS: Table = TaskExecution.__table__
 _ACTIONS: Table = ActionExecution.__table__
 _COLUMNS = {table: frozenset(column.key for column in table.columns) for table in (_TASKS, _ACTIONS)}
+_COLUMN_ORDER = {_WORKFLOWS: tuple(column.key for column in _WORKFLOWS.columns)}
+_POSITIONS = {_WORKFLOWS: {key: index for index, key in enumerate(_COLUMN_ORDER[_WORKFLOWS])}}
 
 
 _ENABLED = "tramontane.step_writes"
@@ -70,9 +73,11 @@ def write(session: Session, keep: bool = False) -> None:
     pending = list(session.new)
     if not all(isinstance(row, TaskExecution | ActionExecution) or _is_new_top_level(row) for row in pending):
         return
-    changed = [row for row in session.dirty if isinstance(row, TaskExecution | ActionExecution)
+    dirty = session.dirty
+    changed = [row for row in dirty if isinstance(row, TaskExecution | ActionExecution)
                and not inspect(row).unloaded.intersection(_COLUMNS[row.__table__]) and session.is_modified(row)]
-    if not pending and not changed:
+    changed_workflows = [row for row in dirty if isinstance(row, WorkflowExecution) and session.is_modified(row)]
+    if not pending and not changed and not changed_workflows:
         return
     pending.sort(key=lambda row: inspect(row).insert_order)
     new_workflows = [row for row in pending if isinstance(row, WorkflowExecution)]
@@ -87,6 +92,8 @@ def write(session: Session, keep: bool = False) -> None:
         # First: its tasks refer to it.
         _insert(session, _WORKFLOWS, [_values(_WORKFLOWS, row) for row in new_workflows], ())
         _as_written(session, new_workflows, keep)
+    for row in changed_workflows:
+        _update_workflow(session, row)
     if new_tasks or changed_tasks:
         _upsert(session, _TASKS, new_tasks, changed_tasks, keep)
     if new_actions or changed_actions:
@@ -95,6 +102,39 @@ def write(session: Session, keep: bool = False) -> None:
         _upsert(session, _ACTIONS, new_actions, groups[0] if groups else [], keep)
         for group in groups[1:]:
             _upsert(session, _ACTIONS, [], group, keep)
+
+
+def _update_workflow(session: Session, row: WorkflowExecution) -> None:
+    """The columns of ``row`` the step changed, in an UPDATE of that row alone, as the ORM's flush
+    would write them (its ``onupdate`` time included) without its unit of work: a workflow's end,
+    say. Its rows may have columns left to load on first use (the spec), which stay so."""
+    state: InstanceState[Any] = inspect(row)
+    if "updated_at" not in state.committed_state:
+        row.updated_at = utc_now()
+    keys = tuple(key for key in _COLUMN_ORDER[_WORKFLOWS] if key in state.committed_state)
+    connection = session.connection()
+    dialect = connection.dialect
+    conversions = _conversions(_WORKFLOWS, dialect)
+    positions = _POSITIONS[_WORKFLOWS]
+    values = [row.__dict__.get(key) for key in keys]
+    values = [value if convert is None else convert(value)
+              for value, convert in zip(values, [conversions[positions[key]] for key in keys], strict=True)]
+    result = connection.exec_driver_sql(_update_statement(_WORKFLOWS, keys, dialect.paramstyle == "qmark"),
+                                        (*values, row.id))
+    if result.rowcount != 1:
+        # What the ORM's flush raises for a row gone from under it.
+        raise StaleDataError(f"UPDATE statement on table '{_WORKFLOWS.name}' expected to update 1 row(s); "
+                             f"{result.rowcount} were matched.")
+    state._commit_all(state.dict, session.identity_map)  # noqa: SLF001 - no public way to mark a row clean
+
+
+@lru_cache(maxsize=64)
+def _update_statement(table: Table, keys: tuple[str, ...], qmark: bool) -> str:
+    """An UPDATE of ``keys`` of the row of ``table`` with a given id, in the driver's placeholders."""
+    placeholder = "?" if qmark else "%s"
+    assignments = ", ".join(f'"{key}" = {placeholder}' for key in keys)
+    # Names from the model only; every value is a bound parameter.
+    return f"UPDATE {table.name} SET {assignments} WHERE id = {placeholder}"  # noqa: S608
 
 
 def _by_changed_keys(rows: list[Any]) -> list[list[Any]]:
