@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, inspect, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session, defer
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -26,7 +26,7 @@ from app.engine.state_log import StateChanges
 from app.engine.states import COMPLETED, Kind, State, check_transition
 from app.engine.store import SqlStore
 from app.engine.transactions import lock_workflow, lock_workflow_with_task, with_retries
-from app.models import ActionExecution, TaskExecution, WorkflowExecution, new_id, utc_now
+from app.models import ActionExecution, TaskExecution, WorkflowExecution, built, new_id, utc_now
 
 log = logging.getLogger(__name__)
 # An item's ending rarely reads its task's data, which can be large (each item's context, the results).
@@ -400,18 +400,11 @@ def _result_state(result: Result) -> str:
 
 def _as_row(run: ActionRun) -> ActionExecution:
     """The claimed action as a row outside the session: what the step reads of it, never written."""
-    row: ActionExecution = _NEW_ACTION()
-    # Straight into the row's attributes: the constructor's per-attribute change events would track
-    # changes of a row that is never written.
-    row.__dict__.update(
-        id=run.id, name=run.name, input=run.input, params=run.params, state=State.RUNNING.value,
-        workflow_name=run.workflow_name, workflow_execution_id=run.workflow_execution_id,
-        task_execution_id=run.task_execution_id, task_name=run.task_name, is_sync=run.is_sync,
-        item_index=run.item_index, accepted=False, processed=False)
-    return row
-
-
-_NEW_ACTION = inspect(ActionExecution).class_manager.new_instance
+    return built(ActionExecution, id=run.id, name=run.name, input=run.input, params=run.params,
+                 state=State.RUNNING.value, workflow_name=run.workflow_name,
+                 workflow_execution_id=run.workflow_execution_id, task_execution_id=run.task_execution_id,
+                 task_name=run.task_name, is_sync=run.is_sync, item_index=run.item_index, accepted=False,
+                 processed=False)
 
 
 def decode_output(output: Any) -> Any:

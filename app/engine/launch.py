@@ -11,7 +11,7 @@ from app.engine.errors import ActionInstantiationError, EngineError, InputError,
 from app.engine.states import State
 from app.engine.stepping import StepOps
 from app.engine.task_runtime import ItemsProgress
-from app.models import ActionExecution, TaskExecution, new_id, utc_now
+from app.models import ActionExecution, TaskExecution, built, new_id, utc_now
 
 
 def start_work(step: StepOps, task: TaskExecution) -> None:
@@ -73,7 +73,8 @@ def _add_action(step: StepOps, task: TaskExecution, resolved: ResolvedAction, qu
         params["safe_rerun"] = True
     if queue:
         params["target"] = str(queue)
-    action = ActionExecution(
+    action = built(
+        ActionExecution,
         id=new_id(),
         task_execution_id=task.id,
         workflow_execution_id=wf.id,

@@ -23,7 +23,7 @@ from app.engine.states import COMPLETED, State
 from app.engine.store import Outbound, Store, TaskFilter
 from app.engine.task_runtime import PendingCompletion, TaskRuntime
 from app.engine.views import StoreExecutionView, TaskSnapshot
-from app.models import ActionExecution, TaskExecution, WorkflowExecution, new_id, utc_now
+from app.models import ActionExecution, TaskExecution, WorkflowExecution, built, new_id, utc_now
 
 # Listed rather than negated, so the (workflow, state) index answers the count.
 OPEN_STATES = [s.value for s in State if s not in COMPLETED]
@@ -148,7 +148,8 @@ class Step:
                  unique_key: str | None = None) -> TaskExecution:
         task_spec = self.spec.tasks[name]
         now = utc_now()
-        task = TaskExecution(
+        task = built(
+            TaskExecution,
             id=new_id(),
             workflow_execution_id=self.wf_ex.id,
             name=task_spec.name,
