@@ -37,7 +37,7 @@ from app.engine.runtime import COMPLETE_TASK, CONTINUE_TASK, TASK_TIMEOUT, Step
 from app.engine.states import COMPLETED, State, check_workflow_transition
 from app.engine.task_runtime import PendingCompletion, WorkflowRuntime
 from app.engine.transactions import lock_workflow
-from app.models import TaskExecution, Timer, WorkflowExecution, new_id
+from app.models import TaskExecution, Timer, WorkflowExecution, built, new_id
 
 log = logging.getLogger(__name__)
 
@@ -121,8 +121,8 @@ class Engine(ActionService):
         values = dict(fields)
         workbook = values.pop("workbook")
         spec_version = values.pop("spec_version")
-        return WorkflowExecution(
-            **values, state=State.RUNNING.value,
+        return built(
+            WorkflowExecution, **values, state=State.RUNNING.value,
             runtime_context=WorkflowRuntime(workbook=workbook, spec_version=spec_version).to_row(),
         )
 
