@@ -17,9 +17,10 @@ from typing import Any, TypeVar
 from sqlalchemy import and_, bindparam, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.orm import Session, defer
+from sqlalchemy.orm import Session
 
 from app.database import STATEMENT_ALONE, immediate_transactions
+from app.engine.row_loading import RowLoader
 from app.models import TaskExecution, WorkflowExecution
 
 log = logging.getLogger(__name__)
@@ -130,34 +131,44 @@ def _back_off(attempt: int, exc: BaseException) -> None:
 
 # The columns that may hold large data (an input carrying a with-items list, for one).
 # (``params`` stays: it is small, and notifications read it at every flush.)
-WORKFLOW_DATA = (WorkflowExecution.input, WorkflowExecution.context, WorkflowExecution.output)
-TASK_DATA = (TaskExecution.in_context, TaskExecution.published, TaskExecution.result)
+WORKFLOW_DATA = ("input", "context", "output")
+TASK_DATA = ("in_context", "published", "result")
+
+_WORKFLOWS = WorkflowExecution.__table__
+_TASKS = TaskExecution.__table__
+
+# The spec snapshot loads on first use only: each process keeps the parsed spec of an execution.
+# Keyed by ``without_data``: the data columns too load on first use.
+_WORKFLOW_ROWS = {flag: RowLoader(WorkflowExecution, ("spec", *(WORKFLOW_DATA if flag else ())))
+                  for flag in (False, True)}
+_TASK_ROWS = {flag: RowLoader(TaskExecution, TASK_DATA if flag else ()) for flag in (False, True)}
 
 
 def _lock_workflow_statement(without_data: bool) -> Any:
-    deferred = [WorkflowExecution.spec, *(WORKFLOW_DATA if without_data else ())]
-    return (select(WorkflowExecution)
-            .where(WorkflowExecution.id == bindparam("workflow_id"))
-            .with_for_update()
-            .options(*[defer(column) for column in deferred])
-            .execution_options(populate_existing=True))
+    return (select(*_WORKFLOW_ROWS[without_data].columns)
+            .where(_WORKFLOWS.c.id == bindparam("workflow_id"))
+            .with_for_update())
 
 
 def _lock_workflow_with_task_statement(without_data: bool) -> Any:
-    deferred = [WorkflowExecution.spec, *((*WORKFLOW_DATA, *TASK_DATA) if without_data else ())]
-    return (select(WorkflowExecution, TaskExecution)
-            .join(TaskExecution, and_(TaskExecution.id == bindparam("task_id"),
-                                      TaskExecution.workflow_execution_id == WorkflowExecution.id))
-            .where(WorkflowExecution.id == bindparam("workflow_id"))
-            .with_for_update(of=[WorkflowExecution, TaskExecution])
-            .options(*[defer(column) for column in deferred])
-            .execution_options(populate_existing=True))
+    return (select(*_WORKFLOW_ROWS[without_data].columns, *_TASK_ROWS[without_data].columns)
+            .join(_TASKS, and_(_TASKS.c.id == bindparam("task_id"),
+                               _TASKS.c.workflow_execution_id == _WORKFLOWS.c.id))
+            .where(_WORKFLOWS.c.id == bindparam("workflow_id"))
+            .with_for_update(of=[_WORKFLOWS, _TASKS]))
 
 
 # Built once, for every step locks: a reused statement skips building and the cache-key walk,
 # which cost more than the query (keyed by ``without_data``).
 _LOCK_WORKFLOW = {flag: _lock_workflow_statement(flag) for flag in (False, True)}
 _LOCK_WORKFLOW_WITH_TASK = {flag: _lock_workflow_with_task_statement(flag) for flag in (False, True)}
+
+
+def _locking_read(session: Session, statement: Any, parameters: dict[str, Any]) -> Any:
+    # A Core statement: the session's pending changes are flushed first, as its own queries do.
+    if session.autoflush:
+        session.flush()
+    return session.connection().execute(statement, parameters).first()
 
 
 def lock_workflow(session: Session, workflow_execution_id: str, without_data: bool = False) -> WorkflowExecution | None:
@@ -168,9 +179,8 @@ def lock_workflow(session: Session, workflow_execution_id: str, without_data: bo
     ``without_data`` also leaves the data columns to load on first use: a step that will likely not
     read them (one with-items item ending) does not pay for decoding them.
     """
-    found: WorkflowExecution | None = session.execute(
-        _LOCK_WORKFLOW[without_data], {"workflow_id": workflow_execution_id}).scalar_one_or_none()
-    return found
+    row = _locking_read(session, _LOCK_WORKFLOW[without_data], {"workflow_id": workflow_execution_id})
+    return None if row is None else _WORKFLOW_ROWS[without_data].load(session, row)
 
 
 def lock_workflow_with_task(session: Session, workflow_execution_id: str, task_execution_id: str,
@@ -184,8 +194,10 @@ def lock_workflow_with_task(session: Session, workflow_execution_id: str, task_e
     task. ``without_data`` also leaves the task's data columns to load on first use. Falls back to
     :func:`lock_workflow` alone when the task is not the workflow's.
     """
-    found = session.execute(_LOCK_WORKFLOW_WITH_TASK[without_data],
-                            {"workflow_id": workflow_execution_id, "task_id": task_execution_id}).first()
-    if found is None:
+    row = _locking_read(session, _LOCK_WORKFLOW_WITH_TASK[without_data],
+                        {"workflow_id": workflow_execution_id, "task_id": task_execution_id})
+    if row is None:
         return lock_workflow(session, workflow_execution_id, without_data), None
-    return found[0], found[1]
+    workflows = _WORKFLOW_ROWS[without_data]
+    width = len(workflows.columns)
+    return workflows.load(session, row[:width]), _TASK_ROWS[without_data].load(session, row[width:])
