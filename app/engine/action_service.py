@@ -21,6 +21,7 @@ from app.engine import adhoc, catalog, control, inline, limits, notifications, s
 from app.engine.claims import DELIVERED, INLINE, SENDING, ActionRun
 from app.engine.dispatch import ActionDone, ContinueAfterAction, Dispatcher, Message, RunAction
 from app.engine.errors import Conflict, EngineError, InvalidStateTransition, NotAllowed, NotFound
+from app.engine.row_loading import RowLoader, read
 from app.engine.runtime import Step
 from app.engine.state_log import StateChanges
 from app.engine.states import COMPLETED, Kind, State, check_transition
@@ -54,12 +55,14 @@ _COMPLETE_ACTION_WITH_REQUEST = _complete_action_statement(with_request=True)
 
 # Built once (each inline step runs them): glue actions taken with a compare-and-set that returns
 # them whole, and their tasks.
-_TAKE_INLINE = (update(ActionExecution)
-                .where(ActionExecution.id.in_(bindparam("ids", expanding=True)),
-                       ActionExecution.state == State.RUNNING.value, ActionExecution.worker_id.is_(None))
+_ACTION_ROWS = RowLoader(ActionExecution)
+_TASK_ROWS = RowLoader(TaskExecution)
+_TAKE_INLINE = (update(_ACTIONS)
+                .where(_ACTIONS.c.id.in_(bindparam("ids", expanding=True)),
+                       _ACTIONS.c.state == State.RUNNING.value, _ACTIONS.c.worker_id.is_(None))
                 .values(worker_id=INLINE)
-                .returning(ActionExecution))
-_TASKS_BY_ID = select(TaskExecution).where(TaskExecution.id.in_(bindparam("ids", expanding=True)))
+                .returning(*_ACTION_ROWS.columns))
+_TASKS_BY_ID = select(*_TASK_ROWS.columns).where(TaskExecution.__table__.c.id.in_(bindparam("ids", expanding=True)))
 
 COMPLETION_STATES = ("SUCCESS", "ERROR", "CANCELLED", "PAUSED", "RUNNING")
 
@@ -375,11 +378,12 @@ class ActionService:
                 return None, []
             step = self._step(wf_ex, runs_glue=True)
             now, later = action_execution_ids[:step.glue.left], action_execution_ids[step.glue.left:]
-            actions = {row.id: row for row in self.session.scalars(
-                _TAKE_INLINE, {"ids": now},
-                execution_options={"populate_existing": True, "synchronize_session": False})} if now else {}
-            tasks = {row.id: row for row in self.session.scalars(
-                _TASKS_BY_ID, {"ids": list({a.task_execution_id for a in actions.values()})})} if actions else {}
+            taken = [_ACTION_ROWS.load(self.session, found)
+                     for found in read(self.session, _TAKE_INLINE, {"ids": now})] if now else []
+            actions = {row.id: row for row in taken}
+            task_ids = list({action.task_execution_id for action in taken})
+            tasks = {row.id: row for row in (_TASK_ROWS.load(self.session, found) for found in read(
+                self.session, _TASKS_BY_ID, {"ids": task_ids}))} if taken else {}
             for action in (actions[action_id] for action_id in now if action_id in actions):
                 task = tasks.get(action.task_execution_id or "")
                 if task is not None:

@@ -60,3 +60,11 @@ class RowLoader(Generic[Row]):
         # Loaded as read: no change to write, nothing expired of what was read.
         state._commit_all(loaded, identity_map)  # noqa: SLF001
         return row
+
+
+def read(session: Session, statement: Any, parameters: dict[str, Any]) -> Any:
+    """Run a Core statement in the session's transaction, the session's pending changes flushed
+    first as its own queries flush them (unless autoflush is off)."""
+    if session.autoflush:
+        session.flush()
+    return session.connection().execute(statement, parameters)

@@ -20,7 +20,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
 from app.database import STATEMENT_ALONE, immediate_transactions
-from app.engine.row_loading import RowLoader
+from app.engine.row_loading import RowLoader, read
 from app.models import TaskExecution, WorkflowExecution
 
 log = logging.getLogger(__name__)
@@ -164,13 +164,6 @@ _LOCK_WORKFLOW = {flag: _lock_workflow_statement(flag) for flag in (False, True)
 _LOCK_WORKFLOW_WITH_TASK = {flag: _lock_workflow_with_task_statement(flag) for flag in (False, True)}
 
 
-def _locking_read(session: Session, statement: Any, parameters: dict[str, Any]) -> Any:
-    # A Core statement: the session's pending changes are flushed first, as its own queries do.
-    if session.autoflush:
-        session.flush()
-    return session.connection().execute(statement, parameters).first()
-
-
 def lock_workflow(session: Session, workflow_execution_id: str, without_data: bool = False) -> WorkflowExecution | None:
     """Load the workflow execution row for update (PostgreSQL row lock; a no-op on SQLite).
 
@@ -179,7 +172,7 @@ def lock_workflow(session: Session, workflow_execution_id: str, without_data: bo
     ``without_data`` also leaves the data columns to load on first use: a step that will likely not
     read them (one with-items item ending) does not pay for decoding them.
     """
-    row = _locking_read(session, _LOCK_WORKFLOW[without_data], {"workflow_id": workflow_execution_id})
+    row = read(session, _LOCK_WORKFLOW[without_data], {"workflow_id": workflow_execution_id}).first()
     return None if row is None else _WORKFLOW_ROWS[without_data].load(session, row)
 
 
@@ -194,8 +187,8 @@ def lock_workflow_with_task(session: Session, workflow_execution_id: str, task_e
     task. ``without_data`` also leaves the task's data columns to load on first use. Falls back to
     :func:`lock_workflow` alone when the task is not the workflow's.
     """
-    row = _locking_read(session, _LOCK_WORKFLOW_WITH_TASK[without_data],
-                        {"workflow_id": workflow_execution_id, "task_id": task_execution_id})
+    row = read(session, _LOCK_WORKFLOW_WITH_TASK[without_data],
+               {"workflow_id": workflow_execution_id, "task_id": task_execution_id}).first()
     if row is None:
         return lock_workflow(session, workflow_execution_id, without_data), None
     workflows = _WORKFLOW_ROWS[without_data]
