@@ -430,7 +430,7 @@ class SqlStore:
     # -- writes --------------------------------------------------------------------------------
 
     def add(self, row: Row) -> None:
-        self.session.add(row)
+        step_writes.add(self.session, row)
 
     def write(self) -> None:
         """Write the transaction's new tasks and actions and its changed tasks now, in fewer

@@ -1,0 +1,57 @@
+"""A row the step adds is pending in the session as ``session.add`` leaves it, its related rows
+included when it holds any; and a row written at the unit's end leaves the session."""
+
+from __future__ import annotations
+
+from sqlalchemy import inspect
+
+from app.engine import step_writes
+from app.extensions import session
+from app.models import ActionExecution, TaskExecution, built, new_id
+from tests.engine.driver import EngineDriver
+
+WAITING = """
+version: '2.0'
+adds:
+  tasks:
+    waits:
+      action: bench.noop
+"""
+
+
+def _task(workflow_id: str) -> TaskExecution:
+    return built(TaskExecution, id=new_id(), workflow_execution_id=workflow_id, name="waits", type="ACTION",
+                 workflow_name="adds", workflow_namespace="", state="RUNNING", in_context={}, published={},
+                 result=[], runtime_context={}, project_id="<default-project>")
+
+
+def _started(driver: EngineDriver) -> str:
+    driver.define(WAITING)
+    execution_id = driver.start("adds")
+    session().rollback()
+    return execution_id
+
+
+def test_a_row_holding_nothing_related_is_pending_and_written(driver: EngineDriver) -> None:
+    execution_id = _started(driver)
+    task = _task(execution_id)
+    step_writes.add(session(), task)
+    assert inspect(task).pending and task in session().new
+    step_writes.write(session())
+    # Written, and let go of: detached with every column as written.
+    assert inspect(task).detached and not inspect(task).unloaded.intersection(inspect(task).mapper.columns.keys())
+    assert session().get(TaskExecution, task.id) is not task
+    assert session().get(TaskExecution, task.id).name == "waits"
+    session().rollback()
+
+
+def test_a_row_holding_a_related_row_brings_it_along(driver: EngineDriver) -> None:
+    execution_id = _started(driver)
+    task = _task(execution_id)
+    action = built(ActionExecution, id=new_id(), task_execution_id=task.id, workflow_execution_id=execution_id,
+                   name="bench.noop", state="RUNNING", input={}, params={}, is_sync=True, accepted=False)
+    action.task_execution = task
+    step_writes.add(session(), action)
+    # As session.add cascades: the task it holds is added with it.
+    assert inspect(task).pending and inspect(action).pending
+    session().rollback()
