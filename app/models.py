@@ -31,9 +31,23 @@ def built(cls: type[Row], **values: Any) -> Row:
     """A new ``cls`` holding ``values``, as its constructor makes it, but with the values put straight
     into its attributes: the constructor's change event per attribute records a history that nothing
     reads for a row not yet written (the engine makes its rows by the dozen in a step)."""
+    unknown = values.keys() - _column_keys(cls)
+    if unknown:
+        # What the constructor would refuse; a name put in the dict would otherwise never be written.
+        raise TypeError(f"{sorted(unknown)} are not columns of {cls.__name__}")
     row: Row = cls._sa_class_manager.new_instance()  # type: ignore[attr-defined]
     row.__dict__.update(values)
     return row
+
+
+_COLUMN_KEYS: dict[type, frozenset[str]] = {}
+
+
+def _column_keys(cls: type) -> frozenset[str]:
+    keys = _COLUMN_KEYS.get(cls)
+    if keys is None:
+        keys = _COLUMN_KEYS[cls] = frozenset(cls.__mapper__.columns.keys())  # type: ignore[attr-defined]
+    return keys
 
 
 class TimestampMixin:

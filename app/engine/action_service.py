@@ -382,7 +382,7 @@ class ActionService:
                      for found in read(self.session, _TAKE_INLINE, {"ids": now})] if now else []
             actions = {row.id: row for row in taken}
             task_ids = list({action.task_execution_id for action in taken})
-            tasks = {row.id: row for row in (_TASK_ROWS.load(self.session, found) for found in read(
+            tasks = {row.id: row for row in (_TASK_ROWS.load(self.session, found, refresh=False) for found in read(
                 self.session, _TASKS_BY_ID, {"ids": task_ids}))} if taken else {}
             for action in (actions[action_id] for action_id in now if action_id in actions):
                 task = tasks.get(action.task_execution_id or "")

@@ -38,11 +38,20 @@ class RowLoader(Generic[Row]):
         self._on_first_use = [(key, mapper.attrs[key]._deferred_column_loader)  # noqa: SLF001
                               for key in sorted(self._left_out)]
 
-    def load(self, session: Session, values: Sequence[Any]) -> Row:
-        """The session's row of these values (one already in the session, refreshed)."""
+    def load(self, session: Session, values: Sequence[Any], refresh: bool = True) -> Row:
+        """The session's row of these values: one already in the session is refreshed (``refresh``,
+        the ORM's ``populate_existing``), or else keeps what it holds and only gains the columns it
+        had not loaded (what the ORM's plain load does, so a change it holds is not lost)."""
         identity = (self._identity_class, (values[self._id_position],), None)
         identity_map = session.identity_map
         row: Row | None = identity_map.get(identity)
+        if row is not None and not refresh:
+            state = instance_state(row)
+            loaded = state.dict
+            missing = [(key, value) for key, value in zip(self._keys, values, strict=True) if key not in loaded]
+            loaded.update(missing)
+            state._commit(loaded, [key for key, _ in missing])  # noqa: SLF001 - loaded, not changed
+            return row
         if row is None:
             row = self._new_instance()
             state = instance_state(row)
@@ -53,6 +62,7 @@ class RowLoader(Generic[Row]):
         else:
             state = instance_state(row)
         loaded = state.dict
+        # Relationships are left as they are: the engine links its rows by id and never sets them.
         loaded.update(zip(self._keys, values, strict=True))
         for key, set_loader in self._on_first_use:
             loaded.pop(key, None)

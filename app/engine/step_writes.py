@@ -92,7 +92,9 @@ def write(session: Session, keep: bool = False) -> None:
         # First: its tasks refer to it.
         _insert(session, _WORKFLOWS, [_values(_WORKFLOWS, row) for row in new_workflows], ())
         _as_written(session, new_workflows, keep)
-    for row in changed_workflows:
+    # In the order of their ids, as the ORM's flush writes them: two transactions that change the
+    # same workflows take their row locks in the same order.
+    for row in sorted(changed_workflows, key=lambda workflow: workflow.id):
         _update_workflow(session, row)
     if new_tasks or changed_tasks:
         _upsert(session, _TASKS, new_tasks, changed_tasks, keep)
@@ -125,7 +127,14 @@ def _update_workflow(session: Session, row: WorkflowExecution) -> None:
         # What the ORM's flush raises for a row gone from under it.
         raise StaleDataError(f"UPDATE statement on table '{_WORKFLOWS.name}' expected to update 1 row(s); "
                              f"{result.rowcount} were matched.")
+    _as_clean(session, state)
+
+
+def _as_clean(session: Session, state: InstanceState[Any]) -> None:
+    """The row is as written: nothing left for the flush, and, as for a row the flush wrote, the
+    transaction knows it changed it (its rollback expires it)."""
     state._commit_all(state.dict, session.identity_map)  # noqa: SLF001 - no public way to mark a row clean
+    session._register_altered([state])  # noqa: SLF001
 
 
 @lru_cache(maxsize=64)
@@ -164,8 +173,7 @@ def _upsert(session: Session, table: Table, new: list[Any], changed: list[Any], 
     for row in changed:
         # Every column went back whole: the row is as written, and the session's flush must not
         # take it for a changed one (a flush that only finds nothing to write still costs a step).
-        state: InstanceState[Any] = inspect(row)
-        state._commit_all(state.dict, session.identity_map)  # noqa: SLF001 - no public way to mark a row clean
+        _as_clean(session, inspect(row))
     _as_written(session, new, keep)
 
 

@@ -219,7 +219,7 @@ class SqlStore:
         # The key is the join's own: what the step changed so far cannot change the answer, so
         # nothing is flushed for it.
         found = self.session.connection().execute(_JOIN_TASK, {"unique_key": unique_key}).first()
-        return None if found is None else _TASK_ROWS.load(self.session, found)
+        return None if found is None else _TASK_ROWS.load(self.session, found, refresh=False)
 
     def tasks(self, workflow_id: str, states: Iterable[str] | None = None, processed: bool | None = None,
               error_handled: bool | None = None, joins_only: bool = False) -> list[TaskExecution]:

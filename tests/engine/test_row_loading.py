@@ -1,11 +1,15 @@
 """The rows a step's lock reads are the session's loaded rows, as the ORM's own load would leave them:
 columns left out load on first use, a row the session holds is refreshed, and what the step changes
-of them is written."""
+of them is written (a workflow's changes by an UPDATE of their own, ``step_writes``)."""
 
 from __future__ import annotations
 
-from sqlalchemy import inspect
+import pytest
+from sqlalchemy import delete, inspect, select
+from sqlalchemy.orm.exc import StaleDataError
 
+from app.engine import step_writes
+from app.engine.row_loading import RowLoader
 from app.engine.transactions import lock_workflow, lock_workflow_with_task, with_retries
 from app.extensions import db, session
 from app.models import TaskExecution, WorkflowExecution
@@ -88,3 +92,63 @@ def test_what_a_step_changes_of_a_locked_row_is_written(driver: EngineDriver) ->
                                    .with_only_columns(TaskExecution.__table__.c.state_info)
                                    .where(TaskExecution.__table__.c.id == task_id))
     assert (description, state_info) == ("written", "noted")
+
+
+def _stored(execution_id: str) -> tuple[str, object]:
+    table = WorkflowExecution.__table__
+    with db.engine.connect() as reader:
+        row = reader.execute(select(table.c.description, table.c.updated_at).where(table.c.id == execution_id)).one()
+    return row[0], row[1]
+
+
+def test_a_changed_workflow_is_written_with_its_update_time_and_its_spec_left_unloaded(
+        driver: EngineDriver) -> None:
+    execution_id, _ = _started(driver)
+    _, updated_before = _stored(execution_id)
+
+    def change() -> None:
+        workflow = lock_workflow(session(), execution_id)
+        assert workflow is not None
+        workflow.description = "written by the step"
+        step_writes.write(session())
+        # Written: nothing left for the flush, the spec still to load on first use.
+        assert not session().is_modified(workflow)
+        assert _unloaded_columns(workflow) == {"spec"}
+
+    with step_writes.writing(session()):
+        with_retries(session(), change)
+    description, updated_after = _stored(execution_id)
+    assert description == "written by the step"
+    assert updated_before is None or updated_after > updated_before
+
+
+def test_a_workflow_gone_from_under_its_update_fails_as_the_orm_flush_fails(driver: EngineDriver) -> None:
+    execution_id, _ = _started(driver)
+    workflow = lock_workflow(session(), execution_id)
+    assert workflow is not None
+    workflow.description = "never written"
+    # Behind the session's back (a Core statement), as another transaction's delete would be.
+    connection = session().connection()
+    tasks, workflows = TaskExecution.__table__, WorkflowExecution.__table__
+    connection.execute(delete(tasks).where(tasks.c.workflow_execution_id == execution_id))
+    connection.execute(delete(workflows).where(workflows.c.id == execution_id))
+    with pytest.raises(StaleDataError):
+        step_writes.write(session())
+    session().rollback()
+
+
+def test_a_plain_load_keeps_what_a_held_row_changed_and_fills_what_it_had_not_loaded(driver: EngineDriver) -> None:
+    execution_id, task_id = _started(driver)
+    loader = RowLoader(TaskExecution)
+    held = session().get(TaskExecution, task_id)
+    assert held is not None
+    session().expire(held, ["published"])
+    with session().no_autoflush:
+        held.state_info = "held, not flushed"
+        found = session().connection().execute(
+            select(*loader.columns).where(TaskExecution.__table__.c.id == task_id)).one()
+        # As the ORM's load without populate_existing (a join's task, an inline step's tasks).
+        assert loader.load(session(), found, refresh=False) is held
+    assert held.state_info == "held, not flushed" and session().is_modified(held)
+    assert "published" not in inspect(held).unloaded and held.published == {}
+    session().rollback()

@@ -55,3 +55,13 @@ def test_a_row_holding_a_related_row_brings_it_along(driver: EngineDriver) -> No
     # As session.add cascades: the task it holds is added with it.
     assert inspect(task).pending and inspect(action).pending
     session().rollback()
+
+
+def test_a_row_added_by_a_rolled_back_attempt_is_let_go(driver: EngineDriver) -> None:
+    execution_id = _started(driver)
+    task = _task(execution_id)
+    step_writes.add(session(), task)
+    session().rollback()
+    # As the ORM leaves a row added in a rolled-back transaction: transient, in no session.
+    assert inspect(task).transient
+    assert task not in session()
