@@ -36,23 +36,6 @@ _WITHOUT_TASK_DATA = [defer(TaskExecution.in_context), defer(TaskExecution.publi
 _ACTIONS = ActionExecution.__table__
 
 
-def _complete_action_statement(with_request: bool) -> Any:
-    # Built once (the hot path of every action's result): a reused Core statement skips building
-    # and the cache-key walk, which cost more than its execution.
-    columns = _ACTIONS.c
-    values: dict[str, Any] = {"state": bindparam("state"), "output": bindparam("output", type_=columns.output.type),
-                              "accepted": True, "processed": bindparam("processed"),
-                              "updated_at": bindparam("now", type_=columns.updated_at.type)}
-    if with_request:
-        values["sent_request"] = bindparam("sent_request", type_=_ACTIONS.c.sent_request.type)
-    return (update(_ACTIONS)
-            .where(_ACTIONS.c.id == bindparam("action_id"), _ACTIONS.c.state == bindparam("previous"))
-            .values(**values))
-
-
-_COMPLETE_ACTION = _complete_action_statement(with_request=False)
-_COMPLETE_ACTION_WITH_REQUEST = _complete_action_statement(with_request=True)
-
 # Built once (each inline step runs them): glue actions taken with a compare-and-set that returns
 # them whole, and their tasks.
 _ACTION_ROWS = RowLoader(ActionExecution)
@@ -330,16 +313,14 @@ class ActionService:
         Returns the state it was completed from (None: it was not). RUNNING is tried first, in one
         statement that also tells the previous state; PAUSED (only an async action) after.
         """
-        values: dict[str, Any] = {"action_id": action_execution_id, "state": state, "output": output,
-                                  "processed": processed, "now": utc_now()}
-        statement = _COMPLETE_ACTION
+        values: dict[str, Any] = {"state": state, "output": output, "accepted": True, "processed": processed,
+                                  "updated_at": utc_now()}
         if sent_request is not None:
             values["sent_request"] = sent_request
-            statement = _COMPLETE_ACTION_WITH_REQUEST
-        connection = self.session.connection()
+        # Through the driver (step_writes.update_row): on the hot path of every action's result,
+        # SQLAlchemy's per-execution work on a compiled statement cost more than the statement.
         for previous in (State.RUNNING.value, State.PAUSED.value):
-            outcome = connection.execute(statement, {**values, "previous": previous})
-            if outcome.rowcount:
+            if step_writes.update_row(self.session, _ACTIONS, values, {"id": action_execution_id, "state": previous}):
                 return previous
         return None
 

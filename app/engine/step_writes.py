@@ -41,7 +41,6 @@ _TASKS: Table = TaskExecution.__table__
 _ACTIONS: Table = ActionExecution.__table__
 _COLUMNS = {table: frozenset(column.key for column in table.columns) for table in (_TASKS, _ACTIONS)}
 _COLUMN_ORDER = {_WORKFLOWS: tuple(column.key for column in _WORKFLOWS.columns)}
-_POSITIONS = {_WORKFLOWS: {key: index for index, key in enumerate(_COLUMN_ORDER[_WORKFLOWS])}}
 
 
 _ENABLED = "tramontane.step_writes"
@@ -113,20 +112,12 @@ def _update_workflow(session: Session, row: WorkflowExecution) -> None:
     state: InstanceState[Any] = inspect(row)
     if "updated_at" not in state.committed_state:
         row.updated_at = utc_now()
-    keys = tuple(key for key in _COLUMN_ORDER[_WORKFLOWS] if key in state.committed_state)
-    connection = session.connection()
-    dialect = connection.dialect
-    conversions = _conversions(_WORKFLOWS, dialect)
-    positions = _POSITIONS[_WORKFLOWS]
-    values = [row.__dict__.get(key) for key in keys]
-    values = [value if convert is None else convert(value)
-              for value, convert in zip(values, [conversions[positions[key]] for key in keys], strict=True)]
-    result = connection.exec_driver_sql(_update_statement(_WORKFLOWS, keys, dialect.paramstyle == "qmark"),
-                                        (*values, row.id))
-    if result.rowcount != 1:
+    keys = [key for key in _COLUMN_ORDER[_WORKFLOWS] if key in state.committed_state]
+    rowcount = update_row(session, _WORKFLOWS, {key: row.__dict__.get(key) for key in keys}, {"id": row.id})
+    if rowcount != 1:
         # What the ORM's flush raises for a row gone from under it.
         raise StaleDataError(f"UPDATE statement on table '{_WORKFLOWS.name}' expected to update 1 row(s); "
-                             f"{result.rowcount} were matched.")
+                             f"{rowcount} were matched.")
     _as_clean(session, state)
 
 
@@ -137,13 +128,34 @@ def _as_clean(session: Session, state: InstanceState[Any]) -> None:
     session._register_altered([state])  # noqa: SLF001
 
 
+def update_row(session: Session, table: Table, values: dict[str, Any], where: dict[str, Any]) -> int:
+    """``UPDATE table SET values WHERE`` every column of ``where`` equals its value, handed to the
+    driver as the upserts are (each value through its column's conversion); returns the rowcount."""
+    connection = session.connection()
+    dialect = connection.dialect
+    conversions = _conversions(table, dialect)
+    positions = _positions(table)
+    parameters = []
+    for key, value in (*values.items(), *where.items()):
+        convert = conversions[positions[key]]
+        parameters.append(value if convert is None else convert(value))
+    sql = _update_statement(table, tuple(values), tuple(where), dialect.paramstyle == "qmark")
+    return int(connection.exec_driver_sql(sql, tuple(parameters)).rowcount)
+
+
 @lru_cache(maxsize=64)
-def _update_statement(table: Table, keys: tuple[str, ...], qmark: bool) -> str:
-    """An UPDATE of ``keys`` of the row of ``table`` with a given id, in the driver's placeholders."""
+def _update_statement(table: Table, keys: tuple[str, ...], where: tuple[str, ...], qmark: bool) -> str:
+    """An UPDATE of ``keys`` of the rows of ``table`` matching ``where``, in the driver's placeholders."""
     placeholder = "?" if qmark else "%s"
     assignments = ", ".join(f'"{key}" = {placeholder}' for key in keys)
+    conditions = " AND ".join(f'"{key}" = {placeholder}' for key in where)
     # Names from the model only; every value is a bound parameter.
-    return f"UPDATE {table.name} SET {assignments} WHERE id = {placeholder}"  # noqa: S608
+    return f"UPDATE {table.name} SET {assignments} WHERE {conditions}"  # noqa: S608
+
+
+@lru_cache(maxsize=8)
+def _positions(table: Table) -> dict[str, int]:
+    return {column.key: index for index, column in enumerate(table.columns)}
 
 
 def _by_changed_keys(rows: list[Any]) -> list[list[Any]]:

@@ -4,9 +4,10 @@ The engine writes states only through :class:`app.engine.state_log.StateChanges`
 ``created``, ``changed_elsewhere``), which checks each against its table. A write that bypasses it
 (``row.state = ...`` anywhere else, a row made in a state nobody checked) would be flushed unchecked;
 the watch remembers the state the gate last passed for each row and reports any row whose flushed
-state differs. It also keeps each transition the gate refused (logged at ERROR), in case the test
-caught the error. Compare-and-set statements are not flushes: tests/unit/test_state_write_paths.py
-reads those in the source.
+state differs (and any row ``step_writes`` writes itself, looked at before it writes). It also keeps
+each transition the gate refused (logged at ERROR), in case the test caught the error.
+Compare-and-set statements are not flushes: tests/unit/test_state_write_paths.py reads those in the
+source.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.orm import Session, attributes
 
+from app.engine import step_writes
 from app.engine.state_log import StateChanges
 from app.models import ActionExecution, TaskExecution, WorkflowExecution
 
@@ -62,6 +64,15 @@ def watched(monkeypatch: pytest.MonkeyPatch) -> Iterator[StateWrites]:
         elsewhere(self, row, previous, state)
         writes.passed[row] = state
 
+    original_write = step_writes.write
+
+    def checked_write(session: Session, keep: bool = False) -> None:
+        # step_writes writes rows itself (at a flush and at a unit's end) and marks them written:
+        # the watch looks at them first, as at a flush.
+        writes.before_flush(session)
+        original_write(session, keep)
+
+    monkeypatch.setattr(step_writes, "write", checked_write)
     monkeypatch.setattr(StateChanges, "transition", passed_transition)
     monkeypatch.setattr(StateChanges, "created", passed_created)
     monkeypatch.setattr(StateChanges, "changed_elsewhere", passed_elsewhere)

@@ -19,9 +19,9 @@ ROWS = {"WorkflowExecution", "TaskExecution", "ActionExecution"}
 NOT_ROWS = {("console/executions.py", "Filters")}
 # The compare-and-set statements that write a state; each reports it through
 # StateChanges.changed_elsewhere, which checks it against the action table. (The action's
-# completion is built once by _complete_action_statement and run by _set_action_result.)
+# completion goes to the driver through step_writes.update_row, from _set_action_result.)
 COMPARE_AND_SET = {
-    ("engine/action_service.py", "_complete_action_statement"),
+    ("engine/action_service.py", "_set_action_result"),
     ("engine/action_service.py", "_pause_or_resume_action"),
     ("engine/store.py", "fail_open_actions"),
 }
@@ -65,8 +65,13 @@ def is_row_table(node: ast.AST) -> bool:
 
 
 def updates_a_row_table(node: ast.AST, aliases: set[str]) -> bool:
-    """An ``update()`` of a row's class, of its table, or of a module-level name for its table."""
-    return (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "update"
+    """An ``update()`` of a row's class, of its table, or of a module-level name for its table; or an
+    ``update_row()`` (``step_writes``: an UPDATE handed to the driver) of such a table."""
+    if not isinstance(node, ast.Call):
+        return False
+    name = node.func.id if isinstance(node.func, ast.Name) else node.func.attr if isinstance(node.func, ast.Attribute) \
+        else None
+    return (name in ("update", "update_row")
             and any((isinstance(arg, ast.Name) and arg.id in ROWS | aliases) or is_row_table(arg)
                     for arg in node.args))
 
