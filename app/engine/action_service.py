@@ -26,7 +26,7 @@ from app.engine.runtime import Step
 from app.engine.state_log import StateChanges
 from app.engine.states import COMPLETED, Kind, State, check_transition
 from app.engine.store import SqlStore
-from app.engine.transactions import lock_workflow, lock_workflow_with_task, with_retries
+from app.engine.transactions import TASK_ROWS, lock_workflow, lock_workflow_with_task, with_retries
 from app.models import ActionExecution, TaskExecution, WorkflowExecution, built, new_id, utc_now
 
 log = logging.getLogger(__name__)
@@ -39,13 +39,12 @@ _ACTIONS = ActionExecution.__table__
 # Built once (each inline step runs them): glue actions taken with a compare-and-set that returns
 # them whole, and their tasks.
 _ACTION_ROWS = RowLoader(ActionExecution)
-_TASK_ROWS = RowLoader(TaskExecution)
 _TAKE_INLINE = (update(_ACTIONS)
                 .where(_ACTIONS.c.id.in_(bindparam("ids", expanding=True)),
                        _ACTIONS.c.state == State.RUNNING.value, _ACTIONS.c.worker_id.is_(None))
                 .values(worker_id=INLINE)
                 .returning(*_ACTION_ROWS.columns))
-_TASKS_BY_ID = select(*_TASK_ROWS.columns).where(TaskExecution.__table__.c.id.in_(bindparam("ids", expanding=True)))
+_TASKS_BY_ID = select(*TASK_ROWS.columns).where(TaskExecution.__table__.c.id.in_(bindparam("ids", expanding=True)))
 
 COMPLETION_STATES = ("SUCCESS", "ERROR", "CANCELLED", "PAUSED", "RUNNING")
 
@@ -363,7 +362,7 @@ class ActionService:
                      for found in read(self.session, _TAKE_INLINE, {"ids": now})] if now else []
             actions = {row.id: row for row in taken}
             task_ids = list({action.task_execution_id for action in taken})
-            tasks = {row.id: row for row in (_TASK_ROWS.load(self.session, found, refresh=False) for found in read(
+            tasks = {row.id: row for row in (TASK_ROWS.load(self.session, found, refresh=False) for found in read(
                 self.session, _TASKS_BY_ID, {"ids": task_ids}))} if taken else {}
             for action in (actions[action_id] for action_id in now if action_id in actions):
                 task = tasks.get(action.task_execution_id or "")

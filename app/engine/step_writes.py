@@ -40,7 +40,6 @@ _WORKFLOWS: Table = WorkflowExecution.__table__
 _TASKS: Table = TaskExecution.__table__
 _ACTIONS: Table = ActionExecution.__table__
 _COLUMNS = {table: frozenset(column.key for column in table.columns) for table in (_TASKS, _ACTIONS)}
-_COLUMN_ORDER = {_WORKFLOWS: tuple(column.key for column in _WORKFLOWS.columns)}
 
 
 _ENABLED = "tramontane.step_writes"
@@ -112,7 +111,7 @@ def _update_workflow(session: Session, row: WorkflowExecution) -> None:
     state: InstanceState[Any] = inspect(row)
     if "updated_at" not in state.committed_state:
         row.updated_at = utc_now()
-    keys = [key for key in _COLUMN_ORDER[_WORKFLOWS] if key in state.committed_state]
+    keys = [key for key in _positions(_WORKFLOWS) if key in state.committed_state]
     rowcount = update_row(session, _WORKFLOWS, {key: row.__dict__.get(key) for key in keys}, {"id": row.id})
     if rowcount != 1:
         # What the ORM's flush raises for a row gone from under it.
@@ -155,6 +154,7 @@ def _update_statement(table: Table, keys: tuple[str, ...], where: tuple[str, ...
 
 @lru_cache(maxsize=8)
 def _positions(table: Table) -> dict[str, int]:
+    """Each column's place in ``table``, by key, in the table's order."""
     return {column.key: index for index, column in enumerate(table.columns)}
 
 

@@ -24,9 +24,8 @@ from sqlalchemy.orm import Session
 from app.engine import adhoc, definitions, step_writes, timers
 from app.engine.adhoc import ResolvedAction
 from app.engine.expressions import ExecutionView
-from app.engine.row_loading import RowLoader
 from app.engine.states import COMPLETED, State
-from app.engine.transactions import lock_workflow
+from app.engine.transactions import TASK_ROWS, lock_workflow
 from app.models import ActionExecution, TaskExecution, WorkflowDefinition, WorkflowExecution, utc_now
 
 Row = WorkflowExecution | TaskExecution | ActionExecution
@@ -144,8 +143,7 @@ class Store(Protocol):
 
 # Built once (each step of a fan-in or with-items asks them): a reused statement skips building and
 # the cache-key walk, which cost more than the query.
-_TASK_ROWS = RowLoader(TaskExecution)
-_JOIN_TASK = select(*_TASK_ROWS.columns).where(TaskExecution.__table__.c.unique_key == bindparam("unique_key")).limit(1)
+_JOIN_TASK = select(*TASK_ROWS.columns).where(TaskExecution.__table__.c.unique_key == bindparam("unique_key")).limit(1)
 _HAS_TASKS: dict[tuple[TaskFilter, ...], Any] = {}
 
 
@@ -219,7 +217,7 @@ class SqlStore:
         # The key is the join's own: what the step changed so far cannot change the answer, so
         # nothing is flushed for it.
         found = self.session.connection().execute(_JOIN_TASK, {"unique_key": unique_key}).first()
-        return None if found is None else _TASK_ROWS.load(self.session, found, refresh=False)
+        return None if found is None else TASK_ROWS.load(self.session, found, refresh=False)
 
     def tasks(self, workflow_id: str, states: Iterable[str] | None = None, processed: bool | None = None,
               error_handled: bool | None = None, joins_only: bool = False) -> list[TaskExecution]:

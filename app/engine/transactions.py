@@ -141,7 +141,9 @@ _TASKS = TaskExecution.__table__
 # Keyed by ``without_data``: the data columns too load on first use.
 _WORKFLOW_ROWS = {flag: RowLoader(WorkflowExecution, ("spec", *(WORKFLOW_DATA if flag else ())))
                   for flag in (False, True)}
-_TASK_ROWS = {flag: RowLoader(TaskExecution, TASK_DATA if flag else ()) for flag in (False, True)}
+# Every column of a task: what the engine's other reads of whole tasks load with (store, inline steps).
+TASK_ROWS = RowLoader(TaskExecution)
+_TASK_ROWS = {False: TASK_ROWS, True: RowLoader(TaskExecution, TASK_DATA)}
 
 
 def _lock_workflow_statement(without_data: bool) -> Any:
