@@ -18,6 +18,8 @@ from sqlalchemy import Column, inspect
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.base import instance_state
 
+from app.engine.driver_statements import DriverStatement
+
 Row = TypeVar("Row")
 
 
@@ -78,3 +80,16 @@ def read(session: Session, statement: Any, parameters: dict[str, Any]) -> Any:
     if session.autoflush:
         session.flush()
     return session.connection().execute(statement, parameters)
+
+
+def read_rows(session: Session, statement: DriverStatement, parameters: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """:func:`read` of a statement handed to the driver: its rows."""
+    if session.autoflush:
+        session.flush()
+    return statement.rows(session.connection(), parameters)
+
+
+def read_first(session: Session, statement: DriverStatement, parameters: dict[str, Any]) -> tuple[Any, ...] | None:
+    """:func:`read_rows`' first row (None: none)."""
+    found = read_rows(session, statement, parameters)
+    return found[0] if found else None

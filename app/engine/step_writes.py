@@ -33,6 +33,7 @@ from sqlalchemy import Dialect, Table, event, inspect
 from sqlalchemy.orm import InstanceState, Session, make_transient_to_detached
 from sqlalchemy.orm.exc import StaleDataError
 
+from app.engine.driver_statements import run_text
 from app.models import ActionExecution, TaskExecution, WorkflowExecution, utc_now
 
 MAX_ROWS = 50
@@ -139,7 +140,7 @@ def update_row(session: Session, table: Table, values: dict[str, Any], where: di
         convert = conversions[positions[key]]
         parameters.append(value if convert is None else convert(value))
     sql = _update_statement(table, tuple(values), tuple(where), dialect.paramstyle == "qmark")
-    return int(connection.exec_driver_sql(sql, tuple(parameters)).rowcount)
+    return run_text(connection, sql, parameters)
 
 
 @lru_cache(maxsize=64)
@@ -190,15 +191,16 @@ def _upsert(session: Session, table: Table, new: list[Any], changed: list[Any], 
 
 
 def _insert(session: Session, table: Table, rows: list[list[Any]], updated: tuple[str, ...]) -> None:
-    # Handed to the driver as it is: the values go through the dialect's own conversions, but not
-    # through SQLAlchemy's per-execution work on a compiled statement (a dict of every parameter by
-    # name, then a list of each converted), which cost as much as running the statement.
+    # Handed to the driver as it is (driver_statements.run_text): the values go through the
+    # dialect's own conversions, but not through SQLAlchemy's per-execution work on a statement (a
+    # dict of every parameter by name, then a list of each converted, a result object), which cost
+    # as much as running the statement.
     connection = session.connection()
     dialect = connection.dialect
     conversions = _conversions(table, dialect)
     values = tuple(value if convert is None else convert(value)
                    for row in rows for value, convert in zip(row, conversions, strict=True))
-    connection.exec_driver_sql(_statement(table, len(rows), updated, dialect.paramstyle == "qmark"), values)
+    run_text(connection, _statement(table, len(rows), updated, dialect.paramstyle == "qmark"), values)
 
 
 def add(session: Session, row: Any) -> None:

@@ -23,7 +23,9 @@ from sqlalchemy.orm import Session
 
 from app.engine import adhoc, definitions, step_writes, timers
 from app.engine.adhoc import ResolvedAction
+from app.engine.driver_statements import DriverStatement
 from app.engine.expressions import ExecutionView
+from app.engine.row_loading import read_rows
 from app.engine.states import COMPLETED, State
 from app.engine.transactions import TASK_ROWS, lock_workflow
 from app.models import ActionExecution, TaskExecution, WorkflowDefinition, WorkflowExecution, utc_now
@@ -141,13 +143,13 @@ class Store(Protocol):
     def cancel_timers(self, workflow_id: str) -> None: ...
 
 
-# Built once (each step of a fan-in or with-items asks them): a reused statement skips building and
-# the cache-key walk, which cost more than the query.
-_JOIN_TASK = select(*TASK_ROWS.columns).where(TaskExecution.__table__.c.unique_key == bindparam("unique_key")).limit(1)
+# Built once (each step of a fan-in or with-items asks them), and handed to the driver as text.
+_JOIN_TASK = DriverStatement(
+    select(*TASK_ROWS.columns).where(TaskExecution.__table__.c.unique_key == bindparam("unique_key")).limit(1))
 _HAS_TASKS: dict[tuple[TaskFilter, ...], Any] = {}
 
 
-_ANSWERS_AND_ENDS: dict[tuple[tuple[TaskFilter, ...], int], Any] = {}
+_ANSWERS_AND_ENDS: dict[tuple[tuple[TaskFilter, ...], int], DriverStatement] = {}
 # A workflow's end tasks: processed, and started nothing; their outbound context makes its output.
 _ENDS = (TaskExecution.processed.is_(True), TaskExecution.has_next.is_(False))
 _ALL_ROWS = 2**31 - 1
@@ -175,7 +177,7 @@ def _has_tasks_statement(filters: tuple[TaskFilter, ...]) -> Any:
     return statement
 
 
-def _answers_and_ends_statement(filters: tuple[TaskFilter, ...], open_filters: int) -> Any:
+def _answers_and_ends_statement(filters: tuple[TaskFilter, ...], open_filters: int) -> DriverStatement:
     """One row of answers (part 0) and the ends' rows (part 1), in one UNION ALL."""
     key = (filters, open_filters)
     statement = _ANSWERS_AND_ENDS.get(key)
@@ -188,11 +190,11 @@ def _answers_and_ends_statement(filters: tuple[TaskFilter, ...], open_filters: i
                 .limit(case((or_(*questions[:open_filters]), 0), else_=_ALL_ROWS))
                 .subquery())
         # The ends first: the union's columns take their types (JSON decoded, times parsed).
-        statement = _ANSWERS_AND_ENDS[key] = union_all(
+        statement = _ANSWERS_AND_ENDS[key] = DriverStatement(union_all(
             select(literal(1).label("part"), ends.c.in_context, ends.c.published, ends.c.created_at,
                    *[null() for _ in questions]),
             select(literal(0), null(), null(), null(), *questions),
-        ).order_by("part", "created_at")
+        ).order_by("part", "created_at"))
     return statement
 
 
@@ -216,7 +218,7 @@ class SqlStore:
                 return row
         # The key is the join's own: what the step changed so far cannot change the answer, so
         # nothing is flushed for it.
-        found = self.session.connection().execute(_JOIN_TASK, {"unique_key": unique_key}).first()
+        found = _JOIN_TASK.first(self.session.connection(), {"unique_key": unique_key})
         return None if found is None else TASK_ROWS.load(self.session, found, refresh=False)
 
     def tasks(self, workflow_id: str, states: Iterable[str] | None = None, processed: bool | None = None,
@@ -254,8 +256,8 @@ class SqlStore:
 
     def answers_and_ends(self, workflow_id: str, filters: Sequence[TaskFilter],
                          open_filters: int) -> tuple[list[bool], list[Outbound] | None]:
-        rows = self.session.execute(_answers_and_ends_statement(tuple(filters), open_filters),
-                                    {"workflow_id": workflow_id}).all()
+        rows = read_rows(self.session, _answers_and_ends_statement(tuple(filters), open_filters),
+                         {"workflow_id": workflow_id})
         _part, _in_context, _published, _created_at, *flags = rows[0]
         answers = [bool(flag) for flag in flags]
         if any(answers[:open_filters]):

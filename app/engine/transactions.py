@@ -20,7 +20,8 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
 from app.database import STATEMENT_ALONE, immediate_transactions
-from app.engine.row_loading import RowLoader, read
+from app.engine.driver_statements import DriverStatement
+from app.engine.row_loading import RowLoader, read_first
 from app.models import TaskExecution, WorkflowExecution
 
 log = logging.getLogger(__name__)
@@ -95,7 +96,7 @@ def read_with_retries(session: Session, read: Callable[[], T]) -> T:
     raise AssertionError("unreachable")
 
 
-def first_row_alone(session: Session, statement: Any, parameters: dict[str, Any]) -> Any:
+def first_row_alone(session: Session, statement: DriverStatement, parameters: dict[str, Any]) -> Any:
     """Run one write statement as a transaction of its own and return its first row (None: none).
 
     On a server database it runs in autocommit: one round trip, where BEGIN, the statement and
@@ -106,7 +107,7 @@ def first_row_alone(session: Session, statement: Any, parameters: dict[str, Any]
     """
     bind = session.get_bind()
     if not isinstance(bind, Engine):
-        return with_retries(session, lambda: session.connection().execute(statement, parameters).first())
+        return with_retries(session, lambda: statement.first(session.connection(), parameters))
     if session.in_transaction():
         session.commit()
     sqlite = bind.dialect.name == "sqlite"
@@ -115,7 +116,7 @@ def first_row_alone(session: Session, statement: Any, parameters: dict[str, Any]
         try:
             with immediate_transactions() if sqlite else nullcontext(), \
                     bind.connect().execution_options(**alone) as connection:
-                return connection.execute(statement, parameters).first()
+                return statement.first(connection, parameters)
         except (OperationalError, DBAPIError) as exc:
             if not is_transient(exc) or attempt == MAX_ATTEMPTS:
                 raise
@@ -146,22 +147,21 @@ TASK_ROWS = RowLoader(TaskExecution)
 _TASK_ROWS = {False: TASK_ROWS, True: RowLoader(TaskExecution, TASK_DATA)}
 
 
-def _lock_workflow_statement(without_data: bool) -> Any:
-    return (select(*_WORKFLOW_ROWS[without_data].columns)
-            .where(_WORKFLOWS.c.id == bindparam("workflow_id"))
-            .with_for_update())
+def _lock_workflow_statement(without_data: bool) -> DriverStatement:
+    return DriverStatement(select(*_WORKFLOW_ROWS[without_data].columns)
+                           .where(_WORKFLOWS.c.id == bindparam("workflow_id"))
+                           .with_for_update())
 
 
-def _lock_workflow_with_task_statement(without_data: bool) -> Any:
-    return (select(*_WORKFLOW_ROWS[without_data].columns, *_TASK_ROWS[without_data].columns)
-            .join(_TASKS, and_(_TASKS.c.id == bindparam("task_id"),
-                               _TASKS.c.workflow_execution_id == _WORKFLOWS.c.id))
-            .where(_WORKFLOWS.c.id == bindparam("workflow_id"))
-            .with_for_update(of=[_WORKFLOWS, _TASKS]))
+def _lock_workflow_with_task_statement(without_data: bool) -> DriverStatement:
+    return DriverStatement(select(*_WORKFLOW_ROWS[without_data].columns, *_TASK_ROWS[without_data].columns)
+                           .join(_TASKS, and_(_TASKS.c.id == bindparam("task_id"),
+                                              _TASKS.c.workflow_execution_id == _WORKFLOWS.c.id))
+                           .where(_WORKFLOWS.c.id == bindparam("workflow_id"))
+                           .with_for_update(of=[_WORKFLOWS, _TASKS]))
 
 
-# Built once, for every step locks: a reused statement skips building and the cache-key walk,
-# which cost more than the query (keyed by ``without_data``).
+# Built once, for every step locks, and handed to the driver as text (keyed by ``without_data``).
 _LOCK_WORKFLOW = {flag: _lock_workflow_statement(flag) for flag in (False, True)}
 _LOCK_WORKFLOW_WITH_TASK = {flag: _lock_workflow_with_task_statement(flag) for flag in (False, True)}
 
@@ -174,7 +174,7 @@ def lock_workflow(session: Session, workflow_execution_id: str, without_data: bo
     ``without_data`` also leaves the data columns to load on first use: a step that will likely not
     read them (one with-items item ending) does not pay for decoding them.
     """
-    row = read(session, _LOCK_WORKFLOW[without_data], {"workflow_id": workflow_execution_id}).first()
+    row = read_first(session, _LOCK_WORKFLOW[without_data], {"workflow_id": workflow_execution_id})
     return None if row is None else _WORKFLOW_ROWS[without_data].load(session, row)
 
 
@@ -189,8 +189,8 @@ def lock_workflow_with_task(session: Session, workflow_execution_id: str, task_e
     task. ``without_data`` also leaves the task's data columns to load on first use. Falls back to
     :func:`lock_workflow` alone when the task is not the workflow's.
     """
-    row = read(session, _LOCK_WORKFLOW_WITH_TASK[without_data],
-               {"workflow_id": workflow_execution_id, "task_id": task_execution_id}).first()
+    row = read_first(session, _LOCK_WORKFLOW_WITH_TASK[without_data],
+                     {"workflow_id": workflow_execution_id, "task_id": task_execution_id})
     if row is None:
         return lock_workflow(session, workflow_execution_id, without_data), None
     workflows = _WORKFLOW_ROWS[without_data]

@@ -22,6 +22,7 @@ from app.actions.base import ActionContext, ExecutionContext, OutboundLog, Resul
 from app.auth import capability
 from app.config import Settings
 from app.engine.claims import DELIVERED, SENDING, ActionRun
+from app.engine.driver_statements import DriverStatement
 from app.engine.errors import NotFound
 from app.engine.service import Engine
 from app.engine.states import State
@@ -129,9 +130,8 @@ _RUN_COLUMNS = [_ACTIONS.c[name] for name in (
     "task_name", "is_sync", "item_index")]
 
 
-def _claim_statement(unclaimed: bool) -> Any:
-    # Built once: a Core statement reused with new parameters skips building and the cache-key walk,
-    # which cost more than the statement's execution.
+def _claim_statement(unclaimed: bool) -> DriverStatement:
+    # Built once, and handed to the driver as text: every task runs it.
     now = bindparam("now", type_=_ACTIONS.c.updated_at.type)
     if unclaimed:
         # Or claimed by this very claim: the same statement run again after its connection was lost
@@ -143,10 +143,11 @@ def _claim_statement(unclaimed: bool) -> Any:
     else:
         owner = _ACTIONS.c.worker_id == bindparam("previous_worker")
     # updated_at moves too: Mistral shows a running action updated as its run starts.
-    return (update(_ACTIONS)
-            .where(_ACTIONS.c.id == bindparam("action_id"), _ACTIONS.c.state == State.RUNNING.value, owner)
-            .values(worker_id=bindparam("claimant"), last_heartbeat=now, updated_at=now)
-            .returning(*_RUN_COLUMNS))
+    return DriverStatement(
+        update(_ACTIONS)
+        .where(_ACTIONS.c.id == bindparam("action_id"), _ACTIONS.c.state == State.RUNNING.value, owner)
+        .values(worker_id=bindparam("claimant"), last_heartbeat=now, updated_at=now)
+        .returning(*_RUN_COLUMNS))
 
 
 _CLAIM_UNCLAIMED = _claim_statement(unclaimed=True)
@@ -167,8 +168,8 @@ def _claim(session: Session, action_execution_id: str, previous_worker: str | No
     parameters = _claim_parameters(action_execution_id)
     if previous_worker is not None:
         parameters["previous_worker"] = previous_worker
-    return _as_run(session.connection().execute(
-        _CLAIM_UNCLAIMED if previous_worker is None else _CLAIM_FROM, parameters).first())
+    claim = _CLAIM_UNCLAIMED if previous_worker is None else _CLAIM_FROM
+    return _as_run(claim.first(session.connection(), parameters))
 
 
 def _claim_parameters(action_execution_id: str) -> dict[str, Any]:

@@ -48,7 +48,7 @@ def test_while_a_task_runs_the_answer_brings_no_ends(driver: EngineDriver) -> No
 
     answers, ends = SqlStore(session()).answers_and_ends(driver.root_id, END_QUESTIONS, open_filters=2)
     # The statement itself brings the answers' row alone: the ended task's row is not even read.
-    rows = session().execute(_answers_and_ends_statement(END_QUESTIONS, 2), {"workflow_id": driver.root_id}).all()
+    rows = _answers_and_ends_statement(END_QUESTIONS, 2).rows(session().connection(), {"workflow_id": driver.root_id})
     session().rollback()
 
     assert answers == [True, False, False, False]

@@ -176,8 +176,10 @@ def test_a_forked_child_does_not_share_its_parents_lock(engine: Engine) -> None:
 
 def test_a_statement_run_alone_waits_for_the_file_lock_and_is_committed_as_it_ends(
         engine: Engine, tmp_path: Path) -> None:
+    from sqlalchemy import String, column
     from sqlalchemy.orm import Session
 
+    from app.engine.driver_statements import DriverStatement
     from app.engine.transactions import first_row_alone
 
     holder = os.open(tmp_path / "lock.db.writers", os.O_RDWR | os.O_CREAT)
@@ -187,7 +189,8 @@ def test_a_statement_run_alone_waits_for_the_file_lock_and_is_committed_as_it_en
     def claim() -> None:
         with Session(engine) as session:
             returned.append(first_row_alone(
-                session, text("INSERT INTO events VALUES ('alone', 1) RETURNING name"), {}))
+                session, DriverStatement(text("INSERT INTO events VALUES ('alone', 1) RETURNING name")
+                                         .columns(column("name", String))), {}))
 
     thread = threading.Thread(target=claim)
     thread.start()

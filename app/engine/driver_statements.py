@@ -1,0 +1,127 @@
+"""The hot path's Core statements, compiled once per database and handed to the driver as text.
+
+Every executor task runs the same few statements: the claim, the workflow's lock, and for a
+fan-in the join's task and the end question. SQLAlchemy's execution of a compiled statement (its
+cache lookup, an execution context, each parameter by name, a result object and its rows) cost
+more than the statement itself on SQLite, and about as much as the round trip on PostgreSQL. Here a
+statement is compiled once for each dialect into its text, the order of its parameters with each
+one's conversion, and each returned column's conversion; an execution converts the values, runs
+the text on the connection's cursor and converts what it returns.
+
+Executed through ``Connection._cursor_execute``, the path SQLAlchemy itself takes for the
+statements it runs on its own: the connection's ``before_cursor_execute`` and
+``after_cursor_execute`` events see the statement, and a driver error comes out wrapped as from
+any execution (a connection found dead invalidated, so that a retry runs on a fresh one).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import BindParameter, Dialect
+from sqlalchemy.engine import Connection
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    # Each parameter in the order the text takes it: its name in the caller's values (None for a
+    # value the statement holds itself), that value, and the conversion to hand it to the driver.
+    parameters: tuple[tuple[str | None, Any, Callable[[Any], Any] | None], ...]
+    # Named parameters (``%(name)s``) or positional ones (``?``): the driver's paramstyle.
+    named: tuple[str, ...] | None
+    returns_rows: bool
+    # The returned columns that need a conversion: their place and the conversion.
+    conversions: tuple[tuple[int, Callable[[Any], Any]], ...]
+
+    def arguments(self, values: Mapping[str, Any]) -> Sequence[Any] | dict[str, Any]:
+        converted = []
+        for key, own_value, convert in self.parameters:
+            value = own_value if key is None else values[key]
+            converted.append(value if convert is None else convert(value))
+        if self.named is None:
+            return converted
+        return dict(zip(self.named, converted, strict=True))
+
+    def converted(self, row: Sequence[Any]) -> tuple[Any, ...]:
+        if not self.conversions:
+            return tuple(row)
+        values = list(row)
+        for position, convert in self.conversions:
+            values[position] = convert(values[position])
+        return tuple(values)
+
+
+def run_text(connection: Connection, sql: str, parameters: Sequence[Any]) -> int:
+    """Run ``sql`` (in the driver's own placeholders) in ``connection``'s transaction, begun if it
+    is not; returns the rows it changed."""
+    if not connection.in_transaction():
+        connection.begin()
+    cursor = connection.connection.cursor()
+    try:
+        connection._cursor_execute(cursor, sql, parameters)  # noqa: SLF001 - see the module's docstring
+        return int(cursor.rowcount)
+    finally:
+        cursor.close()
+
+
+class DriverStatement:
+    """A Core statement without expanding parameters, run as text on the driver's cursor."""
+
+    def __init__(self, statement: Any) -> None:
+        self.statement = statement
+        self._compiled: dict[str, _Compiled] = {}
+
+    def rows(self, connection: Connection, values: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        """Run it in ``connection``'s transaction (begun if it is not, as an execution begins it);
+        the rows it returns, each value converted as SQLAlchemy's result converts it."""
+        compiled = self._compiled.get(connection.dialect.name) or self._compile(connection.dialect)
+        if not connection.in_transaction():
+            # What an execution does first: the connection's begin events run (SQLite's writers
+            # lock is taken there).
+            connection.begin()
+        cursor = connection.connection.cursor()
+        try:
+            connection._cursor_execute(cursor, compiled.sql, compiled.arguments(values))  # noqa: SLF001 - see above
+            # Only a statement that returns rows is asked for them: psycopg builds the description
+            # of every column each time it is read.
+            fetched = cursor.fetchall() if compiled.returns_rows else []
+        finally:
+            cursor.close()
+        return [compiled.converted(row) for row in fetched]
+
+    def first(self, connection: Connection, values: Mapping[str, Any]) -> tuple[Any, ...] | None:
+        found = self.rows(connection, values)
+        return found[0] if found else None
+
+    def _compile(self, dialect: Dialect) -> _Compiled:
+        compiled = self.statement.compile(dialect=dialect)
+        binds: dict[str, BindParameter[Any]] = {name: bind for bind, name in compiled.bind_names.items()}
+        if any(bind.expanding for bind in binds.values()):
+            raise ValueError("a statement with expanding parameters cannot be compiled once")
+        if compiled.insert_prefetch or compiled.update_prefetch:
+            raise ValueError("a statement whose columns take defaults computed at each execution cannot be "
+                             "compiled once: give them values")
+        order = compiled.positiontup if compiled.positional else list(binds)
+        parameters = []
+        for name in order:
+            bind = binds[name]
+            if bind.callable is not None:
+                raise ValueError(f"parameter {name!r} takes its value from a function, at each execution")
+            convert = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            # A parameter left without a value is the caller's, named by its key; one with a value
+            # is the statement's own (the state a compare-and-set expects, say).
+            parameters.append((bind.key, None, convert) if bind.required else (None, bind.value, convert))
+        columns = list(getattr(self.statement, "exported_columns", ()))
+        conversions = []
+        for position, column in enumerate(columns):
+            convert = column.type.dialect_impl(dialect).result_processor(dialect, None)
+            if convert is not None:
+                conversions.append((position, convert))
+        result = _Compiled(sql=compiled.string, parameters=tuple(parameters),
+                           named=None if compiled.positional else tuple(order),
+                           returns_rows=bool(columns), conversions=tuple(conversions))
+        self._compiled[dialect.name] = result
+        return result
