@@ -57,12 +57,28 @@ class _Compiled:
 def run_text(connection: Connection, sql: str, parameters: Sequence[Any]) -> int:
     """Run ``sql`` (in the driver's own placeholders) in ``connection``'s transaction, begun if it
     is not; returns the rows it changed."""
+    rowcount, _ = _execute(connection, sql, parameters, fetch=False)
+    return rowcount
+
+
+def first_row_of_text(connection: Connection, sql: str, parameters: Sequence[Any]) -> tuple[Any, ...]:
+    """:func:`run_text` of a statement that answers one row: that row, as the driver gives it."""
+    _, rows = _execute(connection, sql, parameters, fetch=True)
+    return tuple(rows[0])
+
+
+def _execute(connection: Connection, sql: str, parameters: Sequence[Any] | Mapping[str, Any],
+             fetch: bool) -> tuple[int, list[Any]]:
     if not connection.in_transaction():
+        # What an execution does first: the connection's begin events run (SQLite's writers lock
+        # is taken there).
         connection.begin()
     cursor = connection.connection.cursor()
     try:
         connection._cursor_execute(cursor, sql, parameters)  # noqa: SLF001 - see the module's docstring
-        return int(cursor.rowcount)
+        # Only a statement that returns rows is asked for them: psycopg builds the description of
+        # every column each time it is read.
+        return int(cursor.rowcount), list(cursor.fetchall()) if fetch else []
     finally:
         cursor.close()
 
@@ -78,18 +94,7 @@ class DriverStatement:
         """Run it in ``connection``'s transaction (begun if it is not, as an execution begins it);
         the rows it returns, each value converted as SQLAlchemy's result converts it."""
         compiled = self._compiled.get(connection.dialect.name) or self._compile(connection.dialect)
-        if not connection.in_transaction():
-            # What an execution does first: the connection's begin events run (SQLite's writers
-            # lock is taken there).
-            connection.begin()
-        cursor = connection.connection.cursor()
-        try:
-            connection._cursor_execute(cursor, compiled.sql, compiled.arguments(values))  # noqa: SLF001 - see above
-            # Only a statement that returns rows is asked for them: psycopg builds the description
-            # of every column each time it is read.
-            fetched = cursor.fetchall() if compiled.returns_rows else []
-        finally:
-            cursor.close()
+        _, fetched = _execute(connection, compiled.sql, compiled.arguments(values), fetch=compiled.returns_rows)
         return [compiled.converted(row) for row in fetched]
 
     def first(self, connection: Connection, values: Mapping[str, Any]) -> tuple[Any, ...] | None:

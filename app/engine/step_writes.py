@@ -33,10 +33,12 @@ from sqlalchemy import Dialect, Table, event, inspect
 from sqlalchemy.orm import InstanceState, Session, make_transient_to_detached
 from sqlalchemy.orm.exc import StaleDataError
 
-from app.engine.driver_statements import run_text
+from app.engine.driver_statements import first_row_of_text, run_text
 from app.models import ActionExecution, TaskExecution, WorkflowExecution, utc_now
 
 MAX_ROWS = 50
+# A statement's text in the driver's placeholders, and its converted values.
+_Statement = tuple[str, tuple[Any, ...]]
 _WORKFLOWS: Table = WorkflowExecution.__table__
 _TASKS: Table = TaskExecution.__table__
 _ACTIONS: Table = ActionExecution.__table__
@@ -87,25 +89,66 @@ def write(session: Session, keep: bool = False) -> None:
     if (len(new_tasks) + len(changed_tasks) > MAX_ROWS or len(new_actions) + len(changed_actions) > MAX_ROWS
             or len(new_workflows) > 1):
         return
+    writes = _Statements(session.connection())
     if new_workflows:
         # First: its tasks refer to it.
-        _insert(session, _WORKFLOWS, [_values(_WORKFLOWS, row) for row in new_workflows], ())
+        writes.add(*_insert(writes.dialect, _WORKFLOWS, [_values(_WORKFLOWS, row) for row in new_workflows], ()))
         _as_written(session, new_workflows, keep)
     # In the order of their ids, as the ORM's flush writes them: two transactions that change the
     # same workflows take their row locks in the same order.
     for row in sorted(changed_workflows, key=lambda workflow: workflow.id):
-        _update_workflow(session, row)
+        _update_workflow(session, row, writes)
     if new_tasks or changed_tasks:
-        _upsert(session, _TASKS, new_tasks, changed_tasks, keep)
+        _upsert(session, _TASKS, new_tasks, changed_tasks, keep, writes)
     if new_actions or changed_actions:
         # After the tasks: a new action refers to its new task.
         groups = _by_changed_keys(changed_actions)
-        _upsert(session, _ACTIONS, new_actions, groups[0] if groups else [], keep)
+        _upsert(session, _ACTIONS, new_actions, groups[0] if groups else [], keep, writes)
         for group in groups[1:]:
-            _upsert(session, _ACTIONS, [], group, keep)
+            _upsert(session, _ACTIONS, [], group, keep, writes)
+    writes.run()
 
 
-def _update_workflow(session: Session, row: WorkflowExecution) -> None:
+class _Statements:
+    """The statements of one write, run in order; on PostgreSQL all of them in one statement.
+
+    A chain step writes its tasks and its new action, a start its workflow too: on a server each
+    statement is a round trip and the driver's work of an execution. PostgreSQL runs statements
+    given as the parts of one ``WITH``, each to completion, and checks the foreign keys after the
+    whole statement, so a new action may refer to a new task of the same statement.
+    """
+
+    def __init__(self, connection: Any) -> None:
+        self.connection = connection
+        self.dialect: Dialect = connection.dialect
+        self._statements: list[tuple[str, tuple[Any, ...], Callable[[int], None] | None]] = []
+
+    def add(self, sql: str, parameters: tuple[Any, ...], check: Callable[[int], None] | None = None) -> None:
+        """Add a statement; ``check`` is told the rows it changed."""
+        self._statements.append((sql, parameters, check))
+
+    def run(self) -> None:
+        if len(self._statements) > 1 and self.dialect.name == "postgresql":
+            sql = _together(tuple(sql for sql, _, _ in self._statements))
+            parameters = tuple(value for _, values, _ in self._statements for value in values)
+            counts = first_row_of_text(self.connection, sql, parameters)
+        else:
+            counts = tuple(run_text(self.connection, sql, parameters) for sql, parameters, _ in self._statements)
+        for (_, _, check), count in zip(self._statements, counts, strict=True):
+            if check is not None:
+                check(count)
+
+
+@lru_cache(maxsize=64)
+def _together(statements: tuple[str, ...]) -> str:
+    """One PostgreSQL statement that runs each of ``statements`` and answers the rows each changed."""
+    parts = ", ".join(f"s{index} AS ({sql} RETURNING 1)" for index, sql in enumerate(statements))
+    # The step's own statements and the parts' names only; every value is a bound parameter.
+    counts = ", ".join(f"(SELECT count(*) FROM s{index})" for index in range(len(statements)))  # noqa: S608
+    return f"WITH {parts} SELECT {counts}"
+
+
+def _update_workflow(session: Session, row: WorkflowExecution, writes: _Statements) -> None:
     """The columns of ``row`` the step changed, in an UPDATE of that row alone, as the ORM's flush
     would write them (its ``onupdate`` time included) without its unit of work: a workflow's end,
     say. Its rows may have columns left to load on first use (the spec), which stay so."""
@@ -113,12 +156,16 @@ def _update_workflow(session: Session, row: WorkflowExecution) -> None:
     if "updated_at" not in state.committed_state:
         row.updated_at = utc_now()
     keys = [key for key in _positions(_WORKFLOWS) if key in state.committed_state]
-    rowcount = update_row(session, _WORKFLOWS, {key: row.__dict__.get(key) for key in keys}, {"id": row.id})
+    writes.add(*_update(writes.dialect, _WORKFLOWS, {key: row.__dict__.get(key) for key in keys}, {"id": row.id}),
+               check=_one_row_updated)
+    _as_clean(session, state)
+
+
+def _one_row_updated(rowcount: int) -> None:
     if rowcount != 1:
         # What the ORM's flush raises for a row gone from under it.
         raise StaleDataError(f"UPDATE statement on table '{_WORKFLOWS.name}' expected to update 1 row(s); "
                              f"{rowcount} were matched.")
-    _as_clean(session, state)
 
 
 def _as_clean(session: Session, state: InstanceState[Any]) -> None:
@@ -132,15 +179,18 @@ def update_row(session: Session, table: Table, values: dict[str, Any], where: di
     """``UPDATE table SET values WHERE`` every column of ``where`` equals its value, handed to the
     driver as the upserts are (each value through its column's conversion); returns the rowcount."""
     connection = session.connection()
-    dialect = connection.dialect
+    return run_text(connection, *_update(connection.dialect, table, values, where))
+
+
+def _update(dialect: Dialect, table: Table, values: dict[str, Any], where: dict[str, Any]) -> _Statement:
+    """:func:`update_row`'s statement and its converted values."""
     conversions = _conversions(table, dialect)
     positions = _positions(table)
     parameters = []
     for key, value in (*values.items(), *where.items()):
         convert = conversions[positions[key]]
         parameters.append(value if convert is None else convert(value))
-    sql = _update_statement(table, tuple(values), tuple(where), dialect.paramstyle == "qmark")
-    return run_text(connection, sql, parameters)
+    return _update_statement(table, tuple(values), tuple(where), dialect.paramstyle == "qmark"), tuple(parameters)
 
 
 @lru_cache(maxsize=64)
@@ -171,7 +221,8 @@ def _is_new_top_level(row: Any) -> bool:
     return isinstance(row, WorkflowExecution) and row.task_execution_id is None
 
 
-def _upsert(session: Session, table: Table, new: list[Any], changed: list[Any], keep: bool) -> None:
+def _upsert(session: Session, table: Table, new: list[Any], changed: list[Any], keep: bool,
+            writes: _Statements) -> None:
     """The new rows and the changed ones of ``table`` in one statement, as described above."""
     updated: tuple[str, ...] = ()
     if changed:
@@ -182,7 +233,7 @@ def _upsert(session: Session, table: Table, new: list[Any], changed: list[Any], 
             # The column's onupdate, as the ORM's UPDATE applies it: unless the step set the time.
             if "updated_at" not in inspect(row).committed_state:
                 row.updated_at = now
-    _insert(session, table, [_values(table, row) for row in (*changed, *new)], updated)
+    writes.add(*_insert(writes.dialect, table, [_values(table, row) for row in (*changed, *new)], updated))
     for row in changed:
         # Every column went back whole: the row is as written, and the session's flush must not
         # take it for a changed one (a flush that only finds nothing to write still costs a step).
@@ -190,17 +241,15 @@ def _upsert(session: Session, table: Table, new: list[Any], changed: list[Any], 
     _as_written(session, new, keep)
 
 
-def _insert(session: Session, table: Table, rows: list[list[Any]], updated: tuple[str, ...]) -> None:
+def _insert(dialect: Dialect, table: Table, rows: list[list[Any]], updated: tuple[str, ...]) -> _Statement:
     # Handed to the driver as it is (driver_statements.run_text): the values go through the
     # dialect's own conversions, but not through SQLAlchemy's per-execution work on a statement (a
     # dict of every parameter by name, then a list of each converted, a result object), which cost
     # as much as running the statement.
-    connection = session.connection()
-    dialect = connection.dialect
     conversions = _conversions(table, dialect)
     values = tuple(value if convert is None else convert(value)
                    for row in rows for value, convert in zip(row, conversions, strict=True))
-    run_text(connection, _statement(table, len(rows), updated, dialect.paramstyle == "qmark"), values)
+    return _statement(table, len(rows), updated, dialect.paramstyle == "qmark"), values
 
 
 def add(session: Session, row: Any) -> None:
