@@ -74,11 +74,16 @@ def write(session: Session, keep: bool = False) -> None:
     pending = list(session.new)
     if not all(isinstance(row, TaskExecution | ActionExecution) or _is_new_top_level(row) for row in pending):
         return
-    dirty = session.dirty
-    changed = [row for row in dirty if isinstance(row, TaskExecution | ActionExecution)
-               and not inspect(row).unloaded.intersection(_COLUMNS[row.__table__]) and session.is_modified(row)]
-    changed_workflows = [row for row in dirty if isinstance(row, WorkflowExecution) and session.is_modified(row)]
-    if not pending and not changed and not changed_workflows:
+    changed: list[TaskExecution | ActionExecution] = []
+    partly_loaded: list[TaskExecution | ActionExecution] = []
+    changed_workflows: list[WorkflowExecution] = []
+    for row in session.dirty:
+        if isinstance(row, WorkflowExecution):
+            if session.is_modified(row):
+                changed_workflows.append(row)
+        elif isinstance(row, TaskExecution | ActionExecution) and session.is_modified(row):
+            (partly_loaded if inspect(row).unloaded.intersection(_COLUMNS[row.__table__]) else changed).append(row)
+    if not pending and not changed and not partly_loaded and not changed_workflows:
         return
     pending.sort(key=lambda row: inspect(row).insert_order)
     new_workflows = [row for row in pending if isinstance(row, WorkflowExecution)]
@@ -97,7 +102,12 @@ def write(session: Session, keep: bool = False) -> None:
     # In the order of their ids, as the ORM's flush writes them: two transactions that change the
     # same workflows take their row locks in the same order.
     for row in sorted(changed_workflows, key=lambda workflow: workflow.id):
-        _update_workflow(session, row, writes)
+        _update_changed(session, row, writes)
+    # Rows loaded in part (an item's task without its data, the action whose result the step
+    # records): an UPDATE of what changed, as for a workflow. Actions first (a result, then what it
+    # did to its task), each table's by ids.
+    for row in sorted(partly_loaded, key=lambda row: (isinstance(row, TaskExecution), row.id)):
+        _update_changed(session, row, writes)
     if new_tasks or changed_tasks:
         _upsert(session, _TASKS, new_tasks, changed_tasks, keep, writes)
     if new_actions or changed_actions:
@@ -148,24 +158,31 @@ def _together(statements: tuple[str, ...]) -> str:
     return f"WITH {parts} SELECT {counts}"
 
 
-def _update_workflow(session: Session, row: WorkflowExecution, writes: _Statements) -> None:
+def _update_changed(session: Session, row: WorkflowExecution | TaskExecution | ActionExecution,
+                    writes: _Statements) -> None:
     """The columns of ``row`` the step changed, in an UPDATE of that row alone, as the ORM's flush
     would write them (its ``onupdate`` time included) without its unit of work: a workflow's end,
-    say. Its rows may have columns left to load on first use (the spec), which stay so."""
+    say. The row may have columns left to load on first use (a workflow's spec), which stay so."""
     state: InstanceState[Any] = inspect(row)
     if "updated_at" not in state.committed_state:
         row.updated_at = utc_now()
-    keys = [key for key in _positions(_WORKFLOWS) if key in state.committed_state]
-    writes.add(*_update(writes.dialect, _WORKFLOWS, {key: row.__dict__.get(key) for key in keys}, {"id": row.id}),
-               check=_one_row_updated)
+    table: Table = row.__table__
+    keys = [key for key in _positions(table) if key in state.committed_state]
+    writes.add(*_update(writes.dialect, table, {key: row.__dict__.get(key) for key in keys}, {"id": row.id}),
+               check=_ONE_ROW_UPDATED[table.name])
     _as_clean(session, state)
 
 
-def _one_row_updated(rowcount: int) -> None:
-    if rowcount != 1:
-        # What the ORM's flush raises for a row gone from under it.
-        raise StaleDataError(f"UPDATE statement on table '{_WORKFLOWS.name}' expected to update 1 row(s); "
-                             f"{rowcount} were matched.")
+def _one_row_updated(table: str) -> Callable[[int], None]:
+    def check(rowcount: int) -> None:
+        if rowcount != 1:
+            # What the ORM's flush raises for a row gone from under it.
+            raise StaleDataError(f"UPDATE statement on table '{table}' expected to update 1 row(s); "
+                                 f"{rowcount} were matched.")
+    return check
+
+
+_ONE_ROW_UPDATED = {table.name: _one_row_updated(table.name) for table in (_WORKFLOWS, _TASKS, _ACTIONS)}
 
 
 def _as_clean(session: Session, state: InstanceState[Any]) -> None:
