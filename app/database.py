@@ -196,7 +196,6 @@ def configure_sqlite(engine: Engine) -> None:
         # Straight to the cursor, as SQLAlchemy runs its own statements (listeners see it, an error
         # comes out wrapped): every write unit begins here, and an execution's own work costs more.
         cursor = connection.connection.cursor()
-        try:
-            connection._cursor_execute(cursor, "BEGIN" if lock is None else "BEGIN IMMEDIATE", ())  # noqa: SLF001
-        finally:
-            cursor.close()
+        # On an error it wraps the error and closes the cursor (or the connection, if it died).
+        connection._cursor_execute(cursor, "BEGIN" if lock is None else "BEGIN IMMEDIATE", ())  # noqa: SLF001
+        cursor.close()

@@ -10,8 +10,13 @@ the text on the connection's cursor and converts what it returns.
 
 Executed through ``Connection._cursor_execute``, the path SQLAlchemy itself takes for the
 statements it runs on its own: the connection's ``before_cursor_execute`` and
-``after_cursor_execute`` events see the statement, and a driver error comes out wrapped as from
-any execution (a connection found dead invalidated, so that a retry runs on a fresh one).
+``after_cursor_execute`` events see the statement (with no execution context: a listener that keeps
+its own data on the context would fail here), and a driver error comes out wrapped as from any
+execution (a connection found dead invalidated, so that a retry runs on a fresh one).
+
+For the hot path's statements only: parameters are given by key, a bound value the statement holds
+is its own (the caller cannot replace it), and returned columns are converted without the driver's
+type codes, which is right for the model's types (no ``Numeric``).
 """
 
 from __future__ import annotations
@@ -69,18 +74,24 @@ def first_row_of_text(connection: Connection, sql: str, parameters: Sequence[Any
 
 def _execute(connection: Connection, sql: str, parameters: Sequence[Any] | Mapping[str, Any],
              fetch: bool) -> tuple[int, list[Any]]:
-    if not connection.in_transaction():
+    if connection.get_transaction() is None:
         # What an execution does first: the connection's begin events run (SQLite's writers lock
-        # is taken there).
+        # is taken there). An inactive transaction is left to fail the statement as it would.
         connection.begin()
     cursor = connection.connection.cursor()
+    # On an error it wraps the error and closes the cursor (or the connection, if it died).
+    connection._cursor_execute(cursor, sql, parameters)  # noqa: SLF001 - see the module's docstring
     try:
-        connection._cursor_execute(cursor, sql, parameters)  # noqa: SLF001 - see the module's docstring
         # Only a statement that returns rows is asked for them: psycopg builds the description of
-        # every column each time it is read.
-        return int(cursor.rowcount), list(cursor.fetchall()) if fetch else []
-    finally:
-        cursor.close()
+        # every column each time it is read. (SQLite reads the rows as they are fetched, so an
+        # error may come here too.)
+        rows = list(cursor.fetchall()) if fetch else []
+        rowcount = int(cursor.rowcount)
+    except BaseException as exc:
+        connection._handle_dbapi_exception(exc, sql, parameters, cursor, None)  # noqa: SLF001
+        raise
+    cursor.close()
+    return rowcount, rows
 
 
 class DriverStatement:
@@ -88,12 +99,13 @@ class DriverStatement:
 
     def __init__(self, statement: Any) -> None:
         self.statement = statement
-        self._compiled: dict[str, _Compiled] = {}
+        # By dialect: each engine's converts JSON with its own settings.
+        self._compiled: dict[Dialect, _Compiled] = {}
 
     def rows(self, connection: Connection, values: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         """Run it in ``connection``'s transaction (begun if it is not, as an execution begins it);
         the rows it returns, each value converted as SQLAlchemy's result converts it."""
-        compiled = self._compiled.get(connection.dialect.name) or self._compile(connection.dialect)
+        compiled = self._compiled.get(connection.dialect) or self._compile(connection.dialect)
         _, fetched = _execute(connection, compiled.sql, compiled.arguments(values), fetch=compiled.returns_rows)
         return [compiled.converted(row) for row in fetched]
 
@@ -106,6 +118,8 @@ class DriverStatement:
         binds: dict[str, BindParameter[Any]] = {name: bind for bind, name in compiled.bind_names.items()}
         if any(bind.expanding for bind in binds.values()):
             raise ValueError("a statement with expanding parameters cannot be compiled once")
+        if any(bind.literal_execute for bind in binds.values()) or compiled.escaped_bind_names:
+            raise ValueError("a statement whose text changes at each execution cannot be compiled once")
         if compiled.insert_prefetch or compiled.update_prefetch:
             raise ValueError("a statement whose columns take defaults computed at each execution cannot be "
                              "compiled once: give them values")
@@ -128,5 +142,5 @@ class DriverStatement:
         result = _Compiled(sql=compiled.string, parameters=tuple(parameters),
                            named=None if compiled.positional else tuple(order),
                            returns_rows=bool(columns), conversions=tuple(conversions))
-        self._compiled[dialect.name] = result
+        self._compiled[dialect] = result
         return result

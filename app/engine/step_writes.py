@@ -97,8 +97,8 @@ def write(session: Session, keep: bool = False) -> None:
     writes = _Statements(session.connection())
     if new_workflows:
         # First: its tasks refer to it.
-        writes.add(*_insert(writes.dialect, _WORKFLOWS, [_values(_WORKFLOWS, row) for row in new_workflows], ()))
-        _as_written(session, new_workflows, keep)
+        writes.add(*_insert(writes.dialect, _WORKFLOWS, [_values(_WORKFLOWS, row) for row in new_workflows], ()),
+                   done=lambda: _as_written(session, new_workflows, keep))
     # In the order of their ids, as the ORM's flush writes them: two transactions that change the
     # same workflows take their row locks in the same order.
     for row in sorted(changed_workflows, key=lambda workflow: workflow.id):
@@ -122,31 +122,41 @@ def write(session: Session, keep: bool = False) -> None:
 class _Statements:
     """The statements of one write, run in order; on PostgreSQL all of them in one statement.
 
-    A chain step writes its tasks and its new action, a start its workflow too: on a server each
-    statement is a round trip and the driver's work of an execution. PostgreSQL runs statements
-    given as the parts of one ``WITH``, each to completion, and checks the foreign keys after the
-    whole statement, so a new action may refer to a new task of the same statement.
+    A chain step writes its action's result, its tasks and its new action, a start its workflow
+    too: on a server each statement is a round trip and the driver's work of an execution.
+    PostgreSQL runs the parts of one ``WITH`` each to completion, on one snapshot, and checks the
+    foreign keys after the whole statement, so a new action may refer to a new task of the same
+    statement. It does not promise an order among the parts, and no two parts may write one row:
+    each row of a write is in one statement only (new or changed, and changed actions grouped by
+    the columns they changed). A row is taken for written (``done``) only once its statement ran.
     """
 
     def __init__(self, connection: Any) -> None:
         self.connection = connection
         self.dialect: Dialect = connection.dialect
-        self._statements: list[tuple[str, tuple[Any, ...], Callable[[int], None] | None]] = []
+        self._statements: list[tuple[str, tuple[Any, ...], Callable[[int], None] | None, Callable[[], None]]] = []
 
-    def add(self, sql: str, parameters: tuple[Any, ...], check: Callable[[int], None] | None = None) -> None:
-        """Add a statement; ``check`` is told the rows it changed."""
-        self._statements.append((sql, parameters, check))
+    def add(self, sql: str, parameters: tuple[Any, ...], check: Callable[[int], None] | None = None,
+            done: Callable[[], None] = lambda: None) -> None:
+        """Add a statement; ``check`` is told the rows it changed, then ``done`` is called."""
+        self._statements.append((sql, parameters, check, done))
 
     def run(self) -> None:
         if len(self._statements) > 1 and self.dialect.name == "postgresql":
-            sql = _together(tuple(sql for sql, _, _ in self._statements))
-            parameters = tuple(value for _, values, _ in self._statements for value in values)
+            sql = _together(tuple(sql for sql, _, _, _ in self._statements))
+            parameters = tuple(value for _, values, _, _ in self._statements for value in values)
             counts = first_row_of_text(self.connection, sql, parameters)
-        else:
-            counts = tuple(run_text(self.connection, sql, parameters) for sql, parameters, _ in self._statements)
-        for (_, _, check), count in zip(self._statements, counts, strict=True):
+            for (_, _, check, _), count in zip(self._statements, counts, strict=True):
+                if check is not None:
+                    check(count)
+            for _, _, _, done in self._statements:
+                done()
+            return
+        for sql, parameters, check, done in self._statements:
+            count = run_text(self.connection, sql, parameters)
             if check is not None:
                 check(count)
+            done()
 
 
 @lru_cache(maxsize=64)
@@ -169,8 +179,7 @@ def _update_changed(session: Session, row: WorkflowExecution | TaskExecution | A
     table: Table = row.__table__
     keys = [key for key in _positions(table) if key in state.committed_state]
     writes.add(*_update(writes.dialect, table, {key: row.__dict__.get(key) for key in keys}, {"id": row.id}),
-               check=_ONE_ROW_UPDATED[table.name])
-    _as_clean(session, state)
+               check=_ONE_ROW_UPDATED[table.name], done=lambda: _as_clean(session, state))
 
 
 def _one_row_updated(table: str) -> Callable[[int], None]:
@@ -250,12 +259,16 @@ def _upsert(session: Session, table: Table, new: list[Any], changed: list[Any], 
             # The column's onupdate, as the ORM's UPDATE applies it: unless the step set the time.
             if "updated_at" not in inspect(row).committed_state:
                 row.updated_at = now
-    writes.add(*_insert(writes.dialect, table, [_values(table, row) for row in (*changed, *new)], updated))
-    for row in changed:
-        # Every column went back whole: the row is as written, and the session's flush must not
-        # take it for a changed one (a flush that only finds nothing to write still costs a step).
-        _as_clean(session, inspect(row))
-    _as_written(session, new, keep)
+
+    def done() -> None:
+        for row in changed:
+            # Every column went back whole: the row is as written, and the session's flush must
+            # not take it for a changed one (a flush that only finds nothing to write still costs a
+            # step).
+            _as_clean(session, inspect(row))
+        _as_written(session, new, keep)
+
+    writes.add(*_insert(writes.dialect, table, [_values(table, row) for row in (*changed, *new)], updated), done=done)
 
 
 def _insert(dialect: Dialect, table: Table, rows: list[list[Any]], updated: tuple[str, ...]) -> _Statement:

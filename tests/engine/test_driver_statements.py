@@ -159,3 +159,24 @@ def test_statements_it_cannot_compile_once_are_refused(driver: EngineDriver) -> 
     with pytest.raises(ValueError, match="defaults"):
         defaults.rows(session().connection(), {"id": new_id()})
     session().rollback()
+
+
+@pytest.mark.sqlite_only
+def test_an_error_while_rows_are_fetched_fails_as_any_execution_does(driver: EngineDriver) -> None:
+    # SQLite reads the rows as they are fetched: an error there comes after the statement started.
+    _fan_in_done(driver)
+    calls = []
+
+    def fails_on_the_second_row(value: str) -> str:
+        calls.append(value)
+        if len(calls) > 1:
+            raise ValueError("the second row")
+        return value
+
+    connection = session().connection()
+    connection.connection.dbapi_connection.create_function("fails_on_the_second_row", 1, fails_on_the_second_row)
+    statement = DriverStatement(text("SELECT fails_on_the_second_row(id) FROM task_executions")
+                                .columns(column("id", String)))
+    with pytest.raises(exc.OperationalError):
+        statement.rows(connection, {})
+    session().rollback()

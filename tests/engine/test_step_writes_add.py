@@ -1,13 +1,16 @@
 """A row the step adds is pending in the session as ``session.add`` leaves it, its related rows
-included when it holds any; and a row written at the unit's end leaves the session."""
+included when it holds any; a row written at the unit's end leaves the session; and the rows of a
+write that failed are still the session's to write."""
 
 from __future__ import annotations
 
-from sqlalchemy import inspect
+import pytest
+from sqlalchemy import delete, exc, inspect
+from sqlalchemy.orm.exc import StaleDataError
 
 from app.engine import step_writes
 from app.extensions import session
-from app.models import ActionExecution, TaskExecution, built, new_id
+from app.models import ActionExecution, TaskExecution, WorkflowExecution, built, new_id
 from tests.engine.driver import EngineDriver
 
 WAITING = """
@@ -65,3 +68,37 @@ def test_a_row_added_by_a_rolled_back_attempt_is_let_go(driver: EngineDriver) ->
     # As the ORM leaves a row added in a rolled-back transaction: transient, in no session.
     assert inspect(task).transient
     assert task not in session()
+
+
+def test_rows_of_a_statement_that_failed_are_not_taken_for_written(driver: EngineDriver) -> None:
+    # On PostgreSQL the write is one statement; on SQLite the workflow's UPDATE runs, then the task's
+    # INSERT fails. Either way the new task is still the session's to write.
+    execution_id = _started(driver)
+    workflow = session().get(WorkflowExecution, execution_id)
+    assert workflow is not None
+    workflow.description = "changed"
+    orphan = _task("no such workflow")
+    step_writes.add(session(), orphan)
+    with pytest.raises(exc.IntegrityError):
+        step_writes.write(session(), keep=True)
+    assert inspect(orphan).pending and orphan in session().new
+    session().rollback()
+
+
+def test_a_workflow_gone_from_under_a_write_of_several_statements_fails_it(driver: EngineDriver) -> None:
+    gone, kept = _started(driver), driver.start("adds")
+    session().rollback()
+    workflow = session().get(WorkflowExecution, gone)
+    assert workflow is not None
+    workflow.description = "never written"
+    connection = session().connection()
+    tasks, workflows = TaskExecution.__table__, WorkflowExecution.__table__
+    connection.execute(delete(ActionExecution.__table__).where(ActionExecution.workflow_execution_id == gone))
+    connection.execute(delete(tasks).where(tasks.c.workflow_execution_id == gone))
+    connection.execute(delete(workflows).where(workflows.c.id == gone))
+    task = _task(kept)
+    step_writes.add(session(), task)
+    with pytest.raises(StaleDataError):
+        step_writes.write(session(), keep=True)
+    assert inspect(task).pending and session().is_modified(workflow)
+    session().rollback()
