@@ -26,14 +26,7 @@ from app.engine.runtime import Step
 from app.engine.state_log import StateChanges
 from app.engine.states import COMPLETED, Kind, State, check_transition
 from app.engine.store import SqlStore
-from app.engine.transactions import (
-    ACTION_STATE_COLUMNS,
-    TASK_ROWS,
-    lock_for_result,
-    lock_workflow,
-    lock_workflow_with_task,
-    with_retries,
-)
+from app.engine.transactions import TASK_ROWS, lock_workflow, lock_workflow_with_task, with_retries
 from app.models import ActionExecution, TaskExecution, WorkflowExecution, built, new_id, utc_now
 
 log = logging.getLogger(__name__)
@@ -51,12 +44,6 @@ _TAKE_INLINE = (update(_ACTIONS)
                        _ACTIONS.c.state == State.RUNNING.value, _ACTIONS.c.worker_id.is_(None))
                 .values(worker_id=INLINE)
                 .returning(*_ACTION_ROWS.columns))
-# The action whose result a worker reports, as the session's row: what its claim read and what the
-# lock read; the rest (its output, its times) loads on first use.
-_RESULT_ROWS = RowLoader(ActionExecution, [column.key for column in _ACTIONS.columns if column.key not in {
-    "id", "name", "input", "params", "workflow_name", "workflow_execution_id", "task_execution_id", "task_name",
-    "is_sync", "item_index", *ACTION_STATE_COLUMNS}])
-_RESULT_KEYS = [column.key for column in _RESULT_ROWS.columns]
 _TASKS_BY_ID = select(*TASK_ROWS.columns).where(TaskExecution.__table__.c.id.in_(bindparam("ids", expanding=True)))
 
 COMPLETION_STATES = ("SUCCESS", "ERROR", "CANCELLED", "PAUSED", "RUNNING")
@@ -122,11 +109,6 @@ class ActionService:
         state = _result_state(result)
 
         def unit() -> tuple[None, list[Message]]:
-            if run is not None and run.task_execution_id is not None and run.workflow_execution_id is not None:
-                locked = lock_for_result(self.session, run.workflow_execution_id, run.task_execution_id, run.id,
-                                         without_data=run.item_index is not None)
-                if locked is not None:
-                    return self._record_locked_result(run, locked, state, result, sent_request)
             # What the claim read does not change while the action runs: no need to read it again.
             action = _as_row(run) if run is not None else self.session.get(ActionExecution, action_execution_id)
             if action is None:
@@ -150,27 +132,6 @@ class ActionService:
             return None, self._continue(wf_ex, action, claim=False, task=task)
 
         self._commit_and_send(unit)
-
-    def _record_locked_result(self, run: ActionRun, locked: tuple[WorkflowExecution, TaskExecution, tuple[Any, ...]],
-                              state: str, result: Result,
-                              sent_request: dict[str, Any] | None) -> tuple[None, list[Message]]:
-        """:meth:`on_action_result` for an action of a task, whose state the lock read (and, on a
-        server, locked): no compare-and-set, the result is one more change of the step's write."""
-        wf_ex, task, action_state = locked
-        known = {"id": run.id, "name": run.name, "input": run.input, "params": run.params,
-                 "workflow_name": run.workflow_name, "workflow_execution_id": run.workflow_execution_id,
-                 "task_execution_id": run.task_execution_id, "task_name": run.task_name, "is_sync": run.is_sync,
-                 "item_index": run.item_index, **dict(zip(ACTION_STATE_COLUMNS, action_state, strict=True))}
-        action = _RESULT_ROWS.load(self.session, [known[key] for key in _RESULT_KEYS])
-        if action.state not in (State.RUNNING.value, State.PAUSED.value):
-            log.warning("result of action %s ignored: it is already completed", run.id)
-            return None, []
-        final_state, output = self._shaped_output(action, state, result.to_output())
-        self.changes.transition(action, final_state)
-        action.output, action.accepted, action.processed = output, True, True
-        if sent_request is not None:
-            action.sent_request = sent_request
-        return None, self._continue(wf_ex, action, claim=False, task=task)
 
     def _lock_for(self, action: ActionExecution) -> tuple[WorkflowExecution | None, TaskExecution | None]:
         """Lock the action's workflow, loading its task with it; one item of a with-items task ending

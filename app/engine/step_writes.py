@@ -103,9 +103,8 @@ def write(session: Session, keep: bool = False) -> None:
     # same workflows take their row locks in the same order.
     for row in sorted(changed_workflows, key=lambda workflow: workflow.id):
         _update_changed(session, row, writes)
-    # Rows loaded in part (an item's task without its data, the action whose result the step
-    # records): an UPDATE of what changed, as for a workflow. Actions first (a result, then what it
-    # did to its task), each table's by ids.
+    # Rows loaded in part (an item's task without its data): an UPDATE of what changed, as for a
+    # workflow, rather than the ORM's flush. Actions first, each table's by ids.
     for row in sorted(partly_loaded, key=lambda row: (isinstance(row, TaskExecution), row.id)):
         _update_changed(session, row, writes)
     if new_tasks or changed_tasks:
@@ -122,13 +121,13 @@ def write(session: Session, keep: bool = False) -> None:
 class _Statements:
     """The statements of one write, run in order; on PostgreSQL all of them in one statement.
 
-    A chain step writes its action's result, its tasks and its new action, a start its workflow
-    too: on a server each statement is a round trip and the driver's work of an execution.
-    PostgreSQL runs the parts of one ``WITH`` each to completion, on one snapshot, and checks the
-    foreign keys after the whole statement, so a new action may refer to a new task of the same
-    statement. It does not promise an order among the parts, and no two parts may write one row:
-    each row of a write is in one statement only (new or changed, and changed actions grouped by
-    the columns they changed). A row is taken for written (``done``) only once its statement ran.
+    A chain step writes its tasks and its new action, a start its workflow too: on a server each
+    statement is a round trip and the driver's work of an execution. PostgreSQL runs the parts of
+    one ``WITH`` each to completion, on one snapshot, and checks the foreign keys after the whole
+    statement, so a new action may refer to a new task of the same statement. It does not promise
+    an order among the parts, and no two parts may write one row: each row of a write is in one
+    statement only (new or changed, and changed actions grouped by the columns they changed). A row
+    is taken for written (``done``) only once its statement ran.
     """
 
     def __init__(self, connection: Any) -> None:

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from app.database import STATEMENT_ALONE, immediate_transactions
 from app.engine.driver_statements import DriverStatement
 from app.engine.row_loading import RowLoader, read_first
-from app.models import ActionExecution, TaskExecution, WorkflowExecution
+from app.models import TaskExecution, WorkflowExecution
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -137,7 +137,6 @@ TASK_DATA = ("in_context", "published", "result")
 
 _WORKFLOWS = WorkflowExecution.__table__
 _TASKS = TaskExecution.__table__
-_ACTIONS = ActionExecution.__table__
 
 # The spec snapshot loads on first use only: each process keeps the parsed spec of an execution.
 # Keyed by ``without_data``: the data columns too load on first use.
@@ -162,25 +161,9 @@ def _lock_workflow_with_task_statement(without_data: bool) -> DriverStatement:
                            .with_for_update(of=[_WORKFLOWS, _TASKS]))
 
 
-# What the lock reads of the action whose result a step records: whether it can still be completed.
-ACTION_STATE_COLUMNS = ("state", "accepted", "processed")
-
-
-def _lock_for_result_statement(without_data: bool) -> DriverStatement:
-    return DriverStatement(select(*_WORKFLOW_ROWS[without_data].columns, *_TASK_ROWS[without_data].columns,
-                                  *(_ACTIONS.c[name] for name in ACTION_STATE_COLUMNS))
-                           .join(_TASKS, and_(_TASKS.c.id == bindparam("task_id"),
-                                              _TASKS.c.workflow_execution_id == _WORKFLOWS.c.id))
-                           .join(_ACTIONS, and_(_ACTIONS.c.id == bindparam("action_id"),
-                                                _ACTIONS.c.task_execution_id == _TASKS.c.id))
-                           .where(_WORKFLOWS.c.id == bindparam("workflow_id"))
-                           .with_for_update(of=[_WORKFLOWS, _TASKS, _ACTIONS]))
-
-
 # Built once, for every step locks, and handed to the driver as text (keyed by ``without_data``).
 _LOCK_WORKFLOW = {flag: _lock_workflow_statement(flag) for flag in (False, True)}
 _LOCK_WORKFLOW_WITH_TASK = {flag: _lock_workflow_with_task_statement(flag) for flag in (False, True)}
-_LOCK_FOR_RESULT = {flag: _lock_for_result_statement(flag) for flag in (False, True)}
 
 
 def lock_workflow(session: Session, workflow_execution_id: str, without_data: bool = False) -> WorkflowExecution | None:
@@ -213,19 +196,3 @@ def lock_workflow_with_task(session: Session, workflow_execution_id: str, task_e
     workflows = _WORKFLOW_ROWS[without_data]
     width = len(workflows.columns)
     return workflows.load(session, row[:width]), _TASK_ROWS[without_data].load(session, row[width:])
-
-
-def lock_for_result(session: Session, workflow_execution_id: str, task_execution_id: str, action_execution_id: str,
-                    without_data: bool = False) -> tuple[WorkflowExecution, TaskExecution, tuple[Any, ...]] | None:
-    """:func:`lock_workflow_with_task`, and the action of the task whose result the step records,
-    locked last: its :data:`ACTION_STATE_COLUMNS`, as no one else can change them until the commit.
-    The result is then written with the step's other writes (on PostgreSQL, one statement) rather
-    than by a compare-and-set of its own. None when the three rows are not one workflow's."""
-    row = read_first(session, _LOCK_FOR_RESULT[without_data], {
-        "workflow_id": workflow_execution_id, "task_id": task_execution_id, "action_id": action_execution_id})
-    if row is None:
-        return None
-    workflows, tasks = _WORKFLOW_ROWS[without_data], _TASK_ROWS[without_data]
-    task_end = len(workflows.columns) + len(tasks.columns)
-    return (workflows.load(session, row[:len(workflows.columns)]),
-            tasks.load(session, row[len(workflows.columns):task_end]), row[task_end:])

@@ -126,17 +126,15 @@ def test_a_chain_step_costs_at_most_five_statements(driver: EngineDriver) -> Non
 
 @pytest.mark.usefixtures("postgres_only")
 def test_on_postgresql_a_steps_writes_are_one_statement(driver: EngineDriver) -> None:
-    # Each statement is a round trip and the driver's work of an execution: the action's result, the
-    # task upsert and the new action go together. (The last step's are written before the end
-    # question reads.)
+    # Each statement is a round trip and the driver's work of an execution: the task upsert and the
+    # new action go together. (The last step's task is written before the end question reads.)
     *steps, last = run_workflow(driver, CHAIN, "statements_chain", as_sent=True)
 
     assert driver.execution().state == "SUCCESS"
     for step in steps:
-        assert step == ["UPDATE action_executions", "SELECT workflow_executions",
-                        "WITH UPDATE action_executions, INSERT task_executions, INSERT action_executions"]
-    assert last[-3:] == ["WITH UPDATE action_executions, INSERT task_executions", "SELECT answers and ends",
-                         "UPDATE workflow_executions"]
+        assert step == ["UPDATE action_executions", "SELECT workflow_executions", "UPDATE action_executions",
+                        "WITH INSERT task_executions, INSERT action_executions"]
+    assert last[-3:] == ["INSERT task_executions", "SELECT answers and ends", "UPDATE workflow_executions"]
 
 
 def test_the_last_step_ends_the_workflow_with_one_question_and_one_write(driver: EngineDriver) -> None:
