@@ -5,7 +5,7 @@ of them is written (a workflow's changes by an UPDATE of their own, ``step_write
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import delete, inspect, select
+from sqlalchemy import delete, event, inspect, select
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.engine import step_writes
@@ -120,6 +120,39 @@ def test_a_changed_workflow_is_written_with_its_update_time_and_its_spec_left_un
     description, updated_after = _stored(execution_id)
     assert description == "written by the step"
     assert updated_before is None or updated_after > updated_before
+
+
+def test_a_task_loaded_without_its_data_is_written_by_an_update_of_what_changed(driver: EngineDriver) -> None:
+    # One with-items item's step locks its task without its data; what it changes of the task is
+    # written without the ORM's flush, and the data stays to load on first use.
+    execution_id, task_id = _started(driver)
+    sent: list[str] = []
+
+    def change() -> None:
+        _, task = lock_workflow_with_task(session(), execution_id, task_id, without_data=True)
+        assert task is not None
+        task.state_info = "written by the step"
+        before = task.updated_at
+        step_writes.write(session())
+        assert not session().is_modified(task)
+        assert _unloaded_columns(task) == {"in_context", "published", "result"}
+        assert before is None or task.updated_at > before
+
+    def record(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        sent.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        with step_writes.writing(session()):
+            with_retries(session(), change)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    (update,) = [statement for statement in sent if statement.startswith("UPDATE task_executions")]
+    assert update.startswith('UPDATE task_executions SET "state_info" = ') and "in_context" not in update
+    session().expire_all()
+    stored = session().get(TaskExecution, task_id)
+    assert stored is not None and stored.state_info == "written by the step" and stored.in_context is not None
+    session().rollback()
 
 
 def test_a_workflow_gone_from_under_its_update_fails_as_the_orm_flush_fails(driver: EngineDriver) -> None:
