@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import BindParameter, Dialect
@@ -60,25 +61,43 @@ class _Compiled:
 
 
 def run_text(connection: Connection, sql: str, parameters: Sequence[Any]) -> int:
-    """Run ``sql`` (in the driver's own placeholders) in ``connection``'s transaction, begun if it
-    is not; returns the rows it changed."""
-    rowcount, _ = _execute(connection, sql, parameters, fetch=False)
+    """Run ``sql`` (in the driver's positional placeholders: ``?`` for SQLite, ``%s`` for
+    psycopg) in ``connection``'s transaction, begun if it is not; returns the rows it changed."""
+    rowcount, _ = _execute(connection, sql, parameters, fetch=False, positional=True)
     return rowcount
 
 
 def first_row_of_text(connection: Connection, sql: str, parameters: Sequence[Any]) -> tuple[Any, ...]:
     """:func:`run_text` of a statement that answers one row: that row, as the driver gives it."""
-    _, rows = _execute(connection, sql, parameters, fetch=True)
+    _, rows = _execute(connection, sql, parameters, fetch=True, positional=True)
     return tuple(rows[0])
 
 
+@lru_cache(maxsize=512)
+def _numbered(sql: str) -> str:
+    """``sql`` with each ``%s`` numbered as PostgreSQL's own placeholders (``$1``, ``$2``, ...).
+
+    psycopg parses a query for its ``%s`` at each execution unless it is short and has few
+    parameters: a step's upsert of a few rows, or its writes sent as one statement, have hundreds.
+    Numbered once here, they go through psycopg's raw cursor, which parses nothing.
+    """
+    parts = sql.split("%s")
+    return "".join(part + (f"${index}" if index < len(parts) else "") for index, part in enumerate(parts, 1))
+
+
 def _execute(connection: Connection, sql: str, parameters: Sequence[Any] | Mapping[str, Any],
-             fetch: bool) -> tuple[int, list[Any]]:
+             fetch: bool, positional: bool = False) -> tuple[int, list[Any]]:
     if connection.get_transaction() is None:
         # What an execution does first: the connection's begin events run (SQLite's writers lock
         # is taken there). An inactive transaction is left to fail the statement as it would.
         connection.begin()
-    cursor = connection.connection.cursor()
+    if positional and connection.dialect.name == "postgresql":
+        from psycopg import RawCursor  # only where psycopg is the driver
+
+        sql = _numbered(sql)
+        cursor: Any = RawCursor(connection.connection.dbapi_connection)  # type: ignore[call-overload]
+    else:
+        cursor = connection.connection.cursor()
     # On an error it wraps the error and closes the cursor (or the connection, if it died).
     connection._cursor_execute(cursor, sql, parameters)  # noqa: SLF001 - see the module's docstring
     try:

@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection
 
 from app.engine import store, transactions
 from app.engine.dispatch import RunAction
-from app.engine.driver_statements import DriverStatement, run_text
+from app.engine.driver_statements import DriverStatement, _numbered, run_text
 from app.engine.runtime import END_QUESTIONS
 from app.extensions import db, session
 from app.models import ActionExecution, TaskExecution, new_id
@@ -180,3 +180,11 @@ def test_an_error_while_rows_are_fetched_fails_as_any_execution_does(driver: Eng
     with pytest.raises(exc.OperationalError):
         statement.rows(connection, {})
     session().rollback()
+
+
+def test_positional_placeholders_are_numbered_for_postgresql_in_order() -> None:
+    assert _numbered('INSERT INTO t ("a", "b") VALUES (%s, %s), (%s, %s)') == (
+        'INSERT INTO t ("a", "b") VALUES ($1, $2), ($3, $4)')
+    assert _numbered("WITH s0 AS (UPDATE t SET a = %s WHERE id = %s RETURNING 1) SELECT 1") == (
+        "WITH s0 AS (UPDATE t SET a = $1 WHERE id = $2 RETURNING 1) SELECT 1")
+    assert _numbered("SELECT 1") == "SELECT 1"
