@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -20,8 +20,9 @@ from app.actions.base import Result
 from app.engine import adhoc, catalog, control, inline, limits, notifications, state_log, step_writes
 from app.engine.claims import DELIVERED, INLINE, SENDING, ActionRun
 from app.engine.dispatch import ActionDone, ContinueAfterAction, Dispatcher, Message, RunAction
+from app.engine.driver_statements import DriverStatement
 from app.engine.errors import Conflict, EngineError, InvalidStateTransition, NotAllowed, NotFound
-from app.engine.row_loading import RowLoader, read
+from app.engine.row_loading import RowLoader, read_rows
 from app.engine.runtime import Step
 from app.engine.state_log import StateChanges
 from app.engine.states import COMPLETED, Kind, State, check_transition
@@ -36,15 +37,37 @@ _WITHOUT_TASK_DATA = [defer(TaskExecution.in_context), defer(TaskExecution.publi
 _ACTIONS = ActionExecution.__table__
 
 
-# Built once (each inline step runs them): glue actions taken with a compare-and-set that returns
-# them whole, and their tasks.
+# Each inline step runs them: glue actions taken with a compare-and-set that returns them whole, and
+# their tasks. Built once for each number of ids (at most a step's glue budget), handed to the
+# driver as text.
 _ACTION_ROWS = RowLoader(ActionExecution)
-_TAKE_INLINE = (update(_ACTIONS)
-                .where(_ACTIONS.c.id.in_(bindparam("ids", expanding=True)),
-                       _ACTIONS.c.state == State.RUNNING.value, _ACTIONS.c.worker_id.is_(None))
-                .values(worker_id=INLINE)
-                .returning(*_ACTION_ROWS.columns))
-_TASKS_BY_ID = select(*TASK_ROWS.columns).where(TaskExecution.__table__.c.id.in_(bindparam("ids", expanding=True)))
+_TAKE_INLINE: dict[int, DriverStatement] = {}
+_TASKS_BY_ID: dict[int, DriverStatement] = {}
+
+
+def _take_inline(count: int) -> DriverStatement:
+    statement = _TAKE_INLINE.get(count)
+    if statement is None:
+        statement = _TAKE_INLINE[count] = DriverStatement(
+            update(_ACTIONS)
+            .where(_ACTIONS.c.id.in_([bindparam(f"id{index}") for index in range(count)]),
+                   _ACTIONS.c.state == State.RUNNING.value, _ACTIONS.c.worker_id.is_(None))
+            .values(worker_id=INLINE, updated_at=bindparam("now", type_=_ACTIONS.c.updated_at.type))
+            .returning(*_ACTION_ROWS.columns))
+    return statement
+
+
+def _tasks_by_id(count: int) -> DriverStatement:
+    statement = _TASKS_BY_ID.get(count)
+    if statement is None:
+        tasks = TaskExecution.__table__
+        statement = _TASKS_BY_ID[count] = DriverStatement(
+            select(*TASK_ROWS.columns).where(tasks.c.id.in_([bindparam(f"id{index}") for index in range(count)])))
+    return statement
+
+
+def _ids(ids: Sequence[str | None]) -> dict[str, Any]:
+    return {f"id{index}": value for index, value in enumerate(ids)}
 
 COMPLETION_STATES = ("SUCCESS", "ERROR", "CANCELLED", "PAUSED", "RUNNING")
 
@@ -358,12 +381,12 @@ class ActionService:
                 return None, []
             step = self._step(wf_ex, runs_glue=True)
             now, later = action_execution_ids[:step.glue.left], action_execution_ids[step.glue.left:]
-            taken = [_ACTION_ROWS.load(self.session, found)
-                     for found in read(self.session, _TAKE_INLINE, {"ids": now})] if now else []
+            taken = [_ACTION_ROWS.load(self.session, found) for found in read_rows(
+                self.session, _take_inline(len(now)), {**_ids(now), "now": utc_now()})] if now else []
             actions = {row.id: row for row in taken}
             task_ids = list({action.task_execution_id for action in taken})
-            tasks = {row.id: row for row in (TASK_ROWS.load(self.session, found, refresh=False) for found in read(
-                self.session, _TASKS_BY_ID, {"ids": task_ids}))} if taken else {}
+            tasks = {row.id: row for row in (TASK_ROWS.load(self.session, found, refresh=False) for found in read_rows(
+                self.session, _tasks_by_id(len(task_ids)), _ids(task_ids)))} if taken else {}
             for action in (actions[action_id] for action_id in now if action_id in actions):
                 task = tasks.get(action.task_execution_id or "")
                 if task is not None:
