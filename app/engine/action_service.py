@@ -9,6 +9,7 @@ import json
 import logging
 from collections.abc import Callable, Sequence
 from datetime import timedelta
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import bindparam, delete, select, update
@@ -41,29 +42,23 @@ _ACTIONS = ActionExecution.__table__
 # their tasks. Built once for each number of ids (at most a step's glue budget), handed to the
 # driver as text.
 _ACTION_ROWS = RowLoader(ActionExecution)
-_TAKE_INLINE: dict[int, DriverStatement] = {}
-_TASKS_BY_ID: dict[int, DriverStatement] = {}
 
 
+@lru_cache(maxsize=64)
 def _take_inline(count: int) -> DriverStatement:
-    statement = _TAKE_INLINE.get(count)
-    if statement is None:
-        statement = _TAKE_INLINE[count] = DriverStatement(
-            update(_ACTIONS)
-            .where(_ACTIONS.c.id.in_([bindparam(f"id{index}") for index in range(count)]),
-                   _ACTIONS.c.state == State.RUNNING.value, _ACTIONS.c.worker_id.is_(None))
-            .values(worker_id=INLINE, updated_at=bindparam("now", type_=_ACTIONS.c.updated_at.type))
-            .returning(*_ACTION_ROWS.columns))
-    return statement
+    return DriverStatement(
+        update(_ACTIONS)
+        .where(_ACTIONS.c.id.in_([bindparam(f"id{index}") for index in range(count)]),
+               _ACTIONS.c.state == State.RUNNING.value, _ACTIONS.c.worker_id.is_(None))
+        .values(worker_id=INLINE, updated_at=bindparam("now", type_=_ACTIONS.c.updated_at.type))
+        .returning(*_ACTION_ROWS.columns))
 
 
+@lru_cache(maxsize=64)
 def _tasks_by_id(count: int) -> DriverStatement:
-    statement = _TASKS_BY_ID.get(count)
-    if statement is None:
-        tasks = TaskExecution.__table__
-        statement = _TASKS_BY_ID[count] = DriverStatement(
-            select(*TASK_ROWS.columns).where(tasks.c.id.in_([bindparam(f"id{index}") for index in range(count)])))
-    return statement
+    tasks = TaskExecution.__table__
+    return DriverStatement(
+        select(*TASK_ROWS.columns).where(tasks.c.id.in_([bindparam(f"id{index}") for index in range(count)])))
 
 
 def _ids(ids: Sequence[str | None]) -> dict[str, Any]:

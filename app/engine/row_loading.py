@@ -74,16 +74,9 @@ class RowLoader(Generic[Row]):
         return row
 
 
-def read(session: Session, statement: Any, parameters: dict[str, Any]) -> Any:
-    """Run a Core statement in the session's transaction, the session's pending changes flushed
-    first as its own queries flush them (unless autoflush is off)."""
-    if session.autoflush:
-        session.flush()
-    return session.connection().execute(statement, parameters)
-
-
 def read_rows(session: Session, statement: DriverStatement, parameters: dict[str, Any]) -> list[tuple[Any, ...]]:
-    """:func:`read` of a statement handed to the driver: its rows."""
+    """Run a statement in the session's transaction, the session's pending changes flushed first as
+    its own queries flush them (unless autoflush is off); its rows."""
     if session.autoflush:
         session.flush()
     return statement.rows(session.connection(), parameters)

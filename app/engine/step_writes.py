@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 from sqlalchemy import Dialect, Table, event, inspect
@@ -178,19 +178,14 @@ def _update_changed(session: Session, row: WorkflowExecution | TaskExecution | A
     table: Table = row.__table__
     keys = [key for key in _positions(table) if key in state.committed_state]
     writes.add(*_update(writes.dialect, table, {key: row.__dict__.get(key) for key in keys}, {"id": row.id}),
-               check=_ONE_ROW_UPDATED[table.name], done=lambda: _as_clean(session, state))
+               check=partial(_one_row_updated, table.name), done=lambda: _as_clean(session, state))
 
 
-def _one_row_updated(table: str) -> Callable[[int], None]:
-    def check(rowcount: int) -> None:
-        if rowcount != 1:
-            # What the ORM's flush raises for a row gone from under it.
-            raise StaleDataError(f"UPDATE statement on table '{table}' expected to update 1 row(s); "
-                                 f"{rowcount} were matched.")
-    return check
-
-
-_ONE_ROW_UPDATED = {table.name: _one_row_updated(table.name) for table in (_WORKFLOWS, _TASKS, _ACTIONS)}
+def _one_row_updated(table: str, rowcount: int) -> None:
+    if rowcount != 1:
+        # What the ORM's flush raises for a row gone from under it.
+        raise StaleDataError(f"UPDATE statement on table '{table}' expected to update 1 row(s); "
+                             f"{rowcount} were matched.")
 
 
 def _as_clean(session: Session, state: InstanceState[Any]) -> None:
