@@ -28,7 +28,13 @@ from app.engine.runtime import Step
 from app.engine.state_log import StateChanges
 from app.engine.states import COMPLETED, Kind, State, check_transition
 from app.engine.store import SqlStore
-from app.engine.transactions import TASK_ROWS, lock_workflow, lock_workflow_with_task, with_retries
+from app.engine.transactions import (
+    TASK_ROWS,
+    lock_workflow,
+    lock_workflow_with_task,
+    lock_workflow_with_task_completing,
+    with_retries,
+)
 from app.models import ActionExecution, TaskExecution, WorkflowExecution, built, new_id, utc_now
 
 log = logging.getLogger(__name__)
@@ -131,11 +137,9 @@ class ActionService:
             action = _as_row(run) if run is not None else self.session.get(ActionExecution, action_execution_id)
             if action is None:
                 raise NotFound(f"ActionExecution not found [id={action_execution_id}]")
-            wf_ex, task = self._lock_for(action)
             final_state, output = self._shaped_output(action, state, result.to_output())
             # The continuation runs in this transaction, so the result is applied as it is recorded.
-            previous = self._set_action_result(action_execution_id, final_state, output, processed=True,
-                                               sent_request=sent_request)
+            wf_ex, task, previous = self._lock_and_record(action, final_state, output, sent_request)
             if previous is None:
                 if run is not None and self.session.get(ActionExecution, action_execution_id) is None:
                     raise NotFound(f"ActionExecution not found [id={action_execution_id}]")
@@ -150,6 +154,27 @@ class ActionService:
             return None, self._continue(wf_ex, action, claim=False, task=task)
 
         self._commit_and_send(unit)
+
+    def _lock_and_record(self, action: ActionExecution, state: str, output: dict[str, Any],
+                         sent_request: dict[str, Any] | None,
+                         ) -> tuple[WorkflowExecution | None, TaskExecution | None, str | None]:
+        """:meth:`_lock_for` and :meth:`_set_action_result`: the workflow, the task, and the state the
+        action was completed from (None: it was not). On PostgreSQL a task's RUNNING action is
+        completed by the statement that takes the lock: one round trip fewer while it is held."""
+        connection = self.session.connection()
+        if sent_request is None and action.task_execution_id is not None and connection.dialect.name == "postgresql":
+            locked = lock_workflow_with_task_completing(
+                self.session, action.workflow_execution_id or "", action.task_execution_id,
+                action.item_index is not None, action.id, state, output, utc_now())
+            if locked is not None:
+                workflow, its_task, completed = locked
+                if completed:
+                    return workflow, its_task, State.RUNNING.value
+                # A paused async action (rare): the usual compare-and-set, RUNNING then PAUSED.
+                return workflow, its_task, self._set_action_result(action.id, state, output, processed=True)
+        wf_ex, task = self._lock_for(action)
+        return wf_ex, task, self._set_action_result(action.id, state, output, processed=True,
+                                                    sent_request=sent_request)
 
     def _lock_for(self, action: ActionExecution) -> tuple[WorkflowExecution | None, TaskExecution | None]:
         """Lock the action's workflow, loading its task with it; one item of a with-items task ending

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from contextlib import nullcontext
 from typing import Any, TypeVar
 
-from sqlalchemy import and_, bindparam, select
+from sqlalchemy import and_, bindparam, exists, func, literal, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from app.database import STATEMENT_ALONE, immediate_transactions
 from app.engine.driver_statements import DriverStatement
 from app.engine.row_loading import RowLoader, read_first
-from app.models import TaskExecution, WorkflowExecution
+from app.models import ActionExecution, TaskExecution, WorkflowExecution
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -137,6 +137,7 @@ TASK_DATA = ("in_context", "published", "result")
 
 _WORKFLOWS = WorkflowExecution.__table__
 _TASKS = TaskExecution.__table__
+_ACTIONS = ActionExecution.__table__
 
 # The spec snapshot loads on first use only: each process keeps the parsed spec of an execution.
 # Keyed by ``without_data``: the data columns too load on first use.
@@ -196,3 +197,41 @@ def lock_workflow_with_task(session: Session, workflow_execution_id: str, task_e
     workflows = _WORKFLOW_ROWS[without_data]
     width = len(workflows.columns)
     return workflows.load(session, row[:width]), _TASK_ROWS[without_data].load(session, row[width:])
+
+
+def _lock_and_complete_statement(without_data: bool) -> DriverStatement:
+    # The lock is a CTE that the compare-and-set reads (EXISTS), so PostgreSQL takes the row locks
+    # before it updates the action: the workflow's lock comes first, as everywhere else.
+    locked = _lock_workflow_with_task_statement(without_data).statement.cte("locked")
+    completed = (update(_ACTIONS)
+                 .where(_ACTIONS.c.id == bindparam("action_id"), _ACTIONS.c.state == "RUNNING",
+                        exists(select(literal(1)).select_from(locked)))
+                 .values(state=bindparam("action_state"),
+                         output=bindparam("action_output", type_=_ACTIONS.c.output.type),
+                         accepted=True, processed=True,
+                         updated_at=bindparam("now", type_=_ACTIONS.c.updated_at.type))
+                 .returning(_ACTIONS.c.id)
+                 .cte("completed"))
+    return DriverStatement(select(*locked.c, select(func.count()).select_from(completed).scalar_subquery()))
+
+
+_LOCK_AND_COMPLETE = {flag: _lock_and_complete_statement(flag) for flag in (False, True)}
+
+
+def lock_workflow_with_task_completing(
+        session: Session, workflow_execution_id: str, task_execution_id: str, without_data: bool,
+        action_execution_id: str, state: str, output: dict[str, Any], now: Any,
+) -> tuple[WorkflowExecution, TaskExecution, bool] | None:
+    """:func:`lock_workflow_with_task` and the compare-and-set of a RUNNING action's result, in one
+    statement on PostgreSQL (one round trip fewer while the workflow is locked); whether the action
+    was completed. None when the task is not the workflow's (nothing was locked or written)."""
+    row = read_first(session, _LOCK_AND_COMPLETE[without_data], {
+        "workflow_id": workflow_execution_id, "task_id": task_execution_id, "action_id": action_execution_id,
+        "action_state": state, "action_output": output, "now": now})
+    if row is None:
+        return None
+    workflows = _WORKFLOW_ROWS[without_data]
+    width = len(workflows.columns)
+    *values, completed = row
+    return (workflows.load(session, values[:width]), _TASK_ROWS[without_data].load(session, values[width:]),
+            bool(completed))

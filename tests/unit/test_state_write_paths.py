@@ -19,9 +19,12 @@ ROWS = {"WorkflowExecution", "TaskExecution", "ActionExecution"}
 NOT_ROWS = {("console/executions.py", "Filters")}
 # The compare-and-set statements that write a state; each reports it through
 # StateChanges.changed_elsewhere, which checks it against the action table. (The action's
-# completion goes to the driver through step_writes.update_row, from _set_action_result.)
+# completion goes to the driver through step_writes.update_row, from _set_action_result; on
+# PostgreSQL a task's action is completed by the statement that locks its workflow, built in
+# transactions and reported by on_action_result as _set_action_result's is.)
 COMPARE_AND_SET = {
     ("engine/action_service.py", "_set_action_result"),
+    ("engine/transactions.py", "_lock_and_complete_statement"),
     ("engine/action_service.py", "_pause_or_resume_action"),
     ("engine/store.py", "fail_open_actions"),
 }
