@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from functools import lru_cache
 from typing import Any
@@ -19,6 +20,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from app.actions import registry
 from app.actions.base import Result
 from app.engine import adhoc, catalog, control, inline, limits, notifications, state_log, step_writes
+from app.engine.arrivals import Arrivals
 from app.engine.claims import DELIVERED, INLINE, SENDING, ActionRun
 from app.engine.dispatch import ActionDone, ContinueAfterAction, Dispatcher, Message, RunAction
 from app.engine.driver_statements import DriverStatement
@@ -71,6 +73,31 @@ def _ids(ids: Sequence[str | None]) -> dict[str, Any]:
     return {f"id{index}": value for index, value in enumerate(ids)}
 
 COMPLETION_STATES = ("SUCCESS", "ERROR", "CANCELLED", "PAUSED", "RUNNING")
+
+
+@dataclass(frozen=True)
+class _Reported:
+    """A worker's result of a sync action it claimed and ran."""
+
+    run: ActionRun
+    result: Result
+
+
+# One per process: the results its threads report, by workflow execution (app.engine.arrivals).
+_REPORTED: Arrivals[_Reported] = Arrivals()
+
+
+class _OneAtATime(Exception):
+    """A batch of results that its own transactions, one each, record better (and say why)."""
+
+
+def _handed_over_failed(reported: _Reported, exc: Exception) -> None:
+    if isinstance(exc, NotFound):
+        log.info("action execution %s (%s) was deleted while it ran; its result is dropped",
+                 reported.run.id, reported.run.name)
+    else:
+        log.error("recording the result of action execution %s (%s) failed", reported.run.id, reported.run.name,
+                  exc_info=exc)
 
 
 class ActionService:
@@ -152,6 +179,54 @@ class ActionService:
             for key, value in (("state", final_state), ("output", output), ("accepted", True), ("processed", True)):
                 set_committed_value(action, key, value)
             return None, self._continue(wf_ex, action, claim=False, task=task)
+
+        self._commit_and_send(unit)
+
+    def report_result(self, run: ActionRun, result: Result) -> None:
+        """A worker's result of a sync action it claimed and ran, recorded with its continuation.
+
+        While one thread of this process records results of a workflow, the results the others
+        report for it are handed to that thread and recorded together (app.engine.arrivals).
+        """
+        if run.workflow_execution_id is None or run.task_execution_id is None:
+            self.on_action_result(run.id, result, run=run)
+            return
+        _REPORTED.record(run.workflow_execution_id, _Reported(run, result), self._record_reported,
+                         lambda one: self.on_action_result(one.run.id, one.result, run=one.run),
+                         _handed_over_failed)
+
+    def _record_reported(self, batch: Sequence[_Reported]) -> None:
+        """Results of one workflow's actions in one transaction: one lock, then each result applied
+        in turn as its own step would apply it, in one step (the workflow's end is asked about once
+        no task of the batch is left running), and one write."""
+
+        def unit() -> tuple[None, list[Message]]:
+            actions = [_as_row(reported.run) for reported in batch]
+            outcomes = [self._shaped_output(action, _result_state(reported.result), reported.result.to_output())
+                        for action, reported in zip(actions, batch, strict=True)]
+            wf_ex, task, previous = self._lock_and_record(actions[0], *outcomes[0], None)
+            if wf_ex is None or task is None:
+                raise _OneAtATime("the workflow or the task is gone")
+            tasks = {task.id: task}
+            others = list({action.task_execution_id or "" for action in actions} - {task.id})
+            if others:
+                tasks.update((row.id, row) for row in (TASK_ROWS.load(self.session, found) for found in read_rows(
+                    self.session, _tasks_by_id(len(others)), _ids(others))))
+            step = self._step(wf_ex, runs_glue=True)
+            step.expect(tasks.values())
+            for index, (action, (state, output)) in enumerate(zip(actions, outcomes, strict=True)):
+                if index:
+                    previous = self._set_action_result(action.id, state, output, processed=True)
+                if previous is None:
+                    raise _OneAtATime(f"action execution {action.id} is no longer running")
+                self.changes.changed_elsewhere(action, previous, state)
+                for key, value in (("state", state), ("output", output), ("accepted", True), ("processed", True)):
+                    set_committed_value(action, key, value)
+                its_task = tasks.get(action.task_execution_id or "")
+                if its_task is not None and its_task.state not in COMPLETED:
+                    step.action_ended(its_task, action)
+                    step.drain()
+            return None, step.messages
 
         self._commit_and_send(unit)
 

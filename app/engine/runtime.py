@@ -8,6 +8,7 @@ sub-workflows) lives in :mod:`app.engine.launch`, joins in :mod:`app.engine.join
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable
 from typing import Any
 
 from app.engine import controller, dataflow, decisions, expressions, failures, inline, joins, launch, limits
@@ -236,6 +237,12 @@ class Step:
         # heartbeat says when it ran, as a worker's claim does.
         action.updated_at = action.last_heartbeat = task.updated_at = utc_now()
         self.action_ended(task, action)
+
+    def expect(self, tasks: Iterable[TaskExecution]) -> None:
+        """Tasks whose actions' results this step applies in turn: until they are applied they are
+        running, so :meth:`drain` does not ask about the workflow's end in between."""
+        for task in tasks:
+            self._known_tasks[task.id] = task
 
     def action_ended(self, task: TaskExecution, action: ActionExecution) -> None:
         """Apply the result of a completed action to its task (not completed yet)."""

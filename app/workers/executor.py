@@ -81,7 +81,10 @@ def run_action(session: Session, engine: Engine, settings: Settings, action_exec
 
 def _report(engine: Engine, run: ActionRun, result: Result, sent: dict[str, Any] | None) -> Result | None:
     try:
-        engine.on_action_result(run.id, result, sent_request=sent, run=run)
+        if sent is None:
+            engine.report_result(run, result)
+        else:
+            engine.on_action_result(run.id, result, sent_request=sent, run=run)
     except NotFound:
         # Its execution was deleted (with force) while it ran: there is no one left to tell.
         log.info("action execution %s (%s) was deleted while it ran; its result is dropped", run.id, run.name)
