@@ -77,10 +77,16 @@ COMPLETION_STATES = ("SUCCESS", "ERROR", "CANCELLED", "PAUSED", "RUNNING")
 
 @dataclass(frozen=True)
 class _Reported:
-    """A worker's result of a sync action it claimed and ran."""
+    """A worker's result of an action it claimed and ran (a sync action's, or an async action's
+    whose request never left); ``recorded`` is told once it is (or failed to be)."""
 
     run: ActionRun
     result: Result
+    recorded: Callable[[], None] | None = None
+
+    def told(self) -> None:
+        if self.recorded is not None:
+            self.recorded()
 
 
 # One per process: the results its threads report, by workflow execution (app.engine.arrivals).
@@ -88,7 +94,8 @@ _REPORTED: Arrivals[_Reported] = Arrivals()
 
 
 class _OneAtATime(Exception):
-    """A batch of results that its own transactions, one each, record better (and say why)."""
+    """A batch of results that transactions of their own record better: one of its actions is no
+    longer running, or its workflow or task is gone (each one's own transaction says what to do)."""
 
 
 def _handed_over_failed(reported: _Reported, exc: Exception) -> None:
@@ -182,28 +189,54 @@ class ActionService:
 
         self._commit_and_send(unit)
 
-    def report_result(self, run: ActionRun, result: Result) -> None:
-        """A worker's result of a sync action it claimed and ran, recorded with its continuation.
+    def report_result(self, run: ActionRun, result: Result, recorded: Callable[[], None] | None = None) -> None:
+        """A worker's result of an action it claimed and ran, recorded with its continuation;
+        ``recorded`` is called once it is (or failed to be), by whichever thread recorded it.
 
         While one thread of this process records results of a workflow, the results the others
-        report for it are handed to that thread and recorded together (app.engine.arrivals).
+        report for it are handed to that thread and recorded together (app.engine.arrivals): this
+        may return before the result is recorded.
         """
+        reported = _Reported(run, result, recorded)
         if run.workflow_execution_id is None or run.task_execution_id is None:
-            self.on_action_result(run.id, result, run=run)
+            self._record_one(reported)
             return
-        _REPORTED.record(run.workflow_execution_id, _Reported(run, result), self._record_reported,
-                         lambda one: self.on_action_result(one.run.id, one.result, run=one.run),
+        _REPORTED.record(run.workflow_execution_id, reported, self._record_batch, self._record_one,
                          _handed_over_failed)
+
+    def _record_one(self, reported: _Reported) -> None:
+        try:
+            self.on_action_result(reported.run.id, reported.result, run=reported.run)
+        finally:
+            reported.told()
+
+    def _record_batch(self, batch: Sequence[_Reported]) -> None:
+        try:
+            self._record_reported(batch)
+        except _OneAtATime as exc:
+            log.info("recording %d action results together: %s; recording them one at a time", len(batch), exc)
+            raise
+        except Exception:
+            log.warning("recording %d action results together failed; recording them one at a time", len(batch),
+                        exc_info=True)
+            raise
+        for reported in batch:
+            reported.told()
 
     def _record_reported(self, batch: Sequence[_Reported]) -> None:
         """Results of one workflow's actions in one transaction: one lock, then each result applied
         in turn as its own step would apply it, in one step (the workflow's end is asked about once
-        no task of the batch is left running), and one write."""
+        no task of the batch is left running), and one write.
+
+        They are applied in the order of their actions' ids, the order in which the heartbeat's
+        statement meets the same rows: neither waits for a row the other holds while holding one
+        the other waits for."""
+        ordered = sorted(batch, key=lambda reported: reported.run.id)
 
         def unit() -> tuple[None, list[Message]]:
-            actions = [_as_row(reported.run) for reported in batch]
+            actions = [_as_row(reported.run) for reported in ordered]
             outcomes = [self._shaped_output(action, _result_state(reported.result), reported.result.to_output())
-                        for action, reported in zip(actions, batch, strict=True)]
+                        for action, reported in zip(actions, ordered, strict=True)]
             wf_ex, task, previous = self._lock_and_record(actions[0], *outcomes[0], None)
             if wf_ex is None or task is None:
                 raise _OneAtATime("the workflow or the task is gone")
@@ -213,7 +246,7 @@ class ActionService:
                 tasks.update((row.id, row) for row in (TASK_ROWS.load(self.session, found) for found in read_rows(
                     self.session, _tasks_by_id(len(others)), _ids(others))))
             step = self._step(wf_ex, runs_glue=True)
-            step.expect(tasks.values())
+            step.expect_completions(tasks.values())
             for index, (action, (state, output)) in enumerate(zip(actions, outcomes, strict=True)):
                 if index:
                     previous = self._set_action_result(action.id, state, output, processed=True)
@@ -245,7 +278,10 @@ class ActionService:
                 workflow, its_task, completed = locked
                 if completed:
                     return workflow, its_task, State.RUNNING.value
-                # A paused async action (rare): the usual compare-and-set, RUNNING then PAUSED.
+                # Not completed: a paused async action, one completed or timed out already, or one
+                # resumed (PAUSED -> RUNNING) by the transaction the lock waited for, which the
+                # statement's snapshot, taken before the wait, did not see. The usual
+                # compare-and-set, in statements of their own, tells which.
                 return workflow, its_task, self._set_action_result(action.id, state, output, processed=True)
         wf_ex, task = self._lock_for(action)
         return wf_ex, task, self._set_action_result(action.id, state, output, processed=True,

@@ -238,7 +238,7 @@ class Step:
         action.updated_at = action.last_heartbeat = task.updated_at = utc_now()
         self.action_ended(task, action)
 
-    def expect(self, tasks: Iterable[TaskExecution]) -> None:
+    def expect_completions(self, tasks: Iterable[TaskExecution]) -> None:
         """Tasks whose actions' results this step applies in turn: until they are applied they are
         running, so :meth:`drain` does not ask about the workflow's end in between."""
         for task in tasks:

@@ -11,7 +11,8 @@ import logging
 import os
 import socket
 import time
-from typing import Any
+from functools import partial
+from typing import Any, Protocol
 
 from sqlalchemy import and_, bindparam, or_, update
 from sqlalchemy.orm import Session
@@ -50,8 +51,18 @@ def worker_id() -> str:
     return _worker_id[1]
 
 
-def run_action(session: Session, engine: Engine, settings: Settings, action_execution_id: str) -> Result | None:
-    """Run the action if the row says so; returns what was reported for it (None: nothing yet)."""
+class Beats(Protocol):
+    """The process's action heartbeat (app.workers.heartbeat): each ``add`` is undone by a ``discard``."""
+
+    def add(self, action_execution_id: str) -> None: ...
+
+    def discard(self, action_execution_id: str) -> None: ...
+
+
+def run_action(session: Session, engine: Engine, settings: Settings, action_execution_id: str,
+               heartbeat: Beats | None = None) -> Result | None:
+    """Run the action if the row says so; returns what was reported for it (None: nothing yet).
+    ``heartbeat``: kept beating for the action until its result is recorded."""
     # The usual case, a RUNNING action nobody claimed yet, takes one statement (its own transaction).
     run = _claim_unclaimed(session, action_execution_id)
     decision = "run"
@@ -74,15 +85,22 @@ def run_action(session: Session, engine: Engine, settings: Settings, action_exec
     # What an async action sent is written by the transaction that records the send's outcome.
     sent = None if is_sync else outbound.sent
     if is_sync or result.is_error() or result.cancel:
-        return _report(engine, run, result, sent)
+        return _report(engine, run, result, sent, heartbeat)
     with_retries(session, lambda: _hand_over(session, run.id, SENDING, DELIVERED, sent))
     return None
 
 
-def _report(engine: Engine, run: ActionRun, result: Result, sent: dict[str, Any] | None) -> Result | None:
+def _report(engine: Engine, run: ActionRun, result: Result, sent: dict[str, Any] | None,
+            heartbeat: Beats | None = None) -> Result | None:
     try:
         if sent is None:
-            engine.report_result(run, result)
+            if heartbeat is None:
+                engine.report_result(run, result)
+            else:
+                # Beaten until recorded: another thread of this process may record it after this
+                # task has ended (app.engine.arrivals).
+                heartbeat.add(run.id)
+                engine.report_result(run, result, recorded=partial(heartbeat.discard, run.id))
         else:
             engine.on_action_result(run.id, result, sent_request=sent, run=run)
     except NotFound:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import Counter
 from typing import Any
 
 from celery.signals import task_postrun, task_prerun
@@ -29,7 +30,8 @@ class Heartbeat:
     def __init__(self, engine: Engine, interval: float) -> None:
         self._engine = engine
         self._interval = interval
-        self._running: set[str] = set()
+        # How many holds each action has: its run's, and its result's while it waits to be recorded.
+        self._running: Counter[str] = Counter()
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -50,11 +52,15 @@ class Heartbeat:
 
     def add(self, action_execution_id: str) -> None:
         with self._lock:
-            self._running.add(action_execution_id)
+            self._running[action_execution_id] += 1
 
     def discard(self, action_execution_id: str) -> None:
+        """Undo one :meth:`add`; the action is beaten for until every hold is let go of."""
         with self._lock:
-            self._running.discard(action_execution_id)
+            if self._running.get(action_execution_id, 0) <= 1:
+                self._running.pop(action_execution_id, None)
+            else:
+                self._running[action_execution_id] -= 1
 
     def beat(self) -> None:
         with self._lock:

@@ -44,7 +44,8 @@ class ActionFailed(Exception):
 
 @celery.task(name=RUN_ACTION, throws=(ActionFailed,))
 def run_action(action_execution_id: str) -> None:
-    outcome = executor.run_action(session(), _engine(), celery.process.settings, action_execution_id)
+    outcome = executor.run_action(session(), _engine(), celery.process.settings, action_execution_id,
+                                  celery.process.heartbeat)
     if outcome is not None and outcome.is_error():
         raise ActionFailed(_summary(outcome.error))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select, update
 
 from app.extensions import db, session
@@ -45,3 +46,18 @@ def test_a_duplicate_message_never_makes_another_workers_action_look_alive(drive
     assert beats["mine"] is not None and beats["mine"] > long_ago + timedelta(minutes=4)
     assert beats["theirs"] == long_ago
 
+
+
+@pytest.mark.usefixtures("driver")
+def test_an_action_is_beaten_for_until_every_hold_is_let_go_of() -> None:
+    # Its run holds it, and its result too while another thread of the process records it.
+    heartbeat = Heartbeat(db.engine, 5.0)
+    heartbeat.add("action")
+    heartbeat.add("action")
+
+    heartbeat.discard("action")
+    assert heartbeat.running == {"action"}
+    heartbeat.discard("action")
+    assert heartbeat.running == frozenset()
+    heartbeat.discard("action")
+    assert heartbeat.running == frozenset()

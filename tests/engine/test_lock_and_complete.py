@@ -56,7 +56,8 @@ def _stored(action_id: str) -> tuple[str, Any]:
 def _waits_for_a_lock(statement_start: str) -> bool:
     with db.engine.connect() as connection:
         return bool(connection.execute(text(
-            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE :start"),
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' "
+            "AND query LIKE :start"),
             {"start": statement_start + "%"}).scalar())
 
 
@@ -78,6 +79,7 @@ def test_the_workflow_is_locked_before_the_action_is_written(driver: EngineDrive
         deadline = time.monotonic() + WAIT_SECONDS
         while not _waits_for_a_lock("WITH locked AS"):
             assert time.monotonic() < deadline, "the statement never waited for the workflow's lock"
+            time.sleep(0.01)
         # Waiting for the workflow, it holds no lock on the action and has written nothing: a
         # step that holds the workflow's lock can still take the action's row (a cancel does).
         holder.execute(text("SELECT id FROM action_executions WHERE id = :id FOR UPDATE NOWAIT"), {"id": action.id})

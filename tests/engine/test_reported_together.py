@@ -4,11 +4,15 @@ workflow's end once."""
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
 
 from app.actions.base import Result
+from app.engine import action_service
 from app.engine.action_service import _OneAtATime, _Reported
 from app.engine.claims import ActionRun
 from app.engine.dispatch import RunAction
@@ -92,7 +96,7 @@ def test_branches_recorded_together_end_as_recorded_one_at_a_time(driver: Engine
     assert {(action.state, action.accepted, action.processed) for action in branch_actions} == {("SUCCESS", True, True)}
 
 
-def test_items_recorded_together_keep_their_order(driver: EngineDriver) -> None:
+def test_items_recorded_together_each_keep_their_own_result(driver: EngineDriver) -> None:
     driver.define(ITEMS)
     execution_id = driver.start("reported_items", {"items": [10, 20, 30, 40, 50]})
     runs = sorted(_claim_started(driver), key=lambda run: run.item_index or 0)
@@ -123,3 +127,70 @@ def test_a_batch_with_an_action_no_longer_running_writes_nothing(driver: EngineD
         driver.call(lambda engine, run=runs[name]: engine.report_result(run, Result(data=None)))
     driver.run()
     assert driver.execution(execution_id).state == "SUCCESS"
+
+
+def test_results_reported_by_other_threads_meanwhile_are_handed_over(driver: EngineDriver,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    driver.define(FAN_IN)
+    execution_id = driver.start("reported_together")
+    runs = _by_task(_claim_started(driver))
+    engine = driver.engine
+    recording, batches, told = threading.Event(), [], []
+    record_alone, record_together = engine.on_action_result, engine._record_reported  # noqa: SLF001
+
+    def first_waits_for_the_others(action_id: str, result: Result, **kwargs: object) -> None:
+        if not recording.is_set():
+            recording.set()
+            deadline = time.monotonic() + 10
+            while len(action_service._REPORTED._waiting.get(execution_id, [])) < 2:  # noqa: SLF001
+                assert time.monotonic() < deadline, "the other results were never handed over"
+                time.sleep(0.001)
+        record_alone(action_id, result, **kwargs)  # type: ignore[arg-type]
+
+    def together(batch: Sequence[_Reported]) -> None:
+        batches.append(sorted(reported.run.task_name for reported in batch))
+        record_together(batch)
+
+    monkeypatch.setattr(engine, "on_action_result", first_waits_for_the_others)
+    monkeypatch.setattr(engine, "_record_reported", together)
+
+    def report(name: str) -> None:
+        assert recording.wait(10)
+        engine.report_result(runs[name], Result(data=None), recorded=lambda: told.append(name))
+
+    # The other threads only hand their results over: they touch no database.
+    others = [threading.Thread(target=report, args=(name,)) for name in ("b2", "b3")]
+    for thread in others:
+        thread.start()
+    engine.report_result(runs["b1"], Result(data=None), recorded=lambda: told.append("b1"))
+    for thread in others:
+        thread.join(10)
+        assert not thread.is_alive()
+    monkeypatch.undo()
+
+    assert batches == [["b2", "b3"]]
+    assert sorted(told) == ["b1", "b2", "b3"]
+    assert {_state(execution_id, name) for name in ("b1", "b2", "b3")} == {"SUCCESS"}
+    driver.call(lambda engine: engine.report_result(runs["b4"], Result(data=None)))
+    driver.run()
+    assert driver.execution(execution_id).state == "SUCCESS"
+
+
+def test_a_workers_result_is_beaten_for_until_it_is_recorded(driver: EngineDriver) -> None:
+    driver.define(FAN_IN)
+    driver.start("reported_together")
+    (message, *_) = [message for message in driver.pending if isinstance(message, RunAction)]
+    holds: list[tuple[str, str]] = []
+
+    class Beats:
+        def add(self, action_id: str) -> None:
+            holds.append(("add", action_id))
+
+        def discard(self, action_id: str) -> None:
+            holds.append(("discard", action_id))
+
+    executor.run_action(session(), driver.engine, driver.settings, message.action_execution_id, Beats())
+
+    assert session().get(ActionExecution, message.action_execution_id).state == "SUCCESS"
+    # Held before it was handed to the engine, let go of once recorded.
+    assert holds == [("add", message.action_execution_id), ("discard", message.action_execution_id)]

@@ -188,6 +188,49 @@ def test_an_interrupted_recorder_records_what_waits_and_lets_the_workflow_go() -
     assert recorder.alone == ["a", "b", "c", "d"]
 
 
+def test_a_batch_is_at_most_batch_size_results() -> None:
+    arrivals: Arrivals[str] = Arrivals(batch_size=2)
+    recorder = Recorder()
+    recorder.hold = True
+    first = in_thread(arrivals, recorder, "a")
+    assert recorder.recording.wait(WAIT)
+    assert all(finished(in_thread(arrivals, recorder, item)) for item in ("b", "c", "d", "e", "f"))
+    recorder.release.set()
+
+    assert finished(first)
+    assert recorder.batches == [["b", "c"], ["d", "e"]]
+    assert recorder.alone == ["a", "f"]
+
+
+def test_after_its_rounds_the_recorder_records_what_waits_and_lets_the_workflow_go() -> None:
+    arrivals: Arrivals[str] = Arrivals(rounds=1)
+    recorder = Recorder()
+    recorder.hold = True
+    batch_started, batch_release = threading.Event(), threading.Event()
+
+    def slow_batch(items: Sequence[str]) -> None:
+        batch_started.set()
+        assert batch_release.wait(WAIT)
+        recorder.batch(items)
+
+    def run() -> None:
+        arrivals.record("wf", "a", slow_batch, recorder.one, recorder.told)
+
+    first = threading.Thread(target=run)
+    first.start()
+    assert recorder.recording.wait(WAIT)
+    assert all(finished(in_thread(arrivals, recorder, item)) for item in ("b", "c"))
+    recorder.release.set()
+    assert batch_started.wait(WAIT)
+
+    # Its last batch taken, the recorder has let the workflow go: "d" finds no one and records itself.
+    record(arrivals, recorder, "d")
+    assert recorder.alone == ["a", "d"]
+    batch_release.set()
+    assert finished(first)
+    assert recorder.batches == [["b", "c"]]
+
+
 def test_every_result_of_many_threads_is_recorded_once() -> None:
     threads = 8
     arrivals: Arrivals[str] = Arrivals()

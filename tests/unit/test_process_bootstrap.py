@@ -65,9 +65,10 @@ from app.workers import executor, tasks
 
 seen = []
 
-def looking(session_, engine, settings_, action_execution_id):
+def looking(session_, engine, settings_, action_execution_id, heartbeat):
     seen.append({{"app_context": flask.has_app_context(), "session": session_ is session(),
-                  "settings": settings_ is settings, "beating_for": sorted(celery.process.heartbeat.running)}})
+                  "settings": settings_ is settings, "beating_for": sorted(celery.process.heartbeat.running),
+                  "its_heartbeat": heartbeat is celery.process.heartbeat}})
 
 executor.run_action = looking
 tasks.run_action.apply(args=("action-1",))
@@ -84,6 +85,6 @@ def test_a_task_runs_in_the_app_context_and_its_action_is_beaten_for_while_it_ru
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert report["during"] == [{"app_context": True, "session": True, "settings": True,
-                                 "beating_for": ["action-1"]}]
+                                 "beating_for": ["action-1"], "its_heartbeat": True}]
     assert report["after"] == []
     assert report["one_settings"] is True
