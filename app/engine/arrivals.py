@@ -11,7 +11,9 @@ A handed-over result lives in this process's memory until that transaction commi
 does while its own thread records it. Its reporter keeps the action's heartbeat going until then
 (the caller's ``recorded`` callbacks, see the engine's ``report_result``): if the process dies
 first, the action is one its dead worker claimed, and the sweeper deals with it as with any such
-action; while the process lives, the sweeper leaves it alone.
+action; while the process lives, the sweeper leaves it alone. Its reporter's task has ended by the
+time it is recorded, so a failure to record it is logged, not raised: the action, no longer beaten
+for, is then the sweeper's, as when a result's own thread fails to record it and its task ends.
 """
 
 from __future__ import annotations

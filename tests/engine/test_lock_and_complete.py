@@ -93,6 +93,36 @@ def test_the_workflow_is_locked_before_the_action_is_written(driver: EngineDrive
     assert _stored(action.id) == ("SUCCESS", {"result": "done"})
 
 
+def test_an_action_ended_by_the_transaction_the_lock_waited_for_is_left_as_it_ended(driver: EngineDriver) -> None:
+    # A cancel, say: it holds the workflow's lock and ends the action while the result waits.
+    action = _running_action(driver)
+    outcome: list[Any] = []
+    engine = db.engine  # the thread has no application context
+
+    def complete() -> None:
+        with engine.connect() as connection:
+            outcome.append(_LOCK_AND_COMPLETE[False].first(connection, _values(action)))
+            connection.commit()
+
+    with db.engine.connect() as holder:
+        holder.execute(text("SELECT id FROM workflow_executions WHERE id = :id FOR UPDATE"),
+                       {"id": action.workflow_execution_id})
+        completing = threading.Thread(target=complete)
+        completing.start()
+        deadline = time.monotonic() + WAIT_SECONDS
+        while not _waits_for_a_lock("WITH locked AS"):
+            assert time.monotonic() < deadline, "the statement never waited for the workflow's lock"
+            time.sleep(0.01)
+        holder.execute(text("UPDATE action_executions SET state = 'CANCELLED' WHERE id = :id"), {"id": action.id})
+        holder.commit()
+    completing.join(WAIT_SECONDS)
+    assert not completing.is_alive()
+
+    (row,) = outcome
+    assert row is not None and row[-1] == 0
+    assert _stored(action.id)[0] == "CANCELLED"
+
+
 def test_an_action_no_longer_running_is_left_as_it_is(driver: EngineDriver) -> None:
     action = _running_action(driver)
     with db.engine.begin() as connection:
