@@ -67,7 +67,9 @@ def run_chain(settings: Settings, dispatcher: CollectingDispatcher, name: str) -
     dispatcher.sent.clear()
     elapsed = time.perf_counter() - started
     state = session().scalar(select(WorkflowExecution.state).where(WorkflowExecution.id == execution_id))
-    session().rollback()
+    # Ended by a commit: psycopg's rollback drops the statements it prepared on the connection, and
+    # the next chain would run its first ones unprepared, as no worker does.
+    session().commit()
     return elapsed, steps, str(state)
 
 

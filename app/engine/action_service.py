@@ -269,8 +269,8 @@ class ActionService:
         """:meth:`_lock_for` and :meth:`_set_action_result`: the workflow, the task, and the state the
         action was completed from (None: it was not). On PostgreSQL a task's RUNNING action is
         completed by the statement that takes the lock: one round trip fewer while it is held."""
-        connection = self.session.connection()
-        if sent_request is None and action.task_execution_id is not None and connection.dialect.name == "postgresql":
+        if (sent_request is None and action.task_execution_id is not None
+                and self.session.get_bind().dialect.name == "postgresql"):
             locked = lock_workflow_with_task_completing(
                 self.session, action.workflow_execution_id or "", action.task_execution_id,
                 action.item_index is not None, action.id, state, output, utc_now())
