@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.engine import Connection
 
 from app.engine.dispatch import RunAction
 from app.engine.transactions import _LOCK_AND_COMPLETE, lock_workflow_with_task_completing
@@ -61,8 +64,11 @@ def _waits_for_a_lock(statement_start: str) -> bool:
             {"start": statement_start + "%"}).scalar())
 
 
-def test_the_workflow_is_locked_before_the_action_is_written(driver: EngineDriver) -> None:
-    action = _running_action(driver)
+@contextmanager
+def _completing_while_the_workflow_is_held(action: ActionExecution) -> Iterator[tuple[Connection, list[Any]]]:
+    """A transaction that holds the workflow's lock, and the statement completing ``action`` from
+    another thread, waiting for that lock; the statement's row (in the list) once the block ends
+    the holder's transaction."""
     outcome: list[Any] = []
     engine = db.engine  # the thread has no application context
 
@@ -80,13 +86,20 @@ def test_the_workflow_is_locked_before_the_action_is_written(driver: EngineDrive
         while not _waits_for_a_lock("WITH locked AS"):
             assert time.monotonic() < deadline, "the statement never waited for the workflow's lock"
             time.sleep(0.01)
+        yield holder, outcome
+        holder.commit()
+    completing.join(WAIT_SECONDS)
+    assert not completing.is_alive()
+
+
+def test_the_workflow_is_locked_before_the_action_is_written(driver: EngineDriver) -> None:
+    action = _running_action(driver)
+
+    with _completing_while_the_workflow_is_held(action) as (holder, outcome):
         # Waiting for the workflow, it holds no lock on the action and has written nothing: a
         # step that holds the workflow's lock can still take the action's row (a cancel does).
         holder.execute(text("SELECT id FROM action_executions WHERE id = :id FOR UPDATE NOWAIT"), {"id": action.id})
         assert _stored(action.id)[0] == "RUNNING"
-        holder.commit()
-    completing.join(WAIT_SECONDS)
-    assert not completing.is_alive()
 
     (row,) = outcome
     assert row is not None and row[-1] == 1
@@ -96,27 +109,9 @@ def test_the_workflow_is_locked_before_the_action_is_written(driver: EngineDrive
 def test_an_action_ended_by_the_transaction_the_lock_waited_for_is_left_as_it_ended(driver: EngineDriver) -> None:
     # A cancel, say: it holds the workflow's lock and ends the action while the result waits.
     action = _running_action(driver)
-    outcome: list[Any] = []
-    engine = db.engine  # the thread has no application context
 
-    def complete() -> None:
-        with engine.connect() as connection:
-            outcome.append(_LOCK_AND_COMPLETE[False].first(connection, _values(action)))
-            connection.commit()
-
-    with db.engine.connect() as holder:
-        holder.execute(text("SELECT id FROM workflow_executions WHERE id = :id FOR UPDATE"),
-                       {"id": action.workflow_execution_id})
-        completing = threading.Thread(target=complete)
-        completing.start()
-        deadline = time.monotonic() + WAIT_SECONDS
-        while not _waits_for_a_lock("WITH locked AS"):
-            assert time.monotonic() < deadline, "the statement never waited for the workflow's lock"
-            time.sleep(0.01)
+    with _completing_while_the_workflow_is_held(action) as (holder, outcome):
         holder.execute(text("UPDATE action_executions SET state = 'CANCELLED' WHERE id = :id"), {"id": action.id})
-        holder.commit()
-    completing.join(WAIT_SECONDS)
-    assert not completing.is_alive()
 
     (row,) = outcome
     assert row is not None and row[-1] == 0

@@ -66,6 +66,19 @@ def finished(thread: threading.Thread) -> bool:
     return not thread.is_alive()
 
 
+def hand_over_while_a_records(arrivals: Arrivals[str], recorder: Recorder, others: Sequence[str],
+                              errors: list[BaseException] | None = None) -> None:
+    """"a" is recorded by a thread held while ``others`` are reported (each returns at once, its
+    result handed over), then let go of; returns once it has recorded everything."""
+    recorder.hold = True
+    first = in_thread(arrivals, recorder, "a", errors=errors)
+    assert recorder.recording.wait(WAIT)
+    assert all(finished(in_thread(arrivals, recorder, item)) for item in others)
+    assert recorder.batches == []
+    recorder.release.set()
+    assert finished(first)
+
+
 def test_a_result_that_finds_no_one_recording_is_recorded_alone() -> None:
     arrivals: Arrivals[str] = Arrivals()
     recorder = Recorder()
@@ -80,17 +93,9 @@ def test_a_result_that_finds_no_one_recording_is_recorded_alone() -> None:
 def test_results_arriving_meanwhile_are_handed_over_and_recorded_together() -> None:
     arrivals: Arrivals[str] = Arrivals()
     recorder = Recorder()
-    recorder.hold = True
-    first = in_thread(arrivals, recorder, "a")
-    assert recorder.recording.wait(WAIT)
 
-    # While "a" is being recorded, the others hand theirs over and return at once.
-    others = [in_thread(arrivals, recorder, item) for item in ("b", "c")]
-    assert all(finished(thread) for thread in others)
-    assert recorder.batches == []
-    recorder.release.set()
+    hand_over_while_a_records(arrivals, recorder, ("b", "c"))
 
-    assert finished(first)
     assert recorder.alone == ["a"]
     assert recorder.batches == [["b", "c"]]
     # Nobody records any more: the next result is recorded by its own thread.
@@ -101,13 +106,9 @@ def test_results_arriving_meanwhile_are_handed_over_and_recorded_together() -> N
 def test_a_lone_result_handed_over_is_recorded_on_its_own() -> None:
     arrivals: Arrivals[str] = Arrivals()
     recorder = Recorder()
-    recorder.hold = True
-    first = in_thread(arrivals, recorder, "a")
-    assert recorder.recording.wait(WAIT)
-    assert finished(in_thread(arrivals, recorder, "b"))
-    recorder.release.set()
 
-    assert finished(first)
+    hand_over_while_a_records(arrivals, recorder, ("b",))
+
     assert recorder.alone == ["a", "b"]
     assert recorder.batches == []
 
@@ -129,15 +130,11 @@ def test_other_workflows_do_not_wait() -> None:
 def test_a_batch_that_fails_is_recorded_one_at_a_time_and_each_error_goes_to_its_own() -> None:
     arrivals: Arrivals[str] = Arrivals()
     recorder = Recorder()
-    recorder.hold = True
     recorder.fail_batches = True
     recorder.fail_items = {"c"}
-    first = in_thread(arrivals, recorder, "a")
-    assert recorder.recording.wait(WAIT)
-    assert all(finished(in_thread(arrivals, recorder, item)) for item in ("b", "c", "d"))
-    recorder.release.set()
 
-    assert finished(first)
+    hand_over_while_a_records(arrivals, recorder, ("b", "c", "d"))
+
     assert recorder.alone == ["a", "b", "d"]
     assert recorder.failed == [("c", "cannot record c")]
 
@@ -145,15 +142,11 @@ def test_a_batch_that_fails_is_recorded_one_at_a_time_and_each_error_goes_to_its
 def test_the_callers_own_error_is_raised_once_what_was_handed_over_is_recorded() -> None:
     arrivals: Arrivals[str] = Arrivals()
     recorder = Recorder()
-    recorder.hold = True
     recorder.fail_items = {"a"}
     errors: list[BaseException] = []
-    first = in_thread(arrivals, recorder, "a", errors=errors)
-    assert recorder.recording.wait(WAIT)
-    assert all(finished(in_thread(arrivals, recorder, item)) for item in ("b", "c"))
-    recorder.release.set()
 
-    assert finished(first)
+    hand_over_while_a_records(arrivals, recorder, ("b", "c"), errors)
+
     assert [str(error) for error in errors] == ["cannot record a"]
     assert recorder.batches == [["b", "c"]]
     assert recorder.failed == []
@@ -191,13 +184,9 @@ def test_an_interrupted_recorder_records_what_waits_and_lets_the_workflow_go() -
 def test_a_batch_is_at_most_batch_size_results() -> None:
     arrivals: Arrivals[str] = Arrivals(batch_size=2)
     recorder = Recorder()
-    recorder.hold = True
-    first = in_thread(arrivals, recorder, "a")
-    assert recorder.recording.wait(WAIT)
-    assert all(finished(in_thread(arrivals, recorder, item)) for item in ("b", "c", "d", "e", "f"))
-    recorder.release.set()
 
-    assert finished(first)
+    hand_over_while_a_records(arrivals, recorder, ("b", "c", "d", "e", "f"))
+
     assert recorder.batches == [["b", "c"], ["d", "e"]]
     assert recorder.alone == ["a", "f"]
 
