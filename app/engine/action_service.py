@@ -98,10 +98,14 @@ class _OneAtATime(Exception):
     longer running, or its workflow or task is gone (each one's own transaction says what to do)."""
 
 
+def log_deleted_while_running(run: ActionRun) -> None:
+    """A result that finds its action gone: its execution was deleted (with force) while it ran."""
+    log.info("action execution %s (%s) was deleted while it ran; its result is dropped", run.id, run.name)
+
+
 def _handed_over_failed(reported: _Reported, exc: Exception) -> None:
     if isinstance(exc, NotFound):
-        log.info("action execution %s (%s) was deleted while it ran; its result is dropped",
-                 reported.run.id, reported.run.name)
+        log_deleted_while_running(reported.run)
     else:
         log.error("recording the result of action execution %s (%s) failed", reported.run.id, reported.run.name,
                   exc_info=exc)
@@ -179,12 +183,9 @@ class ActionService:
                     raise NotFound(f"ActionExecution not found [id={action_execution_id}]")
                 log.warning("result of action %s ignored: it is already completed", action_execution_id)
                 return None, []
-            self.changes.changed_elsewhere(action, previous, final_state)
+            self._completed(action, previous, final_state, output)
             if wf_ex is None:
                 return None, [ActionDone(action_execution_id)]
-            # The compare-and-set just wrote these: record them without another read or write.
-            for key, value in (("state", final_state), ("output", output), ("accepted", True), ("processed", True)):
-                set_committed_value(action, key, value)
             return None, self._continue(wf_ex, action, claim=False, task=task)
 
         self._commit_and_send(unit)
@@ -252,9 +253,7 @@ class ActionService:
                     previous = self._set_action_result(action.id, state, output, processed=True)
                 if previous is None:
                     raise _OneAtATime(f"action execution {action.id} is no longer running")
-                self.changes.changed_elsewhere(action, previous, state)
-                for key, value in (("state", state), ("output", output), ("accepted", True), ("processed", True)):
-                    set_committed_value(action, key, value)
+                self._completed(action, previous, state, output)
                 its_task = tasks.get(action.task_execution_id or "")
                 if its_task is not None and its_task.state not in COMPLETED:
                     step.action_ended(its_task, action)
@@ -262,6 +261,13 @@ class ActionService:
             return None, step.messages
 
         self._commit_and_send(unit)
+
+    def _completed(self, action: ActionExecution, previous: str, state: str, output: dict[str, Any]) -> None:
+        """Tell the state change of an action a compare-and-set completed, and record on its row what
+        that statement wrote, without another read or write."""
+        self.changes.changed_elsewhere(action, previous, state)
+        for key, value in (("state", state), ("output", output), ("accepted", True), ("processed", True)):
+            set_committed_value(action, key, value)
 
     def _lock_and_record(self, action: ActionExecution, state: str, output: dict[str, Any],
                          sent_request: dict[str, Any] | None,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from typing import Any, TypeVar
 
@@ -194,9 +194,15 @@ def lock_workflow_with_task(session: Session, workflow_execution_id: str, task_e
                      {"workflow_id": workflow_execution_id, "task_id": task_execution_id})
     if row is None:
         return lock_workflow(session, workflow_execution_id, without_data), None
+    return _workflow_and_task(session, without_data, row)
+
+
+def _workflow_and_task(session: Session, without_data: bool,
+                       values: Sequence[Any]) -> tuple[WorkflowExecution, TaskExecution]:
+    """The session's rows of a workflow-and-task lock's values."""
     workflows = _WORKFLOW_ROWS[without_data]
     width = len(workflows.columns)
-    return workflows.load(session, row[:width]), _TASK_ROWS[without_data].load(session, row[width:])
+    return workflows.load(session, values[:width]), _TASK_ROWS[without_data].load(session, values[width:])
 
 
 def _lock_and_complete_statement(without_data: bool) -> DriverStatement:
@@ -230,8 +236,5 @@ def lock_workflow_with_task_completing(
         "action_state": state, "action_output": output, "now": now})
     if row is None:
         return None
-    workflows = _WORKFLOW_ROWS[without_data]
-    width = len(workflows.columns)
     *values, completed = row
-    return (workflows.load(session, values[:width]), _TASK_ROWS[without_data].load(session, values[width:]),
-            bool(completed))
+    return (*_workflow_and_task(session, without_data, values), bool(completed))

@@ -22,6 +22,7 @@ from app.actions import egress, invocation, registry
 from app.actions.base import ActionContext, ExecutionContext, OutboundLog, Result
 from app.auth import capability
 from app.config import Settings
+from app.engine.action_service import log_deleted_while_running
 from app.engine.claims import DELIVERED, SENDING, ActionRun
 from app.engine.driver_statements import DriverStatement
 from app.engine.errors import NotFound
@@ -93,19 +94,17 @@ def run_action(session: Session, engine: Engine, settings: Settings, action_exec
 def _report(engine: Engine, run: ActionRun, result: Result, sent: dict[str, Any] | None,
             heartbeat: Beats | None = None) -> Result | None:
     try:
-        if sent is None:
-            if heartbeat is None:
-                engine.report_result(run, result)
-            else:
-                # Beaten until recorded: another thread of this process may record it after this
-                # task has ended (app.engine.arrivals).
-                heartbeat.add(run.id)
-                engine.report_result(run, result, recorded=partial(heartbeat.discard, run.id))
-        else:
+        if sent is not None:
             engine.on_action_result(run.id, result, sent_request=sent, run=run)
+        elif heartbeat is None:
+            engine.report_result(run, result)
+        else:
+            # Beaten until recorded: another thread of this process may record it after this task
+            # has ended (app.engine.arrivals).
+            heartbeat.add(run.id)
+            engine.report_result(run, result, recorded=partial(heartbeat.discard, run.id))
     except NotFound:
-        # Its execution was deleted (with force) while it ran: there is no one left to tell.
-        log.info("action execution %s (%s) was deleted while it ran; its result is dropped", run.id, run.name)
+        log_deleted_while_running(run)
         return None
     return result
 
