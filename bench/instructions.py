@@ -14,6 +14,9 @@ worker does it):
 - ``glue``: 20 starts of a 5-task ``std.noop`` chain and the worker step that runs each one's glue
   inline; per execution (a start and its step), as the API and the worker do them in ``conc20``.
 
+With ``--database-url`` the shapes run on a PostgreSQL database the bench creates on that server
+(and drops): the count is still this process's, the driver's work included, the server's not.
+
 Needs valgrind (``callgrind_control`` beside it); slow: about half a minute a shape.
 """
 
@@ -31,6 +34,8 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+from bench.database import DEFAULT_NAME, PostgresDatabase, is_postgres
+
 SHAPES = ("chain", "fan", "glue")
 WARM_UP = 2
 _READY, _GO, _DONE, _END = "ready", "go", "done", "end"
@@ -41,7 +46,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--shapes", default=",".join(SHAPES), help="comma-separated subset of " + ", ".join(SHAPES))
     parser.add_argument("--runs", type=int, default=3, help="counted runs of each shape")
-    parser.add_argument("--in-valgrind", nargs=2, metavar=("SHAPE", "FOLDER"), help=argparse.SUPPRESS)
+    parser.add_argument("--database-url", help="PostgreSQL server to use instead of SQLite (the bench creates its own "
+                                                   "database there, see --bench-database)")
+    parser.add_argument("--bench-database", default=DEFAULT_NAME)
+    parser.add_argument("--in-valgrind", nargs=3, metavar=("SHAPE", "FOLDER", "URL"), help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
@@ -52,7 +60,7 @@ def _wait_for(path: Path, process: subprocess.Popen[bytes] | None = None) -> Non
         time.sleep(0.2)
 
 
-def count(shape: str, runs: int) -> dict[str, object]:
+def count(shape: str, runs: int, database_url: str | None = None) -> dict[str, object]:
     """Run ``shape`` under callgrind in a child process and count its measured runs' instructions."""
     valgrind, control = shutil.which("valgrind"), shutil.which("callgrind_control")
     if valgrind is None or control is None:
@@ -60,8 +68,9 @@ def count(shape: str, runs: int) -> dict[str, object]:
     with tempfile.TemporaryDirectory(prefix="tramontane-instructions-") as name:
         folder = Path(name)
         out = folder / "callgrind.out"
+        url = database_url or f"sqlite:///{folder}/bench.db"
         command = [valgrind, "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}",
-                   sys.executable, "-m", "bench.instructions", "--runs", str(runs), "--in-valgrind", shape, name]
+                   sys.executable, "-m", "bench.instructions", "--runs", str(runs), "--in-valgrind", shape, name, url]
         with open(folder / "child.log", "wb") as log:
             child = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
             try:
@@ -81,11 +90,12 @@ def count(shape: str, runs: int) -> dict[str, object]:
         if child.returncode != 0 or not totals:
             sys.exit(f"the {shape} run failed:\n{(folder / 'child.log').read_text()[-2000:]}")
         instructions = int(totals[0].split()[1])
-    return {"bench": "instructions", "shape": shape, "runs": runs, "tasks": tasks,
+    return {"bench": "instructions", "shape": shape, "database": "postgresql" if database_url else "sqlite",
+            "runs": runs, "tasks": tasks,
             "instructions_per_task": instructions // tasks}
 
 
-def _measured(shape: str, runs: int, folder: Path) -> None:
+def _measured(shape: str, runs: int, folder: Path, database_url: str) -> None:
     """In the child under valgrind: warm up, then run ``runs`` times between the parent's toggles."""
     from app.config import Settings
     from app.dbtools import upgrade_database
@@ -95,7 +105,7 @@ def _measured(shape: str, runs: int, folder: Path) -> None:
     from app.factory import create_app
     from bench import workflows
 
-    settings = Settings.from_env({"DATABASE_URL": f"sqlite:///{folder}/bench.db", "TRAMONTANE_DATA_DIR": str(folder),
+    settings = Settings.from_env({"DATABASE_URL": database_url, "TRAMONTANE_DATA_DIR": str(folder),
                                   "LOG_LEVEL": "WARNING"})
     upgrade_database(settings)
     dispatcher = CollectingDispatcher()
@@ -160,15 +170,24 @@ def _glue_run(settings: object, dispatcher: object, name: str, executions: int =
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     if args.in_valgrind:
-        shape, folder = args.in_valgrind
-        _measured(shape, args.runs, Path(folder))
+        shape, folder, url = args.in_valgrind
+        _measured(shape, args.runs, Path(folder), url)
         return
     shapes = [shape for shape in args.shapes.split(",") if shape]
     unknown = sorted(set(shapes) - set(SHAPES))
     if unknown:
         sys.exit(f"unknown shapes: {unknown} (known: {', '.join(SHAPES)})")
+    if args.database_url and not is_postgres(args.database_url):
+        sys.exit("--database-url must be a PostgreSQL URL")
     for shape in shapes:
-        print(json.dumps(count(shape, args.runs)), flush=True)
+        # A database of its own for each shape: no shape counts another's rows.
+        postgres = PostgresDatabase(args.database_url, args.bench_database) if args.database_url else None
+        url = postgres.create() if postgres else None
+        try:
+            print(json.dumps(count(shape, args.runs, url)), flush=True)
+        finally:
+            if postgres:
+                postgres.drop()
 
 
 if __name__ == "__main__":

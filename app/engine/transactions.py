@@ -11,7 +11,6 @@ import logging
 import random
 import time
 from collections.abc import Callable, Sequence
-from contextlib import nullcontext
 from typing import Any, TypeVar
 
 from sqlalchemy import and_, bindparam, exists, func, literal, select, update
@@ -20,6 +19,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
 from app.database import STATEMENT_ALONE, immediate_transactions
+from app.engine import autocommit_connections
 from app.engine.driver_statements import DriverStatement
 from app.engine.row_loading import RowLoader, read_first
 from app.models import ActionExecution, TaskExecution, WorkflowExecution
@@ -111,13 +111,15 @@ def first_row_alone(session: Session, statement: DriverStatement, parameters: di
     if session.in_transaction():
         session.commit()
     sqlite = bind.dialect.name == "sqlite"
-    alone = {STATEMENT_ALONE: True} if sqlite else {"isolation_level": "AUTOCOMMIT"}
     for attempt in range(1, MAX_ATTEMPTS + 1):
         try:
-            with immediate_transactions() if sqlite else nullcontext(), \
-                    bind.connect().execution_options(**alone) as connection:
+            if not sqlite:
+                return statement.first(autocommit_connections.connection_for(bind), parameters)
+            with immediate_transactions(), bind.connect().execution_options(**{STATEMENT_ALONE: True}) as connection:
                 return statement.first(connection, parameters)
         except (OperationalError, DBAPIError) as exc:
+            if not sqlite:
+                autocommit_connections.forget(bind)
             if not is_transient(exc) or attempt == MAX_ATTEMPTS:
                 raise
             _back_off(attempt, exc)

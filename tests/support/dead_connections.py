@@ -1,11 +1,21 @@
-"""Have the database server end the connections a pool holds, as a server restart does."""
+"""Have the database server end the connections a process holds, as a server restart does: the
+pool's, and the autocommit connection the thread keeps for its claims."""
 
 from __future__ import annotations
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.pool import NullPool
 
+from app.engine.driver_statements import DriverStatement
+from app.engine.transactions import first_row_alone
 from app.extensions import db
+
+BACKEND_PID = DriverStatement(select(func.pg_backend_pid()))
+
+
+def backend_pid_alone() -> int:
+    """The server session of the connection this thread runs its statements alone on (a claim's)."""
+    return int(first_row_alone(db.session(), BACKEND_PID, {})[0])
 
 
 def _pids_of_pooled_connections() -> list[int]:
@@ -26,10 +36,12 @@ def _pids_of_pooled_connections() -> list[int]:
 
 
 def end_pooled_connections() -> None:
-    """Have the server end the pool's connections, from a connection outside the pool: the pool
-    still holds them as it left them."""
+    """Have the server end the pool's connections and this thread's kept autocommit one, from a
+    connection outside the pool: the process still holds them as it left them."""
     db.session.remove()
-    pids = _pids_of_pooled_connections()
+    # The kept connection first: connecting it may take one of the pool's.
+    kept = backend_pid_alone()
+    pids = sorted({kept, *_pids_of_pooled_connections()})
     outside = create_engine(db.engine.url, poolclass=NullPool)
     try:
         with outside.connect() as connection:
