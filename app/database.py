@@ -123,7 +123,11 @@ def engine_options(database_url: str) -> dict[str, Any]:
         return {"connect_args": {"timeout": 30, "check_same_thread": False}}
     # Small pools: every gunicorn and Celery process has its own. A worker's connections are not
     # pinged at every checkout (a round trip for each transaction): see configure_pooled_server.
-    return {"pool_size": 5, "max_overflow": 5, "pool_recycle": 1800}
+    return {"pool_size": 5, "max_overflow": 5, "pool_recycle": RECYCLE_SECONDS}
+
+
+# A server connection older than this is replaced (some servers and proxies end long-lived sessions).
+RECYCLE_SECONDS = 1800
 
 
 # A worker's pooled connection unused for longer than this is checked with a round trip before use.

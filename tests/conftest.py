@@ -73,9 +73,9 @@ def _drop_all_tables(url: str) -> None:
 
 @pytest.fixture()
 def postgres_only(database_url: str) -> None:
-    """For tests of a database server's connections (SQLite has no server to lose)."""
+    """For tests of what only the database server has: its connections, its combined statements."""
     if not database_url.startswith("postgresql"):
-        pytest.skip("pooled server connections: PostgreSQL only (SQLite has no server to lose)")
+        pytest.skip("PostgreSQL only: what is tested (server connections, combined statements) has no SQLite form")
 
 
 @pytest.fixture(scope="session")

@@ -4,16 +4,20 @@ A chain step completes a task, makes the next and its action: the ORM's unit of 
 with an UPDATE and two INSERTs, each after its own bookkeeping. Here the task rows, new and changed,
 go in one multi-row ``INSERT ... ON CONFLICT (id) DO UPDATE`` of the columns that changed (SQLite and
 PostgreSQL share the syntax), and the action rows, new and changed (a glue action the step took and
-completed), in another; the session's own flush then skips them.
+completed), in another; the session's own flush then skips them. On PostgreSQL, where a write's
+statements go to the server as one, each changed task goes in an UPDATE of the columns it changed
+instead: its context, often the largest of its values and unchanged once the task runs, is then
+not encoded, sent and read again at each of its changes.
 
 Only when every new row of the session is a task, an action or a workflow started by a request (a
-new sub-workflow, a timer, are left with everything else to the ORM), when the changed rows have
-every column loaded (each goes back whole in its VALUES, of which the conflict sets only the columns
-that changed), and up to :data:`MAX_ROWS` rows of a table (the ORM's executemany does as well
-beyond). A task is only written under its workflow's lock, so its statement sets the columns any of
-its rows changed. An action is also written without that lock (claims, heartbeats, the sweeper):
-changed actions go in one statement per set of changed columns, so none writes back a column it
-did not change, as the ORM's UPDATE would not.
+new sub-workflow, a timer, are left with everything else to the ORM), and up to :data:`MAX_ROWS`
+rows of a table (the ORM's executemany does as well beyond). A changed row of an upsert goes back
+whole in its VALUES, of which the conflict sets the columns any row of the statement changed; one
+loaded in part (as a changed workflow) goes in an UPDATE of what changed. A task is only written
+under its workflow's lock, so the upsert of tasks may set the columns any of its rows changed. An
+action is also written without that lock (claims, heartbeats, the sweeper): changed actions go in
+one statement per set of changed columns, so none writes back a column it did not change, as the
+ORM's UPDATE would not.
 
 It runs at every flush of an engine unit (:func:`writing`), the ones a query in the middle of a
 step makes as well as the commit's: a step that completes glue inline makes and completes tasks,
@@ -107,6 +111,12 @@ def write(session: Session, keep: bool = False) -> None:
     # workflow, rather than the ORM's flush. Actions first, each table's by ids.
     for row in sorted(partly_loaded, key=lambda row: (isinstance(row, TaskExecution), row.id)):
         _update_changed(session, row, writes)
+    if writes.combined:
+        # Each a part of the one statement: no round trip more. By ids, so that a step of the same
+        # shape sends the same text (one prepared statement).
+        for row in sorted(changed_tasks, key=lambda task: task.id):
+            _update_changed(session, row, writes)
+        changed_tasks = []
     if new_tasks or changed_tasks:
         _upsert(session, _TASKS, new_tasks, changed_tasks, keep, writes)
     if new_actions or changed_actions:
@@ -133,6 +143,8 @@ class _Statements:
     def __init__(self, connection: Any) -> None:
         self.connection = connection
         self.dialect: Dialect = connection.dialect
+        # Whether the statements go to the server as one.
+        self.combined = self.dialect.name == "postgresql"
         self._statements: list[tuple[str, tuple[Any, ...], Callable[[int], None] | None, Callable[[], None]]] = []
 
     def add(self, sql: str, parameters: tuple[Any, ...], check: Callable[[int], None] | None = None,
@@ -141,7 +153,7 @@ class _Statements:
         self._statements.append((sql, parameters, check, done))
 
     def run(self) -> None:
-        if len(self._statements) > 1 and self.dialect.name == "postgresql":
+        if len(self._statements) > 1 and self.combined:
             sql = _together(tuple(sql for sql, _, _, _ in self._statements))
             parameters = tuple(value for _, values, _, _ in self._statements for value in values)
             counts = first_row_of_text(self.connection, sql, parameters)

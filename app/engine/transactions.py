@@ -123,6 +123,11 @@ def first_row_alone(session: Session, statement: DriverStatement, parameters: di
             if not is_transient(exc) or attempt == MAX_ATTEMPTS:
                 raise
             _back_off(attempt, exc)
+        except BaseException:
+            if not sqlite:
+                # Interrupted mid-statement (a time limit, say): the connection may be mid-query.
+                autocommit_connections.forget(bind)
+            raise
     raise AssertionError("unreachable")
 
 

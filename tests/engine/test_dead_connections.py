@@ -4,9 +4,11 @@ retry on a fresh connection, never the engine's work."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from datetime import datetime
 
 import pytest
+from flask import Flask
 
 from app import database, scheduler
 from app.engine import transactions
@@ -16,7 +18,14 @@ from app.engine.sweeper import Sweeper
 from app.extensions import session
 from app.workers import executor
 from tests.engine.driver import EngineDriver
-from tests.support.dead_connections import end_pooled_connections
+from tests.support.dead_connections import end_pooled_connections, forget_kept_connection
+
+
+@pytest.fixture(autouse=True)
+def _no_dead_kept_connection_left(engine_app: Flask) -> Iterator[None]:
+    yield
+    forget_kept_connection(engine_app)
+
 
 CHAIN = """
 version: '2.0'

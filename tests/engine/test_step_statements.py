@@ -1,7 +1,8 @@
 """What one step of a chain of executor actions asks of the database: the budget of the hot path.
 
 A step is the worker's claim (a transaction of its own, the crash rule) and then the result with the
-engine's continuation (another): at most five statements together, BEGIN and COMMIT not counted. The
+engine's continuation (another): at most five statements together, BEGIN and COMMIT not counted (on
+PostgreSQL three: the writes go as the parts of one, and a changed task is a part of its own). The
 last step also ends the workflow: one question about its tasks that brings what its last tasks
 published, one write of the workflow. An item of a with-items task that is not its last, a branch
 of a fan-in and a step of glue tasks completed inline have budgets of their own below. A statement
@@ -10,6 +11,7 @@ added to the path fails here, by name, before it shows in the benchmark.
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from collections.abc import Iterator
@@ -120,18 +122,26 @@ def run_workflow(driver: EngineDriver, definition: str, name: str,
     return steps
 
 
+def on_postgresql() -> bool:
+    return db.engine.dialect.name == "postgresql"
+
+
 def test_a_chain_step_costs_at_most_five_statements(driver: EngineDriver) -> None:
     steps = run_chain(driver)
 
     assert driver.execution().state == "SUCCESS"
     assert driver.execution().output == {"last": f"t{LENGTH}"}
     assert len(steps) == LENGTH
+    # On PostgreSQL the writes go as parts of one statement (see the next test), and the task that
+    # ended is an UPDATE of what changed; on SQLite one upsert writes it with the one that follows.
+    task_writes = ["UPDATE task_executions", "INSERT task_executions"] if on_postgresql() \
+        else ["INSERT task_executions"]
     for step in steps[:-1]:
         assert step == [
             "UPDATE action_executions",     # the claim, RETURNING what running the action needs
             "SELECT workflow_executions",   # the workflow's lock, its task loaded with it
             "UPDATE action_executions",     # the result, a compare-and-set
-            "INSERT task_executions",       # the task that ended and the one that follows: one upsert
+            *task_writes,                   # the task that ended and the one that follows
             "INSERT action_executions",     # the action that follows
         ]
 
@@ -147,8 +157,8 @@ def test_on_postgresql_a_step_is_three_statements(driver: EngineDriver) -> None:
     for step in steps:
         assert step == ["UPDATE action_executions",
                         "WITH SELECT workflow_executions, UPDATE action_executions",
-                        "WITH INSERT task_executions, INSERT action_executions"]
-    assert last[-3:] == ["INSERT task_executions", "SELECT answers and ends", "UPDATE workflow_executions"]
+                        "WITH UPDATE task_executions, INSERT task_executions, INSERT action_executions"]
+    assert last[-3:] == ["UPDATE task_executions", "SELECT answers and ends", "UPDATE workflow_executions"]
 
 
 def test_the_last_step_ends_the_workflow_with_one_question_and_one_write(driver: EngineDriver) -> None:
@@ -158,7 +168,8 @@ def test_the_last_step_ends_the_workflow_with_one_question_and_one_write(driver:
         "UPDATE action_executions",
         "SELECT workflow_executions",
         "UPDATE action_executions",
-        "INSERT task_executions",       # the last task, alone: the same upsert, of one row
+        # The last task, alone: the same write, of one row.
+        "UPDATE task_executions" if on_postgresql() else "INSERT task_executions",
         # Running, waiting, failed or cancelled tasks, and what the last tasks published (the
         # workflow's output): one question.
         "SELECT answers and ends",
@@ -194,7 +205,10 @@ def test_a_step_of_glue_writes_each_table_once(driver: EngineDriver) -> None:
         "SELECT workflow_executions",   # the lock
         "UPDATE action_executions",     # the glue action handed on, taken (a compare-and-set)
         "SELECT task_executions",       # its task
-        "INSERT task_executions",       # the three tasks, the first one changed, two new
+        # The three tasks, the first one changed, two new (on PostgreSQL the changed one is an
+        # UPDATE of what changed, in the same statement).
+        *(["UPDATE task_executions"] if on_postgresql() else []),
+        "INSERT task_executions",
         "INSERT action_executions",     # the three actions, the first one changed, two new
         "SELECT answers and ends",
         "UPDATE workflow_executions",
@@ -236,14 +250,19 @@ def test_an_item_that_is_not_the_last_asks_nothing_about_the_workflows_end(drive
 
 
 def test_a_branch_of_a_fan_in_writes_its_task_and_the_join_in_one_statement(driver: EngineDriver) -> None:
-    steps = run_workflow(driver, FAN_IN, "statements_fan_in")
+    steps = run_workflow(driver, FAN_IN, "statements_fan_in", as_sent=True)
 
     assert driver.execution().state == "SUCCESS"
     first, second, last = steps
-    for step in (first, second):
-        assert step.count("INSERT task_executions") == 1, step
+    # SQLite: one upsert of both; PostgreSQL: one statement of the branch's UPDATE and the join's
+    # INSERT (the first branch) or UPDATE (the second).
+    expected = (["WITH UPDATE task_executions, INSERT task_executions"],
+                ["WITH UPDATE task_executions, UPDATE task_executions"]) if on_postgresql() \
+        else (["INSERT task_executions"], ["INSERT task_executions"])
+    for step, task_writes in zip((first, second), expected, strict=True):
+        assert [sent for sent in step if "task_executions" in sent and "SELECT task" not in sent] == task_writes, step
         assert step.count("SELECT answers and ends") == 1, step
-    assert "INSERT action_executions" in last   # the join's action, run inline by the last branch
+    assert any("INSERT action_executions" in sent for sent in last)   # the join's action, run inline
 
 
 def test_the_claim_is_a_transaction_of_its_own_and_on_a_server_one_round_trip(driver: EngineDriver) -> None:
@@ -387,3 +406,51 @@ def test_the_claim_marks_the_action_updated(driver: EngineDriver) -> None:
     claimed = session().get(ActionExecution, run.action_execution_id, populate_existing=True)
     assert claimed is not None and claimed.worker_id == executor.worker_id()
     assert claimed.updated_at == parameters["now"]
+
+
+CONTEXT_CHAIN = """
+version: '2.0'
+statements_context:
+  input: [big]
+  tasks:
+    zero:
+      action: bench.noop
+      publish: {big: <% $.big %>}
+      on-success: one
+    one:
+      action: bench.noop
+      on-success: two
+    two:
+      action: bench.noop
+"""
+
+
+@pytest.mark.usefixtures("postgres_only")
+def test_a_task_that_ends_does_not_send_its_context_again(driver: EngineDriver) -> None:
+    # The context a task started with does not change once it runs: its end writes what changed.
+    # (The workflow's input stays the workflow's: what ``zero`` publishes is in the next contexts.)
+    marker = f"context-{uuid.uuid4().hex}"
+    sent: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, _statement: str, parameters: Any, *_: Any) -> None:
+        values = parameters.values() if isinstance(parameters, dict) else parameters
+        # psycopg's JSON wrapper shortens its repr: the value it wraps, in full.
+        sent.extend(json.dumps(getattr(value, "obj", value), default=str) for value in values)
+
+    driver.define(CONTEXT_CHAIN)
+    driver.root_ids.append(driver.engine.start_workflow("statements_context", wf_input={"big": marker}).id)
+    for observed in (False, True):
+        (run,) = [message for message in driver.dispatcher.sent if isinstance(message, RunAction)]
+        driver.dispatcher.sent.clear()
+        if observed:
+            event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            executor.run_action(session(), driver.engine, driver.settings, run.action_execution_id)
+        finally:
+            if observed:
+                event.remove(db.engine, "before_cursor_execute", record)
+
+    assert [task.state for task in driver.tasks()] == ["SUCCESS", "SUCCESS", "RUNNING"]
+    assert driver.task("one").in_context["big"] == driver.task("two").in_context["big"] == marker
+    # Once: in the new task's context, not again in the one that ended.
+    assert sum(parameters.count(marker) for parameters in sent) == 1
