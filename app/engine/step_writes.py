@@ -112,9 +112,8 @@ def write(session: Session, keep: bool = False) -> None:
     for row in sorted(partly_loaded, key=lambda row: (isinstance(row, TaskExecution), row.id)):
         _update_changed(session, row, writes)
     if writes.combined:
-        # Each a part of the one statement: no round trip more. By ids, so that a step of the same
-        # shape sends the same text (one prepared statement).
-        for row in sorted(changed_tasks, key=lambda task: task.id):
+        # Each a part of the one statement: no round trip more.
+        for row in in_write_order(changed_tasks):
             _update_changed(session, row, writes)
         changed_tasks = []
     if new_tasks or changed_tasks:
@@ -126,6 +125,13 @@ def write(session: Session, keep: bool = False) -> None:
         for group in groups[1:]:
             _upsert(session, _ACTIONS, [], group, keep, writes)
     writes.run()
+
+
+def in_write_order(tasks: list[TaskExecution]) -> list[TaskExecution]:
+    """Changed tasks grouped by the columns they changed, then by ids: steps of one shape (a batch
+    of a fan-in's branches and its join, however their ids fall) send one text, which the server
+    then prepares once."""
+    return sorted(tasks, key=lambda task: (sorted(_changed_keys(task, _COLUMNS[_TASKS])), task.id))
 
 
 class _Statements:

@@ -102,3 +102,30 @@ def test_a_workflow_gone_from_under_a_write_of_several_statements_fails_it(drive
         step_writes.write(session(), keep=True)
     assert inspect(task).pending and session().is_modified(workflow)
     session().rollback()
+
+
+FOUR_BRANCHES = """
+version: '2.0'
+write_order:
+  tasks:
+    a: {action: bench.noop}
+    b: {action: bench.noop}
+    c: {action: bench.noop}
+    d: {action: bench.noop}
+"""
+
+
+def test_changed_tasks_are_written_grouped_by_what_changed_then_by_ids(driver: EngineDriver) -> None:
+    driver.define(FOUR_BRANCHES)
+    execution_id = driver.start("write_order")
+    tasks = sorted(session().query(TaskExecution).filter_by(workflow_execution_id=execution_id).all(),
+                   key=lambda task: task.id)
+    assert len(tasks) == 4
+    # By ids the two shapes alternate: state only, then state and state_info.
+    for index, task in enumerate(tasks):
+        task.state = "SUCCESS"
+        if index % 2:
+            task.state_info = "changed too"
+    ordered = step_writes.in_write_order(list(reversed(tasks)))
+    assert ordered == [tasks[0], tasks[2], tasks[1], tasks[3]]
+    session().rollback()
