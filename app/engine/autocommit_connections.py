@@ -38,9 +38,8 @@ class _Held:
     used_at: float
     process: int = field(default_factory=forks.generation)
 
-    def usable(self, bind: Engine, now: float) -> bool:
+    def usable(self, now: float) -> bool:
         return (not self.driver_connection.closed and not self.connection.invalidated
-                and self.connection.engine is bind
                 and now - self.used_at < database.PING_AFTER_IDLE_SECONDS
                 and now - self.connected_at < database.RECYCLE_SECONDS)
 
@@ -84,7 +83,7 @@ def connection_for(bind: Engine) -> Connection:
     now = time.monotonic()
     held = kept.by_engine.get(id(bind))
     if held is not None:
-        if held.usable(bind, now):
+        if held.usable(now):
             held.used_at = now
             return held.connection
         del kept.by_engine[id(bind)]

@@ -117,17 +117,15 @@ def first_row_alone(session: Session, statement: DriverStatement, parameters: di
                 return statement.first(autocommit_connections.connection_for(bind), parameters)
             with immediate_transactions(), bind.connect().execution_options(**{STATEMENT_ALONE: True}) as connection:
                 return statement.first(connection, parameters)
-        except (OperationalError, DBAPIError) as exc:
+        except BaseException as exc:
             if not sqlite:
+                # Failed, or interrupted mid-statement (a time limit, say): the connection may be
+                # dead or mid-query.
                 autocommit_connections.forget(bind)
-            if not is_transient(exc) or attempt == MAX_ATTEMPTS:
+            if not isinstance(exc, OperationalError | DBAPIError) or not is_transient(exc) \
+                    or attempt == MAX_ATTEMPTS:
                 raise
             _back_off(attempt, exc)
-        except BaseException:
-            if not sqlite:
-                # Interrupted mid-statement (a time limit, say): the connection may be mid-query.
-                autocommit_connections.forget(bind)
-            raise
     raise AssertionError("unreachable")
 
 
