@@ -107,7 +107,7 @@ class BenchStack:
         self._wait_for_api()
 
     def environment(self, settings: Settings) -> dict[str, str]:
-        env = child_environment(settings)
+        env = with_project_first(child_environment(settings))
         env.update({
             "TRAMONTANE_DATA_DIR": str(self.data_dir), "PORT": str(self.port), "PUBLIC_URL": self.base_url,
             "LOG_LEVEL": self.log_level,
@@ -142,14 +142,21 @@ class BenchStack:
             self.postgres.drop()
 
 
+def with_project_first(env: dict[str, str]) -> dict[str, str]:
+    """``env`` with this checkout first on the import path of the processes it starts.
+
+    They run in a folder of their own (its ``celeryconfig`` comes first), where nothing else would
+    find ``app`` and ``bench`` but an installed copy: with the project installed in editable mode
+    from another checkout, a benchmark run from here would measure that checkout's code.
+    """
+    return {**env, "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))}
+
+
 def start_floor_worker(processes: ProcessGroup, redis_url: str, log_level: str, concurrency: int,
                        celery_events: str = "configured", data_dir: Path | None = None) -> None:
     """The floor's own worker: Tramontane's worker command, pointed at the floor's Celery app."""
-    env = dict(os.environ, REDIS_URL=redis_url, PYTHONUNBUFFERED="1")
+    env = with_project_first(dict(os.environ, REDIS_URL=redis_url, PYTHONUNBUFFERED="1"))
     folder = celeryconfig_override(data_dir, celery_events) if data_dir else None
-    if folder is not None:
-        # bench.floor_app is found through the project folder, which the working directory no longer is.
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
     argv = [sys.executable, "-m", "celery", "-A", "bench.floor_app:celery", "worker",
             *(["-E"] if celery_events != "none" else []),
             "--loglevel", log_level, "--concurrency", str(concurrency), "--queues", QUEUE,
