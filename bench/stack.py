@@ -142,14 +142,21 @@ class BenchStack:
             self.postgres.drop()
 
 
-def with_project_first(env: dict[str, str]) -> dict[str, str]:
-    """``env`` with this checkout first on the import path of the processes it starts.
+# The benchmark's plugin (bench.noop, the executor path's action), a package of this checkout too.
+PLUGIN_ROOT = PROJECT_ROOT / "plugins" / "tramontane-bench-actions"
 
-    They run in a folder of their own (its ``celeryconfig`` comes first), where nothing else would
-    find ``app`` and ``bench`` but an installed copy: with the project installed in editable mode
-    from another checkout, a benchmark run from here would measure that checkout's code.
+
+def with_project_first(env: dict[str, str]) -> dict[str, str]:
+    """``env`` with this checkout and its benchmark plugin first on the import path of the
+    processes it starts.
+
+    Installed in editable mode from another checkout (two worktrees sharing one ``.venv``), the
+    plugin would otherwise be imported from there; so would ``app`` when a process runs in the
+    folder of a ``--celery-events`` override (whose ``celeryconfig`` still comes first: ``python
+    -m`` and gunicorn put the working directory ahead of ``PYTHONPATH``).
     """
-    return {**env, "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))}
+    first = [str(PROJECT_ROOT), str(PLUGIN_ROOT)]
+    return {**env, "PYTHONPATH": os.pathsep.join(filter(None, [*first, env.get("PYTHONPATH")]))}
 
 
 def start_floor_worker(processes: ProcessGroup, redis_url: str, log_level: str, concurrency: int,
